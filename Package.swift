@@ -1,0 +1,60 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Direction of dependencies (see DESIGN.md):
+//   C bridges ← CloisterSystem ← CloisterInspect ─┐
+//   CloisterModel ← CloisterRules, CloisterPlacement, CloisterReport ← CloisterCommands ← cloister
+// The model, rules, placement and reporting never import the OS layer, so they test anywhere.
+
+func cLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
+    .systemLibrary(name: name, pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+let package = Package(
+    name: "cloister",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "cloister", targets: ["cloister"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        cLibrary("CSeccomp", pkgConfig: "libseccomp", apt: "libseccomp-dev"),
+        cLibrary("CLibcap", pkgConfig: "libcap", apt: "libcap-dev"),
+        cLibrary("CSELinux", pkgConfig: "libselinux", apt: "libselinux1-dev"),
+        cLibrary("CAppArmor", pkgConfig: "libapparmor", apt: "libapparmor-dev"),
+        // What Swift cannot call directly: variadic prctl, raw syscalls without libc wrappers.
+        .target(name: "CCloisterShim"),
+
+        // Pure: Codable, Sendable values. No I/O, no C.
+        .target(name: "CloisterModel"),
+        // The only layer that talks to the kernel and the C libraries.
+        .target(
+            name: "CloisterSystem",
+            dependencies: ["CCloisterShim", "CSeccomp", "CLibcap", "CSELinux", "CAppArmor"]),
+        // Live /proc and /sys inspection: discovery and posture of workloads.
+        .target(name: "CloisterInspect", dependencies: ["CloisterModel", "CloisterSystem"]),
+        .target(name: "CloisterRules", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
+        .target(name: "CloisterPlacement", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
+        .target(name: "CloisterReport", dependencies: ["CloisterModel"]),
+        .target(
+            name: "CloisterCommands",
+            dependencies: [
+                "CloisterModel", "CloisterInspect", "CloisterRules", "CloisterPlacement", "CloisterReport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "cloister", dependencies: ["CloisterCommands"]),
+
+        .testTarget(name: "CloisterModelTests", dependencies: ["CloisterModel"]),
+        .testTarget(
+            name: "CloisterInspectTests",
+            dependencies: ["CloisterInspect", "CloisterSystem", "CloisterModel"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "CloisterIntegrationTests",
+            dependencies: ["CloisterModel"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+#include <selinux/selinux.h>
+#include <selinux/context.h>

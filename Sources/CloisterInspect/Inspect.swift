@@ -1,0 +1,2 @@
+import CloisterModel
+import CloisterSystem

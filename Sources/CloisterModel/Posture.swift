@@ -1,0 +1,545 @@
+// The posture of a workload: how it is confined. What the scanner observes in /proc and what a
+// configuration file declares are both a Posture, so every rule means the same on both.
+// The JSON form (property names below) is the public contract: fields are added, never renamed.
+
+public enum WorkloadKind: String, Codable, Sendable, CaseIterable {
+    case container, sandbox, vm
+}
+
+/// Whether a posture was read from a running workload or from what a file declares.
+public enum PostureSource: String, Codable, Sendable {
+    case observed, declared
+}
+
+public struct Posture: Codable, Sendable, Equatable {
+    /// Stable identifier: `runtime:id` (for example `podman:3f2a…`, `qemu:pid-4242`).
+    public var id: String
+    public var kind: WorkloadKind
+    /// `podman`, `docker`, `containerd`, `cri-o`, `runc`, `crun`, `lxc`, `systemd-nspawn`,
+    /// `bubblewrap`, `firejail`, `unshare`, `qemu`, `firecracker`, `cloud-hypervisor`, `libvirt`.
+    public var runtime: String
+    public var name: String
+    /// The workload's leading process (container init, sandbox init, hypervisor process).
+    public var pid: Int?
+    /// Every process that belongs to the workload.
+    public var processes: [Int]
+    public var command: [String]
+    public var source: PostureSource
+
+    public var namespaces: Namespaces
+    public var user: UserIdentity
+    public var capabilities: CapabilitySets
+    public var seccomp: Seccomp?
+    public var noNewPrivileges: Bool?
+    public var mac: MACLabels
+    public var devices: [Device]
+    public var mounts: [Mount]
+    public var readOnlyRootfs: Bool?
+    public var cgroup: CgroupLimits?
+    public var exposure: Exposure?
+    public var hypervisor: Hypervisor?
+    /// Fields that could not be read, keyed by their JSON path, with why. Never guessed.
+    public var unknown: [String: String]
+
+    public init(
+        id: String, kind: WorkloadKind, runtime: String, name: String, pid: Int? = nil,
+        processes: [Int] = [], command: [String] = [], source: PostureSource = .observed,
+        namespaces: Namespaces = Namespaces(), user: UserIdentity = UserIdentity(),
+        capabilities: CapabilitySets = CapabilitySets(), seccomp: Seccomp? = nil,
+        noNewPrivileges: Bool? = nil, mac: MACLabels = MACLabels(), devices: [Device] = [],
+        mounts: [Mount] = [], readOnlyRootfs: Bool? = nil, cgroup: CgroupLimits? = nil,
+        exposure: Exposure? = nil, hypervisor: Hypervisor? = nil, unknown: [String: String] = [:]
+    ) {
+        self.id = id
+        self.kind = kind
+        self.runtime = runtime
+        self.name = name
+        self.pid = pid
+        self.processes = processes
+        self.command = command
+        self.source = source
+        self.namespaces = namespaces
+        self.user = user
+        self.capabilities = capabilities
+        self.seccomp = seccomp
+        self.noNewPrivileges = noNewPrivileges
+        self.mac = mac
+        self.devices = devices
+        self.mounts = mounts
+        self.readOnlyRootfs = readOnlyRootfs
+        self.cgroup = cgroup
+        self.exposure = exposure
+        self.hypervisor = hypervisor
+        self.unknown = unknown
+    }
+}
+
+// MARK: - Namespaces
+
+public enum NamespaceType: String, Codable, Sendable, CaseIterable {
+    case pid, net, mnt, ipc, uts, user, cgroup, time
+}
+
+/// `private`: the workload has its own namespace. `host`: it shares the host's (PID 1's).
+public enum NamespaceSharing: String, Codable, Sendable {
+    case `private`, host
+}
+
+public struct Namespaces: Codable, Sendable, Equatable {
+    public var pid: NamespaceSharing?
+    public var net: NamespaceSharing?
+    public var mnt: NamespaceSharing?
+    public var ipc: NamespaceSharing?
+    public var uts: NamespaceSharing?
+    public var user: NamespaceSharing?
+    public var cgroup: NamespaceSharing?
+    public var time: NamespaceSharing?
+
+    public init() {}
+
+    public subscript(type: NamespaceType) -> NamespaceSharing? {
+        get {
+            switch type {
+            case .pid: pid
+            case .net: net
+            case .mnt: mnt
+            case .ipc: ipc
+            case .uts: uts
+            case .user: user
+            case .cgroup: cgroup
+            case .time: time
+            }
+        }
+        set {
+            switch type {
+            case .pid: pid = newValue
+            case .net: net = newValue
+            case .mnt: mnt = newValue
+            case .ipc: ipc = newValue
+            case .uts: uts = newValue
+            case .user: user = newValue
+            case .cgroup: cgroup = newValue
+            case .time: time = newValue
+            }
+        }
+    }
+}
+
+// MARK: - User
+
+/// One line of `/proc/PID/uid_map` or `gid_map`: IDs `inside ..< inside+count` in the
+/// workload's user namespace are `outside ..< outside+count` on the host.
+public struct IDMapRange: Codable, Sendable, Equatable {
+    public var inside: UInt32
+    public var outside: UInt32
+    public var count: UInt32
+
+    public init(inside: UInt32, outside: UInt32, count: UInt32) {
+        self.inside = inside
+        self.outside = outside
+        self.count = count
+    }
+
+    /// The host ID that `id` inside maps to, if this range covers it.
+    public func hostID(for id: UInt32) -> UInt32? {
+        guard id >= inside, UInt64(id) < UInt64(inside) + UInt64(count) else { return nil }
+        return outside + (id - inside)
+    }
+}
+
+public struct UserIdentity: Codable, Sendable, Equatable {
+    /// Effective user and group ID as the workload sees them (inside its user namespace).
+    public var uid: UInt32?
+    public var gid: UInt32?
+    /// The same effective IDs as the host sees them.
+    public var hostUid: UInt32?
+    public var hostGid: UInt32?
+    public var uidMap: [IDMapRange]
+    public var gidMap: [IDMapRange]
+    /// True when UID 0 inside the workload is UID 0 on the host.
+    public var rootMappedToHost: Bool?
+
+    public init(
+        uid: UInt32? = nil, gid: UInt32? = nil, hostUid: UInt32? = nil, hostGid: UInt32? = nil,
+        uidMap: [IDMapRange] = [], gidMap: [IDMapRange] = [], rootMappedToHost: Bool? = nil
+    ) {
+        self.uid = uid
+        self.gid = gid
+        self.hostUid = hostUid
+        self.hostGid = hostGid
+        self.uidMap = uidMap
+        self.gidMap = gidMap
+        self.rootMappedToHost = rootMappedToHost
+    }
+}
+
+// MARK: - Capabilities
+
+/// Capability sets as `CAP_*` names, sorted by capability number.
+public struct CapabilitySets: Codable, Sendable, Equatable {
+    public var effective: [String]
+    public var permitted: [String]
+    public var bounding: [String]
+    public var ambient: [String]
+    public var inheritable: [String]
+
+    public init(
+        effective: [String] = [], permitted: [String] = [], bounding: [String] = [],
+        ambient: [String] = [], inheritable: [String] = []
+    ) {
+        self.effective = effective
+        self.permitted = permitted
+        self.bounding = bounding
+        self.ambient = ambient
+        self.inheritable = inheritable
+    }
+}
+
+// MARK: - Seccomp
+
+public enum SeccompMode: String, Codable, Sendable {
+    case disabled, strict, filter
+}
+
+public struct Seccomp: Codable, Sendable, Equatable {
+    public var mode: SeccompMode
+    /// Number of filters attached (`Seccomp_filters` in status), when the kernel says.
+    public var filters: Int?
+    /// For multi-threaded hypervisors: how many threads were inspected and how many had no
+    /// filter. A sandbox that leaves any thread unfiltered is weaker than its main thread says.
+    public var threads: Int?
+    public var threadsUnfiltered: Int?
+
+    public init(mode: SeccompMode, filters: Int? = nil, threads: Int? = nil, threadsUnfiltered: Int? = nil) {
+        self.mode = mode
+        self.filters = filters
+        self.threads = threads
+        self.threadsUnfiltered = threadsUnfiltered
+    }
+}
+
+// MARK: - MAC
+
+public struct AppArmorLabel: Codable, Sendable, Equatable {
+    /// Profile name, or `unconfined`.
+    public var profile: String
+    /// `enforce`, `complain`, `kill`, `unconfined`, … as the kernel reports it.
+    public var mode: String?
+    public var confined: Bool
+
+    public init(profile: String, mode: String?) {
+        self.profile = profile
+        self.mode = mode
+        self.confined = profile != "unconfined" && mode != "unconfined" && mode != "complain"
+    }
+}
+
+public struct SELinuxLabel: Codable, Sendable, Equatable {
+    public var context: String
+    public var user: String?
+    public var role: String?
+    public var type: String?
+    /// MLS/MCS level and categories (`s0:c12,c34`): what keeps sibling containers apart.
+    public var level: String?
+    public var confined: Bool
+
+    /// Domains that SELinux policies define as unconfined or as a superprivileged container.
+    public static let unconfinedTypes: Set<String> = [
+        "unconfined_t", "spc_t", "kernel_t", "initrc_t", "unconfined_service_t", "container_runtime_t",
+    ]
+
+    public init(context: String, user: String?, role: String?, type: String?, level: String?) {
+        self.context = context
+        self.user = user
+        self.role = role
+        self.type = type
+        self.level = level
+        self.confined = type.map { !Self.unconfinedTypes.contains($0) } ?? false
+    }
+}
+
+/// Mandatory access control labels. `nil` means the workload is not confined by that LSM
+/// (the LSM is not active on the host); an unconfined label under an active LSM is present
+/// with `confined: false`.
+public struct MACLabels: Codable, Sendable, Equatable {
+    public var apparmor: AppArmorLabel?
+    public var selinux: SELinuxLabel?
+
+    public init(apparmor: AppArmorLabel? = nil, selinux: SELinuxLabel? = nil) {
+        self.apparmor = apparmor
+        self.selinux = selinux
+    }
+
+    public var confined: Bool { (apparmor?.confined ?? false) || (selinux?.confined ?? false) }
+}
+
+// MARK: - Devices and mounts
+
+public enum DeviceSource: String, Codable, Sendable {
+    /// An open file descriptor of one of the workload's processes.
+    case fd
+    /// A device node inside the workload's root filesystem.
+    case rootfs
+    /// Declared in a configuration file.
+    case config
+}
+
+public struct Device: Codable, Sendable, Equatable {
+    /// Path as the workload sees it (`/dev/kvm`).
+    public var path: String
+    /// `r`, `w`, `rw`; `m` added where mknod is allowed (cgroup v1 device list).
+    public var access: String
+    public var source: DeviceSource
+    /// `char` or `block`, when known.
+    public var type: String?
+    public var major: UInt32?
+    public var minor: UInt32?
+    /// One of the devices every OCI container gets (null, zero, full, random, urandom, tty,
+    /// console, ptmx, pts): rules about exposed devices look past these.
+    public var standard: Bool
+
+    public init(
+        path: String, access: String, source: DeviceSource, type: String? = nil, major: UInt32? = nil,
+        minor: UInt32? = nil
+    ) {
+        self.path = path
+        self.access = access
+        self.source = source
+        self.type = type
+        self.major = major
+        self.minor = minor
+        self.standard = Device.isStandard(path)
+    }
+
+    public static let standardPaths: Set<String> = [
+        "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
+        "/dev/console", "/dev/ptmx", "/dev/pts/ptmx",
+    ]
+
+    public static func isStandard(_ path: String) -> Bool {
+        if standardPaths.contains(path) { return true }
+        // Pseudo-terminals the workload allocated for itself in its own devpts.
+        if path.hasPrefix("/dev/pts/"), path.dropFirst(9).allSatisfy(\.isNumber) { return true }
+        return false
+    }
+}
+
+public struct Mount: Codable, Sendable, Equatable {
+    /// What is mounted: the device or pseudo source (`/dev/vda1`, `proc`, `overlay`).
+    public var source: String
+    /// Where, as the workload sees it.
+    public var target: String
+    public var readOnly: Bool
+    public var type: String
+    /// For a bind mount: the path within the source filesystem (mountinfo's root field).
+    public var root: String?
+    /// For a bind mount of a host directory: that directory's path on the host.
+    public var hostPath: String?
+    public var options: [String]
+
+    public init(
+        source: String, target: String, readOnly: Bool, type: String, root: String? = nil,
+        hostPath: String? = nil, options: [String] = []
+    ) {
+        self.source = source
+        self.target = target
+        self.readOnly = readOnly
+        self.type = type
+        self.root = root
+        self.hostPath = hostPath
+        self.options = options
+    }
+}
+
+// MARK: - Cgroups
+
+/// A cgroup limit: a number, or `max` (no limit).
+public enum Limit: Codable, Sendable, Equatable, CustomStringConvertible {
+    case max
+    case value(UInt64)
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let number = try? container.decode(UInt64.self) {
+            self = .value(number)
+        } else {
+            let text = try container.decode(String.self)
+            guard text == "max" else {
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "a limit is a number or \"max\", not \"\(text)\"")
+            }
+            self = .max
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .max: try container.encode("max")
+        case .value(let number): try container.encode(number)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .max: "max"
+        case .value(let number): String(number)
+        }
+    }
+
+    public var isLimited: Bool { if case .value = self { true } else { false } }
+}
+
+public struct CgroupLimits: Codable, Sendable, Equatable {
+    /// `v1` or `v2`: the hierarchy the limits were read from (on a hybrid host, per controller).
+    public var version: String
+    /// The workload's cgroup path (v2, or the v1 memory hierarchy's).
+    public var path: String
+    public var memoryMax: Limit?
+    public var memorySwapMax: Limit?
+    public var pidsMax: Limit?
+    /// CPU bandwidth: quota per period in microseconds (`max` for no quota).
+    public var cpuQuota: Limit?
+    public var cpuPeriod: UInt64?
+    /// cgroup v2 cpu.weight, or v1 cpu.shares.
+    public var cpuWeight: UInt64?
+    /// cgroup v1 devices.list says every device is allowed (`a *:* rwm`).
+    public var devicesAllowAll: Bool?
+
+    public init(version: String, path: String) {
+        self.version = version
+        self.path = path
+    }
+}
+
+// MARK: - Exposure
+
+public struct Exposure: Codable, Sendable, Equatable {
+    /// 0.0 (perfectly confined) to 10.0 (fully exposed).
+    public var score: Double
+    public var level: String
+
+    public init(score: Double, level: String) {
+        self.score = score
+        self.level = level
+    }
+}
+
+// MARK: - Hypervisor
+
+public struct Hypervisor: Codable, Sendable, Equatable {
+    /// `qemu`, `firecracker`, `cloud-hypervisor`.
+    public var emulator: String
+    public var binary: String?
+    /// `kvm` or `tcg` (or `unknown`), from the process's open KVM file descriptors.
+    public var accelerator: String
+    /// vCPU file descriptors open (KVM only).
+    public var vcpus: Int?
+    public var machine: String?
+    public var sandbox: HypervisorSandbox
+    public var user: ProcessUser
+    public var consoles: [Console]
+    public var network: [NetworkBackend]
+    public var passthrough: [Passthrough]
+    /// Emulated legacy devices with a record of escapes (floppy: VENOM, CVE-2015-3456).
+    public var legacyDevices: [String]
+    /// TCP endpoints the hypervisor process is listening on, from the kernel's socket tables.
+    public var listening: [String]
+    public var uuid: String?
+
+    public init(
+        emulator: String, binary: String? = nil, accelerator: String, vcpus: Int? = nil,
+        machine: String? = nil, sandbox: HypervisorSandbox = HypervisorSandbox(enabled: false),
+        user: ProcessUser = ProcessUser(), consoles: [Console] = [], network: [NetworkBackend] = [],
+        passthrough: [Passthrough] = [], legacyDevices: [String] = [], listening: [String] = [],
+        uuid: String? = nil
+    ) {
+        self.emulator = emulator
+        self.binary = binary
+        self.accelerator = accelerator
+        self.vcpus = vcpus
+        self.machine = machine
+        self.sandbox = sandbox
+        self.user = user
+        self.consoles = consoles
+        self.network = network
+        self.passthrough = passthrough
+        self.legacyDevices = legacyDevices
+        self.listening = listening
+        self.uuid = uuid
+    }
+}
+
+public struct HypervisorSandbox: Codable, Sendable, Equatable {
+    /// qemu `-sandbox on` (or Firecracker/Cloud Hypervisor's built-in seccomp) requested.
+    public var enabled: Bool
+    /// The `-sandbox` options as given (`obsolete: deny`, `spawn: deny`, …).
+    public var options: [String: String]
+
+    public init(enabled: Bool, options: [String: String] = [:]) {
+        self.enabled = enabled
+        self.options = options
+    }
+}
+
+public struct ProcessUser: Codable, Sendable, Equatable {
+    public var uid: UInt32?
+    public var name: String?
+
+    public init(uid: UInt32? = nil, name: String? = nil) {
+        self.uid = uid
+        self.name = name
+    }
+}
+
+/// A way into the guest or the hypervisor from outside: display, monitor, serial, debugger.
+public struct Console: Codable, Sendable, Equatable {
+    /// `vnc`, `spice`, `monitor`, `qmp`, `serial`, `chardev`, `gdb`.
+    public var kind: String
+    /// `tcp`, `unix`, `websocket`, `pty`, `stdio`, `file`, `none`, …
+    public var transport: String
+    /// Listening address (`0.0.0.0:5900`, `/run/qemu/vm.sock`).
+    public var address: String?
+    /// True when only this host can connect (loopback or a UNIX socket).
+    public var localOnly: Bool?
+    public var password: Bool?
+    public var tls: Bool?
+
+    public init(
+        kind: String, transport: String, address: String? = nil, localOnly: Bool? = nil,
+        password: Bool? = nil, tls: Bool? = nil
+    ) {
+        self.kind = kind
+        self.transport = transport
+        self.address = address
+        self.localOnly = localOnly
+        self.password = password
+        self.tls = tls
+    }
+}
+
+public struct NetworkBackend: Codable, Sendable, Equatable {
+    /// `user` (SLiRP), `tap`, `bridge`, `vhost-user`, `socket`, …
+    public var type: String
+    public var id: String?
+    /// True when qemu created it because nothing else was asked for.
+    public var implicit: Bool
+
+    public init(type: String, id: String? = nil, implicit: Bool = false) {
+        self.type = type
+        self.id = id
+        self.implicit = implicit
+    }
+}
+
+public struct Passthrough: Codable, Sendable, Equatable {
+    /// `vfio`, `usb-host`.
+    public var kind: String
+    /// Host address of the device (`0000:01:00.0`, `hostbus=1,hostaddr=3`, `/dev/vfio/12`).
+    public var host: String
+
+    public init(kind: String, host: String) {
+        self.kind = kind
+        self.host = host
+    }
+}

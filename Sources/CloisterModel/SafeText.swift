@@ -1,0 +1,78 @@
+/// Text that comes from workloads (process names, labels, paths, file contents) is hostile:
+/// it may hold invalid UTF-8, terminal escape sequences, newlines and huge lengths. These
+/// helpers keep it data: decoded losslessly, bounded, and escaped for whatever shows it.
+public enum SafeText {
+    /// Decodes bytes as UTF-8, writing each byte of an invalid sequence as `\xNN` so nothing
+    /// is lost or guessed. Output is bounded to `limit` bytes of input, marked with `…` when cut.
+    public static func decode<Bytes: Collection>(_ bytes: Bytes, limit: Int = 4096) -> String
+    where Bytes.Element == UInt8 {
+        let truncated = bytes.count > limit
+        let slice = Array(bytes.prefix(limit))
+        var output = ""
+        output.reserveCapacity(slice.count)
+        var index = 0
+        while index < slice.count {
+            let length = validSequenceLength(slice, at: index)
+            if length > 0 {
+                output += String(decoding: slice[index..<index + length], as: UTF8.self)
+                index += length
+            } else {
+                output += "\\x" + hex(slice[index])
+                index += 1
+            }
+        }
+        return truncated ? output + "…" : output
+    }
+
+    /// Escapes control characters (C0, DEL, C1) and bidirectional overrides so a string
+    /// cannot move a terminal's cursor, change its colours or reorder what is shown.
+    public static func forTerminal(_ text: String) -> String {
+        var output = ""
+        output.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x0A: output += "\\n"
+            case 0x0D: output += "\\r"
+            case 0x09: output += "\\t"
+            case 0x00...0x1F, 0x7F...0x9F:
+                output += "\\x" + hex(UInt8(scalar.value))
+            case 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069:
+                output += "\\u{" + String(scalar.value, radix: 16) + "}"
+            default:
+                output.unicodeScalars.append(scalar)
+            }
+        }
+        return output
+    }
+
+    private static func hex(_ byte: UInt8) -> String {
+        let digits: [Character] = Array("0123456789abcdef")
+        return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+    }
+
+    /// Length of the well-formed UTF-8 sequence at `index` (RFC 3629), or 0 when ill-formed.
+    private static func validSequenceLength(_ bytes: [UInt8], at index: Int) -> Int {
+        let first = bytes[index]
+        if first < 0x80 { return 1 }
+        let length: Int
+        var lower: UInt8 = 0x80
+        var upper: UInt8 = 0xBF
+        switch first {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; lower = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; upper = 0x9F
+        case 0xF0: length = 4; lower = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; upper = 0x8F
+        default: return 0
+        }
+        guard index + length <= bytes.count else { return 0 }
+        for offset in 1..<length {
+            let byte = bytes[index + offset]
+            let (low, high) = offset == 1 ? (lower, upper) : (UInt8(0x80), UInt8(0xBF))
+            guard byte >= low, byte <= high else { return 0 }
+        }
+        return length
+    }
+}

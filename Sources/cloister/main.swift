@@ -1,0 +1,3 @@
+import CloisterCommands
+
+await CloisterCommand.main()
