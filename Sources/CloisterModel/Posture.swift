@@ -40,6 +40,14 @@ public struct Posture: Codable, Sendable, Equatable {
     public var hypervisor: Hypervisor?
     /// Fields that could not be read, keyed by their JSON path, with why. Never guessed.
     public var unknown: [String: String]
+    /// For a declared posture: where the workload is declared.
+    public var location: SourceLocation?
+    /// For a declared posture: where each field was declared, keyed by its JSON path
+    /// (`capabilities.effective`), so a finding lands on the line that caused it.
+    public var fieldLocations: [String: SourceLocation]
+    /// For a declared posture: JSON paths whose values are the platform's defaults because the
+    /// file did not set them (a Kubernetes pod with no seccomp profile runs Unconfined).
+    public var defaulted: [String]
 
     public init(
         id: String, kind: WorkloadKind, runtime: String, name: String, pid: Int? = nil,
@@ -71,6 +79,9 @@ public struct Posture: Codable, Sendable, Equatable {
         self.exposure = exposure
         self.hypervisor = hypervisor
         self.unknown = unknown
+        self.location = nil
+        self.fieldLocations = [:]
+        self.defaulted = []
     }
 }
 
