@@ -1,9 +1,48 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 
-public struct CloisterCommand: AsyncParsableCommand {
+public struct CloisterCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "cloister",
         abstract: "Linux isolation advisor and hardening scanner.",
-        subcommands: [])
+        discussion: "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error.",
+        version: "0.1.0",
+        subcommands: [
+            ScanCommand.self,
+        ])
     public init() {}
+
+    /// Runs the command line. Usage and input errors exit 2 (the contract), not
+    /// ArgumentParser's default 64; `ExitCode` thrown by a command (the CI gate) passes through.
+    public static func runMain() {
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            if exitCode(for: error) == .success { Self.exit(withError: error) }
+            writeStandardError(fullMessage(for: error) + "\n")
+            Glibc.exit(2)
+        }
+        do {
+            try command.run()
+        } catch let error as ExitCode {
+            Self.exit(withError: error)
+        } catch let error as CLIError {
+            writeStandardError("cloister: \(error.description)\n")
+            Glibc.exit(2)
+        } catch let error as ValidationError {
+            writeStandardError("cloister: \(error.message)\n")
+            Glibc.exit(2)
+        } catch {
+            writeStandardError("cloister: \(error)\n")
+            Glibc.exit(2)
+        }
+    }
+}
+
+func writeStandardError(_ text: String) {
+    var copy = text
+    copy.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
 }

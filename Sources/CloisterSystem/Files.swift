@@ -73,6 +73,7 @@ public enum Files {
 
     public struct Status: Sendable {
         public var mode: UInt32
+        public var uid: UInt32 = 0
         public var rdevMajor: UInt32
         public var rdevMinor: UInt32
         public var isCharDevice: Bool { mode & S_IFMT == S_IFCHR }
@@ -84,7 +85,7 @@ public enum Files {
     public static func status(_ path: String) throws -> Status {
         var info = stat()
         _ = try retryingInterrupts("lstat", path: path) { lstat(path, &info) }
-        return Status(mode: info.st_mode, rdevMajor: cl_dev_major(UInt64(info.st_rdev)), rdevMinor: cl_dev_minor(UInt64(info.st_rdev)))
+        return Status(mode: info.st_mode, uid: info.st_uid, rdevMajor: cl_dev_major(UInt64(info.st_rdev)), rdevMinor: cl_dev_minor(UInt64(info.st_rdev)))
     }
 
     /// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, then rename, so a
@@ -163,7 +164,7 @@ public final class RootedDirectory {
             var info = stat()
             if fstatat(dirfd(dir), entry.name, &info, AT_SYMLINK_NOFOLLOW) != 0 { continue }
             result.append((entry.name, Files.Status(
-                mode: info.st_mode, rdevMajor: cl_dev_major(UInt64(info.st_rdev)), rdevMinor: cl_dev_minor(UInt64(info.st_rdev)))))
+                mode: info.st_mode, uid: info.st_uid, rdevMajor: cl_dev_major(UInt64(info.st_rdev)), rdevMinor: cl_dev_minor(UInt64(info.st_rdev)))))
         }
         return result
     }

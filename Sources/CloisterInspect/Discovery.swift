@@ -1,0 +1,346 @@
+import CloisterModel
+import CloisterSystem
+
+/// A workload found on the host: which processes form it and how its runtime names it.
+public struct DiscoveredWorkload: Sendable {
+    public var kind: WorkloadKind
+    public var runtime: String
+    public var id: String
+    public var name: String
+    /// The leading process: container or sandbox init, or the hypervisor process.
+    public var leader: Int
+    public var members: [Int]
+    /// Extra identity facts (`uuid`, the libvirt domain XML path, …).
+    public var attributes: [String: String] = [:]
+
+    public var postureID: String { "\(runtime):\(id)" }
+}
+
+/// Groups processes into workloads. A workload is one entry however many processes it has;
+/// ordinary host processes and the runtimes' own helpers (conmon, shims, the outer bwrap) are
+/// not workloads.
+public struct Discovery {
+    let root: HostRoot
+    let table: [Int: ProcessRecord]
+    let hostNamespaces: [NamespaceType: UInt64]
+    let children: [Int: [Int]]
+
+    init(root: HostRoot, table: [Int: ProcessRecord], hostNamespaces: [NamespaceType: UInt64]) {
+        self.root = root
+        self.table = table
+        self.hostNamespaces = hostNamespaces
+        var children: [Int: [Int]] = [:]
+        for record in table.values { children[record.parentPID, default: []].append(record.pid) }
+        self.children = children
+    }
+
+    /// Processes that start, contain or supervise workloads without being workloads themselves.
+    static let runtimeHelpers: Set<String> = [
+        "conmon", "containerd-shim", "containerd-shim-runc-v2", "containerd-shim-runc-v1", "runc", "crun",
+        "lxc-start", "systemd-nspawn", "slirp4netns", "rootlessport", "rootlessport-child", "pasta",
+        "podman", "containerd", "dockerd", "docker-proxy", "crio", "libvirtd", "virtqemud", "firejail", "unshare",
+        "bwrap", "fuse-overlayfs", "catatonit", "jailer",
+    ]
+
+    static let hypervisors: [(prefix: String, runtime: String)] = [
+        ("qemu-system-", "qemu"), ("qemu-kvm", "qemu"), ("firecracker", "firecracker"),
+        ("cloud-hypervisor", "cloud-hypervisor"), ("cloud-hyperviso", "cloud-hypervisor"),
+    ]
+
+    func discover(state: RuntimeState) -> [DiscoveredWorkload] {
+        var byKey: [String: DiscoveredWorkload] = [:]
+        var order: [String] = []
+        func add(_ pid: Int, key: String, make: () -> DiscoveredWorkload) {
+            if byKey[key] == nil {
+                byKey[key] = make()
+                order.append(key)
+            }
+            byKey[key]!.members.append(pid)
+        }
+
+        for pid in table.keys.sorted() {
+            guard let record = table[pid], !record.isKernelThread else { continue }
+            if let hypervisor = hypervisorRuntime(record) {
+                add(pid, key: "vm:\(pid)") { vmWorkload(record, runtime: hypervisor, state: state) }
+                continue
+            }
+            if let hint = CgroupSignature.match(record.cgroups) {
+                if Self.runtimeHelpers.contains(record.executableName) || Self.runtimeHelpers.contains(record.name),
+                    !isNamespaceLeaderInside(record)
+                {
+                    continue
+                }
+                add(pid, key: "\(hint.runtime):\(hint.id)") {
+                    DiscoveredWorkload(
+                        kind: .container, runtime: hint.runtime, id: hint.id, name: hint.name ?? shortID(hint.id),
+                        leader: pid, members: [])
+                }
+                continue
+            }
+            guard let tuple = privateNamespaces(record), !tuple.isEmpty else { continue }
+            if isSystemdServiceSandbox(record, privates: tuple) { continue }
+            let leader = namespaceLeader(of: record)
+            if leader.pid == record.pid, isLauncherOutsideItsSandbox(record) { continue }
+            add(pid, key: "ns:\(leader.pid)") { sandboxWorkload(leader: leader, state: state) }
+        }
+
+        var result: [DiscoveredWorkload] = []
+        for key in order {
+            guard var workload = byKey[key] else { continue }
+            workload.members.sort()
+            // The leader is the member whose parent is outside the workload (the container init).
+            let members = Set(workload.members)
+            if let init_ = workload.members.first(where: { !members.contains(table[$0]?.parentPID ?? 0) }) {
+                workload.leader = init_
+            }
+            refineIdentity(&workload, state: state)
+            result.append(workload)
+        }
+        return result
+    }
+
+    func hypervisorRuntime(_ record: ProcessRecord) -> String? {
+        for candidate in [record.executableName, record.name] {
+            for (prefix, runtime) in Self.hypervisors where candidate.hasPrefix(prefix) { return runtime }
+        }
+        return nil
+    }
+
+    /// The namespace types in which `record` differs from the host (PID 1).
+    func privateNamespaces(_ record: ProcessRecord) -> Set<NamespaceType>? {
+        guard !hostNamespaces.isEmpty else { return nil }
+        var result: Set<NamespaceType> = []
+        for (type, inode) in record.namespaces where hostNamespaces[type] != nil && hostNamespaces[type] != inode {
+            result.insert(type)
+        }
+        return result
+    }
+
+    /// systemd hardening (PrivateTmp=, ProtectSystem=, PrivateNetwork=) gives host services their
+    /// own mount or network namespace; those are host processes, not workloads.
+    func isSystemdServiceSandbox(_ record: ProcessRecord, privates: Set<NamespaceType>) -> Bool {
+        guard privates.isSubset(of: [.mnt, .net, .uts, .ipc]) else { return false }
+        return record.cgroups.contains { $0.path.contains("/system.slice/") && $0.path.hasSuffix(".service") }
+    }
+
+    /// Walks up while the parent is in exactly the same namespaces.
+    func namespaceLeader(of record: ProcessRecord) -> ProcessRecord {
+        var current = record
+        var steps = 0
+        while let parent = table[current.parentPID], parent.pid > 1, parent.namespaces == current.namespaces,
+            steps < 4096
+        {
+            current = parent
+            steps += 1
+        }
+        return current
+    }
+
+    /// `unshare --fork`, the outer firejail and the outer bwrap sit in some new namespaces while
+    /// their child, in more of them, is the sandbox.
+    func isLauncherOutsideItsSandbox(_ record: ProcessRecord) -> Bool {
+        guard ["unshare", "firejail", "bwrap"].contains(record.executableName) else { return false }
+        return (children[record.pid] ?? []).contains { child in
+            guard let childRecord = table[child] else { return false }
+            return childRecord.namespaces != record.namespaces
+        }
+    }
+
+    /// bwrap and firejail run as PID 1 inside the sandbox they create: that one is the sandbox.
+    func isNamespaceLeaderInside(_ record: ProcessRecord) -> Bool {
+        guard let parent = table[record.parentPID] else { return false }
+        return parent.namespaces[.pid] != record.namespaces[.pid] && record.status.namespacePIDs.last == 1
+            && !["conmon", "containerd-shim", "runc", "crun"].contains(record.executableName)
+    }
+
+    func ancestors(of pid: Int, limit: Int = 64) -> [ProcessRecord] {
+        var result: [ProcessRecord] = []
+        var current = table[pid]?.parentPID ?? 0
+        while current > 1, let record = table[current], result.count < limit {
+            result.append(record)
+            current = record.parentPID
+        }
+        return result
+    }
+
+    func sandboxWorkload(leader: ProcessRecord, state: RuntimeState) -> DiscoveredWorkload {
+        if let runc = state.runcByPID[leader.pid] {
+            return DiscoveredWorkload(
+                kind: .container, runtime: runc.runtime, id: runc.id, name: runc.id, leader: leader.pid, members: [])
+        }
+        var runtime = "unshare"
+        let lineage = [leader] + ancestors(of: leader.pid, limit: 8)
+        if let launcher = lineage.first(where: { ["bwrap", "firejail", "systemd-nspawn", "lxc-start"].contains($0.executableName) }) {
+            switch launcher.executableName {
+            case "bwrap": runtime = "bubblewrap"
+            case "firejail": runtime = "firejail"
+            case "systemd-nspawn": runtime = "systemd-nspawn"
+            default: runtime = "lxc"
+            }
+        }
+        let kind: WorkloadKind = runtime == "systemd-nspawn" || runtime == "lxc" ? .container : .sandbox
+        // Name a sandbox after what it runs, skipping the launcher that is PID 1 inside it.
+        var named = leader
+        if ["bwrap", "firejail"].contains(leader.executableName),
+            let child = (children[leader.pid] ?? []).sorted().first.flatMap({ table[$0] })
+        {
+            named = child
+        }
+        return DiscoveredWorkload(
+            kind: kind, runtime: runtime, id: "pid-\(leader.pid)", name: named.executableName, leader: leader.pid,
+            members: [])
+    }
+
+    func vmWorkload(_ record: ProcessRecord, runtime: String, state: RuntimeState) -> DiscoveredWorkload {
+        var workload = DiscoveredWorkload(
+            kind: .vm, runtime: runtime, id: "pid-\(record.pid)", name: "\(runtime)-\(record.pid)",
+            leader: record.pid, members: [])
+        let arguments = record.command
+        func value(after flags: Set<String>) -> String? {
+            guard let index = arguments.firstIndex(where: { flags.contains($0) }), index + 1 < arguments.count else {
+                return nil
+            }
+            return arguments[index + 1]
+        }
+        switch runtime {
+        case "qemu":
+            if let name = value(after: ["-name", "--name"]) {
+                // `-name guest=NAME,debug-threads=on` or `-name NAME`; `,,` is a literal comma.
+                let options = QemuOptionList.parse(name, implicitKey: "guest")
+                if let guest = options.first(where: { $0.key == "guest" })?.value { workload.name = guest }
+            }
+            if let uuid = value(after: ["-uuid", "--uuid"]) {
+                workload.attributes["uuid"] = uuid
+                workload.id = uuid
+            }
+            if let domain = state.libvirtByPID[record.pid] {
+                workload.runtime = "libvirt"
+                workload.name = domain.name
+                workload.id = domain.uuid ?? domain.name
+                workload.attributes["libvirtXML"] = domain.path
+            }
+        case "firecracker":
+            if let id = value(after: ["--id", "-id"]) {
+                workload.id = id
+                workload.name = id
+            }
+        default:
+            break
+        }
+        return workload
+    }
+
+    /// Names from runtime state: conmon's arguments for podman, engines' state files otherwise.
+    func refineIdentity(_ workload: inout DiscoveredWorkload, state: RuntimeState) {
+        switch workload.runtime {
+        case "podman":
+            for pid in workload.members {
+                guard let parent = table[table[pid]?.parentPID ?? 0], parent.executableName == "conmon" else { continue }
+                let arguments = parent.command
+                for (index, argument) in arguments.enumerated() where index + 1 < arguments.count {
+                    if argument == "-n" || argument == "--name" { workload.name = arguments[index + 1] }
+                    if argument == "-r" || argument == "--runtime" {
+                        workload.attributes["ociRuntime"] = String(arguments[index + 1].split(separator: "/").last ?? "")
+                    }
+                }
+                break
+            }
+            if workload.name == shortID(workload.id), let name = state.podmanNames[workload.id] { workload.name = name }
+        case "docker":
+            if let name = state.dockerName(id: workload.id, root: root) { workload.name = name }
+        case "containerd", "cri-o":
+            if let name = state.criName(id: workload.id, runtime: workload.runtime, root: root) { workload.name = name }
+        default:
+            break
+        }
+    }
+
+    func shortID(_ id: String) -> String { String(id.prefix(12)) }
+}
+
+/// Container runtimes leave their container ID in the cgroup path.
+enum CgroupSignature {
+    struct Match {
+        var runtime: String
+        var id: String
+        var name: String?
+    }
+
+    static func match(_ memberships: [CgroupMembership]) -> Match? {
+        // Prefer the unified hierarchy, then any.
+        let ordered = memberships.sorted { ($0.isUnified ? 0 : 1) < ($1.isUnified ? 0 : 1) }
+        for membership in ordered {
+            if let found = match(path: membership.path) { return found }
+        }
+        return nil
+    }
+
+    static func match(path: String) -> Match? {
+        let components = path.split(separator: "/")
+        for (index, component) in components.enumerated().reversed() {
+            let part = String(component.hasSuffix(".scope") ? component.dropLast(6) : component)
+            if let id = hexID(after: "libpod-", in: part), !part.hasPrefix("libpod-conmon-") {
+                return Match(runtime: "podman", id: id)
+            }
+            if let id = hexID(after: "docker-", in: part) { return Match(runtime: "docker", id: id) }
+            if index > 0, components[index - 1] == "docker", isHexID(part) { return Match(runtime: "docker", id: part) }
+            if let id = hexID(after: "cri-containerd-", in: part) { return Match(runtime: "containerd", id: id) }
+            if let id = hexID(after: "crio-", in: part), !part.hasPrefix("crio-conmon-") {
+                return Match(runtime: "cri-o", id: id)
+            }
+            if path.contains("kubepods"), isHexID(part) { return Match(runtime: "containerd", id: part) }
+            if part.hasPrefix("lxc.payload.") {
+                let name = String(part.dropFirst("lxc.payload.".count))
+                return Match(runtime: "lxc", id: name, name: name)
+            }
+            if index > 0, components[index - 1] == "lxc.payload" || components[index - 1] == "lxc" {
+                return Match(runtime: "lxc", id: part, name: part)
+            }
+            if part.hasPrefix("systemd-nspawn@"), part.hasSuffix(".service") {
+                let name = String(part.dropFirst("systemd-nspawn@".count).dropLast(".service".count))
+                return Match(runtime: "systemd-nspawn", id: name, name: name)
+            }
+        }
+        return nil
+    }
+
+    static func hexID(after prefix: String, in part: String) -> String? {
+        guard part.hasPrefix(prefix) else { return nil }
+        let rest = String(part.dropFirst(prefix.count))
+        return isHexID(rest) ? rest : nil
+    }
+
+    static func isHexID(_ text: String) -> Bool {
+        text.count == 64 && text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    }
+}
+
+/// qemu's `key=value,key=value` option syntax, where `,,` is a literal comma and the first
+/// bare value belongs to an implicit key.
+enum QemuOptionList {
+    static func parse(_ text: String, implicitKey: String) -> [(key: String, value: String)] {
+        var items: [String] = []
+        var current = ""
+        var characters = Array(text)[...]
+        while let character = characters.popFirst() {
+            if character == "," {
+                if characters.first == "," {
+                    current.append(",")
+                    characters = characters.dropFirst()
+                } else {
+                    items.append(current)
+                    current = ""
+                }
+            } else {
+                current.append(character)
+            }
+        }
+        items.append(current)
+        return items.enumerated().map { index, item in
+            if let equals = item.firstIndex(of: "=") {
+                return (String(item[..<equals]), String(item[item.index(after: equals)...]))
+            }
+            return index == 0 ? (implicitKey, item) : (item, "on")
+        }
+    }
+}

@@ -1,2 +1,0 @@
-import CloisterModel
-import CloisterSystem

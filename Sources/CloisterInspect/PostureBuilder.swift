@@ -1,0 +1,353 @@
+import CloisterModel
+import CloisterSystem
+
+/// Builds one workload's posture from /proc and /sys. Every field either holds what the kernel
+/// said or is listed in `unknown` with why; nothing is guessed.
+struct PostureBuilder {
+    let root: HostRoot
+    let table: [Int: ProcessRecord]
+    let host: HostFacts
+    let hostNamespaces: [NamespaceType: UInt64]
+    let hostMounts: [MountInfoEntry]
+    let hierarchies: CgroupHierarchies
+    let passwd: [UInt32: String]
+    /// Read MAC labels with libapparmor/libselinux (live host with that LSM active).
+    let useAppArmorLibrary: Bool
+    let useSELinuxLibrary: Bool
+
+    func build(_ workload: DiscoveredWorkload) -> Posture? {
+        guard let leader = table[workload.leader] else { return nil }
+        let base = root.pid(leader.pid)
+        var posture = Posture(
+            id: workload.postureID, kind: workload.kind, runtime: workload.runtime, name: workload.name,
+            pid: leader.pid, processes: workload.members, command: leader.command, source: .observed)
+        var unknown: [String: String] = [:]
+
+        // Namespaces, compared with PID 1's.
+        for type in NamespaceType.allCases {
+            guard let host = hostNamespaces[type] else {
+                unknown["namespaces.\(type.rawValue)"] = "the host's \(type.rawValue) namespace is unknown (no readable link for kthreadd or PID 1)"
+                continue
+            }
+            guard let mine = leader.namespaces[type] else {
+                unknown["namespaces.\(type.rawValue)"] = "cannot read \(base)/ns/\(type.rawValue)"
+                continue
+            }
+            posture.namespaces[type] = mine == host ? .host : .private
+        }
+
+        // User identity: status shows IDs as the host sees them; the maps translate.
+        let uidMap = (try? Files.readText(base + "/uid_map", limit: 64 << 10)).map(IDMapParser.parse)
+        let gidMap = (try? Files.readText(base + "/gid_map", limit: 64 << 10)).map(IDMapParser.parse)
+        if let uidMap { posture.user.uidMap = uidMap } else { unknown["user.uidMap"] = "cannot read \(base)/uid_map" }
+        if let gidMap { posture.user.gidMap = gidMap } else { unknown["user.gidMap"] = "cannot read \(base)/gid_map" }
+        if leader.status.uids.count >= 2 {
+            let hostUid = leader.status.uids[1]
+            posture.user.hostUid = hostUid
+            posture.user.uid = uidMap.flatMap { Self.insideID(hostID: hostUid, map: $0) }
+        } else {
+            unknown["user.uid"] = "no Uid line in \(base)/status"
+        }
+        if leader.status.gids.count >= 2 {
+            let hostGid = leader.status.gids[1]
+            posture.user.hostGid = hostGid
+            posture.user.gid = gidMap.flatMap { Self.insideID(hostID: hostGid, map: $0) }
+        }
+        if let uidMap { posture.user.rootMappedToHost = IDMapParser.hostID(0, in: uidMap) == 0 }
+
+        // Capabilities, decoded against the kernel's cap_last_cap.
+        if let lastCap = host.capLastCap {
+            let status = leader.status
+            func names(_ mask: UInt64?, _ field: String) -> [String] {
+                guard let mask else {
+                    unknown["capabilities.\(field)"] = "no capability line for the \(field) set in \(base)/status"
+                    return []
+                }
+                return CapabilityNames.decode(mask: mask, lastCap: lastCap).names
+            }
+            posture.capabilities = CapabilitySets(
+                effective: names(status.capEffective, "effective"), permitted: names(status.capPermitted, "permitted"),
+                bounding: names(status.capBounding, "bounding"), ambient: names(status.capAmbient, "ambient"),
+                inheritable: names(status.capInheritable, "inheritable"))
+        } else {
+            unknown["capabilities"] = "kernel.cap_last_cap is unreadable, so capability masks cannot be decoded"
+        }
+
+        // Seccomp and no_new_privs.
+        if let mode = leader.status.seccompMode {
+            posture.seccomp = Seccomp(mode: mode, filters: leader.status.seccompFilters)
+        } else {
+            unknown["seccomp"] = "no Seccomp line in \(base)/status (kernel built without CONFIG_SECCOMP)"
+        }
+        if let noNewPrivileges = leader.status.noNewPrivileges {
+            posture.noNewPrivileges = noNewPrivileges
+        } else {
+            unknown["noNewPrivileges"] = "no NoNewPrivs line in \(base)/status"
+        }
+
+        posture.mac = macLabels(pid: leader.pid, unknown: &unknown)
+
+        // Mounts, as the workload sees them, with host paths for bind mounts.
+        var workloadMounts: [MountInfoEntry] = []
+        if let text = try? Files.readText(base + "/mountinfo", limit: 8 << 20) {
+            workloadMounts = MountInfoParser.parse(text).entries
+            posture.mounts = workloadMounts.map(mount)
+            if let rootMount = workloadMounts.last(where: { $0.mountPoint == "/" }) {
+                posture.readOnlyRootfs = rootMount.readOnly
+            } else {
+                unknown["readOnlyRootfs"] = "no mount at / in \(base)/mountinfo"
+            }
+        } else {
+            unknown["mounts"] = "cannot read \(base)/mountinfo"
+            unknown["readOnlyRootfs"] = "cannot read \(base)/mountinfo"
+        }
+
+        posture.cgroup = cgroupLimits(leader, unknown: &unknown)
+        posture.devices = devices(workload, leader: leader, unknown: &unknown)
+
+        if workload.kind == .vm {
+            posture.hypervisor = HypervisorInspector(root: root, table: table, passwd: passwd)
+                .inspect(workload, leader: leader, unknown: &unknown)
+            if let hypervisor = posture.hypervisor, var seccomp = posture.seccomp {
+                // The weakest thread decides what a compromised device model can do.
+                let threads = threadSeccomp(pid: leader.pid)
+                seccomp.threads = threads.count
+                seccomp.threadsUnfiltered = threads.unfiltered
+                posture.seccomp = seccomp
+                _ = hypervisor
+            }
+        }
+        posture.unknown = unknown
+        return posture
+    }
+
+    static func insideID(hostID: UInt32, map: [IDMapRange]) -> UInt32? {
+        for range in map where hostID >= range.outside && UInt64(hostID) < UInt64(range.outside) + UInt64(range.count) {
+            return range.inside + (hostID - range.outside)
+        }
+        return nil
+    }
+
+    func threadSeccomp(pid: Int) -> (count: Int, unfiltered: Int) {
+        guard let tids = try? Files.list(root.pid(pid) + "/task") else { return (0, 0) }
+        var count = 0
+        var unfiltered = 0
+        for tid in tids.prefix(4096) {
+            guard let text = try? Files.readText("\(root.pid(pid))/task/\(tid)/status", limit: 64 << 10) else { continue }
+            count += 1
+            if ProcStatus.parse(text).seccompMode != .filter { unfiltered += 1 }
+        }
+        return (count, unfiltered)
+    }
+
+    // MARK: MAC
+
+    func macLabels(pid: Int, unknown: inout [String: String]) -> MACLabels {
+        var labels = MACLabels()
+        let base = root.pid(pid)
+        let lsms = host.lsms
+        let apparmorActive = lsms?.contains("apparmor")
+        let selinuxActive = lsms?.contains("selinux")
+
+        if apparmorActive != false {
+            if useAppArmorLibrary, let live = try? AppArmorLibrary.processLabel(pid: Int32(pid)) {
+                labels.apparmor = AppArmorLabel(profile: live.label, mode: live.mode ?? (live.label == "unconfined" ? "unconfined" : nil))
+            } else if let text = try? Files.readText(base + "/attr/apparmor/current", limit: 64 << 10) {
+                labels.apparmor = MACLabelParser.apparmor(SafeText.decode(Array(text.utf8)))
+            } else if apparmorActive == true || lsms == nil,
+                let text = try? Files.readText(base + "/attr/current", limit: 64 << 10),
+                MACLabelParser.selinux(text) == nil || text.contains("(")
+            {
+                labels.apparmor = MACLabelParser.apparmor(SafeText.decode(Array(text.utf8)))
+            } else if apparmorActive == true {
+                unknown["mac.apparmor"] = "AppArmor is active but \(base)/attr/current cannot be read"
+            }
+        }
+        if selinuxActive != false {
+            if useSELinuxLibrary, let context = try? SELinuxLibrary.processContext(pid: Int32(pid)) {
+                labels.selinux = MACLabelParser.selinux(context)
+            } else if labels.apparmor == nil, let text = try? Files.readText(base + "/attr/current", limit: 64 << 10),
+                !text.contains("("), let parsed = MACLabelParser.selinux(SafeText.decode(Array(text.utf8)))
+            {
+                labels.selinux = parsed
+            } else if selinuxActive == true {
+                unknown["mac.selinux"] = "SELinux is active but \(base)/attr/current cannot be read"
+            }
+        }
+        return labels
+    }
+
+    // MARK: Mounts
+
+    func mount(_ entry: MountInfoEntry) -> Mount {
+        var mount = Mount(
+            source: entry.source, target: entry.mountPoint, readOnly: entry.readOnly, type: entry.fsType,
+            root: entry.root, options: entry.mountOptions)
+        mount.hostPath = hostPath(for: entry)
+        return mount
+    }
+
+    /// A bind mount's host path: the host mount of the same device whose root contains this
+    /// mount's root, plus the rest of the path.
+    func hostPath(for entry: MountInfoEntry) -> String? {
+        guard !Self.pseudoFilesystems.contains(entry.fsType) || entry.root != "/" else { return nil }
+        var best: (mount: MountInfoEntry, depth: Int)?
+        for host in hostMounts where host.major == entry.major && host.minor == entry.minor {
+            guard entry.root == host.root || entry.root.hasPrefix(host.root == "/" ? "/" : host.root + "/") else { continue }
+            let depth = host.root.count
+            if best == nil || depth > best!.depth || (depth == best!.depth && host.mountPoint.count < best!.mount.mountPoint.count) {
+                best = (host, depth)
+            }
+        }
+        guard let match = best?.mount else { return nil }
+        let rest = entry.root.dropFirst(match.root == "/" ? 0 : match.root.count)
+        var path = match.mountPoint == "/" ? String(rest) : match.mountPoint + rest
+        if path.isEmpty { path = "/" }
+        if path.count > 1, path.hasSuffix("/") { path.removeLast() }
+        return path
+    }
+
+    static let pseudoFilesystems: Set<String> = [
+        "proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2", "tmpfs", "devtmpfs", "overlay", "securityfs",
+        "debugfs", "tracefs", "bpf", "pstore", "hugetlbfs", "fusectl", "configfs", "binfmt_misc", "nsfs", "shm",
+    ]
+
+    // MARK: Cgroups
+
+    func cgroupLimits(_ leader: ProcessRecord, unknown: inout [String: String]) -> CgroupLimits? {
+        let memberships = leader.cgroups
+        guard !memberships.isEmpty else {
+            unknown["cgroup"] = "cannot read \(root.pid(leader.pid))/cgroup"
+            return nil
+        }
+        let unified = memberships.first(where: \.isUnified)
+        func v1Path(_ controller: String) -> String? {
+            guard let membership = memberships.first(where: { $0.controllers.contains(controller) }),
+                let mountPoint = hierarchies.v1[controller]
+            else { return nil }
+            return root.path(mountPoint + membership.path)
+        }
+        let unifiedDirectory = unified.flatMap { membership in hierarchies.unified.map { root.path($0 + membership.path) } }
+
+        func read(_ path: String) -> String? { try? Files.readText(path, limit: 64 << 10) }
+        func v2Has(_ controller: String) -> Bool {
+            guard let unifiedDirectory, hierarchies.v1[controller] == nil else { return false }
+            return Files.exists(unifiedDirectory)
+        }
+
+        let primaryPath = memberships.first(where: { $0.controllers.contains("memory") })?.path ?? unified?.path ?? ""
+        var limits = CgroupLimits(version: hierarchies.v1.isEmpty ? "v2" : (hierarchies.unified == nil ? "v1" : "hybrid"),
+            path: primaryPath)
+
+        // Memory
+        if v2Has("memory"), let directory = unifiedDirectory {
+            if let text = read(directory + "/memory.max") { limits.memoryMax = CgroupFileParser.limit(text) }
+            if let text = read(directory + "/memory.swap.max") { limits.memorySwapMax = CgroupFileParser.limit(text) }
+        } else if let directory = v1Path("memory") {
+            if let text = read(directory + "/memory.limit_in_bytes") { limits.memoryMax = CgroupFileParser.limit(text) }
+            if let text = read(directory + "/memory.memsw.limit_in_bytes") { limits.memorySwapMax = CgroupFileParser.limit(text) }
+        }
+        if limits.memoryMax == nil { unknown["cgroup.memoryMax"] = "no memory controller file readable for cgroup \(primaryPath)" }
+
+        // PIDs
+        if v2Has("pids"), let directory = unifiedDirectory, let text = read(directory + "/pids.max") {
+            limits.pidsMax = CgroupFileParser.limit(text)
+        } else if let directory = v1Path("pids"), let text = read(directory + "/pids.max") {
+            limits.pidsMax = CgroupFileParser.limit(text)
+        }
+        if limits.pidsMax == nil {
+            // The root cgroup has no pids.max: no limit applies there.
+            if (unified?.path ?? primaryPath) == "/" { limits.pidsMax = .max } else {
+                unknown["cgroup.pidsMax"] = "no pids controller file readable for cgroup \(primaryPath)"
+            }
+        }
+
+        // CPU
+        if v2Has("cpu"), let directory = unifiedDirectory {
+            if let text = read(directory + "/cpu.max"), let cpu = CgroupFileParser.cpuMax(text) {
+                limits.cpuQuota = cpu.quota
+                limits.cpuPeriod = cpu.period
+            }
+            if let text = read(directory + "/cpu.weight") { limits.cpuWeight = UInt64(HostInspector.firstLine(text)) }
+        } else if let directory = v1Path("cpu") {
+            if let text = read(directory + "/cpu.cfs_quota_us") { limits.cpuQuota = CgroupFileParser.limit(text) }
+            if let text = read(directory + "/cpu.cfs_period_us") { limits.cpuPeriod = UInt64(HostInspector.firstLine(text)) }
+            if let text = read(directory + "/cpu.shares") { limits.cpuWeight = UInt64(HostInspector.firstLine(text)) }
+        }
+
+        if let directory = v1Path("devices"), let text = read(directory + "/devices.list") {
+            limits.devicesAllowAll = CgroupFileParser.devicesAllowAll(text)
+        }
+        return limits
+    }
+
+    // MARK: Devices
+
+    /// Devices the workload holds open, and (for workloads with their own mount namespace) the
+    /// device nodes its root filesystem offers.
+    func devices(_ workload: DiscoveredWorkload, leader: ProcessRecord, unknown: inout [String: String]) -> [Device] {
+        var devices: [Device] = []
+        var seen: Set<String> = []
+        for pid in workload.members.prefix(256) {
+            let fdDirectory = root.pid(pid) + "/fd"
+            guard let fds = try? Files.list(fdDirectory) else { continue }
+            for fd in fds.prefix(8192) {
+                guard let target = try? Files.readLink("\(fdDirectory)/\(fd)") else { continue }
+                let path: String
+                if target.hasPrefix("/dev/") {
+                    path = target
+                } else if target.hasPrefix("anon_inode:kvm-") || target == "anon_inode:kvm-vm" {
+                    continue
+                } else {
+                    continue
+                }
+                let key = "fd:\(path)"
+                guard !seen.contains(key) else { continue }
+                seen.insert(key)
+                let access = (try? Files.readText("\(root.pid(pid))/fdinfo/\(fd)", limit: 4096)).flatMap(FDInfoParser.access) ?? "unknown"
+                devices.append(Device(path: path, access: access, source: .fd))
+            }
+        }
+        guard workload.kind != .vm, (try? Files.readLink(root.pid(leader.pid) + "/ns/mnt")) != nil else { return devices }
+        if workload.kind != .vm, hostNamespaces[.mnt] != leader.namespaces[.mnt] || true {
+            do {
+                let rooted = try RootedDirectory(path: root.pid(leader.pid) + "/root")
+                var queue = ["dev"]
+                var visited = 0
+                while let directory = queue.first, visited < 64 {
+                    queue.removeFirst()
+                    visited += 1
+                    guard let entries = try? rooted.listDevices(in: directory) else { continue }
+                    for (name, status) in entries.prefix(4096) {
+                        let path = "/\(directory)/\(name)"
+                        if status.isDirectory {
+                            if directory.split(separator: "/").count < 4, !["shm", "mqueue", "hugepages"].contains(name) {
+                                queue.append("\(directory)/\(name)")
+                            }
+                            continue
+                        }
+                        guard status.isCharDevice || status.isBlockDevice else { continue }
+                        var device = Device(
+                            path: path, access: Self.modeAccess(status.mode), source: .rootfs,
+                            type: status.isCharDevice ? "char" : "block", major: status.rdevMajor, minor: status.rdevMinor)
+                        device.standard = Device.isStandard(path)
+                        devices.append(device)
+                    }
+                }
+            } catch let error as SystemError {
+                unknown["devices"] = "cannot list device nodes in the workload's root: \(error)"
+            } catch {
+                unknown["devices"] = "cannot list device nodes in the workload's root: \(error)"
+            }
+        }
+        return devices
+    }
+
+    /// Access a device node's permission bits give its owner (the workload's root usually owns /dev).
+    static func modeAccess(_ mode: UInt32) -> String {
+        var access = ""
+        if mode & 0o400 != 0 || mode & 0o004 != 0 { access += "r" }
+        if mode & 0o200 != 0 || mode & 0o002 != 0 { access += "w" }
+        return access.isEmpty ? "-" : access
+    }
+}

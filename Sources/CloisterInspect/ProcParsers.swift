@@ -1,0 +1,356 @@
+import CloisterModel
+
+// Parsers for the kernel's text formats, split from the reading so each is tested on
+// captured fixtures and fuzzed. Input may come from a hostile workload: never trap, bound work.
+
+/// The fields of `/proc/PID/status` that confinement depends on.
+public struct ProcStatus: Sendable, Equatable {
+    public var name: String?
+    public var parentPID: Int?
+    /// Real, effective, saved, filesystem.
+    public var uids: [UInt32] = []
+    public var gids: [UInt32] = []
+    public var capInheritable: UInt64?
+    public var capPermitted: UInt64?
+    public var capEffective: UInt64?
+    public var capBounding: UInt64?
+    public var capAmbient: UInt64?
+    public var noNewPrivileges: Bool?
+    public var seccompMode: SeccompMode?
+    public var seccompFilters: Int?
+    /// The PID in each nested PID namespace, outermost first.
+    public var namespacePIDs: [Int] = []
+    public var threads: Int?
+
+    public init() {}
+
+    public static func parse(_ text: String) -> ProcStatus {
+        var status = ProcStatus()
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let key = line[..<colon]
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t")
+            switch key {
+            case "Name": status.name = String(value)
+            case "PPid": status.parentPID = Int(value)
+            case "Uid": status.uids = value.split(whereSeparator: { $0 == "\t" || $0 == " " }).compactMap { UInt32($0) }
+            case "Gid": status.gids = value.split(whereSeparator: { $0 == "\t" || $0 == " " }).compactMap { UInt32($0) }
+            case "CapInh": status.capInheritable = UInt64(value, radix: 16)
+            case "CapPrm": status.capPermitted = UInt64(value, radix: 16)
+            case "CapEff": status.capEffective = UInt64(value, radix: 16)
+            case "CapBnd": status.capBounding = UInt64(value, radix: 16)
+            case "CapAmb": status.capAmbient = UInt64(value, radix: 16)
+            case "NoNewPrivs": status.noNewPrivileges = value == "1" ? true : (value == "0" ? false : nil)
+            case "Seccomp":
+                switch value {
+                case "0": status.seccompMode = .disabled
+                case "1": status.seccompMode = .strict
+                case "2": status.seccompMode = .filter
+                default: status.seccompMode = nil
+                }
+            case "Seccomp_filters": status.seccompFilters = Int(value)
+            case "NSpid": status.namespacePIDs = value.split(whereSeparator: { $0 == "\t" || $0 == " " }).compactMap { Int($0) }
+            case "Threads": status.threads = Int(value)
+            default: continue
+            }
+        }
+        return status
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> Substring {
+        var slice = self
+        while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
+        while let last = slice.last, set.contains(last) { slice = slice.dropLast() }
+        return slice
+    }
+}
+
+public enum IDMapParser {
+    /// `/proc/PID/uid_map`: lines of `inside outside count`. Malformed lines are skipped.
+    public static func parse(_ text: String) -> [IDMapRange] {
+        text.split(separator: "\n").compactMap { line in
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { UInt32($0) }
+            guard fields.count == 3 else { return nil }
+            return IDMapRange(inside: fields[0], outside: fields[1], count: fields[2])
+        }
+    }
+
+    public static func hostID(_ id: UInt32, in map: [IDMapRange]) -> UInt32? {
+        for range in map { if let host = range.hostID(for: id) { return host } }
+        return nil
+    }
+}
+
+/// `pid:[4026531836]` → 4026531836.
+public enum NamespaceLink {
+    public static func inode(_ link: String) -> UInt64? {
+        guard let open = link.firstIndex(of: "["), let close = link.lastIndex(of: "]"), open < close else { return nil }
+        return UInt64(link[link.index(after: open)..<close])
+    }
+}
+
+public enum CmdlineParser {
+    /// `/proc/PID/cmdline`: NUL-separated arguments, hostile bytes escaped.
+    public static func parse(_ bytes: [UInt8], maxArguments: Int = 4096) -> [String] {
+        var arguments: [String] = []
+        var start = 0
+        for index in bytes.indices where bytes[index] == 0 {
+            arguments.append(SafeText.decode(bytes[start..<index]))
+            start = index + 1
+            if arguments.count >= maxArguments { return arguments }
+        }
+        if start < bytes.count { arguments.append(SafeText.decode(bytes[start...])) }
+        return arguments
+    }
+}
+
+/// One line of `/proc/PID/mountinfo`.
+public struct MountInfoEntry: Sendable, Equatable {
+    public var mountID: Int
+    public var parentID: Int
+    public var major: UInt32
+    public var minor: UInt32
+    /// Path within the filesystem that forms this mount's root (a bind mount's source path).
+    public var root: String
+    public var mountPoint: String
+    public var mountOptions: [String]
+    public var optionalFields: [String]
+    public var fsType: String
+    public var source: String
+    public var superOptions: [String]
+
+    public var readOnly: Bool { mountOptions.contains("ro") }
+}
+
+public enum MountInfoParser {
+    /// Parses mountinfo (proc(5)); malformed lines are skipped and counted.
+    public static func parse(_ text: String) -> (entries: [MountInfoEntry], malformed: Int) {
+        var entries: [MountInfoEntry] = []
+        var malformed = 0
+        for line in text.split(separator: "\n") {
+            if let entry = parseLine(line) { entries.append(entry) } else { malformed += 1 }
+        }
+        return (entries, malformed)
+    }
+
+    static func parseLine(_ line: Substring) -> MountInfoEntry? {
+        let fields = line.split(separator: " ", omittingEmptySubsequences: false)
+        guard fields.count >= 10, let separator = fields.firstIndex(of: "-"), separator >= 6,
+            fields.count >= separator + 3
+        else { return nil }
+        guard let mountID = Int(fields[0]), let parentID = Int(fields[1]) else { return nil }
+        let device = fields[2].split(separator: ":")
+        guard device.count == 2, let major = UInt32(device[0]), let minor = UInt32(device[1]) else { return nil }
+        return MountInfoEntry(
+            mountID: mountID, parentID: parentID, major: major, minor: minor,
+            root: unescape(fields[3]), mountPoint: unescape(fields[4]),
+            mountOptions: fields[5].split(separator: ",").map(String.init),
+            optionalFields: fields[6..<separator].map(String.init),
+            fsType: unescape(fields[separator + 1]), source: unescape(fields[separator + 2]),
+            superOptions: fields.count > separator + 3
+                ? fields[separator + 3].split(separator: ",").map(String.init) : [])
+    }
+
+    /// Undoes the kernel's octal escapes (`\040` space, `\011` tab, `\012` newline, `\134` backslash).
+    /// Bytes that are not valid UTF-8 come out as `\xNN`.
+    public static func unescape(_ field: Substring) -> String {
+        let bytes = Array(field.utf8)
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "\\"), index + 3 < bytes.count,
+                let value = octal(bytes[(index + 1)...(index + 3)])
+            {
+                output.append(value)
+                index += 4
+            } else {
+                output.append(bytes[index])
+                index += 1
+            }
+        }
+        return SafeText.decode(output, limit: 8192)
+    }
+
+    private static func octal(_ digits: ArraySlice<UInt8>) -> UInt8? {
+        guard digits.count == 3 else { return nil }
+        var value = 0
+        for digit in digits {
+            guard digit >= UInt8(ascii: "0"), digit <= UInt8(ascii: "7") else { return nil }
+            value = value * 8 + Int(digit - UInt8(ascii: "0"))
+        }
+        return value <= 255 ? UInt8(value) : nil
+    }
+}
+
+/// One line of `/proc/PID/cgroup`: `hierarchy:controllers:path`.
+public struct CgroupMembership: Sendable, Equatable {
+    public var hierarchy: Int
+    public var controllers: [String]
+    public var path: String
+
+    public var isUnified: Bool { hierarchy == 0 && controllers.isEmpty }
+}
+
+public enum CgroupFileParser {
+    public static func parse(_ text: String) -> [CgroupMembership] {
+        text.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, let hierarchy = Int(parts[0]) else { return nil }
+            let controllers = parts[1].split(separator: ",").map(String.init)
+            return CgroupMembership(hierarchy: hierarchy, controllers: controllers, path: String(parts[2]))
+        }
+    }
+
+    /// A cgroup limit file: `max` or a number; cgroup v1 writes "unlimited" as a huge page-aligned
+    /// number (LONG_MAX rounded down to the page size), reported here as `max`.
+    public static func limit(_ text: String) -> Limit? {
+        let value = text.split(separator: "\n").first.map { $0.trimmingCharacters(in: " \t") } ?? ""
+        if value == "max" { return .max }
+        if value == "-1" { return .max }
+        guard let number = UInt64(value) else { return nil }
+        if number >= 0x7FFF_FFFF_FFFF_0000 { return .max }
+        return .value(number)
+    }
+
+    /// cgroup v2 `cpu.max`: `quota period` with quota `max` for none.
+    public static func cpuMax(_ text: String) -> (quota: Limit, period: UInt64)? {
+        let fields = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard fields.count == 2, let period = UInt64(fields[1]) else { return nil }
+        if fields[0] == "max" { return (.max, period) }
+        guard let quota = UInt64(fields[0]) else { return nil }
+        return (.value(quota), period)
+    }
+
+    /// cgroup v1 `devices.list`: does it allow every device (`a *:* rwm`)?
+    public static func devicesAllowAll(_ text: String) -> Bool {
+        text.split(separator: "\n").contains { $0.hasPrefix("a *:* rwm") || $0 == "a" }
+    }
+}
+
+/// MAC labels in the formats the kernel writes to `/proc/PID/attr/current`.
+public enum MACLabelParser {
+    /// AppArmor: `profile (mode)\n` or `unconfined\n`.
+    public static func apparmor(_ raw: String) -> AppArmorLabel? {
+        let text = raw.trimmingTrailingNulsAndNewlines()
+        guard !text.isEmpty else { return nil }
+        if text.hasSuffix(")"), let open = text.lastIndex(of: "("), open > text.startIndex {
+            let profile = text[..<open].dropLast(text[text.index(before: open)] == " " ? 1 : 0)
+            let mode = text[text.index(after: open)..<text.index(before: text.endIndex)]
+            return AppArmorLabel(profile: String(profile), mode: String(mode))
+        }
+        return AppArmorLabel(profile: text, mode: text == "unconfined" ? "unconfined" : nil)
+    }
+
+    /// SELinux: `user:role:type:level` (the level itself may contain colons), NUL-terminated.
+    public static func selinux(_ raw: String) -> SELinuxLabel? {
+        let text = raw.trimmingTrailingNulsAndNewlines()
+        let parts = text.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false)
+        guard parts.count >= 3, !parts[0].isEmpty, !parts[1].isEmpty, !parts[2].isEmpty else { return nil }
+        return SELinuxLabel(
+            context: text, user: String(parts[0]), role: String(parts[1]), type: String(parts[2]),
+            level: parts.count == 4 ? String(parts[3]) : nil)
+    }
+}
+
+extension String {
+    func trimmingTrailingNulsAndNewlines() -> String {
+        var text = Substring(self)
+        while let last = text.last, last == "\0" || last == "\n" || last == " " { text = text.dropLast() }
+        return String(text)
+    }
+}
+
+/// `/proc/PID/net/tcp` and `tcp6`: sockets in LISTEN state, by inode.
+public enum SocketTableParser {
+    public static func listeningSockets(_ text: String, ipv6: Bool) -> [UInt64: String] {
+        var result: [UInt64: String] = [:]
+        for line in text.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 10, fields[3] == "0A", let inode = UInt64(fields[9]) else { continue }
+            if let address = decodeAddress(fields[1], ipv6: ipv6) { result[inode] = address }
+        }
+        return result
+    }
+
+    /// `0100007F:1F90` → `127.0.0.1:8080`; IPv6 as 4 little-endian words.
+    static func decodeAddress(_ field: Substring, ipv6: Bool) -> String? {
+        let parts = field.split(separator: ":")
+        guard parts.count == 2, let port = UInt16(parts[1], radix: 16) else { return nil }
+        let hex = Array(parts[0])
+        if !ipv6 {
+            guard hex.count == 8, let value = UInt32(String(hex), radix: 16) else { return nil }
+            let octets = (0..<4).map { String((value >> (8 * UInt32($0))) & 0xFF) }
+            return "\(octets.joined(separator: ".")):\(port)"
+        }
+        guard hex.count == 32 else { return nil }
+        var bytes: [UInt8] = []
+        for word in 0..<4 {
+            guard let value = UInt32(String(hex[(word * 8)..<(word * 8 + 8)]), radix: 16) else { return nil }
+            for shift in 0..<4 { bytes.append(UInt8((value >> (8 * UInt32(shift))) & 0xFF)) }
+        }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
+            return "\(bytes[12...].map(String.init).joined(separator: ".")):\(port)"
+        }
+        var groups: [String] = []
+        for index in stride(from: 0, to: 16, by: 2) {
+            groups.append(String(UInt16(bytes[index]) << 8 | UInt16(bytes[index + 1]), radix: 16))
+        }
+        return "[\(compressIPv6(groups))]:\(port)"
+    }
+
+    static func compressIPv6(_ groups: [String]) -> String {
+        // Longest run of zero groups becomes "::" (RFC 5952).
+        var best = (start: -1, length: 0)
+        var index = 0
+        while index < groups.count {
+            if groups[index] == "0" {
+                var end = index
+                while end < groups.count, groups[end] == "0" { end += 1 }
+                if end - index > best.length, end - index > 1 { best = (index, end - index) }
+                index = end
+            } else {
+                index += 1
+            }
+        }
+        guard best.start >= 0 else { return groups.joined(separator: ":") }
+        let head = groups[..<best.start].joined(separator: ":")
+        let tail = groups[(best.start + best.length)...].joined(separator: ":")
+        return head + "::" + tail
+    }
+
+    /// True for loopback addresses (127.0.0.0/8, ::1, ::ffff:127.x).
+    public static func isLoopback(_ address: String) -> Bool {
+        address.hasPrefix("127.") || address.hasPrefix("[::1]") || address.hasPrefix("localhost")
+    }
+}
+
+/// `/proc/PID/fdinfo/N`: the `flags:` line (octal) gives the access mode.
+public enum FDInfoParser {
+    public static func access(_ text: String) -> String? {
+        for line in text.split(separator: "\n") where line.hasPrefix("flags:") {
+            guard let flags = UInt32(line.dropFirst(6).trimmingCharacters(in: " \t"), radix: 8) else { return nil }
+            switch flags & 0o3 {
+            case 0: return "r"
+            case 1: return "w"
+            default: return "rw"
+            }
+        }
+        return nil
+    }
+}
+
+/// `/etc/passwd`: uid → name.
+public enum PasswdParser {
+    public static func names(_ text: String) -> [UInt32: String] {
+        var names: [UInt32: String] = [:]
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+            guard fields.count >= 3, let uid = UInt32(fields[2]) else { continue }
+            if names[uid] == nil { names[uid] = String(fields[0]) }
+        }
+        return names
+    }
+}

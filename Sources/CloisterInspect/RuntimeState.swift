@@ -1,0 +1,148 @@
+import CloisterModel
+import CloisterSystem
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// What container engines and hypervisor managers record about what they run. Read once per
+/// scan, only from the engines' own state directories; each file is bounded and may be absent.
+struct RuntimeState {
+    struct OCIState {
+        var runtime: String
+        var id: String
+    }
+
+    struct LibvirtDomain {
+        var name: String
+        var uuid: String?
+        var path: String
+    }
+
+    var runcByPID: [Int: OCIState] = [:]
+    var libvirtByPID: [Int: LibvirtDomain] = [:]
+    var podmanNames: [String: String] = [:]
+
+    /// OCI runtime state roots: runc's default, containerd's and Docker's per-namespace roots, crun's.
+    static let runcRoots = ["/run/runc", "/run/docker/runtime-runc/moby"]
+    static let containerdRuncRoot = "/run/containerd/runc"
+
+    static func load(root: HostRoot) -> RuntimeState {
+        var state = RuntimeState()
+        var roots = runcRoots
+        if let namespaces = try? Files.list(root.path(containerdRuncRoot)) {
+            roots += namespaces.map { "\(containerdRuncRoot)/\($0)" }
+        }
+        for directory in roots {
+            guard let ids = try? Files.list(root.path(directory)) else { continue }
+            for id in ids {
+                guard let bytes = try? Files.read(root.path("\(directory)/\(id)/state.json"), limit: 4 << 20),
+                    let decoded = try? JSONDecoder().decode(RuncStateFile.self, from: Data(bytes))
+                else { continue }
+                state.runcByPID[decoded.initProcessPID] = OCIState(runtime: "runc", id: decoded.id ?? id)
+            }
+        }
+        if let ids = try? Files.list(root.path("/run/crun")) {
+            for id in ids {
+                guard let bytes = try? Files.read(root.path("/run/crun/\(id)/status"), limit: 1 << 20),
+                    let decoded = try? JSONDecoder().decode(CrunStatusFile.self, from: Data(bytes))
+                else { continue }
+                state.runcByPID[decoded.pid] = OCIState(runtime: "crun", id: id)
+            }
+        }
+        if let files = try? Files.list(root.path("/run/libvirt/qemu")) {
+            for file in files where file.hasSuffix(".xml") {
+                let path = "/run/libvirt/qemu/\(file)"
+                guard let text = try? Files.readText(root.path(path), limit: 4 << 20),
+                    let domain = LibvirtStatusParser.parse(text, path: path)
+                else { continue }
+                state.libvirtByPID[domain.pid] = LibvirtDomain(name: domain.name, uuid: domain.uuid, path: path)
+            }
+        }
+        return state
+    }
+
+    func dockerName(id: String, root: HostRoot) -> String? {
+        guard let bytes = try? Files.read(root.path("/var/lib/docker/containers/\(id)/config.v2.json"), limit: 8 << 20),
+            let decoded = try? JSONDecoder().decode(DockerConfigFile.self, from: Data(bytes))
+        else { return nil }
+        return decoded.Name.hasPrefix("/") ? String(decoded.Name.dropFirst()) : decoded.Name
+    }
+
+    /// Kubernetes containers: `namespace/pod/container` from the CRI annotations in the bundle.
+    func criName(id: String, runtime: String, root: HostRoot) -> String? {
+        let candidates = runtime == "cri-o"
+            ? ["/run/containers/storage/overlay-containers/\(id)/userdata/config.json"]
+            : ["/run/containerd/io.containerd.runtime.v2.task/k8s.io/\(id)/config.json"]
+        for path in candidates {
+            guard let bytes = try? Files.read(root.path(path), limit: 8 << 20),
+                let decoded = try? JSONDecoder().decode(BundleAnnotations.self, from: Data(bytes)),
+                let annotations = decoded.annotations
+            else { continue }
+            let namespace = annotations["io.kubernetes.cri.sandbox-namespace"] ?? annotations["io.kubernetes.pod.namespace"]
+            let pod = annotations["io.kubernetes.cri.sandbox-name"] ?? annotations["io.kubernetes.pod.name"]
+            let container = annotations["io.kubernetes.cri.container-name"] ?? annotations["io.kubernetes.container.name"]
+            let parts = [namespace, pod, container].compactMap { $0 }
+            if !parts.isEmpty { return parts.joined(separator: "/") }
+        }
+        return nil
+    }
+}
+
+private struct RuncStateFile: Decodable {
+    var id: String?
+    var initProcessPID: Int
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case initProcessPID = "init_process_pid"
+    }
+}
+
+private struct CrunStatusFile: Decodable {
+    var pid: Int
+}
+
+private struct DockerConfigFile: Decodable {
+    var Name: String
+}
+
+private struct BundleAnnotations: Decodable {
+    var annotations: [String: String]?
+}
+
+/// libvirt's live status XML (`/run/libvirt/qemu/NAME.xml`): `<domstatus … pid='N'>` wrapping
+/// the domain definition. Only the identity is read here; `check` parses domain XML in full.
+enum LibvirtStatusParser {
+    static func parse(_ text: String, path: String) -> (pid: Int, name: String, uuid: String?)? {
+        guard let statusTag = firstTag("domstatus", in: text), let pidText = attribute("pid", in: statusTag),
+            let pid = Int(pidText), let name = firstElementText("name", in: text)
+        else { return nil }
+        return (pid, name, firstElementText("uuid", in: text))
+    }
+
+    static func firstTag(_ tag: String, in text: String) -> Substring? {
+        guard let start = text.firstRange(of: "<\(tag)"), let end = text[start.upperBound...].firstIndex(of: ">") else {
+            return nil
+        }
+        return text[start.upperBound..<end]
+    }
+
+    static func attribute(_ name: String, in tag: Substring) -> String? {
+        for quote in ["'", "\""] {
+            if let range = tag.firstRange(of: " \(name)=\(quote)") {
+                let rest = tag[range.upperBound...]
+                if let close = rest.firstIndex(of: Character(quote)) { return String(rest[..<close]) }
+            }
+        }
+        return nil
+    }
+
+    static func firstElementText(_ element: String, in text: String) -> String? {
+        guard let open = text.firstRange(of: "<\(element)>"),
+            let close = text[open.upperBound...].firstRange(of: "</\(element)>")
+        else { return nil }
+        return String(text[open.upperBound..<close.lowerBound])
+    }
+}
