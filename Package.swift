@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(
             name: "CloisterInspectTests",
             dependencies: ["CloisterInspect", "CloisterSystem", "CloisterModel"],
-            resources: [.copy("Fixtures")]),
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "CloisterIntegrationTests",
             dependencies: ["CloisterModel"]),

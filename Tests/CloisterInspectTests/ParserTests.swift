@@ -1,1 +1,204 @@
 import Testing
+@testable import CloisterInspect
+@testable import CloisterModel
+import CloisterSystem
+
+@Suite struct ProcStatusTests {
+    // From a podman container on this project's Debian 12 host.
+    static let podmanStatus = """
+        Name:\tsleep
+        Umask:\t0022
+        State:\tS (sleeping)
+        Tgid:\t17518
+        NSpid:\t17518\t1
+        PPid:\t17506
+        Uid:\t0\t0\t0\t0
+        Gid:\t0\t0\t0\t0
+        CapInh:\t0000000000000000
+        CapPrm:\t00000000800405fb
+        CapEff:\t00000000800405fb
+        CapBnd:\t00000000800405fb
+        CapAmb:\t0000000000000000
+        NoNewPrivs:\t0
+        Seccomp:\t2
+        Seccomp_filters:\t1
+        Threads:\t1
+        """
+
+    @Test func parsesConfinementFields() {
+        let status = ProcStatus.parse(Self.podmanStatus)
+        #expect(status.name == "sleep")
+        #expect(status.parentPID == 17506)
+        #expect(status.namespacePIDs == [17518, 1])
+        #expect(status.capEffective == 0x8004_05fb)
+        #expect(status.noNewPrivileges == false)
+        #expect(status.seccompMode == .filter)
+        #expect(status.seccompFilters == 1)
+    }
+
+    @Test func capabilitiesDecodeWithLibcapNamesAgainstLastCap() {
+        let decoded = CapabilityNames.decode(mask: 0x8004_05fb, lastCap: 40)
+        #expect(decoded.names == [
+            "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID",
+            "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_SETFCAP",
+        ])
+        // A bit the running kernel does not know is not given a name.
+        let beyond = CapabilityNames.decode(mask: 1 << 45 | 1, lastCap: 40)
+        #expect(beyond.names == ["CAP_CHOWN"])
+        #expect(beyond.unknownBits == [45])
+        #expect(CapabilityNames.number("CAP_SYS_ADMIN") == 21)
+    }
+
+    @Test func garbageDoesNotTrap() {
+        let status = ProcStatus.parse("Seccomp:\t7\nCapEff:\tzzzz\nUid:\n::::\n\u{0}\u{1B}[2J")
+        #expect(status.seccompMode == nil)
+        #expect(status.capEffective == nil)
+        #expect(status.uids.isEmpty)
+    }
+}
+
+@Suite struct MountInfoTests {
+    @Test func parsesBindMountWithOctalEscapes() throws {
+        let line = #"612 598 254:1 /srv/data\040dir/with\011tab /mnt/my\134dir ro,nosuid,relatime master:1 - ext4 /dev/vda1 rw,errors=remount-ro"#
+        let parsed = MountInfoParser.parse(line)
+        #expect(parsed.malformed == 0)
+        let entry = try #require(parsed.entries.first)
+        #expect(entry.root == "/srv/data dir/with\ttab")
+        #expect(entry.mountPoint == "/mnt/my\\dir")
+        #expect(entry.readOnly)
+        #expect(entry.optionalFields == ["master:1"])
+        #expect(entry.fsType == "ext4")
+        #expect(entry.source == "/dev/vda1")
+        #expect(entry.major == 254 && entry.minor == 1)
+    }
+
+    @Test func invalidUTF8InPathIsEscapedNotLost() throws {
+        let line = "1 0 0:1 / /x\\377y rw - tmpfs tmpfs rw"
+        let entry = try #require(MountInfoParser.parse(line).entries.first)
+        #expect(entry.mountPoint == "/x\\xffy")
+    }
+
+    @Test func malformedLinesAreCountedNotFatal() {
+        let parsed = MountInfoParser.parse("garbage\n1 2 3\n22 27 0:21 / /proc rw,relatime - proc proc rw\n")
+        #expect(parsed.entries.count == 1)
+        #expect(parsed.malformed == 2)
+    }
+}
+
+@Suite struct SmallFormatTests {
+    @Test func idMaps() {
+        let map = IDMapParser.parse("         0     100000      65536\n")
+        #expect(map == [IDMapRange(inside: 0, outside: 100000, count: 65536)])
+        #expect(IDMapParser.hostID(0, in: map) == 100000)
+        #expect(IDMapParser.hostID(70000, in: map) == nil)
+        #expect(IDMapParser.hostID(0, in: IDMapParser.parse("0 0 4294967295")) == 0)
+        #expect(PostureBuilder.insideID(hostID: 100005, map: map) == 5)
+    }
+
+    @Test func cgroupFiles() {
+        let hybrid = CgroupFileParser.parse("12:pids:/libpod_parent/libpod-abc\n1:name=systemd:/x\n0::/user.slice\n")
+        #expect(hybrid.count == 3)
+        #expect(hybrid[0].controllers == ["pids"])
+        #expect(hybrid[2].isUnified)
+        #expect(CgroupFileParser.limit("max\n") == .max)
+        #expect(CgroupFileParser.limit("9223372036854771712\n") == .max)
+        #expect(CgroupFileParser.limit("67108864\n") == .value(67_108_864))
+        #expect(CgroupFileParser.limit("-1\n") == .max)
+        #expect(CgroupFileParser.cpuMax("50000 100000\n")! == (.value(50000), 100000))
+        #expect(CgroupFileParser.devicesAllowAll("a *:* rwm\n"))
+        #expect(!CgroupFileParser.devicesAllowAll("c 1:3 rwm\nc 5:0 rwm\n"))
+    }
+
+    @Test func containerIDsInCgroupPaths() {
+        let id = String(repeating: "ab12", count: 16)
+        #expect(CgroupSignature.match(path: "/machine.slice/libpod-\(id).scope/container")?.runtime == "podman")
+        #expect(CgroupSignature.match(path: "/machine.slice/libpod-conmon-\(id).scope") == nil)
+        #expect(CgroupSignature.match(path: "/system.slice/docker-\(id).scope")?.id == id)
+        #expect(CgroupSignature.match(path: "/docker/\(id)")?.runtime == "docker")
+        #expect(CgroupSignature.match(path: "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/cri-containerd-\(id).scope")?.runtime == "containerd")
+        #expect(CgroupSignature.match(path: "/kubepods.slice/kubepods-pod1.slice/crio-\(id).scope")?.runtime == "cri-o")
+        #expect(CgroupSignature.match(path: "/lxc.payload.web")?.name == "web")
+        #expect(CgroupSignature.match(path: "/machine.slice/systemd-nspawn@box.service/payload")?.name == "box")
+        #expect(CgroupSignature.match(path: "/user.slice/user-1000.slice/session-2.scope") == nil)
+    }
+
+    @Test func qemuOptionListsHonourDoubledCommas() {
+        let options = QemuOptionList.parse("guest=a,,b,debug-threads=on", implicitKey: "guest")
+        #expect(options.map(\.key) == ["guest", "debug-threads"])
+        #expect(options[0].value == "a,b")
+        #expect(QemuOptionList.parse("plainname", implicitKey: "guest")[0].value == "plainname")
+    }
+
+    @Test(arguments: [
+        ("0100007F:1F90", false, "127.0.0.1:8080"),
+        ("00000000:170D", false, "0.0.0.0:5901"),
+        ("00000000000000000000000001000000:0016", true, "[::1]:22"),
+        ("00000000000000000000000000000000:1F90", true, "[::]:8080"),
+        ("0000000000000000FFFF00000100007F:0050", true, "127.0.0.1:80"),
+    ])
+    func socketAddresses(field: String, ipv6: Bool, expected: String) {
+        #expect(SocketTableParser.decodeAddress(Substring(field), ipv6: ipv6) == expected)
+    }
+
+    @Test func listeningSocketsOnly() {
+        let table = """
+              sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+               0: 00000000:170D 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0
+               1: 0100007F:D431 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 4343 1 0000000000000000 20 4 30 10 -1
+            """
+        #expect(SocketTableParser.listeningSockets(table, ipv6: false) == [4242: "0.0.0.0:5901"])
+    }
+
+    @Test func fdinfoAccessMode() {
+        #expect(FDInfoParser.access("pos:\t0\nflags:\t02100002\nmnt_id:\t27\n") == "rw")
+        #expect(FDInfoParser.access("flags:\t0100000\n") == "r")
+    }
+}
+
+@Suite struct MACLabelTests {
+    @Test(arguments: [
+        ("docker-default (enforce)\n", "docker-default", "enforce", true),
+        ("unconfined\n", "unconfined", "unconfined", false),
+        ("libvirt-3c5b8d6e-59a1-4f2b-9b1e-0f6f2f8a2c11 (enforce)\n", "libvirt-3c5b8d6e-59a1-4f2b-9b1e-0f6f2f8a2c11", "enforce", true),
+        ("snap.firefox.firefox (complain)\n", "snap.firefox.firefox", "complain", false),
+        ("crun//&containers-default-0.50.1 (enforce)\n", "crun//&containers-default-0.50.1", "enforce", true),
+    ])
+    func apparmor(raw: String, profile: String, mode: String, confined: Bool) throws {
+        let label = try #require(MACLabelParser.apparmor(raw))
+        #expect(label.profile == profile)
+        #expect(label.mode == mode)
+        #expect(label.confined == confined)
+    }
+
+    /// Our split agrees with libapparmor's own `aa_splitcon` on the kernel's format.
+    @Test(arguments: ["docker-default (enforce)\n", "unconfined\n", "a b (complain)\n", "p//&q (enforce)\n"])
+    func apparmorAgreesWithLibapparmor(raw: String) throws {
+        let ours = try #require(MACLabelParser.apparmor(raw))
+        let library = try #require(AppArmorLibrary.split(raw))
+        #expect(ours.profile == library.label)
+        if let mode = library.mode { #expect(ours.mode == mode) }
+    }
+
+    @Test(arguments: [
+        ("system_u:system_r:container_t:s0:c123,c456\0", "container_t", "s0:c123,c456", true),
+        ("unconfined_u:system_r:spc_t:s0\0", "spc_t", "s0", false),
+        ("unconfined_u:unconfined_r:unconfined_t:s0-s0:c0.c1023\0", "unconfined_t", "s0-s0:c0.c1023", false),
+        ("system_u:system_r:svirt_t:s0:c392,c662", "svirt_t", "s0:c392,c662", true),
+    ])
+    func selinux(raw: String, type: String, level: String, confined: Bool) throws {
+        let label = try #require(MACLabelParser.selinux(raw))
+        #expect(label.type == type)
+        #expect(label.level == level)
+        #expect(label.confined == confined)
+        // libselinux's context parser reads the same fields.
+        let library = try #require(SELinuxLibrary.parse(label.context))
+        #expect(library.type == type)
+        #expect(library.level == level)
+    }
+
+    @Test func malformedLabelsAreRejected() {
+        #expect(MACLabelParser.selinux("justtext") == nil)
+        #expect(MACLabelParser.selinux("::") == nil)
+        #expect(MACLabelParser.apparmor("\0\n") == nil)
+    }
+}
