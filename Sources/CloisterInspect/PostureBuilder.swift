@@ -308,36 +308,53 @@ struct PostureBuilder {
                 devices.append(Device(path: path, access: access, source: .fd))
             }
         }
-        guard workload.kind != .vm, (try? Files.readLink(root.pid(leader.pid) + "/ns/mnt")) != nil else { return devices }
-        if workload.kind != .vm, hostNamespaces[.mnt] != leader.namespaces[.mnt] || true {
+        // A hypervisor sees the host's /dev; what it holds open is what matters, and that is above.
+        guard workload.kind != .vm else { return devices }
+        devices += rootDevices(pid: leader.pid, unknown: &unknown)
+        return devices
+    }
+
+    /// Device nodes under /dev in the workload's root, walked with every lookup confined to that
+    /// root (openat2 RESOLVE_IN_ROOT) and nothing followed: a workload that plants `/dev ->
+    /// /host/dev` or `dev/x -> ../../..` shows its own tree, never the host's.
+    func rootDevices(pid: Int, unknown: inout [String: String]) -> [Device] {
+        let rooted: RootedDirectory
+        do {
+            rooted = try RootedDirectory(path: root.pid(pid) + "/root")
+        } catch {
+            unknown["devices"] = "cannot open the workload's root: \(error)"
+            return []
+        }
+        return Self.deviceNodes(in: rooted, unknown: &unknown)
+    }
+
+    static func deviceNodes(in rooted: RootedDirectory, unknown: inout [String: String]) -> [Device] {
+        var devices: [Device] = []
+        var queue = ["dev"]
+        var visited = 0
+        // Bounded: a hostile tree cannot make the scan walk forever.
+        while !queue.isEmpty, visited < 64, devices.count < 4096 {
+            let directory = queue.removeFirst()
+            visited += 1
+            let entries: [(name: String, status: Files.Status)]
             do {
-                let rooted = try RootedDirectory(path: root.pid(leader.pid) + "/root")
-                var queue = ["dev"]
-                var visited = 0
-                while let directory = queue.first, visited < 64 {
-                    queue.removeFirst()
-                    visited += 1
-                    guard let entries = try? rooted.listDevices(in: directory) else { continue }
-                    for (name, status) in entries.prefix(4096) {
-                        let path = "/\(directory)/\(name)"
-                        if status.isDirectory {
-                            if directory.split(separator: "/").count < 4, !["shm", "mqueue", "hugepages"].contains(name) {
-                                queue.append("\(directory)/\(name)")
-                            }
-                            continue
-                        }
-                        guard status.isCharDevice || status.isBlockDevice else { continue }
-                        var device = Device(
-                            path: path, access: Self.modeAccess(status.mode), source: .rootfs,
-                            type: status.isCharDevice ? "char" : "block", major: status.rdevMajor, minor: status.rdevMinor)
-                        device.standard = Device.isStandard(path)
-                        devices.append(device)
-                    }
-                }
-            } catch let error as SystemError {
-                unknown["devices"] = "cannot list device nodes in the workload's root: \(error)"
+                entries = try rooted.listDevices(in: directory)
             } catch {
-                unknown["devices"] = "cannot list device nodes in the workload's root: \(error)"
+                if directory == "dev" { unknown["devices"] = "cannot list /dev in the workload's root: \(error)" }
+                continue
+            }
+            for (name, status) in entries.prefix(4096) {
+                let path = "/\(directory)/\(name)"
+                if status.isDirectory {
+                    if directory.split(separator: "/").count < 4, !["shm", "mqueue", "hugepages"].contains(name) {
+                        queue.append("\(directory)/\(name)")
+                    }
+                    continue
+                }
+                guard status.isCharDevice || status.isBlockDevice else { continue }
+                devices.append(Device(
+                    path: SafeText.decode(Array(path.utf8)), access: modeAccess(status.mode), source: .rootfs,
+                    type: status.isCharDevice ? "char" : "block", major: status.rdevMajor, minor: status.rdevMinor))
             }
         }
         return devices
