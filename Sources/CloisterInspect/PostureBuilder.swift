@@ -310,8 +310,26 @@ struct PostureBuilder {
         }
         // A hypervisor sees the host's /dev; what it holds open is what matters, and that is above.
         guard workload.kind != .vm else { return devices }
-        devices += rootDevices(pid: leader.pid, unknown: &unknown)
+        var nodes = rootDevices(pid: leader.pid, unknown: &unknown)
+        // On cgroup v1 the device controller's list is what the kernel enforces at open(2):
+        // report that, not the node's mode bits, which root in the workload can bypass.
+        if let rules = deviceRules(leader) {
+            for index in nodes.indices {
+                guard let major = nodes[index].major, let minor = nodes[index].minor else { continue }
+                nodes[index].access = CgroupFileParser.access(
+                    for: rules, type: nodes[index].type == "block" ? "b" : "c", major: major, minor: minor)
+            }
+        }
+        devices += nodes
         return devices
+    }
+
+    func deviceRules(_ leader: ProcessRecord) -> [CgroupFileParser.DeviceRule]? {
+        guard let membership = leader.cgroups.first(where: { $0.controllers.contains("devices") }),
+            let mountPoint = hierarchies.v1["devices"],
+            let text = try? Files.readText(root.path(mountPoint + membership.path) + "/devices.list", limit: 256 << 10)
+        else { return nil }
+        return CgroupFileParser.deviceRules(text)
     }
 
     /// Device nodes under /dev in the workload's root, walked with every lookup confined to that

@@ -224,6 +224,45 @@ public enum CgroupFileParser {
         return (.value(quota), period)
     }
 
+    /// One line of cgroup v1 `devices.list`: `c 10:200 rwm`, `b *:* m`, `a *:* rwm`.
+    public struct DeviceRule: Sendable, Equatable {
+        /// `c`, `b` or `a` (all).
+        public var type: Character
+        /// nil for `*`.
+        public var major: UInt32?
+        public var minor: UInt32?
+        public var access: String
+
+        func matches(type deviceType: Character, major deviceMajor: UInt32, minor deviceMinor: UInt32) -> Bool {
+            (type == "a" || type == deviceType) && (major == nil || major == deviceMajor)
+                && (minor == nil || minor == deviceMinor)
+        }
+    }
+
+    public static func deviceRules(_ text: String) -> [DeviceRule] {
+        text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count == 3, let type = fields[0].first, "abc".contains(type) else { return nil }
+            let numbers = fields[1].split(separator: ":", omittingEmptySubsequences: false)
+            guard numbers.count == 2 else { return nil }
+            func number(_ text: Substring) -> UInt32?? { text == "*" ? .some(nil) : UInt32(text).map { .some($0) } }
+            guard let major = number(numbers[0]), let minor = number(numbers[1]) else { return nil }
+            return DeviceRule(type: type, major: major, minor: minor, access: String(fields[2]))
+        }
+    }
+
+    /// What the rules allow for one device: the union of every matching rule's access, in `rwm` order.
+    public static func access(
+        for rules: [DeviceRule], type: Character, major: UInt32, minor: UInt32
+    ) -> String {
+        var granted: Set<Character> = []
+        for rule in rules where rule.matches(type: type, major: major, minor: minor) {
+            granted.formUnion(rule.access)
+        }
+        let text = String("rwm".filter { granted.contains($0) })
+        return text.isEmpty ? "-" : text
+    }
+
     /// cgroup v1 `devices.list`: does it allow every device (`a *:* rwm`)?
     public static func devicesAllowAll(_ text: String) -> Bool {
         text.split(separator: "\n").contains { $0.hasPrefix("a *:* rwm") || $0 == "a" }

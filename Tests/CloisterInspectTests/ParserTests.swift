@@ -107,6 +107,12 @@ import CloisterSystem
         #expect(CgroupFileParser.cpuMax("50000 100000\n")! == (.value(50000), 100000))
         #expect(CgroupFileParser.devicesAllowAll("a *:* rwm\n"))
         #expect(!CgroupFileParser.devicesAllowAll("c 1:3 rwm\nc 5:0 rwm\n"))
+        let rules = CgroupFileParser.deviceRules("c *:* m\nb *:* m\nc 1:3 rwm\nc 10:200 rw\nbogus\n")
+        #expect(rules.count == 4)
+        #expect(CgroupFileParser.access(for: rules, type: "c", major: 10, minor: 200) == "rwm")
+        #expect(CgroupFileParser.access(for: rules, type: "b", major: 8, minor: 0) == "m")
+        #expect(CgroupFileParser.access(for: rules, type: "c", major: 1, minor: 3) == "rwm")
+        #expect(CgroupFileParser.access(for: [], type: "c", major: 1, minor: 1) == "-")
     }
 
     @Test func containerIDsInCgroupPaths() {
