@@ -1,0 +1,79 @@
+import Testing
+@testable import CloisterInspect
+import CloisterSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Engines' state files, in the shapes those engines write (Docker's config.v2.json, the CRI
+/// annotations containerd and CRI-O put in each bundle's config.json, libvirt's status XML,
+/// crun's status file). runc's state.json comes from the captured hybrid-host tree.
+@Suite struct RuntimeStateTests {
+    let id = String(repeating: "0f1e", count: 16)
+
+    func tree(_ files: [String: String]) throws -> String {
+        var template = Array("/tmp/cloister-state-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        let root = String(cString: try #require(made))
+        for (path, content) in files {
+            let full = root + path
+            let directory = String(full[..<full.lastIndex(of: "/")!])
+            #expect(system("mkdir -p '\(directory)'") == 0)
+            try Files.writeAtomically(Array(content.utf8), to: full)
+        }
+        return root
+    }
+
+    @Test func runcStateFromCapturedHost() throws {
+        let state = RuntimeState.load(root: HostRoot(prefix: FixtureScanTests.fixture("hybrid-host")))
+        // podman ran these three through runc; discovery prefers the cgroup's libpod ID.
+        #expect(state.runcByPID[18041]?.id == "5fc152a36169f69d281f72df9583bcc81ce76e72dc2020cdcc8ac4d3f02a20ae")
+        #expect(state.runcByPID.count == 3)
+    }
+
+    @Test func dockerAndCRINames() throws {
+        let root = try tree([
+            "/var/lib/docker/containers/\(id)/config.v2.json": #"{"ID":"\#(id)","Name":"/web-frontend","State":{"Pid":4242}}"#,
+            "/run/containerd/io.containerd.runtime.v2.task/k8s.io/\(id)/config.json": #"{"ociVersion":"1.1.0","annotations":{"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.container-name":"app","io.kubernetes.cri.sandbox-name":"shop-7d9c","io.kubernetes.cri.sandbox-namespace":"prod"}}"#,
+            "/run/containers/storage/overlay-containers/\(id)/userdata/config.json": #"{"annotations":{"io.kubernetes.pod.name":"db-0","io.kubernetes.container.name":"postgres","io.kubernetes.pod.namespace":"data"}}"#,
+        ])
+        defer { _ = system("rm -rf '\(root)'") }
+        let host = HostRoot(prefix: root)
+        let state = RuntimeState()
+        #expect(state.dockerName(id: id, root: host) == "web-frontend")
+        #expect(state.criName(id: id, runtime: "containerd", root: host) == "prod/shop-7d9c/app")
+        #expect(state.criName(id: id, runtime: "cri-o", root: host) == "data/db-0/postgres")
+        #expect(state.dockerName(id: "missing", root: host) == nil)
+    }
+
+    @Test func libvirtAndCrunState() throws {
+        let root = try tree([
+            "/run/libvirt/qemu/web-vm.xml": """
+                <!--
+                WARNING: THIS IS AN AUTO-GENERATED FILE.
+                -->
+                <domstatus state='running' reason='booted' pid='5150'>
+                  <taint flag='high-privileges'/>
+                  <monitor path='/var/lib/libvirt/qemu/domain-1-web-vm/monitor.sock' type='unix'/>
+                  <domain type='kvm' id='1'>
+                    <name>web-vm</name>
+                    <uuid>3c5b8d6e-59a1-4f2b-9b1e-0f6f2f8a2c11</uuid>
+                    <seclabel type='dynamic' model='selinux' relabel='yes'>
+                      <label>system_u:system_r:svirt_t:s0:c392,c662</label>
+                    </seclabel>
+                  </domain>
+                </domstatus>
+                """,
+            "/run/crun/box/status": #"{"pid":6160,"process-start-time":123,"cgroup-path":"/box","rootfs":"/srv/box","systemd-cgroup":false}"#,
+            "/run/runc/broken/state.json": "{not json",
+        ])
+        defer { _ = system("rm -rf '\(root)'") }
+        let state = RuntimeState.load(root: HostRoot(prefix: root))
+        #expect(state.libvirtByPID[5150]?.name == "web-vm")
+        #expect(state.libvirtByPID[5150]?.uuid == "3c5b8d6e-59a1-4f2b-9b1e-0f6f2f8a2c11")
+        #expect(state.runcByPID[6160]?.runtime == "crun")
+        #expect(state.runcByPID[6160]?.id == "box")
+        // A corrupt state file is skipped, not fatal.
+        #expect(state.runcByPID.count == 1)
+    }
+}
