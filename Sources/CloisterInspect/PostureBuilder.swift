@@ -92,6 +92,9 @@ struct PostureBuilder {
         if let text = try? Files.readText(base + "/mountinfo", limit: 8 << 20) {
             workloadMounts = MountInfoParser.parse(text).entries
             posture.mounts = workloadMounts.map(mount)
+            let protected = Self.protectedPaths(workloadMounts)
+            posture.maskedPaths = protected.masked
+            posture.readOnlyPaths = protected.readOnly
             if let rootMount = workloadMounts.last(where: { $0.mountPoint == "/" }) {
                 posture.readOnlyRootfs = rootMount.readOnly
             } else {
@@ -185,6 +188,27 @@ struct PostureBuilder {
             root: entry.root, options: entry.mountOptions)
         mount.hostPath = hostPath(for: entry)
         return mount
+    }
+
+    /// What the runtime hid or made read-only under /proc and /sys, as the mounts show it: the
+    /// OCI `maskedPaths` (a bind of /dev/null over a file, an empty read-only tmpfs over a
+    /// directory) and `readonlyPaths` (a read-only bind of proc or sysfs over itself), so an
+    /// observed posture and a declared one mean the same by these fields.
+    static func protectedPaths(_ mounts: [MountInfoEntry]) -> (masked: [String], readOnly: [String]) {
+        var masked: [String] = []
+        var readOnly: [String] = []
+        for entry in mounts where entry.mountPoint.hasPrefix("/proc/") || entry.mountPoint.hasPrefix("/sys/") {
+            if entry.root == "/null", entry.fsType == "tmpfs" || entry.fsType == "devtmpfs" {
+                masked.append(entry.mountPoint)
+            } else if entry.fsType == "tmpfs", entry.root == "/", entry.readOnly,
+                !entry.mountPoint.hasPrefix("/sys/fs/cgroup")
+            {
+                masked.append(entry.mountPoint)
+            } else if entry.fsType == "proc" || entry.fsType == "sysfs", entry.root != "/", entry.readOnly {
+                readOnly.append(entry.mountPoint)
+            }
+        }
+        return (masked, readOnly)
     }
 
     /// A bind mount's host path: the host mount of the same device whose root contains this

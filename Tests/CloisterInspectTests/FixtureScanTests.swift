@@ -47,6 +47,10 @@ import CloisterModel
         // The rootfs bind mount resolves to its host directory.
         #expect(web.mounts.contains { $0.target == "/" && $0.hostPath == "/tmp/rootfs" })
         #expect(web.unknown["capabilities"] == nil && web.unknown["seccomp"] == nil)
+        // podman's OCI defaults, as the mounts show them (this kernel has no /proc/kcore or
+        // /proc/sysrq-trigger, so runc skipped those).
+        #expect(web.readOnlyPaths == ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys"])
+        #expect(web.maskedPaths == ["/proc/acpi", "/proc/keys", "/proc/timer_list", "/sys/firmware", "/sys/dev/block"])
     }
 
     @Test func privilegedPodmanContainer() throws {
@@ -58,6 +62,9 @@ import CloisterModel
         #expect(privileged.capabilities.effective.contains("CAP_SYS_ADMIN"))
         #expect(privileged.seccomp?.mode == .disabled)
         #expect(privileged.cgroup?.devicesAllowAll == true)
+        // --privileged leaves /proc/sys writable and nothing masked.
+        #expect(privileged.readOnlyPaths == [])
+        #expect(privileged.maskedPaths == [])
     }
 
     @Test func hardenedUserNamespacedContainer() throws {
