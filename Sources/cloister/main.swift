@@ -1,3 +1,3 @@
 import CloisterCommands
 
-await CloisterCommand.main()
+await CloisterCommand.runAsync()
