@@ -100,3 +100,38 @@ public struct Advice: Codable, Sendable, Equatable {
     /// Every source cited anywhere above, by id.
     public var sources: [String: PolicySource]
 }
+
+extension Advice {
+    enum CodingKeys: String, CodingKey {
+        case schema, workload, threatModels, recommendation, alternatives, residualRisks, hardening, complianceNotes
+        case reasons, relaxations, assumptions, sources
+    }
+
+    /// Written by hand so a missing recommendation is an explicit `null`, not an absent key:
+    /// machines reading `recommendation.option` should not have to guess.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(schema, forKey: .schema)
+        try container.encode(workload, forKey: .workload)
+        try container.encode(threatModels, forKey: .threatModels)
+        try container.encode(recommendation, forKey: .recommendation)
+        try container.encode(alternatives, forKey: .alternatives)
+        try container.encode(residualRisks, forKey: .residualRisks)
+        try container.encode(hardening, forKey: .hardening)
+        try container.encode(complianceNotes, forKey: .complianceNotes)
+        try container.encode(reasons, forKey: .reasons)
+        try container.encode(relaxations, forKey: .relaxations)
+        try container.encode(assumptions, forKey: .assumptions)
+        try container.encode(sources, forKey: .sources)
+    }
+}
+
+extension HardeningPlan {
+    enum CodingKeys: String, CodingKey { case targetPosture, steps }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(targetPosture, forKey: .targetPosture)
+        try container.encode(steps, forKey: .steps)
+    }
+}

@@ -101,6 +101,10 @@ func rejections(_ advice: Advice, _ option: String) -> [String] {
         #expect(advice.alternatives.count == Catalogue.optionIDs.count)
         #expect(advice.alternatives.allSatisfy { !$0.feasible })
         #expect(AdviceRenderer.table(advice).contains("RECOMMENDATION  none"))
+        let json = try AdviceRenderer.json(advice)
+        #expect(json.contains("\"recommendation\" : null"))
+        let decoded = try JSONDecoder().decode(Advice.self, from: Data(json.utf8))
+        #expect(decoded == advice)
     }
 }
 
