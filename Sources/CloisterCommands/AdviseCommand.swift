@@ -63,6 +63,8 @@ public struct AdviseCommand: AsyncParsableCommand {
             }
             let advice = try PlacementEngine(catalogue: catalogue, measured: figures)
                 .advise(workload, threatModel: threatModel)
+            // Secure by default: every relaxation the description asks for is said out loud.
+            for relaxation in advice.relaxations { printError("cloister advise: warning: relaxation: \(relaxation)") }
             switch format {
             case .json: print(try AdviceRenderer.json(advice))
             case .table: print(AdviceRenderer.table(advice), terminator: "")

@@ -23,6 +23,12 @@ enum TargetPosture {
 
         let capabilities = needs.capabilities.sorted()
         var user = UserIdentity(rootMappedToHost: needs.privileged && !ownsUserNamespace)
+        if option.id == "userns-container" {
+            // One unprivileged 64k range per workload; the launcher picks the real offset.
+            user.uidMap = [IDMapRange(inside: 0, outside: 100_000, count: 65_536)]
+            user.gidMap = [IDMapRange(inside: 0, outside: 100_000, count: 65_536)]
+            user.rootMappedToHost = false
+        }
         if !needs.privileged {
             user.uid = 65534
             user.gid = 65534

@@ -175,6 +175,15 @@ func rejections(_ advice: Advice, _ option: String) -> [String] {
         #expect(posture.source == .declared)
     }
 
+    @Test func usernsTargetMapsRootAway() throws {
+        let advice = try advise("name: t\ntrust: internal\ntenancy: multi-cooperative\n")
+        #expect(advice.recommendation?.option == "userns-container")
+        let user = try #require(advice.hardening.targetPosture?.user)
+        #expect(user.rootMappedToHost == false)
+        #expect(user.uidMap.first?.hostID(for: 0) == 100_000)
+        #expect(advice.hardening.targetPosture?.namespaces.user == .private)
+    }
+
     @Test func vmTargetHasASandboxedHypervisor() throws {
         let advice = try advise("name: w\ntrust: internal\ntenancy: single\nneeds: {os: windows}\n")
         let hypervisor = try #require(advice.hardening.targetPosture?.hypervisor)
