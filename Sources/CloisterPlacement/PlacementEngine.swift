@@ -275,7 +275,7 @@ public struct PlacementEngine: Sendable {
         }
 
         var alternatives: [Alternative] = []
-        for (position, entry) in ranked.enumerated() where entry.option.id != winner?.option.id {
+        for entry in ranked where entry.option.id != winner?.option.id {
             var why: [Reason] = entry.rejections
             if entry.feasible, let winner {
                 why.append(Reason(
@@ -285,7 +285,7 @@ public struct PlacementEngine: Sendable {
                 why += losingFactors(entry, against: winner)
             }
             alternatives.append(Alternative(
-                rank: position + (winner == nil ? 1 : 1), option: entry.option.id, name: entry.option.name,
+                rank: 0, option: entry.option.id, name: entry.option.name,
                 feasible: entry.feasible, score: entry.feasible ? entry.score : nil, reasons: why))
         }
         // Ranks count from 2 so the recommendation is rank 1.

@@ -203,6 +203,9 @@ func rejections(_ advice: Advice, _ option: String) -> [String] {
         #expect(advice.relaxations.contains { $0.hasPrefix("needs.privileged") })
         #expect(advice.relaxations.contains { $0.contains("net namespace") })
         #expect(advice.hardening.targetPosture?.namespaces.net == .host)
+        // Privileged containers run unfiltered: the target does not pretend otherwise.
+        #expect(advice.hardening.targetPosture?.seccomp == nil)
+        #expect(!advice.hardening.steps.contains { $0.id == "seccomp-runtime-default" })
     }
 
     @Test func measuredFiguresReplaceTheCatalogue() throws {
