@@ -52,6 +52,7 @@ let package = Package(
             name: "CloisterInspectTests",
             dependencies: ["CloisterInspect", "CloisterSystem", "CloisterModel"],
             exclude: ["Fixtures"]),
+        .testTarget(name: "CloisterPlacementTests", dependencies: ["CloisterPlacement", "CloisterModel"]),
         .testTarget(
             name: "CloisterIntegrationTests",
             dependencies: ["CloisterModel"]),

@@ -3,7 +3,7 @@ import ArgumentParser
 import Glibc
 #endif
 
-public struct CloisterCommand: ParsableCommand {
+public struct CloisterCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "cloister",
         abstract: "Linux isolation advisor and hardening scanner.",
@@ -11,12 +11,13 @@ public struct CloisterCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             ScanCommand.self,
+            AdviseCommand.self,
         ])
     public init() {}
 
     /// Runs the command line. Usage and input errors exit 2 (the contract), not
     /// ArgumentParser's default 64; `ExitCode` thrown by a command (the CI gate) passes through.
-    public static func runMain() {
+    public static func runMain() async {
         var command: any ParsableCommand
         do {
             command = try parseAsRoot()
@@ -26,7 +27,11 @@ public struct CloisterCommand: ParsableCommand {
             Glibc.exit(2)
         }
         do {
-            try command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch let error as ExitCode {
             Self.exit(withError: error)
         } catch let error as CLIError {
@@ -36,7 +41,7 @@ public struct CloisterCommand: ParsableCommand {
             writeStandardError("cloister: \(error.message)\n")
             Glibc.exit(2)
         } catch {
-            writeStandardError("cloister: \(error)\n")
+            writeStandardError("cloister: \(String(describing: error))\n")
             Glibc.exit(2)
         }
     }

@@ -1,3 +1,3 @@
 import CloisterCommands
 
-CloisterCommand.runMain()
+await CloisterCommand.runMain()

@@ -1,0 +1,120 @@
+import ArgumentParser
+import CloisterModel
+import CloisterPlacement
+import Foundation
+
+/// `cloister advise`: where should this workload run, why, what lost, and what hardening the
+/// choice still needs.
+public struct AdviseCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "advise",
+        abstract: "Recommend where a workload should run (container, sandbox, microVM, VM, confidential VM) and why.")
+
+    public enum Format: String, ExpressibleByArgument, CaseIterable, Sendable {
+        case table, json
+    }
+
+    @Argument(help: "A workload description (YAML, version 1).")
+    public var description: String?
+
+    @Option(name: .customLong("threat-model"), help: "Apply this threat model instead of inferring one.")
+    public var threatModel: String?
+
+    @Option(help: "The policies directory (default: $CLOISTER_POLICIES, or a 'policies' folder beside the executable or above it).")
+    public var policies: String?
+
+    @Option(help: "Output format: table or json.")
+    public var format: Format = .table
+
+    @Flag(help: "Time a container start and a VM start on this host and use those figures.")
+    public var measure = false
+
+    @Option(help: "Derive the needs from a running workload's PID (not yet available in this build).")
+    public var pid: Int?
+
+    @Option(name: .customLong("from"), help: "Derive the needs from a file 'cloister check' reads (not yet available in this build).")
+    public var fromFile: String?
+
+    public init() {}
+
+    public func validate() throws {
+        let inputs = [description != nil, pid != nil, fromFile != nil].filter { $0 }.count
+        if inputs != 1 {
+            throw ValidationError("give exactly one of DESCRIPTION, --pid or --from")
+        }
+    }
+
+    public func run() async throws {
+        if pid != nil || fromFile != nil {
+            // The live scanner and the config inspectors are wired in by the lead; the pure
+            // derivation (CloisterPlacement.derive(from:)) is ready for them.
+            printError("cloister advise: --pid and --from are not yet available in this build; write a description file instead")
+            throw ExitCode(2)
+        }
+        guard let description else { throw ExitCode(2) }
+        do {
+            let directory = try Self.policiesDirectory(explicit: policies)
+            let catalogue = try Catalogue.load(directory: directory)
+            let workload = try WorkloadDescription.load(contentsOf: URL(fileURLWithPath: description))
+            var figures = MeasuredFigures()
+            if measure {
+                figures = StartupMeasurement.run()
+                for note in figures.notes { printError("cloister advise: measure: \(note)") }
+            }
+            let advice = try PlacementEngine(catalogue: catalogue, measured: figures)
+                .advise(workload, threatModel: threatModel)
+            // Secure by default: every relaxation the description asks for is said out loud.
+            for relaxation in advice.relaxations { printError("cloister advise: warning: relaxation: \(relaxation)") }
+            switch format {
+            case .json: print(try AdviceRenderer.json(advice))
+            case .table: print(AdviceRenderer.table(advice), terminator: "")
+            }
+        } catch let error as PlacementInputError {
+            printError("cloister advise: \(error.description)")
+            throw ExitCode(2)
+        } catch let error as PlacementError {
+            printError("cloister advise: \(error.description)")
+            throw ExitCode(2)
+        }
+    }
+
+    func printError(_ text: String) {
+        FileHandle.standardError.write(Data((SafeText.forTerminal(text) + "\n").utf8))
+    }
+
+    /// `--policies`, then `$CLOISTER_POLICIES`, then the first `policies` folder holding a
+    /// catalogue beside the executable or in one of its ancestors, then in the working directory.
+    static func policiesDirectory(explicit: String?) throws -> URL {
+        let fileManager = FileManager.default
+        func usable(_ url: URL) -> Bool {
+            fileManager.fileExists(atPath: url.appendingPathComponent("catalogue.yaml").path)
+        }
+        if let explicit {
+            let url = URL(fileURLWithPath: explicit)
+            guard usable(url) else {
+                throw PlacementInputError(file: explicit, field: "", message: "is not a policies directory (no catalogue.yaml)")
+            }
+            return url
+        }
+        if let env = ProcessInfo.processInfo.environment["CLOISTER_POLICIES"], !env.isEmpty {
+            let url = URL(fileURLWithPath: env)
+            guard usable(url) else {
+                throw PlacementInputError(file: env, field: "CLOISTER_POLICIES", message: "is not a policies directory (no catalogue.yaml)")
+            }
+            return url
+        }
+        var candidates: [URL] = []
+        if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+            var directory = executable.deletingLastPathComponent()
+            while directory.path != "/" {
+                candidates.append(directory.appendingPathComponent("policies"))
+                directory = directory.deletingLastPathComponent()
+            }
+        }
+        candidates.append(URL(fileURLWithPath: fileManager.currentDirectoryPath).appendingPathComponent("policies"))
+        if let found = candidates.first(where: usable) { return found }
+        throw PlacementInputError(
+            file: "policies", field: "",
+            message: "no policies directory found beside the executable or in the working directory; pass --policies DIR or set CLOISTER_POLICIES")
+    }
+}
