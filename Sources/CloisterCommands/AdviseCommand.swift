@@ -1,4 +1,5 @@
 import ArgumentParser
+import CloisterInspect
 import CloisterModel
 import CloisterPlacement
 import Foundation
@@ -29,7 +30,7 @@ public struct AdviseCommand: AsyncParsableCommand {
     @Flag(help: "Time a container start and a VM start on this host and use those figures.")
     public var measure = false
 
-    @Option(help: "Derive the needs from a running workload's PID (not yet available in this build).")
+    @Option(help: "Derive the needs from the running workload this process belongs to.")
     public var pid: Int?
 
     @Option(name: .customLong("from"), help: "Derive the needs from a file 'cloister check' reads (not yet available in this build).")
@@ -45,17 +46,21 @@ public struct AdviseCommand: AsyncParsableCommand {
     }
 
     public func run() async throws {
-        if pid != nil || fromFile != nil {
-            // The live scanner and the config inspectors are wired in by the lead; the pure
-            // derivation (CloisterPlacement.derive(from:)) is ready for them.
-            printError("cloister advise: --pid and --from are not yet available in this build; write a description file instead")
+        if fromFile != nil {
+            printError("cloister advise: --from is not yet available in this build; write a description file instead")
             throw ExitCode(2)
         }
-        guard let description else { throw ExitCode(2) }
         do {
             let directory = try Self.policiesDirectory(explicit: policies)
             let catalogue = try Catalogue.load(directory: directory)
-            let workload = try WorkloadDescription.load(contentsOf: URL(fileURLWithPath: description))
+            let workload: WorkloadDescription
+            if let pid {
+                workload = try Self.describeRunning(pid: pid)
+            } else if let description {
+                workload = try WorkloadDescription.load(contentsOf: URL(fileURLWithPath: description))
+            } else {
+                throw ExitCode(2)
+            }
             var figures = MeasuredFigures()
             if measure {
                 figures = StartupMeasurement.run()
@@ -76,6 +81,25 @@ public struct AdviseCommand: AsyncParsableCommand {
             printError("cloister advise: \(error.description)")
             throw ExitCode(2)
         }
+    }
+
+    /// "Should this be a VM?" for something already running: its observed posture says what it
+    /// needs; the host says whether KVM is there.
+    static func describeRunning(pid: Int) throws -> WorkloadDescription {
+        let result: HostScanner.Result
+        do {
+            result = try HostScanner().scan(pid: pid)
+        } catch let error as HostScanner.ScanError {
+            throw CLIError.input(error.description)
+        }
+        guard let posture = result.workloads.first else {
+            throw CLIError.input("PID \(pid): the workload exited during the scan")
+        }
+        var workload = derive(from: posture)
+        workload.platform.kvm = result.host.kvm.usable ? .available : .none
+        workload.platform.hostKernel = result.host.kernel
+        workload.defaulted.removeAll { $0 == "platform.kvm" }
+        return workload
     }
 
     func printError(_ text: String) {

@@ -24,11 +24,11 @@ struct ScanCommand: ParsableCommand {
     var output: String?
 
     func run() throws {
-        let scanner = Scanner(root: HostRoot(prefix: root ?? ""))
-        let result: Scanner.Result
+        let scanner = HostScanner(root: HostRoot(prefix: root ?? ""))
+        let result: HostScanner.Result
         do {
             result = try scanner.scan(pid: pid)
-        } catch let error as Scanner.ScanError {
+        } catch let error as HostScanner.ScanError {
             throw CLIError.input(error.description)
         }
         let report = ScanReport(

@@ -2,7 +2,7 @@ import CloisterModel
 import CloisterSystem
 
 /// Scans a host (or a captured tree) and returns every workload's posture.
-public struct Scanner: Sendable {
+public struct HostScanner: Sendable {
     public var root: HostRoot
 
     public init(root: HostRoot = HostRoot()) {

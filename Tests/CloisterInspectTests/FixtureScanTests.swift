@@ -10,11 +10,11 @@ import CloisterModel
         return "\(directory)/Fixtures/\(name)"
     }
 
-    static func scan(_ name: String, pid: Int? = nil) throws -> Scanner.Result {
-        try Scanner(root: HostRoot(prefix: fixture(name))).scan(pid: pid)
+    static func scan(_ name: String, pid: Int? = nil) throws -> HostScanner.Result {
+        try HostScanner(root: HostRoot(prefix: fixture(name))).scan(pid: pid)
     }
 
-    static func workload(_ result: Scanner.Result, named name: String) throws -> Posture {
+    static func workload(_ result: HostScanner.Result, named name: String) throws -> Posture {
         try #require(result.workloads.first { $0.name == name }, "no workload named \(name)")
     }
 
@@ -96,7 +96,7 @@ import CloisterModel
     @Test func scanOfOnePID() throws {
         let result = try Self.scan("hybrid-host", pid: 16467)
         #expect(result.workloads.map(\.name) == ["sleep"])
-        #expect(throws: Scanner.ScanError.self) { try Self.scan("hybrid-host", pid: 999_999) }
+        #expect(throws: HostScanner.ScanError.self) { try Self.scan("hybrid-host", pid: 999_999) }
     }
 
     @Test func appArmorHostLabels() throws {
