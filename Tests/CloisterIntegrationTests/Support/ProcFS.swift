@@ -49,6 +49,15 @@ enum ProcFS {
         return found
     }
 
+    /// How many capabilities are in one set (`CapEff`, `CapBnd`, …) of /proc/PID/status.
+    static func capabilityCount(pid: Int32, set: String) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("\(set):") }),
+            let mask = UInt64(line.dropFirst(set.count + 1).trimmingCharacters(in: .whitespaces), radix: 16)
+        else { return nil }
+        return mask.nonzeroBitCount
+    }
+
     static func allPIDs() -> [Int32] {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
     }
