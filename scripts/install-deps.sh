@@ -7,8 +7,10 @@ set -euo pipefail
 # C libraries the package's .systemLibrary targets link against (see Package.swift).
 BUILD_PACKAGES=(pkg-config libseccomp-dev libcap-dev libselinux1-dev libapparmor-dev)
 # Real workloads the integration tests start and scan (DESIGN.md: real components).
+# containernetworking-plugins and iptables: podman's default bridge network (CNI on Debian 12);
+# spelled out because apt could satisfy podman's network stack with netavark instead.
 RUNTIME_PACKAGES=(podman runc bubblewrap firejail uidmap fuse-overlayfs slirp4netns
-                  qemu-system-x86 busybox-static cpio)
+                  containernetworking-plugins iptables qemu-system-x86 qemu-utils busybox-static cpio)
 # Real validators of what cloister writes: AppArmor profiles, SELinux CIL, SARIF (jsonschema).
 VALIDATOR_PACKAGES=(apparmor secilc python3-jsonschema)
 # The scan benchmark (scripts/bench-scan.sh): hyperfine for wall time, GNU time for peak RSS.
