@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Scan benchmark: cloister scan against podman inspect, on the same N running containers.
+#
+#   scripts/bench-scan.sh [N …]        (default: 50 100 200)
+#   BENCH_RUNS (7), BENCH_PARALLEL (8), CLOISTER_BIN (skip the build, time this executable),
+#   CLOISTER_SCRATCH_PATH (build directory, default .build)
+#
+# Builds cloister in release, starts N podman containers (busybox rootfs from test-assets/,
+# `sleep`) in parallel, then in one hyperfine run times `cloister scan --format json` (the
+# whole host) and `podman inspect` of the N containers, and measures each one's peak RSS with
+# GNU time. Container counts are reached in ascending order, adding containers to the ones
+# already running. Every container it started is removed on exit, whatever happens.
+# Targets: at 200 containers the scan is >= 10x faster than podman inspect, and its peak
+# memory stays under 30 MB; the host process count is printed to show what the scan walks.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+command -v swift >/dev/null || export PATH="/opt/swift/usr/bin:$PATH"
+
+COUNTS=("$@")
+((${#COUNTS[@]})) || COUNTS=(50 100 200)
+mapfile -t COUNTS < <(printf '%s\n' "${COUNTS[@]}" | sort -n -u)
+RUNS=${BENCH_RUNS:-7}
+PARALLEL=${BENCH_PARALLEL:-8}
+TARGET_SPEEDUP=10
+TARGET_PEAK_MB=30
+
+PODMAN=(podman --runtime runc --cgroup-manager cgroupfs --events-backend file)
+# Podman's default nofile/nproc limits exceed the hard limits allowed here (see docs/testing.md).
+RUN_FLAGS=(--ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
+PREFIX="cloister-bench-$$-"
+WORK=$(mktemp -d /tmp/cloister-bench.XXXXXX)
+
+die() { echo "bench-scan.sh: $*" >&2; exit 1; }
+log() { echo "bench-scan.sh: $*" >&2; }
+
+cleanup() {
+    local names
+    names=$("${PODMAN[@]}" ps -a --format '{{.Names}}' | grep "^$PREFIX" || true)
+    if [[ -n "$names" ]]; then
+        log "removing $(wc -l <<<"$names") benchmark containers"
+        xargs -r -n 20 -P "$PARALLEL" "${PODMAN[@]}" rm -f -t 0 <<<"$names" >/dev/null 2>&1 || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for tool in podman runc hyperfine jq; do
+    command -v "$tool" >/dev/null || die "$tool missing: run scripts/install-deps.sh"
+done
+[[ -x /usr/bin/time ]] || die "/usr/bin/time missing: run scripts/install-deps.sh (package time)"
+[[ $(id -u) -eq 0 ]] || die "must run as root (podman with runc and cgroupfs)"
+scripts/test-assets.sh >&2
+ROOTFS="$ROOT/test-assets/rootfs"
+
+if [[ -n "${CLOISTER_BIN:-}" ]]; then
+    CLOISTER=$CLOISTER_BIN  # a given build, e.g. to compare two versions
+else
+    log "building cloister (release)"
+    SCRATCH=(--scratch-path "${CLOISTER_SCRATCH_PATH:-.build}")
+    swift build -c release "${SCRATCH[@]}" --product cloister >&2
+    CLOISTER="$(swift build -c release "${SCRATCH[@]}" --show-bin-path)/cloister"
+fi
+[[ -x "$CLOISTER" ]] || die "no cloister executable at $CLOISTER"
+
+process_count() { find /proc -maxdepth 1 -name '[0-9]*' | wc -l; }
+
+start_containers() {  # start containers numbered $1..$2
+    seq "$1" "$2" | xargs -P "$PARALLEL" -I{} \
+        "${PODMAN[@]}" run -d --name "$PREFIX{}" "${RUN_FLAGS[@]}" --rootfs "$ROOTFS" sleep 86400 \
+        >"$WORK/start.log" 2>&1 || { tail -n 5 "$WORK/start.log" >&2; die "podman run failed"; }
+}
+
+# Peak RSS in KiB of one run of the command (the highest of three runs).
+peak_kib() {
+    local peak=0 kib
+    for _ in 1 2 3; do
+        /usr/bin/time -f %M -o "$WORK/time" "$@" >/dev/null 2>&1 || true
+        kib=$(tail -n 1 "$WORK/time")
+        ((kib > peak)) && peak=$kib
+    done
+    echo "$peak"
+}
+
+results=()
+running=0
+for count in "${COUNTS[@]}"; do
+    if ((count > running)); then
+        log "starting containers $((running + 1))..$count ($PARALLEL in parallel)"
+        start=$(date +%s)
+        start_containers $((running + 1)) "$count"
+        running=$count
+        log "started in $(($(date +%s) - start)) s"
+    fi
+    names=()
+    for i in $(seq 1 "$count"); do names+=("$PREFIX$i"); done
+    up=$("${PODMAN[@]}" ps --format '{{.Names}}' | grep -c "^$PREFIX" || true)
+    ((up >= count)) || die "only $up of $count benchmark containers are running"
+    processes=$(process_count)
+
+    # The scan must work before it is timed: exit 0 (clean) or 1 (findings), a v1 report, and
+    # every benchmark container in it.
+    set +e
+    "$CLOISTER" scan --format json >"$WORK/scan.json" 2>"$WORK/scan.err"
+    status=$?
+    set -e
+    if ((status > 1)) || ! jq -e '.schema == "cloister.scan/v1"' "$WORK/scan.json" >/dev/null 2>&1; then
+        echo "bench-scan.sh: \`cloister scan --format json\` failed (exit $status):" >&2
+        head -c 2000 "$WORK/scan.err" >&2
+        head -c 500 "$WORK/scan.json" >&2
+        exit 1
+    fi
+    seen=$(jq --arg p "$PREFIX" '[.workloads[] | select(.runtime == "podman" and (.name | startswith($p)))] | length' "$WORK/scan.json")
+    ((seen == count)) || log "WARNING: the scan reported $seen of the $count benchmark containers"
+
+    log "N=$count: timing ($RUNS runs each, $processes host processes)"
+    hyperfine --style basic --runs "$RUNS" --warmup 1 --ignore-failure -N \
+        --export-json "$WORK/hyperfine-$count.json" \
+        --command-name scan "$CLOISTER scan --format json" \
+        --command-name inspect "${PODMAN[*]} inspect ${names[*]}" >&2
+    scan_ms=$(jq '.results[] | select(.command == "scan") | .median * 1000' "$WORK/hyperfine-$count.json")
+    inspect_ms=$(jq '.results[] | select(.command == "inspect") | .median * 1000' "$WORK/hyperfine-$count.json")
+    scan_kib=$(peak_kib "$CLOISTER" scan --format json)
+    inspect_kib=$(peak_kib "${PODMAN[@]}" inspect "${names[@]}")
+    results+=("$count $processes $scan_ms $inspect_ms $scan_kib $inspect_kib")
+done
+
+echo
+echo "cloister scan vs podman inspect (median of $RUNS runs; peak RSS, highest of 3)"
+printf '%10s %10s %12s %15s %9s %13s %16s\n' containers processes "scan ms" "inspect ms" speedup "scan peak MB" "inspect peak MB"
+verdict=0
+measured_200=no
+for row in "${results[@]}"; do
+    read -r count processes scan_ms inspect_ms scan_kib inspect_kib <<<"$row"
+    speedup=$(awk -v s="$scan_ms" -v i="$inspect_ms" 'BEGIN { printf "%.1f", (s > 0 ? i / s : 0) }')
+    scan_mb=$(awk -v k="$scan_kib" 'BEGIN { printf "%.1f", k / 1024 }')
+    inspect_mb=$(awk -v k="$inspect_kib" 'BEGIN { printf "%.1f", k / 1024 }')
+    printf '%10s %10s %12.1f %15.1f %8sx %13s %16s\n' "$count" "$processes" "$scan_ms" "$inspect_ms" "$speedup" "$scan_mb" "$inspect_mb"
+    if ((count == 200)); then
+        measured_200=yes
+        awk -v x="$speedup" -v t=$TARGET_SPEEDUP 'BEGIN { exit !(x >= t) }' || verdict=1
+    fi
+    awk -v m="$scan_mb" -v t=$TARGET_PEAK_MB 'BEGIN { exit !(m < t) }' || verdict=1
+done
+echo "targets: at 200 containers scan >= ${TARGET_SPEEDUP}x faster than podman inspect; scan peak memory < ${TARGET_PEAK_MB} MB at every N"
+[[ $measured_200 == yes ]] || echo "targets: speedup not judged (N=200 not measured)"
+if ((verdict == 0)); then echo "targets: met"; else echo "targets: MISSED (see table)"; fi

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs every Debian package (and the one PyPI package) that cloister's build, tests and
+# benchmarks need on a fresh Debian 12. Idempotent: packages already installed are skipped, so
+# a second run costs one dpkg query. Must run as root (CI and the dev machines are root).
+set -euo pipefail
+
+# C libraries the package's .systemLibrary targets link against (see Package.swift).
+BUILD_PACKAGES=(pkg-config libseccomp-dev libcap-dev libselinux1-dev libapparmor-dev)
+# Real workloads the integration tests start and scan (DESIGN.md: real components).
+# containernetworking-plugins and iptables: podman's default bridge network (CNI on Debian 12);
+# spelled out because apt could satisfy podman's network stack with netavark instead.
+RUNTIME_PACKAGES=(podman runc bubblewrap firejail uidmap fuse-overlayfs slirp4netns
+                  containernetworking-plugins iptables qemu-system-x86 qemu-utils busybox-static cpio)
+# Real validators of what cloister writes: AppArmor profiles, SELinux CIL, SARIF (jsonschema).
+VALIDATOR_PACKAGES=(apparmor secilc python3-jsonschema)
+# The scan benchmark (scripts/bench-scan.sh): hyperfine for wall time, GNU time for peak RSS.
+BENCH_PACKAGES=(hyperfine time jq)
+# test-assets.sh downloads a kernel package with apt-get download; procps for ps/pgrep in tests.
+ASSET_PACKAGES=(apt-utils procps iproute2 ca-certificates)
+
+PACKAGES=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" "${VALIDATOR_PACKAGES[@]}"
+          "${BENCH_PACKAGES[@]}" "${ASSET_PACKAGES[@]}")
+# Optional: LXC, for a later lxc inspector. Not needed by any test today; set CLOISTER_WITH_LXC=1.
+if [[ "${CLOISTER_WITH_LXC:-0}" == 1 ]]; then PACKAGES+=(lxc lxc-templates); fi
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps.sh: must run as root (it calls apt-get install)" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+    [[ "$status" == "install ok installed" ]] || missing+=("$package")
+done
+
+if ((${#missing[@]})); then
+    echo "install-deps.sh: installing ${missing[*]}"
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+    echo "install-deps.sh: all ${#PACKAGES[@]} Debian packages already installed"
+fi
+
+# apt-cache must know the kernel packages for test-assets.sh, even when nothing was missing.
+if ! apt-cache pkgnames linux-image- 2>/dev/null | grep -q -- '-cloud-amd64$'; then
+    apt-get update -qq
+fi
+
+# python3 on PATH may not be Debian's (pyenv on the dev machines): make sure the interpreter
+# that the SARIF validation will call has jsonschema, from PyPI if Debian's does not serve it.
+if ! python3 -c 'import jsonschema' 2>/dev/null; then
+    echo "install-deps.sh: installing jsonschema for $(command -v python3) from PyPI"
+    python3 -m pip install --quiet --disable-pip-version-check jsonschema
+fi
+
+# Fail loudly now rather than in the middle of a test run.
+for tool in podman runc bwrap firejail qemu-system-x86_64 busybox cpio hyperfine \
+            apparmor_parser secilc newuidmap pkg-config; do
+    command -v "$tool" >/dev/null || { echo "install-deps.sh: $tool missing after install" >&2; exit 1; }
+done
+[[ -x /usr/bin/time ]] || { echo "install-deps.sh: /usr/bin/time missing after install" >&2; exit 1; }
+python3 -c 'import jsonschema' || { echo "install-deps.sh: python3 cannot import jsonschema" >&2; exit 1; }
+echo "install-deps.sh: done"
