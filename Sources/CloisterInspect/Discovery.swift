@@ -93,6 +93,13 @@ public struct Discovery {
             if let init_ = workload.members.first(where: { !members.contains(table[$0]?.parentPID ?? 0) }) {
                 workload.leader = init_
             }
+            // bwrap and firejail stay as PID 1 of their sandbox to reap; the confinement that
+            // matters is the one the command they started runs under.
+            if let launcher = table[workload.leader], ["bwrap", "firejail"].contains(launcher.executableName),
+                let payload = (children[launcher.pid] ?? []).sorted().first(where: { members.contains($0) })
+            {
+                workload.leader = payload
+            }
             refineIdentity(&workload, state: state)
             result.append(workload)
         }
@@ -186,9 +193,13 @@ public struct Discovery {
         {
             named = child
         }
+        var name = named.executableName
+        // firejail --name=NAME (also how `firejail --join=NAME` finds it).
+        if runtime == "firejail", let option = lineage.lazy.flatMap(\.command).first(where: { $0.hasPrefix("--name=") }) {
+            name = String(option.dropFirst("--name=".count))
+        }
         return DiscoveredWorkload(
-            kind: kind, runtime: runtime, id: "pid-\(leader.pid)", name: named.executableName, leader: leader.pid,
-            members: [])
+            kind: kind, runtime: runtime, id: "pid-\(leader.pid)", name: name, leader: leader.pid, members: [])
     }
 
     func vmWorkload(_ record: ProcessRecord, runtime: String, state: RuntimeState) -> DiscoveredWorkload {
