@@ -3,12 +3,20 @@ import CloisterSystem
 
 /// Builds one workload's posture from /proc and /sys. Every field either holds what the kernel
 /// said or is listed in `unknown` with why; nothing is guessed.
+struct DeviceNumber: Hashable {
+    var major: UInt32
+    var minor: UInt32
+}
+
 struct PostureBuilder {
     let root: HostRoot
     let table: [Int: ProcessRecord]
     let host: HostFacts
     let hostNamespaces: [NamespaceType: UInt64]
     let hostMounts: [MountInfoEntry]
+    /// The host's mounts by device, so resolving a bind mount's host path is not a scan of
+    /// every host mount (hundreds on a busy container host) for every container mount.
+    let hostMountsByDevice: [DeviceNumber: [MountInfoEntry]]
     let hierarchies: CgroupHierarchies
     let passwd: [UInt32: String]
     /// Read MAC labels with libapparmor/libselinux (live host with that LSM active).
@@ -216,7 +224,7 @@ struct PostureBuilder {
     func hostPath(for entry: MountInfoEntry) -> String? {
         guard !Self.pseudoFilesystems.contains(entry.fsType) || entry.root != "/" else { return nil }
         var best: (mount: MountInfoEntry, depth: Int)?
-        for host in hostMounts where host.major == entry.major && host.minor == entry.minor {
+        for host in hostMountsByDevice[DeviceNumber(major: entry.major, minor: entry.minor)] ?? [] {
             guard entry.root == host.root || entry.root.hasPrefix(host.root == "/" ? "/" : host.root + "/") else { continue }
             let depth = host.root.count
             if best == nil || depth > best!.depth || (depth == best!.depth && host.mountPoint.count < best!.mount.mountPoint.count) {

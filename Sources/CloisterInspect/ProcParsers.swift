@@ -25,36 +25,106 @@ public struct ProcStatus: Sendable, Equatable {
     public init() {}
 
     public static func parse(_ text: String) -> ProcStatus {
+        var copy = text
+        return copy.withUTF8 { parse(bytes: $0) }
+    }
+
+    /// Works on the kernel's bytes directly: status is read for every process on the host, so
+    /// no per-line Strings are made for the dozens of lines that are not wanted.
+    public static func parse(bytes: UnsafeBufferPointer<UInt8>) -> ProcStatus {
         var status = ProcStatus()
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let key = line[..<colon]
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t")
-            switch key {
-            case "Name": status.name = String(value)
-            case "PPid": status.parentPID = Int(value)
-            case "Uid": status.uids = value.split(whereSeparator: { $0 == "\t" || $0 == " " }).compactMap { UInt32($0) }
-            case "Gid": status.gids = value.split(whereSeparator: { $0 == "\t" || $0 == " " }).compactMap { UInt32($0) }
-            case "CapInh": status.capInheritable = UInt64(value, radix: 16)
-            case "CapPrm": status.capPermitted = UInt64(value, radix: 16)
-            case "CapEff": status.capEffective = UInt64(value, radix: 16)
-            case "CapBnd": status.capBounding = UInt64(value, radix: 16)
-            case "CapAmb": status.capAmbient = UInt64(value, radix: 16)
-            case "NoNewPrivs": status.noNewPrivileges = value == "1" ? true : (value == "0" ? false : nil)
-            case "Seccomp":
-                switch value {
-                case "0": status.seccompMode = .disabled
-                case "1": status.seccompMode = .strict
-                case "2": status.seccompMode = .filter
+        for line in Bytes.lines(bytes) {
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
+            let key = line[line.startIndex..<colon]
+            let value = Bytes.trim(line[(colon + 1)...])
+            switch key.count {
+            case 3 where Bytes.equal(key, "Uid"): status.uids = Bytes.decimals(value).map { UInt32(truncatingIfNeeded: $0) }
+            case 3 where Bytes.equal(key, "Gid"): status.gids = Bytes.decimals(value).map { UInt32(truncatingIfNeeded: $0) }
+            case 4 where Bytes.equal(key, "Name"): status.name = SafeText.decode(value, limit: 256)
+            case 4 where Bytes.equal(key, "PPid"): status.parentPID = Bytes.decimal(value).map(Int.init)
+            case 5 where Bytes.equal(key, "NSpid"): status.namespacePIDs = Bytes.decimals(value).map(Int.init)
+            case 6 where Bytes.equal(key, "CapInh"): status.capInheritable = Bytes.hexadecimal(value)
+            case 6 where Bytes.equal(key, "CapPrm"): status.capPermitted = Bytes.hexadecimal(value)
+            case 6 where Bytes.equal(key, "CapEff"): status.capEffective = Bytes.hexadecimal(value)
+            case 6 where Bytes.equal(key, "CapBnd"): status.capBounding = Bytes.hexadecimal(value)
+            case 6 where Bytes.equal(key, "CapAmb"): status.capAmbient = Bytes.hexadecimal(value)
+            case 7 where Bytes.equal(key, "Seccomp"):
+                switch Bytes.decimal(value) {
+                case 0: status.seccompMode = .disabled
+                case 1: status.seccompMode = .strict
+                case 2: status.seccompMode = .filter
                 default: status.seccompMode = nil
                 }
-            case "Seccomp_filters": status.seccompFilters = Int(value)
-            case "NSpid": status.namespacePIDs = value.split(whereSeparator: { $0 == "\t" || $0 == " " }).compactMap { Int($0) }
-            case "Threads": status.threads = Int(value)
+            case 7 where Bytes.equal(key, "Threads"): status.threads = Bytes.decimal(value).map(Int.init)
+            case 10 where Bytes.equal(key, "NoNewPrivs"):
+                let flag = Bytes.decimal(value)
+                status.noNewPrivileges = flag == 1 ? true : (flag == 0 ? false : nil)
+            case 15 where Bytes.equal(key, "Seccomp_filters"): status.seccompFilters = Bytes.decimal(value).map(Int.init)
             default: continue
             }
         }
         return status
+    }
+}
+
+/// Byte-level helpers for the kernel's text formats.
+enum Bytes {
+    typealias Slice = Slice_
+    typealias Slice_ = Swift.Slice<UnsafeBufferPointer<UInt8>>
+
+    static func lines(_ bytes: UnsafeBufferPointer<UInt8>) -> [Slice] {
+        bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
+    }
+
+    static func equal(_ bytes: Slice, _ text: StaticString) -> Bool {
+        guard bytes.count == text.utf8CodeUnitCount else { return false }
+        var index = bytes.startIndex
+        for offset in 0..<text.utf8CodeUnitCount {
+            if bytes[index] != text.utf8Start[offset] { return false }
+            index += 1
+        }
+        return true
+    }
+
+    static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+
+    static func trim(_ bytes: Slice) -> Slice {
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while start < end, isSpace(bytes[start]) { start += 1 }
+        while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+        return bytes[start..<end]
+    }
+
+    /// A whole field of decimal digits (at most 19), else nil.
+    static func decimal(_ bytes: Slice) -> UInt64? {
+        guard !bytes.isEmpty, bytes.count <= 19 else { return nil }
+        var value: UInt64 = 0
+        for byte in bytes {
+            guard byte >= 48, byte <= 57 else { return nil }
+            value = value * 10 + UInt64(byte - 48)
+        }
+        return value
+    }
+
+    static func decimals(_ bytes: Slice) -> [UInt64] {
+        bytes.split(whereSeparator: isSpace).compactMap { decimal($0) }
+    }
+
+    static func hexadecimal(_ bytes: Slice) -> UInt64? {
+        guard !bytes.isEmpty, bytes.count <= 16 else { return nil }
+        var value: UInt64 = 0
+        for byte in bytes {
+            let digit: UInt8
+            switch byte {
+            case 48...57: digit = byte - 48
+            case 97...102: digit = byte - 87
+            case 65...70: digit = byte - 55
+            default: return nil
+            }
+            value = value << 4 | UInt64(digit)
+        }
+        return value
     }
 }
 
@@ -127,54 +197,68 @@ public struct MountInfoEntry: Sendable, Equatable {
 public enum MountInfoParser {
     /// Parses mountinfo (proc(5)); malformed lines are skipped and counted.
     public static func parse(_ text: String) -> (entries: [MountInfoEntry], malformed: Int) {
-        var entries: [MountInfoEntry] = []
-        var malformed = 0
-        for line in text.split(separator: "\n") {
-            if let entry = parseLine(line) { entries.append(entry) } else { malformed += 1 }
+        var copy = text
+        return copy.withUTF8 { buffer in
+            var entries: [MountInfoEntry] = []
+            var malformed = 0
+            for line in Bytes.lines(buffer) {
+                if let entry = parseLine(line) { entries.append(entry) } else { malformed += 1 }
+            }
+            return (entries, malformed)
         }
-        return (entries, malformed)
     }
 
-    static func parseLine(_ line: Substring) -> MountInfoEntry? {
-        let fields = line.split(separator: " ", omittingEmptySubsequences: false)
-        guard fields.count >= 10, let separator = fields.firstIndex(of: "-"), separator >= 6,
-            fields.count >= separator + 3
+    static func parseLine(_ line: Bytes.Slice) -> MountInfoEntry? {
+        let fields = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+        guard fields.count >= 10,
+            let separator = fields.firstIndex(where: { $0.count == 1 && $0.first == UInt8(ascii: "-") }),
+            separator >= 6, fields.count >= separator + 3
         else { return nil }
-        guard let mountID = Int(fields[0]), let parentID = Int(fields[1]) else { return nil }
-        let device = fields[2].split(separator: ":")
-        guard device.count == 2, let major = UInt32(device[0]), let minor = UInt32(device[1]) else { return nil }
+        guard let mountID = Bytes.decimal(fields[0]), let parentID = Bytes.decimal(fields[1]) else { return nil }
+        let device = fields[2].split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
+        guard device.count == 2, let major = Bytes.decimal(device[0]), let minor = Bytes.decimal(device[1]),
+            major <= UInt32.max, minor <= UInt32.max
+        else { return nil }
+        func list(_ field: Bytes.Slice) -> [String] {
+            field.split(separator: UInt8(ascii: ",")).map { SafeText.decode($0, limit: 8192) }
+        }
         return MountInfoEntry(
-            mountID: mountID, parentID: parentID, major: major, minor: minor,
+            mountID: Int(mountID), parentID: Int(parentID), major: UInt32(major), minor: UInt32(minor),
             root: unescape(fields[3]), mountPoint: unescape(fields[4]),
-            mountOptions: fields[5].split(separator: ",").map(String.init),
-            optionalFields: fields[6..<separator].map(String.init),
+            mountOptions: list(fields[5]),
+            optionalFields: fields[6..<separator].map { SafeText.decode($0, limit: 8192) },
             fsType: unescape(fields[separator + 1]), source: unescape(fields[separator + 2]),
-            superOptions: fields.count > separator + 3
-                ? fields[separator + 3].split(separator: ",").map(String.init) : [])
+            superOptions: fields.count > separator + 3 ? list(fields[separator + 3]) : [])
     }
 
     /// Undoes the kernel's octal escapes (`\040` space, `\011` tab, `\012` newline, `\134` backslash).
     /// Bytes that are not valid UTF-8 come out as `\xNN`.
     public static func unescape(_ field: Substring) -> String {
-        let bytes = Array(field.utf8)
+        var copy = String(field)
+        return copy.withUTF8 { unescape($0[...]) }
+    }
+
+    static func unescape(_ field: Bytes.Slice) -> String {
+        let backslash = UInt8(ascii: "\\")
+        if !field.contains(backslash) { return SafeText.decode(field, limit: 8192) }
         var output: [UInt8] = []
-        output.reserveCapacity(bytes.count)
-        var index = 0
-        while index < bytes.count {
-            if bytes[index] == UInt8(ascii: "\\"), index + 3 < bytes.count,
-                let value = octal(bytes[(index + 1)...(index + 3)])
+        output.reserveCapacity(field.count)
+        var index = field.startIndex
+        while index < field.endIndex {
+            if field[index] == backslash, index + 3 < field.endIndex,
+                let value = octal(field[(index + 1)...(index + 3)])
             {
                 output.append(value)
                 index += 4
             } else {
-                output.append(bytes[index])
+                output.append(field[index])
                 index += 1
             }
         }
         return SafeText.decode(output, limit: 8192)
     }
 
-    private static func octal(_ digits: ArraySlice<UInt8>) -> UInt8? {
+    private static func octal(_ digits: Bytes.Slice) -> UInt8? {
         guard digits.count == 3 else { return nil }
         var value = 0
         for digit in digits {

@@ -26,8 +26,8 @@ enum ProcessReader {
     /// Reads one process; nil when it exited (or vanished) while being read.
     static func read(pid: Int, root: HostRoot) -> ProcessRecord? {
         let base = root.pid(pid)
-        guard let statusText = try? Files.readText(base + "/status", limit: 64 << 10) else { return nil }
-        let status = ProcStatus.parse(statusText)
+        guard let statusBytes = try? Files.read(base + "/status", limit: 64 << 10) else { return nil }
+        let status = statusBytes.withUnsafeBufferPointer { ProcStatus.parse(bytes: $0) }
         let command = (try? Files.read(base + "/cmdline", limit: 128 << 10)).map { CmdlineParser.parse($0) } ?? []
         var namespaces: [NamespaceType: UInt64] = [:]
         for type in NamespaceType.allCases {

@@ -37,10 +37,12 @@ struct RuntimeState {
         for directory in roots {
             guard let ids = try? Files.list(root.path(directory)) else { continue }
             for id in ids {
-                guard let bytes = try? Files.read(root.path("\(directory)/\(id)/state.json"), limit: 4 << 20),
-                    let decoded = try? JSONDecoder().decode(RuncStateFile.self, from: Data(bytes))
+                // state.json holds the whole OCI config (tens of KiB); only the init PID is
+                // wanted, and it comes first, so read a bounded prefix and pick the one field.
+                guard let bytes = try? Files.read(root.path("\(directory)/\(id)/state.json"), limit: 4096),
+                    let pid = RuncStateFile.initProcessPID(in: bytes)
                 else { continue }
-                state.runcByPID[decoded.initProcessPID] = OCIState(runtime: "runc", id: decoded.id ?? id)
+                state.runcByPID[pid] = OCIState(runtime: "runc", id: id)
             }
         }
         if let ids = try? Files.list(root.path("/run/crun")) {
@@ -90,13 +92,29 @@ struct RuntimeState {
     }
 }
 
-private struct RuncStateFile: Decodable {
-    var id: String?
-    var initProcessPID: Int
-
-    enum CodingKeys: String, CodingKey {
-        case id
-        case initProcessPID = "init_process_pid"
+enum RuncStateFile {
+    /// The value of `"init_process_pid":N` in runc's state.json, whose first keys are `id`,
+    /// `init_process_pid` and `init_process_start`.
+    static func initProcessPID(in bytes: [UInt8]) -> Int? {
+        let key = Array(#""init_process_pid":"#.utf8)
+        guard bytes.count > key.count else { return nil }
+        var index = 0
+        while index + key.count <= bytes.count {
+            if bytes[index] == key[0], Array(bytes[index..<index + key.count]) == key {
+                var cursor = index + key.count
+                while cursor < bytes.count, bytes[cursor] == UInt8(ascii: " ") { cursor += 1 }
+                var value = 0
+                var digits = 0
+                while cursor < bytes.count, bytes[cursor] >= 48, bytes[cursor] <= 57, digits < 10 {
+                    value = value * 10 + Int(bytes[cursor] - 48)
+                    cursor += 1
+                    digits += 1
+                }
+                return digits > 0 && value > 0 ? value : nil
+            }
+            index += 1
+        }
+        return nil
     }
 }
 

@@ -8,18 +8,30 @@ public enum SafeText {
     where Bytes.Element == UInt8 {
         let truncated = bytes.count > limit
         let slice = Array(bytes.prefix(limit))
+        // Valid text, the common case, is decoded in one step; only ill-formed input takes
+        // the byte-by-byte path, and even then valid runs are appended whole.
         var output = ""
-        output.reserveCapacity(slice.count)
+        var runStart = 0
         var index = 0
         while index < slice.count {
+            if slice[index] < 0x80 {
+                index += 1
+                continue
+            }
             let length = validSequenceLength(slice, at: index)
             if length > 0 {
-                output += String(decoding: slice[index..<index + length], as: UTF8.self)
                 index += length
-            } else {
-                output += "\\x" + hex(slice[index])
-                index += 1
+                continue
             }
+            if runStart < index { output += String(decoding: slice[runStart..<index], as: UTF8.self) }
+            output += "\\x" + hex(slice[index])
+            index += 1
+            runStart = index
+        }
+        if runStart == 0 {
+            output = String(decoding: slice, as: UTF8.self)
+        } else if runStart < slice.count {
+            output += String(decoding: slice[runStart...], as: UTF8.self)
         }
         return truncated ? output + "…" : output
     }

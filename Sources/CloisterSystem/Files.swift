@@ -16,17 +16,21 @@ public enum Files {
     }
 
     static func readAll(fd: Int32, path: String, limit: Int) throws -> [UInt8] {
-        var bytes: [UInt8] = []
-        let chunk = 4096
-        var buffer = [UInt8](repeating: 0, count: chunk)
-        while bytes.count < limit {
-            let want = min(chunk, limit - bytes.count)
-            let count = try buffer.withUnsafeMutableBytes { (raw) throws -> Int in
-                try retryingInterrupts("read", path: path) { Glibc.read(fd, raw.baseAddress, want) }
+        // Most /proc files fit in one page: read straight into the result, growing only when
+        // a read fills what is left.
+        var bytes = [UInt8](repeating: 0, count: min(limit, 4096))
+        var filled = 0
+        while filled < limit {
+            if filled == bytes.count { bytes.append(contentsOf: repeatElement(0, count: min(bytes.count, limit - filled))) }
+            let count = try bytes.withUnsafeMutableBytes { raw throws -> Int in
+                try retryingInterrupts("read", path: path) {
+                    Glibc.read(fd, raw.baseAddress! + filled, raw.count - filled)
+                }
             }
             if count == 0 { break }
-            bytes.append(contentsOf: buffer[0..<count])
+            filled += count
         }
+        bytes.removeSubrange(filled...)
         return bytes
     }
 
@@ -37,11 +41,12 @@ public enum Files {
 
     /// The target of a symbolic link (for /proc magic links, the kernel's description).
     public static func readLink(_ path: String) throws -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = try retryingInterrupts("readlink", path: path) {
-            readlink(path, &buffer, buffer.count - 1)
+        try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(PATH_MAX) + 1) { buffer in
+            let count = try retryingInterrupts("readlink", path: path) {
+                readlink(path, UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), buffer.count - 1)
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[0..<count]), as: UTF8.self)
         }
-        return SafeBytes.string(buffer[0..<count].map { UInt8(bitPattern: $0) })
     }
 
     /// Names in a directory, without `.` and `..`.
