@@ -178,6 +178,9 @@ struct RuleFileParser {
         } else {
             fail(node, "rule is missing `references` (cis, pss, nist, cves)")
         }
+        if fields["cases"] == nil {
+            fail(node, "rule `\(id ?? "?")` has no `cases:` (each rule ships postures it must and must not fire on)")
+        }
         guard errors.count == errorsBefore, let id, let title, let severity, let condition, let message,
             let remediation
         else { return nil }
@@ -187,8 +190,6 @@ struct RuleFileParser {
             line: node.mark?.line)
         if let casesNode = fields["cases"] {
             rule.cases = parseCases(casesNode, rule: rule)
-        } else {
-            fail(node, "rule `\(id)` has no `cases:` (each rule ships postures it must and must not fire on)")
         }
         return errors.count == errorsBefore ? rule : nil
     }
@@ -367,7 +368,11 @@ struct RuleFileParser {
             }
             return .object(members)
         case .sequence:
-            return .array(node.items.map { overlayValue($0, path: path + "[]") })
+            let elementPath = path + "[]"
+            return .array(node.items.map { item in
+                let value = overlayValue(item, path: elementPath)
+                return Self.withElementDefaults(value, path: elementPath)
+            })
         default:
             var value = node.jsonScalar
             if case .number = value, FieldCatalogue.posture.shape(of: path) == .string, let text = node.string {
@@ -375,6 +380,25 @@ struct RuleFileParser {
             }
             return value
         }
+    }
+}
+
+extension RuleFileParser {
+    /// What a case may leave out of a list element: the values a reader would assume.
+    static let elementDefaults: [String: JSONValue] = [
+        "mounts[]": .object(["options": .array([]), "readOnly": .bool(false), "type": .string("bind"), "source": .string("none")]),
+        "devices[]": .object(["access": .string("rw"), "source": .string("rootfs")]),
+        "hypervisor.network[]": .object(["implicit": .bool(false)]),
+        "hypervisor.consoles[]": .object(["transport": .string("tcp")]),
+    ]
+
+    static func withElementDefaults(_ value: JSONValue, path: String) -> JSONValue {
+        guard case .object = value else { return value }
+        var result = elementDefaults[path].map { $0.merging(value) } ?? value
+        if path == "devices[]", result["standard"] == nil, case .string(let devicePath)? = result["path"] {
+            result = result.merging(.object(["standard": .bool(Device.isStandard(devicePath))]))
+        }
+        return result
     }
 }
 
