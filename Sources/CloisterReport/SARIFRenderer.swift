@@ -6,7 +6,7 @@ import Foundation
 /// finding. Findings from declared postures carry the file and line; live ones a logical
 /// location naming the workload. Accepted findings are results with an external suppression.
 enum SARIFRenderer {
-    static let schemaURI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+    static let schemaURI = "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json"
 
     static func level(_ severity: Severity) -> String {
         switch severity {

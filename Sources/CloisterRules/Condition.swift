@@ -249,6 +249,12 @@ struct ConditionParser {
         var value = node.jsonScalar
         // YAML reads `max` and `0x10` as strings and `1e3` as a number; accept what the field takes.
         if element == .string, case .number = value, let text = node.string { value = .string(text) }
+        if let allowed = FieldCatalogue.allowedValues[path.absolute] {
+            guard case .string(let word) = value, allowed.contains(word) else {
+                fail(node, "`\(path.relative)` is one of \(allowed.joined(separator: ", ")), not `\(node.string ?? value.text)`")
+                return nil
+            }
+        }
         guard element.accepts(value) else {
             fail(node, "`\(path.relative)` holds \(element.name), not `\(node.string ?? value.text)`")
             return nil

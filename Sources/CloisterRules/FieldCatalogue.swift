@@ -63,6 +63,18 @@ public struct FieldCatalogue: Sendable {
         return FieldCatalogue(shapes: shapes)
     }()
 
+    /// Fields that hold one of a closed set of words: a condition naming another is a mistake.
+    public static let allowedValues: [String: [String]] = {
+        var values: [String: [String]] = [
+            "kind": WorkloadKind.allCases.map(\.rawValue),
+            "source": ["observed", "declared"],
+            "seccomp.mode": ["disabled", "strict", "filter"],
+            "devices[].source": ["fd", "rootfs", "config"],
+        ]
+        for type in NamespaceType.allCases { values["namespaces.\(type.rawValue)"] = ["private", "host"] }
+        return values
+    }()
+
     public func shape(of path: String) -> FieldShape? {
         if let shape = shapes[path] { return shape }
         // A key inside a free-form map.

@@ -249,6 +249,9 @@ struct RuleFileParser {
                 fail(pair.keyNode, "unknown reference `\(pair.key)` (cis, pss, nist, cves, urls)")
             }
         }
+        if references.asReferences.isEmpty {
+            fail(node, "`references` cites nothing: give at least one of cis, pss, nist, cves, urls")
+        }
         return references
     }
 

@@ -40,6 +40,8 @@ struct LintTests {
             ("{field: namespaces.pidd, equals: host}", 7, "unknown posture field `namespaces.pidd`"),
             ("{field: namespaces.pid, equal: host}", 7, "unknown operator `equal`"),
             ("{field: noNewPrivileges, equals: maybe}", 7, "holds a boolean"),
+            ("{field: seccomp.mode, equals: off}", 7, "is one of disabled, strict, filter"),
+            ("{field: namespaces.net, in: [host, shared]}", 7, "is one of private, host, not `shared`"),
             ("{field: seccomp.mode, contains: disabled}", 7, "needs a list of values"),
             ("{field: mounts, where: {field: hostpath, equals: /}}", 7, "unknown posture field `hostpath` inside mounts[]"),
             ("{field: cgroup.pidsMax, greaterThan: lots}", 7, "takes a number"),
