@@ -29,6 +29,7 @@ public struct FieldPath: Sendable, Equatable, Hashable, CustomStringConvertible 
     /// The path as written, relative to the list element inside a `where`.
     public let relative: String
     let steps: [PathStep]
+    let hasEach: Bool
 
     init(relative: String, scope: String) {
         self.relative = relative
@@ -45,6 +46,7 @@ public struct FieldPath: Sendable, Equatable, Hashable, CustomStringConvertible 
             steps.append(contentsOf: Array(repeating: PathStep.each, count: eachCount))
         }
         self.steps = steps
+        self.hasEach = steps.contains(.each)
     }
 
     public var description: String { absolute }
@@ -55,6 +57,18 @@ public struct FieldPath: Sendable, Equatable, Hashable, CustomStringConvertible 
     /// The values the path reaches: nil when a key is missing (for a path without `[]`),
     /// or every reachable value when the path crosses lists.
     func resolve(in root: JSONValue) -> Resolved {
+        if !hasEach {
+            // The common case: a chain of keys, walked without allocating.
+            var value = root
+            for step in steps {
+                guard case .key(let key) = step, case .object(let members) = value, let member = members[key] else {
+                    return .missing
+                }
+                if case .null = member { return .missing }
+                value = member
+            }
+            return .one(value)
+        }
         var current: [JSONValue] = [root]
         var crossesList = false
         for step in steps {
@@ -83,6 +97,24 @@ enum Resolved {
     case missing
     case one(JSONValue)
     case many([JSONValue])
+
+    /// Whether any scalar (a list field's element, or the value itself) satisfies `test`.
+    func anyScalar(_ test: (JSONValue) -> Bool) -> Bool {
+        switch self {
+        case .missing: return false
+        case .one(.array(let items)): return items.contains(where: test)
+        case .one(let value): return test(value)
+        case .many(let values):
+            for value in values {
+                if case .array(let items) = value {
+                    if items.contains(where: test) { return true }
+                } else if test(value) {
+                    return true
+                }
+            }
+            return false
+        }
+    }
 
     /// Scalars to test: a list field's elements, or the value itself.
     var scalars: [JSONValue] {
@@ -390,7 +422,13 @@ struct EvaluationContext {
 
     init(postureID: String, unknown: [String: String], sharedValues: [String: [String: [String]]] = [:]) {
         self.postureID = postureID
-        self.unknownPaths = unknown.keys.map(EvaluationContext.normalize)
+        self.unknownPaths = unknown.isEmpty ? [] : unknown.keys.map(EvaluationContext.normalize)
+        self.sharedValues = sharedValues
+    }
+
+    init(postureID: String, unknownPaths: [String], sharedValues: [String: [String: [String]]]) {
+        self.postureID = postureID
+        self.unknownPaths = unknownPaths
         self.sharedValues = sharedValues
     }
 
@@ -462,22 +500,21 @@ extension FieldTest {
         case .absent(let wanted):
             return (resolved.isMissing == wanted) ? .yes : .no
         case .equals(let expected):
-            return Truth(resolved.scalars.contains { Self.same($0, expected) })
+            return Truth(resolved.anyScalar { Self.same($0, expected) })
         case .isIn(let allowed):
-            return Truth(resolved.scalars.contains { value in allowed.contains { Self.same(value, $0) } })
+            return Truth(resolved.anyScalar { value in allowed.contains { Self.same(value, $0) } })
         case .contains(let expected):
-            return Truth(resolved.scalars.contains { Self.same($0, expected) })
+            return Truth(resolved.anyScalar { Self.same($0, expected) })
         case .containsAll(let expected):
             if resolved.isMissing { return .no }
             let values = resolved.scalars
             return Truth(expected.allSatisfy { wanted in values.contains { Self.same($0, wanted) } })
         case .containsAny(let expected):
-            let values = resolved.scalars
-            return Truth(expected.contains { wanted in values.contains { Self.same($0, wanted) } })
+            return Truth(resolved.anyScalar { value in expected.contains { Self.same(value, $0) } })
         case .anyNotIn(let allowed):
-            return Truth(resolved.scalars.contains { value in !allowed.contains { Self.same(value, $0) } })
+            return Truth(resolved.anyScalar { value in !allowed.contains { Self.same(value, $0) } })
         case .startsWith(let prefixes):
-            return Truth(resolved.scalars.contains { value in
+            return Truth(resolved.anyScalar { value in
                 if case .string(let text) = value { return prefixes.contains { text.hasPrefix($0) } }
                 return false
             })
@@ -491,9 +528,9 @@ extension FieldTest {
             case .one: return .no
             }
         case .greaterThan(let bound):
-            return Truth(resolved.scalars.contains { Self.number($0).map { $0 > bound } ?? false })
+            return Truth(resolved.anyScalar { Self.number($0).map { $0 > bound } ?? false })
         case .lessThan(let bound):
-            return Truth(resolved.scalars.contains { Self.number($0).map { $0 < bound } ?? false })
+            return Truth(resolved.anyScalar { Self.number($0).map { $0 < bound } ?? false })
         case .whereAny(let inner):
             guard case .one(.array(let items)) = resolved else { return .no }
             var sawUnknown = false

@@ -188,7 +188,7 @@ public struct ExposureScorer: Sendable {
     public func score(_ posture: Posture) -> Exposure { explain(posture).exposure }
 
     public func explain(_ posture: Posture) -> ExposureBreakdown {
-        let tree = (try? JSONValue.encode(posture)) ?? .object([:])
+        let tree = PostureTree.make(posture)
         return explain(posture, tree: tree)
     }
 

@@ -130,7 +130,7 @@ public struct FieldCatalogue: Sendable {
 
     /// A posture with every field present, so its encoding lists every path of the contract.
     /// When the model gains a field, give it a value here (a test checks nothing is missing).
-    static func samplePosture() -> Posture {
+    public static func samplePosture() -> Posture {
         var posture = Posture(id: "sample", kind: .container, runtime: "runc", name: "sample", pid: 1)
         posture.processes = [1]
         posture.command = ["/bin/sh"]

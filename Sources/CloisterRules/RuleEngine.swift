@@ -17,8 +17,13 @@ public struct RuleEvaluation: Sendable {
 /// Applies a rule pack to postures.
 public struct RuleEngine: Sendable {
     public let pack: RulePack
+    /// What evaluation needs of each rule, worked out once rather than per posture.
+    let plans: [RulePlan]
 
-    public init(pack: RulePack) { self.pack = pack }
+    public init(pack: RulePack) {
+        self.pack = pack
+        self.plans = pack.rules.map(RulePlan.init)
+    }
 
     /// Findings for every posture, in posture order, most severe first within a workload.
     /// All postures are passed at once because some rules compare workloads (a shared sVirt label).
@@ -27,7 +32,7 @@ public struct RuleEngine: Sendable {
     }
 
     public func evaluateDetailed(_ postures: [Posture]) -> RuleEvaluation {
-        let trees = postures.map { (try? JSONValue.encode($0)) ?? .object([:]) }
+        let trees = postures.map(PostureTree.make)
         return evaluate(postures: postures, trees: trees)
     }
 
@@ -35,15 +40,19 @@ public struct RuleEngine: Sendable {
         var findings: [Finding] = []
         var undetermined: [Undetermined] = []
         let shared = sharedIndex(postures: postures, trees: trees)
+        let noShared: [String: [String: [String]]] = [:]
         for (index, posture) in postures.enumerated() {
             var mine: [Finding] = []
-            for rule in pack.rules where rule.applies(to: posture.kind) {
+            let unknownPaths = posture.unknown.isEmpty ? [] : posture.unknown.keys.map(EvaluationContext.normalize)
+            for plan in plans where plan.kinds.contains(posture.kind) {
                 var context = EvaluationContext(
-                    postureID: posture.id, unknown: posture.unknown, sharedValues: shared[rule.id] ?? [:])
-                switch rule.condition.evaluate(trees[index], context: &context) {
+                    postureID: posture.id, unknownPaths: unknownPaths,
+                    sharedValues: shared.isEmpty ? noShared : shared[plan.rule.id] ?? noShared)
+                switch plan.rule.condition.evaluate(trees[index], context: &context) {
                 case .yes:
-                    mine.append(finding(rule: rule, posture: posture, tree: trees[index], context: context))
+                    mine.append(finding(plan: plan, posture: posture, tree: trees[index], context: context))
                 case .unknown:
+                    let rule = plan.rule
                     var fields: [String: String] = [:]
                     for field in rule.fields where context.isUnknown(field) {
                         for (key, reason) in posture.unknown
@@ -80,12 +89,35 @@ public struct RuleEngine: Sendable {
         return index
     }
 
-    func finding(rule: Rule, posture: Posture, tree: JSONValue, context: EvaluationContext) -> Finding {
-        let evidence = Evidence.collect(rule: rule, posture: posture, tree: tree, context: context)
-        let message = Placeholders.fill(rule.message, tree: tree, matches: context.matches)
+    func finding(plan: RulePlan, posture: Posture, tree: JSONValue, context: EvaluationContext) -> Finding {
+        let rule = plan.rule
+        let evidence = Evidence.collect(tests: plan.outerTests, posture: posture, tree: tree, context: context)
+        let message = plan.message.fill(tree: tree, matches: context.matches)
         return Finding(
             rule: rule.id, severity: rule.severity, workload: posture.id, message: message, evidence: evidence.values,
-            references: rule.references.asReferences, location: evidence.location(in: posture))
+            references: plan.references, location: evidence.location(in: posture))
+    }
+}
+
+final class RulePlan: Sendable {
+    let rule: Rule
+    let kinds: Set<WorkloadKind>
+    let references: [Reference]
+    let message: MessageTemplate
+    /// Field tests outside any `where`, with the fields each `where` reads: what evidence cites.
+    let outerTests: [(test: FieldTest, inner: [FieldPath])]
+
+    init(_ rule: Rule) {
+        self.rule = rule
+        self.kinds = rule.kinds
+        self.references = rule.references.asReferences
+        self.message = MessageTemplate(rule.message)
+        self.outerTests = rule.condition.fieldTests().filter { !$0.insideWhere }.map { entry in
+            if case .whereAny(let inner) = entry.test.op {
+                return (test: entry.test, inner: inner.fieldTests().map(\.test.field))
+            }
+            return (test: entry.test, inner: [])
+        }
     }
 }
 
@@ -103,17 +135,18 @@ struct Evidence {
     /// Paths for `fieldLocations`, most specific first.
     var locationKeys: [String] = []
 
-    static func collect(rule: Rule, posture: Posture, tree: JSONValue, context: EvaluationContext) -> Evidence {
+    static func collect(
+        tests: [(test: FieldTest, inner: [FieldPath])], posture: Posture, tree: JSONValue, context: EvaluationContext
+    ) -> Evidence {
         var evidence = Evidence()
         var specific: [String] = []
         var general: [String] = []
-        for (test, insideWhere) in rule.condition.fieldTests() where !insideWhere {
+        for (test, subFields) in tests {
             let path = test.field.absolute
-            if case .whereAny(let inner) = test.op {
+            if case .whereAny = test.op {
                 guard let matched = context.matches[path] else { continue }
                 let arrayPath = path
                 guard case .one(.array(let items)) = test.field.resolve(in: tree) else { continue }
-                let subFields = inner.fieldTests().map(\.test.field)
                 for position in matched where position < items.count {
                     let elementPath = "\(arrayPath)[\(position)]"
                     for sub in subFields {
@@ -166,43 +199,101 @@ struct Evidence {
     }
 }
 
-extension Placeholders {
-    /// Fills `{{path}}` with the posture's value. For a path through a list that a `where`
-    /// matched, only the matched elements are cited.
-    static func fill(_ message: String, tree: JSONValue, matches: [String: [Int]]) -> String {
-        guard message.contains("{{") else { return message }
-        var output = ""
-        var rest = Substring(message)
-        while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
-            output += rest[..<open.lowerBound]
-            let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
-            output += value(of: name, tree: tree, matches: matches)
-            rest = rest[close.upperBound...]
-        }
-        output += rest
-        return output
+/// A message split once, on load, into text and the fields it cites.
+struct MessageTemplate: Sendable {
+    enum Part: Sendable {
+        case text(String)
+        /// `{{a.b}}`.
+        case field(FieldPath)
+        /// `{{list[].rest}}`: the list's path (for matched elements), the list, the rest.
+        case listField(listPath: String, list: FieldPath, rest: FieldPath?)
     }
 
-    static func value(of name: String, tree: JSONValue, matches: [String: [Int]]) -> String {
-        if let split = name.range(of: "[]") {
-            let arrayPath = String(name[..<split.lowerBound])
-            let remainder = String(name[split.upperBound...]).drop { $0 == "." }
-            guard case .one(.array(let items)) = FieldPath(relative: arrayPath, scope: "").resolve(in: tree) else {
-                return "(none)"
-            }
-            let chosen = matches[arrayPath].map { $0.filter { $0 < items.count }.map { items[$0] } } ?? items
-            let sub = FieldPath(relative: String(remainder), scope: "")
-            let texts = chosen.compactMap { item -> String? in
-                if remainder.isEmpty { return item.text }
-                switch sub.resolve(in: item) {
-                case .one(let value): return value.text
-                case .many(let values): return values.map(\.text).joined(separator: ", ")
-                case .missing: return nil
+    let parts: [Part]
+
+    init(_ message: String) {
+        var parts: [Part] = []
+        for piece in Placeholders.split(message) {
+            switch piece {
+            case .text(let text): parts.append(.text(text))
+            case .name(let name):
+                if let split = name.range(of: "[]") {
+                    let listPath = String(name[..<split.lowerBound])
+                    let remainder = String(name[split.upperBound...].drop { $0 == "." })
+                    parts.append(.listField(
+                        listPath: listPath, list: FieldPath(relative: listPath, scope: ""),
+                        rest: remainder.isEmpty ? nil : FieldPath(relative: remainder, scope: "")))
+                } else {
+                    parts.append(.field(FieldPath(relative: name, scope: "")))
                 }
             }
-            return texts.isEmpty ? "(none)" : texts.joined(separator: ", ")
         }
-        switch FieldPath(relative: name, scope: "").resolve(in: tree) {
+        self.parts = parts
+    }
+
+    /// Fills the fields with the posture's values. For a path through a list that a `where`
+    /// matched, only the matched elements are cited.
+    func fill(tree: JSONValue, matches: [String: [Int]]) -> String {
+        var output = ""
+        for part in parts {
+            switch part {
+            case .text(let text): output += text
+            case .field(let path): output += Placeholders.text(path.resolve(in: tree))
+            case .listField(let listPath, let list, let rest):
+                guard case .one(.array(let items)) = list.resolve(in: tree) else {
+                    output += "(none)"
+                    continue
+                }
+                let chosen = matches[listPath].map { $0.filter { $0 < items.count }.map { items[$0] } } ?? items
+                let texts = chosen.compactMap { item -> String? in
+                    guard let rest else { return item.text }
+                    switch rest.resolve(in: item) {
+                    case .one(let value): return value.text
+                    case .many(let values): return values.map(\.text).joined(separator: ", ")
+                    case .missing: return nil
+                    }
+                }
+                output += texts.isEmpty ? "(none)" : texts.joined(separator: ", ")
+            }
+        }
+        return output
+    }
+}
+
+extension Placeholders {
+    enum Piece { case text(String), name(String) }
+
+    /// `text {{name}} text` → pieces, scanning characters (no Foundation searching).
+    static func split(_ message: String) -> [Piece] {
+        var pieces: [Piece] = []
+        var text = ""
+        var index = message.startIndex
+        while index < message.endIndex {
+            if message[index...].hasPrefix("{{"), let close = closing(in: message, from: message.index(index, offsetBy: 2)) {
+                if !text.isEmpty { pieces.append(.text(text)); text = "" }
+                let name = message[message.index(index, offsetBy: 2)..<close]
+                pieces.append(.name(name.trimmingCharacters(in: .whitespaces)))
+                index = message.index(close, offsetBy: 2)
+            } else {
+                text.append(message[index])
+                index = message.index(after: index)
+            }
+        }
+        if !text.isEmpty { pieces.append(.text(text)) }
+        return pieces
+    }
+
+    private static func closing(in message: String, from start: String.Index) -> String.Index? {
+        var index = start
+        while index < message.endIndex {
+            if message[index...].hasPrefix("}}") { return index }
+            index = message.index(after: index)
+        }
+        return nil
+    }
+
+    static func text(_ resolved: Resolved) -> String {
+        switch resolved {
         case .one(let value):
             let text = value.text
             return text.isEmpty ? "(none)" : text

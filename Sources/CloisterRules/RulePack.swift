@@ -408,13 +408,6 @@ extension RuleFileParser {
 /// `{{field.path}}` in messages.
 enum Placeholders {
     static func names(in message: String) -> [String] {
-        var names: [String] = []
-        var rest = Substring(message)
-        while let open = rest.range(of: "{{") {
-            guard let close = rest[open.upperBound...].range(of: "}}") else { break }
-            names.append(rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces))
-            rest = rest[close.upperBound...]
-        }
-        return names
+        split(message).compactMap { if case .name(let name) = $0 { name } else { nil } }
     }
 }
