@@ -43,7 +43,7 @@ enum SARIFRenderer {
         }
         let postures = Dictionary(report.workloads.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let results = report.findings.map { result($0, ruleIndex: ruleIndex[$0.rule], posture: postures[$0.workload]) }
-        var driver: [String: JSONValue] = [
+        var driver: JSONObject = [
             "name": .string(report.tool.name),
             "version": .string(report.tool.version),
             "semanticVersion": .string(report.tool.version),
@@ -51,7 +51,7 @@ enum SARIFRenderer {
             "rules": .array(descriptors),
         ]
         if rules == nil { driver["notifications"] = .array([]) }
-        var invocation: [String: JSONValue] = ["executionSuccessful": .bool(true)]
+        var invocation: JSONObject = ["executionSuccessful": .bool(true)]
         if isDateTime(report.scannedAt) { invocation["startTimeUtc"] = .string(report.scannedAt) }
         if !report.issues.isEmpty {
             invocation["toolExecutionNotifications"] = .array(report.issues.map { issue in
@@ -70,7 +70,7 @@ enum SARIFRenderer {
                 "host": .string(report.host.hostname ?? ""),
                 "kernel": .string(report.host.kernelVersion ?? report.host.kernel ?? ""),
                 "workloads": .array(report.workloads.map { posture in
-                    var entry: [String: JSONValue] = [
+                    var entry: JSONObject = [
                         "id": .string(posture.id), "kind": .string(posture.kind.rawValue), "name": .string(posture.name),
                     ]
                     if let exposure = posture.exposure {
@@ -103,7 +103,7 @@ enum SARIFRenderer {
         var tags = ["security", "cloister"] + rule.kinds.map(\.rawValue).sorted()
         tags += rule.references.cves
         if let cis = rule.references.cisDocker { tags.append("CIS-Docker-\(cis)") }
-        var descriptor: [String: JSONValue] = [
+        var descriptor: JSONObject = [
             "id": .string(rule.id),
             "name": .string(camelName(rule.id)),
             "shortDescription": .object(["text": .string(rule.title)]),
@@ -130,13 +130,13 @@ enum SARIFRenderer {
     }
 
     static func result(_ finding: Finding, ruleIndex: Int?, posture: Posture?) -> JSONValue {
-        var result: [String: JSONValue] = [
+        var result: JSONObject = [
             "ruleId": .string(finding.rule),
             "level": .string(level(finding.severity)),
             "message": .object(["text": .string(finding.message)]),
         ]
         if let ruleIndex { result["ruleIndex"] = .number(Double(ruleIndex)) }
-        var location: [String: JSONValue] = [
+        var location: JSONObject = [
             "logicalLocations": .array([.object([
                 "name": .string(posture?.name ?? finding.workload),
                 "fullyQualifiedName": .string(finding.workload),
@@ -144,19 +144,19 @@ enum SARIFRenderer {
             ])])
         ]
         if let source = finding.location {
-            var physical: [String: JSONValue] = ["artifactLocation": .object(["uri": .string(uri(source.file))])]
+            var physical: JSONObject = ["artifactLocation": .object(["uri": .string(uri(source.file))])]
             if let line = source.line, line >= 1 {
-                var region: [String: JSONValue] = ["startLine": .number(Double(line))]
+                var region: JSONObject = ["startLine": .number(Double(line))]
                 if let column = source.column, column >= 1 { region["startColumn"] = .number(Double(column)) }
                 physical["region"] = .object(region)
             }
             location["physicalLocation"] = .object(physical)
         }
         result["locations"] = .array([.object(location)])
-        var properties: [String: JSONValue] = [
+        var properties: JSONObject = [
             "workload": .string(finding.workload),
             "severity": .string(finding.severity.rawValue),
-            "evidence": .object(finding.evidence.mapValues { .string($0) }),
+            "evidence": .object(finding.evidence.jsonObject { .string($0) }),
         ]
         if !finding.references.isEmpty {
             properties["references"] = .array(finding.references.map { .string("\($0.source):\($0.id)") })

@@ -10,7 +10,7 @@ public enum JSONValue: Sendable, Equatable {
     case number(Double)
     case string(String)
     case array([JSONValue])
-    case object([String: JSONValue])
+    case object(JSONObject)
 
     public subscript(key: String) -> JSONValue? {
         if case .object(let members) = self { return members[key] }
@@ -133,7 +133,7 @@ final class TreeNode {
     func finish() -> JSONValue {
         switch shape {
         case .scalar: return scalar
-        case .object: return .object(members.mapValues { $0.finish() })
+        case .object: return .object(members.jsonObject { $0.finish() })
         case .array: return .array(items.map { $0.finish() })
         }
     }
@@ -300,5 +300,84 @@ struct TreeSingleContainer: SingleValueEncodingContainer {
     mutating func encode(_ value: UInt64) throws { node.scalar = .number(Double(value)) }
     mutating func encode<T: Encodable>(_ value: T) throws {
         try encodeValue(value, into: node, codingPath: codingPath)
+    }
+}
+
+/// The members of a JSON object, kept as parallel arrays in insertion order. Posture objects
+/// are small (at most a few dozen keys) and built once per scan, so a scan of short keys beats
+/// hashing them: building a tree and reading a path cost no hashing at all. Equality ignores
+/// order, as JSON's does.
+public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
+    public private(set) var keys: [String]
+    public private(set) var values: [JSONValue]
+
+    public init() {
+        keys = []
+        values = []
+    }
+
+    public init(minimumCapacity: Int) {
+        keys = []
+        values = []
+        keys.reserveCapacity(minimumCapacity)
+        values.reserveCapacity(minimumCapacity)
+    }
+
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self.init(minimumCapacity: elements.count)
+        for (key, value) in elements { self[key] = value }
+    }
+
+    public init(_ dictionary: [String: JSONValue]) {
+        self.init(minimumCapacity: dictionary.count)
+        for key in dictionary.keys.sorted() { self[key] = dictionary[key] }
+    }
+
+    public var count: Int { keys.count }
+    public var isEmpty: Bool { keys.isEmpty }
+
+    public subscript(key: String) -> JSONValue? {
+        get {
+            guard let index = keys.firstIndex(of: key) else { return nil }
+            return values[index]
+        }
+        set {
+            if let index = keys.firstIndex(of: key) {
+                if let newValue {
+                    values[index] = newValue
+                } else {
+                    keys.remove(at: index)
+                    values.remove(at: index)
+                }
+            } else if let newValue {
+                keys.append(key)
+                values.append(newValue)
+            }
+        }
+    }
+
+    public func mapValues(_ transform: (JSONValue) throws -> JSONValue) rethrows -> JSONObject {
+        var copy = self
+        copy.values = try values.map(transform)
+        return copy
+    }
+
+    public func makeIterator() -> Zip2Sequence<[String], [JSONValue]>.Iterator {
+        zip(keys, values).makeIterator()
+    }
+
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        for (key, value) in zip(lhs.keys, lhs.values) where rhs[key] != value { return false }
+        return true
+    }
+}
+
+extension Dictionary where Key == String {
+    /// `[String: Value]` as JSON object members.
+    public func jsonObject(_ transform: (Value) -> JSONValue) -> JSONObject {
+        var object = JSONObject(minimumCapacity: count)
+        for key in keys.sorted() { if let value = self[key] { object[key] = transform(value) } }
+        return object
     }
 }

@@ -9,7 +9,7 @@ import CloisterModel
 /// tests fail until both know it.
 public enum PostureTree {
     public static func make(_ posture: Posture) -> JSONValue {
-        var root: [String: JSONValue] = Dictionary(minimumCapacity: 32)
+        var root: JSONObject = JSONObject(minimumCapacity: 32)
         root["id"] = .string(posture.id)
         root["kind"] = .string(posture.kind.rawValue)
         root["runtime"] = .string(posture.runtime)
@@ -29,12 +29,12 @@ public enum PostureTree {
         root["mac"] = mac(posture.mac)
         root["devices"] = .array(posture.devices.map(device))
         root["mounts"] = .array(posture.mounts.map(mount))
-        root["unknown"] = .object(posture.unknown.mapValues { .string($0) })
-        root["fieldLocations"] = .object(posture.fieldLocations.mapValues(location))
+        root["unknown"] = .object(posture.unknown.jsonObject { .string($0) })
+        root["fieldLocations"] = .object(posture.fieldLocations.jsonObject(location))
         root["defaulted"] = strings(posture.defaulted)
         root["pid"] = posture.pid.map { .number(Double($0)) }
         if let seccomp = posture.seccomp {
-            var members: [String: JSONValue] = ["mode": .string(seccomp.mode.rawValue)]
+            var members: JSONObject = ["mode": .string(seccomp.mode.rawValue)]
             members["filters"] = number(seccomp.filters)
             members["threads"] = number(seccomp.threads)
             members["threadsUnfiltered"] = number(seccomp.threadsUnfiltered)
@@ -58,7 +58,7 @@ public enum PostureTree {
     }
 
     static func namespaces(_ namespaces: Namespaces) -> JSONValue {
-        var members: [String: JSONValue] = [:]
+        var members: JSONObject = [:]
         for type in NamespaceType.allCases {
             if let sharing = namespaces[type] { members[type.rawValue] = .string(sharing.rawValue) }
         }
@@ -73,7 +73,7 @@ public enum PostureTree {
     }
 
     static func user(_ user: UserIdentity) -> JSONValue {
-        var members: [String: JSONValue] = [
+        var members: JSONObject = [
             "uidMap": .array(user.uidMap.map(idMap)),
             "gidMap": .array(user.gidMap.map(idMap)),
         ]
@@ -86,14 +86,14 @@ public enum PostureTree {
     }
 
     static func mac(_ mac: MACLabels) -> JSONValue {
-        var members: [String: JSONValue] = [:]
+        var members: JSONObject = [:]
         if let apparmor = mac.apparmor {
-            var label: [String: JSONValue] = ["profile": .string(apparmor.profile), "confined": .bool(apparmor.confined)]
+            var label: JSONObject = ["profile": .string(apparmor.profile), "confined": .bool(apparmor.confined)]
             label["mode"] = apparmor.mode.map { .string($0) }
             members["apparmor"] = .object(label)
         }
         if let selinux = mac.selinux {
-            var label: [String: JSONValue] = ["context": .string(selinux.context), "confined": .bool(selinux.confined)]
+            var label: JSONObject = ["context": .string(selinux.context), "confined": .bool(selinux.confined)]
             label["user"] = selinux.user.map { .string($0) }
             label["role"] = selinux.role.map { .string($0) }
             label["type"] = selinux.type.map { .string($0) }
@@ -104,7 +104,7 @@ public enum PostureTree {
     }
 
     static func device(_ device: Device) -> JSONValue {
-        var members: [String: JSONValue] = [
+        var members: JSONObject = [
             "path": .string(device.path), "access": .string(device.access), "source": .string(device.source.rawValue),
             "standard": .bool(device.standard),
         ]
@@ -115,7 +115,7 @@ public enum PostureTree {
     }
 
     static func mount(_ mount: Mount) -> JSONValue {
-        var members: [String: JSONValue] = [
+        var members: JSONObject = [
             "source": .string(mount.source), "target": .string(mount.target), "readOnly": .bool(mount.readOnly),
             "type": .string(mount.type), "options": strings(mount.options),
         ]
@@ -133,7 +133,7 @@ public enum PostureTree {
     }
 
     static func cgroup(_ cgroup: CgroupLimits) -> JSONValue {
-        var members: [String: JSONValue] = ["version": .string(cgroup.version), "path": .string(cgroup.path)]
+        var members: JSONObject = ["version": .string(cgroup.version), "path": .string(cgroup.path)]
         members["memoryMax"] = limit(cgroup.memoryMax)
         members["memorySwapMax"] = limit(cgroup.memorySwapMax)
         members["pidsMax"] = limit(cgroup.pidsMax)
@@ -145,7 +145,7 @@ public enum PostureTree {
     }
 
     static func location(_ location: SourceLocation) -> JSONValue {
-        var members: [String: JSONValue] = ["file": .string(location.file)]
+        var members: JSONObject = ["file": .string(location.file)]
         members["line"] = number(location.line)
         members["column"] = number(location.column)
         members["path"] = location.path.map { .string($0) }
@@ -153,15 +153,15 @@ public enum PostureTree {
     }
 
     static func hypervisor(_ hypervisor: Hypervisor) -> JSONValue {
-        var members: [String: JSONValue] = [
+        var members: JSONObject = [
             "emulator": .string(hypervisor.emulator),
             "accelerator": .string(hypervisor.accelerator),
             "sandbox": .object([
                 "enabled": .bool(hypervisor.sandbox.enabled),
-                "options": .object(hypervisor.sandbox.options.mapValues { .string($0) }),
+                "options": .object(hypervisor.sandbox.options.jsonObject { .string($0) }),
             ]),
             "consoles": .array(hypervisor.consoles.map { console in
-                var entry: [String: JSONValue] = ["kind": .string(console.kind), "transport": .string(console.transport)]
+                var entry: JSONObject = ["kind": .string(console.kind), "transport": .string(console.transport)]
                 entry["address"] = console.address.map { .string($0) }
                 entry["localOnly"] = console.localOnly.map { .bool($0) }
                 entry["password"] = console.password.map { .bool($0) }
@@ -169,7 +169,7 @@ public enum PostureTree {
                 return .object(entry)
             }),
             "network": .array(hypervisor.network.map { backend in
-                var entry: [String: JSONValue] = ["type": .string(backend.type), "implicit": .bool(backend.implicit)]
+                var entry: JSONObject = ["type": .string(backend.type), "implicit": .bool(backend.implicit)]
                 entry["id"] = backend.id.map { .string($0) }
                 return .object(entry)
             }),
@@ -179,7 +179,7 @@ public enum PostureTree {
             "legacyDevices": strings(hypervisor.legacyDevices),
             "listening": strings(hypervisor.listening),
         ]
-        var user: [String: JSONValue] = [:]
+        var user: JSONObject = [:]
         user["uid"] = number(hypervisor.user.uid)
         user["name"] = hypervisor.user.name.map { .string($0) }
         members["user"] = .object(user)

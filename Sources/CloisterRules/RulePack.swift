@@ -360,7 +360,7 @@ struct RuleFileParser {
         switch node {
         case .mapping:
             let isMap = FieldCatalogue.mapPaths.contains(path)
-            var members: [String: JSONValue] = [:]
+            var members: JSONObject = [:]
             for pair in node.pairs {
                 let childPath = path.isEmpty ? pair.key : path + "." + pair.key
                 if !isMap, FieldCatalogue.posture.shape(of: childPath) == nil {
@@ -388,7 +388,7 @@ struct RuleFileParser {
 
 extension RuleFileParser {
     /// What a case may leave out of a list element: the values a reader would assume.
-    static let elementDefaults: [String: JSONValue] = [
+    static let elementDefaults: JSONObject = [
         "mounts[]": .object(["options": .array([]), "readOnly": .bool(false), "type": .string("bind"), "source": .string("none")]),
         "devices[]": .object(["access": .string("rw"), "source": .string("rootfs")]),
         "hypervisor.network[]": .object(["implicit": .bool(false)]),
