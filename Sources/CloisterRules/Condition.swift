@@ -140,9 +140,16 @@ public indirect enum Condition: Sendable {
     case test(FieldTest)
 }
 
-public struct FieldTest: Sendable {
+/// A class, not a struct: conditions are walked for every posture, and a reference is cheaper
+/// to pass around than a copy of the operator's values.
+public final class FieldTest: Sendable {
     public let field: FieldPath
     public let op: Operator
+
+    init(field: FieldPath, op: Operator) {
+        self.field = field
+        self.op = op
+    }
 }
 
 public indirect enum Operator: Sendable {

@@ -14,7 +14,7 @@ public struct ExposureSetting: Sendable {
     /// Tried in order; the first that holds gives the badness. None holds: 0.
     public var badness: [(condition: Condition, value: Double)]
 
-    public var isShared: Bool { kinds == Set(WorkloadKind.allCases) }
+    public var isShared: Bool { kinds.count == WorkloadKind.allCases.count }
 }
 
 public struct ExposureLevel: Sendable, Equatable {

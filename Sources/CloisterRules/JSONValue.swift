@@ -321,6 +321,7 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
         values = []
         keys.reserveCapacity(minimumCapacity)
         values.reserveCapacity(minimumCapacity)
+        lengths.reserveCapacity(minimumCapacity)
     }
 
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
@@ -336,22 +337,34 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
     public var count: Int { keys.count }
     public var isEmpty: Bool { keys.isEmpty }
 
+    /// Lengths of the keys: comparing them first skips the slower string comparison for
+    /// almost every key that is not the one sought.
+    private var lengths: [Int] = []
+
+    private func index(of key: String) -> Int? {
+        let length = key.utf8.count
+        for index in lengths.indices where lengths[index] == length && keys[index] == key { return index }
+        return nil
+    }
+
     public subscript(key: String) -> JSONValue? {
         get {
-            guard let index = keys.firstIndex(of: key) else { return nil }
+            guard let index = index(of: key) else { return nil }
             return values[index]
         }
         set {
-            if let index = keys.firstIndex(of: key) {
+            if let index = index(of: key) {
                 if let newValue {
                     values[index] = newValue
                 } else {
                     keys.remove(at: index)
                     values.remove(at: index)
+                    lengths.remove(at: index)
                 }
             } else if let newValue {
                 keys.append(key)
                 values.append(newValue)
+                lengths.append(key.utf8.count)
             }
         }
     }

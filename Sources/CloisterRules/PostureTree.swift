@@ -10,15 +10,6 @@ import CloisterModel
 public enum PostureTree {
     public static func make(_ posture: Posture) -> JSONValue {
         var root: JSONObject = JSONObject(minimumCapacity: 32)
-        root["id"] = .string(posture.id)
-        root["kind"] = .string(posture.kind.rawValue)
-        root["runtime"] = .string(posture.runtime)
-        root["name"] = .string(posture.name)
-        root["processes"] = .array(posture.processes.map { .number(Double($0)) })
-        root["command"] = strings(posture.command)
-        root["source"] = .string(posture.source.rawValue)
-        root["namespaces"] = namespaces(posture.namespaces)
-        root["user"] = user(posture.user)
         root["capabilities"] = .object([
             "effective": strings(posture.capabilities.effective),
             "permitted": strings(posture.capabilities.permitted),
@@ -27,8 +18,17 @@ public enum PostureTree {
             "inheritable": strings(posture.capabilities.inheritable),
         ])
         root["mac"] = mac(posture.mac)
-        root["devices"] = .array(posture.devices.map(device))
+        root["namespaces"] = namespaces(posture.namespaces)
+        root["user"] = user(posture.user)
         root["mounts"] = .array(posture.mounts.map(mount))
+        root["devices"] = .array(posture.devices.map(device))
+        root["kind"] = .string(posture.kind.rawValue)
+        root["runtime"] = .string(posture.runtime)
+        root["id"] = .string(posture.id)
+        root["name"] = .string(posture.name)
+        root["processes"] = .array(posture.processes.map { .number(Double($0)) })
+        root["command"] = strings(posture.command)
+        root["source"] = .string(posture.source.rawValue)
         root["unknown"] = .object(posture.unknown.jsonObject { .string($0) })
         root["fieldLocations"] = .object(posture.fieldLocations.jsonObject(location))
         root["defaulted"] = strings(posture.defaulted)
