@@ -20,29 +20,8 @@ struct RulesLocation: ParsableArguments {
     var rules: String?
 
     func directory() throws -> String {
-        if let rules { return rules }
-        if let fromEnvironment = ProcessInfo.processInfo.environment["CLOISTER_RULES"], !fromEnvironment.isEmpty {
-            return fromEnvironment
-        }
-        if let found = Self.defaultDirectory() { return found }
+        if let found = CloisterResources.rulesDirectory(explicit: rules) { return found }
         throw InputErrors.usage("no rules directory found beside the cloister executable; pass --rules DIR or set CLOISTER_RULES")
-    }
-
-    static func defaultDirectory() -> String? {
-        let executable = Bundle.main.executablePath ?? CommandLine.arguments.first ?? ""
-        var url = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
-        while url.path != "/" && !url.path.isEmpty {
-            for candidate in ["rules", "share/cloister/rules"] {
-                let path = url.appendingPathComponent(candidate).path
-                var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
-                    (try? RulePack.ruleFiles(in: path)) != nil {
-                    return path
-                }
-            }
-            url.deleteLastPathComponent()
-        }
-        return nil
     }
 
     /// Loads the pack; a bad file is printed with file and line and exits 2 (input error).
@@ -259,11 +238,7 @@ extension RulesCommand {
         func run() throws {
             let pack = try location.load()
             var exposurePolicy: ExposurePolicy?
-            let policyPath = policy ?? {
-                let beside = URL(fileURLWithPath: (try? location.directory()) ?? ".").deletingLastPathComponent()
-                    .appendingPathComponent("policies/exposure.yaml").path
-                return FileManager.default.fileExists(atPath: beside) ? beside : nil
-            }()
+            let policyPath = CloisterResources.exposurePolicy(explicit: policy, rulesDirectory: try? location.directory())
             if let policyPath {
                 do { exposurePolicy = try ExposurePolicy.load(path: policyPath) } catch {
                     InputErrors.print(error)
