@@ -9,6 +9,14 @@ public struct Undetermined: Sendable, Equatable {
     public var fields: [String: String]
 }
 
+extension Undetermined {
+    /// As a scan issue, so a report says what went unchecked and why.
+    public var asIssue: ScanIssue {
+        let why = fields.keys.sorted().map { "\($0): \(fields[$0] ?? "")" }.joined(separator: "; ")
+        return ScanIssue(workload: workload, message: "rule \(rule) was not decided for \(workload): \(why.isEmpty ? "a field it reads is unknown" : why)")
+    }
+}
+
 public struct RuleEvaluation: Sendable {
     public var findings: [Finding]
     public var undetermined: [Undetermined]
@@ -92,9 +100,18 @@ public struct RuleEngine: Sendable {
     func finding(plan: RulePlan, posture: Posture, tree: JSONValue, context: EvaluationContext) -> Finding {
         let rule = plan.rule
         let evidence = Evidence.collect(tests: plan.outerTests, posture: posture, tree: tree, context: context)
-        let message = plan.message.fill(tree: tree, matches: context.matches)
+        var message = plan.message.fill(tree: tree, matches: context.matches)
+        var values = evidence.values
+        if !posture.defaulted.isEmpty {
+            // A declared posture's value the file never set: say so, the fix is to set it.
+            let defaulted = posture.defaulted.filter { field in rule.fields.contains { EvaluationContext.related($0, field) } }
+            if !defaulted.isEmpty {
+                values["defaulted"] = defaulted.sorted().joined(separator: ", ")
+                message += " (not set in the file: the platform's default applies to \(defaulted.sorted().joined(separator: ", ")))"
+            }
+        }
         return Finding(
-            rule: rule.id, severity: rule.severity, workload: posture.id, message: message, evidence: evidence.values,
+            rule: rule.id, severity: rule.severity, workload: posture.id, message: message, evidence: values,
             references: plan.references, location: evidence.location(in: posture))
     }
 }

@@ -110,3 +110,27 @@ struct EngineTests {
         #expect(results.first?.line == 13)
     }
 }
+
+@Suite("Declared defaults and undetermined rules")
+struct DefaultsTests {
+    @Test("A finding on a value the file left to the platform's default says so")
+    func defaulted() throws {
+        var posture = HardenedPosture.make(kind: .container, id: "k8s:default/pod/web")
+        posture.source = .declared
+        posture.seccomp = Seccomp(mode: .disabled)
+        posture.defaulted = ["seccomp.mode"]
+        let finding = try #require(RuleEngine(pack: Shipped.pack).evaluate([posture]).first { $0.rule == "ct-seccomp-unconfined" })
+        #expect(finding.evidence["defaulted"] == "seccomp.mode")
+        #expect(finding.message.hasSuffix("(not set in the file: the platform's default applies to seccomp.mode)"))
+    }
+
+    @Test("An undetermined rule becomes a scan issue naming the field and why")
+    func undeterminedIssue() throws {
+        var posture = HardenedPosture.make(kind: .container, id: "runc:x")
+        posture.unknown = ["namespaces.pid": "ns link unreadable"]
+        let evaluation = RuleEngine(pack: Shipped.pack).evaluateDetailed([posture])
+        let issue = try #require(evaluation.undetermined.first { $0.rule == "ct-host-pid" }).asIssue
+        #expect(issue.workload == "runc:x")
+        #expect(issue.message == "rule ct-host-pid was not decided for runc:x: namespaces.pid: ns link unreadable")
+    }
+}
