@@ -303,25 +303,23 @@ struct TreeSingleContainer: SingleValueEncodingContainer {
     }
 }
 
-/// The members of a JSON object, kept as parallel arrays in insertion order. Posture objects
-/// are small (at most a few dozen keys) and built once per scan, so a scan of short keys beats
-/// hashing them: building a tree and reading a path cost no hashing at all. Equality ignores
-/// order, as JSON's does.
+/// The members of a JSON object, kept in one array in insertion order. Posture objects are
+/// small (at most a few dozen keys) and built once per scan, so a scan of short keys beats
+/// hashing them: building a tree and reading a path cost no hashing at all, and an object is a
+/// single allocation. Equality ignores order, as JSON's does.
 public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
-    public private(set) var keys: [String]
-    public private(set) var values: [JSONValue]
-
-    public init() {
-        keys = []
-        values = []
+    struct Member: Sendable {
+        var key: String
+        var value: JSONValue
     }
 
+    private var members: [Member]
+
+    public init() { members = [] }
+
     public init(minimumCapacity: Int) {
-        keys = []
-        values = []
-        keys.reserveCapacity(minimumCapacity)
-        values.reserveCapacity(minimumCapacity)
-        lengths.reserveCapacity(minimumCapacity)
+        members = []
+        members.reserveCapacity(minimumCapacity)
     }
 
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
@@ -334,54 +332,53 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
         for key in dictionary.keys.sorted() { self[key] = dictionary[key] }
     }
 
-    public var count: Int { keys.count }
-    public var isEmpty: Bool { keys.isEmpty }
+    public var count: Int { members.count }
+    public var isEmpty: Bool { members.isEmpty }
+    public var keys: [String] { members.map(\.key) }
+    public var values: [JSONValue] { members.map(\.value) }
 
-    /// Lengths of the keys: comparing them first skips the slower string comparison for
-    /// almost every key that is not the one sought.
-    private var lengths: [Int] = []
-
+    /// Comparing lengths first (stored in the string, so free) skips the slower string
+    /// comparison for almost every key that is not the one sought.
     private func index(of key: String) -> Int? {
         let length = key.utf8.count
-        for index in lengths.indices where lengths[index] == length && keys[index] == key { return index }
+        for index in members.indices where members[index].key.utf8.count == length && members[index].key == key {
+            return index
+        }
         return nil
     }
 
     public subscript(key: String) -> JSONValue? {
         get {
             guard let index = index(of: key) else { return nil }
-            return values[index]
+            return members[index].value
         }
         set {
             if let index = index(of: key) {
                 if let newValue {
-                    values[index] = newValue
+                    members[index].value = newValue
                 } else {
-                    keys.remove(at: index)
-                    values.remove(at: index)
-                    lengths.remove(at: index)
+                    members.remove(at: index)
                 }
             } else if let newValue {
-                keys.append(key)
-                values.append(newValue)
-                lengths.append(key.utf8.count)
+                members.append(Member(key: key, value: newValue))
             }
         }
     }
 
     public func mapValues(_ transform: (JSONValue) throws -> JSONValue) rethrows -> JSONObject {
         var copy = self
-        copy.values = try values.map(transform)
+        for index in copy.members.indices { copy.members[index].value = try transform(copy.members[index].value) }
         return copy
     }
 
-    public func makeIterator() -> Zip2Sequence<[String], [JSONValue]>.Iterator {
-        zip(keys, values).makeIterator()
+    public func makeIterator() -> AnyIterator<(key: String, value: JSONValue)> {
+        var iterator = members.makeIterator()
+        return AnyIterator { iterator.next().map { (key: $0.key, value: $0.value) } }
     }
 
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         guard lhs.count == rhs.count else { return false }
-        for (key, value) in zip(lhs.keys, lhs.values) where rhs[key] != value { return false }
+        for member in lhs.members where rhs[member.key] != member.value { return false }
         return true
     }
 }
