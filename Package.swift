@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "CloisterInspect", dependencies: ["CloisterModel", "CloisterSystem"]),
         .target(name: "CloisterRules", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
         .target(name: "CloisterPlacement", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
-        .target(name: "CloisterReport", dependencies: ["CloisterModel"]),
+        .target(name: "CloisterReport", dependencies: ["CloisterModel", "CloisterRules"]),
         .target(
             name: "CloisterCommands",
             dependencies: [
@@ -53,6 +53,11 @@ let package = Package(
             dependencies: ["CloisterInspect", "CloisterSystem", "CloisterModel"],
             exclude: ["Fixtures"]),
         .testTarget(name: "CloisterPlacementTests", dependencies: ["CloisterPlacement", "CloisterModel"]),
+        .testTarget(name: "CloisterRulesTests", dependencies: ["CloisterRules", "CloisterModel"]),
+        .testTarget(
+            name: "CloisterReportTests",
+            dependencies: ["CloisterReport", "CloisterRules", "CloisterModel"],
+            resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CloisterIntegrationTests",
             dependencies: ["CloisterModel"]),

@@ -12,6 +12,7 @@ public struct CloisterCommand: AsyncParsableCommand {
         subcommands: [
             ScanCommand.self,
             AdviseCommand.self,
+            RulesCommand.self,
         ])
     public init() {}
 

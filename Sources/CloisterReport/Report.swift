@@ -1,9 +1,96 @@
 import CloisterModel
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
+import CloisterRules
 import Foundation
-#endif
+
+/// The output formats of `scan` and `check`.
+public enum ReportFormat: String, CaseIterable, Sendable {
+    case table, json, sarif, junit, markdown, html
+
+    /// The usual file extension, for naming `--output` files.
+    public var fileExtension: String {
+        switch self {
+        case .table: "txt"
+        case .json: "json"
+        case .sarif: "sarif"
+        case .junit: "xml"
+        case .markdown: "md"
+        case .html: "html"
+        }
+    }
+}
+
+/// Renders a scan report. Pure: returns the bytes; the caller writes them (atomically, with
+/// `OutputFile.write` in the commands module).
+public enum Report {
+    /// `rules` supplies titles, remediation and help for SARIF, JUnit and the audit reports;
+    /// without it they are built from the findings alone.
+    public static func render(format: ReportFormat, report: ScanReport, rules: RulePack? = nil) throws -> [UInt8] {
+        switch format {
+        case .table: return Array(TableRenderer.render(report).utf8)
+        case .json: return try JSONRenderer.render(report)
+        case .sarif: return Array(SARIFRenderer.render(report, rules: rules).utf8)
+        case .junit: return Array(JUnitRenderer.render(report, rules: rules).utf8)
+        case .markdown: return Array(MarkdownRenderer.render(report, rules: rules).utf8)
+        case .html: return Array(HTMLRenderer.render(report, rules: rules).utf8)
+        }
+    }
+}
+
+enum JSONRenderer {
+    static func render(_ report: ScanReport) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(report)
+        data.append(0x0A)
+        return Array(data)
+    }
+}
+
+/// Facts the human-readable renderers share.
+struct ReportFacts {
+    let report: ScanReport
+    let rules: RulePack?
+
+    func title(of ruleID: String) -> String { rules?.rule(id: ruleID)?.title ?? ruleID }
+
+    func posture(_ id: String) -> Posture? { report.workloads.first { $0.id == id } }
+
+    func findings(for workload: String) -> [Finding] { report.findings.filter { $0.workload == workload } }
+
+    /// Findings of workloads not in the report (should not happen, but are never dropped).
+    var orphanFindings: [Finding] {
+        let ids = Set(report.workloads.map(\.id))
+        return report.findings.filter { !ids.contains($0.workload) }
+    }
+
+    var counts: [Severity: Int] {
+        var counts: [Severity: Int] = [:]
+        for finding in report.findings where finding.accepted == nil { counts[finding.severity, default: 0] += 1 }
+        return counts
+    }
+
+    var hostLines: [(String, String)] {
+        let host = report.host
+        var lines: [(String, String)] = []
+        lines.append(("Host", host.hostname ?? "(unknown)"))
+        lines.append(("Kernel", [host.kernel, host.kernelVersion].compactMap { $0 }.joined(separator: " ").nonEmpty ?? "(unknown)"))
+        if let architecture = host.architecture { lines.append(("Architecture", architecture)) }
+        lines.append(("Active LSMs", host.lsms.map { $0.isEmpty ? "none" : $0.joined(separator: ", ") } ?? "(unknown)"))
+        lines.append(("cgroup", host.cgroupVersion ?? "(unknown)"))
+        lines.append(("KVM", host.kvm.usable ? "usable" : (host.kvm.present ? "present, not usable" : "absent")))
+        lines.append(("Scanned at", report.scannedAt))
+        lines.append(("Tool", "\(report.tool.name) \(report.tool.version)"))
+        return lines
+    }
+
+    static func sortedEvidence(_ evidence: [String: String]) -> [(String, String)] {
+        evidence.keys.sorted().map { ($0, evidence[$0] ?? "") }
+    }
+}
+
+extension String {
+    var nonEmpty: String? { isEmpty ? nil : self }
+}
 
 /// JSON per the public contract: sorted keys, so output is stable and diffable.
 public enum JSONRendering {

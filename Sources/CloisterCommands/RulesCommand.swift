@@ -1,0 +1,263 @@
+import ArgumentParser
+import CloisterModel
+import CloisterRules
+import Foundation
+
+/// `cloister rules list|show|lint|test`: the rule pack, described, checked and tested.
+public struct RulesCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "rules",
+        abstract: "List, show, lint and test the rules that scan and check apply.",
+        subcommands: [List.self, Show.self, Lint.self, Test.self, Benchmark.self])
+
+    public init() {}
+}
+
+/// Where the rules are: `--rules DIR`, else `$CLOISTER_RULES`, else a `rules/` folder beside the
+/// executable or one of its ancestors (a checkout's or an install prefix's `share/cloister/rules`).
+struct RulesLocation: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Directory of rule files.", valueName: "DIR"))
+    var rules: String?
+
+    func directory() throws -> String {
+        if let found = CloisterResources.rulesDirectory(explicit: rules) { return found }
+        throw InputErrors.usage("no rules directory found beside the cloister executable; pass --rules DIR or set CLOISTER_RULES")
+    }
+
+    /// Loads the pack; a bad file is printed with file and line and exits 2 (input error).
+    func load() throws -> RulePack {
+        let directory = try directory()
+        do {
+            return try RulePack.load(directory: directory)
+        } catch {
+            InputErrors.print(error)
+            throw ExitCode(Gate.usageOrInputError)
+        }
+    }
+}
+
+enum InputErrors {
+    /// A usage mistake found after parsing: said on stderr, exit status 2 (the contract's usage
+    /// or input error; ArgumentParser's own ValidationError would exit 64).
+    static func usage(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data(("error: " + SafeText.forTerminal(message) + "\n").utf8))
+        return ExitCode(Gate.usageOrInputError)
+    }
+
+    static func print(_ error: any Error) {
+        let text: String
+        switch error {
+        case let errors as InputFileErrors: text = errors.errors.map { "error: \($0.description)" }.joined(separator: "\n")
+        case let error as InputFileError: text = "error: \(error.description)"
+        default: text = "error: \(error.localizedDescription)"
+        }
+        FileHandle.standardError.write(Data((SafeText.forTerminal(text).replacingOccurrences(of: "\\n", with: "\n") + "\n").utf8))
+    }
+}
+
+extension RulesCommand {
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the rules: id, severity, kinds, title.")
+
+        @OptionGroup var location: RulesLocation
+
+        @Option(help: "Show only rules for this kind of workload (container, sandbox, vm).")
+        var kind: String?
+
+        func run() throws {
+            if let kind, WorkloadKind(rawValue: kind) == nil {
+                throw InputErrors.usage("unknown kind \(kind); use container, sandbox or vm")
+            }
+            let pack = try location.load()
+            let kindFilter = kind.flatMap(WorkloadKind.init(rawValue:))
+            let rules = pack.rules.filter { rule in kindFilter.map { rule.applies(to: $0) } ?? true }
+            let idWidth = max(rules.map(\.id.count).max() ?? 2, 2)
+            Swift.print("ID".padding(toLength: idWidth + 2, withPad: " ", startingAt: 0) + "SEVERITY  KINDS                    TITLE")
+            for rule in rules {
+                let kinds = WorkloadKind.allCases.filter { rule.kinds.contains($0) }.map(\.rawValue).joined(separator: ",")
+                Swift.print(
+                    rule.id.padding(toLength: idWidth + 2, withPad: " ", startingAt: 0)
+                        + rule.severity.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
+                        + kinds.padding(toLength: 25, withPad: " ", startingAt: 0) + rule.title)
+            }
+            Swift.print("\(rules.count) rule(s) from \(pack.files.count) file(s)")
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one rule in full: condition, message, remediation, references, cases.")
+
+        @OptionGroup var location: RulesLocation
+
+        @Argument(help: "The rule's id.")
+        var id: String
+
+        func run() throws {
+            let pack = try location.load()
+            guard let rule = pack.rule(id: id) else {
+                let close = pack.rules.map(\.id).filter { $0.contains(id) || id.contains($0) }
+                let hint = close.isEmpty ? "" : " (did you mean \(close.joined(separator: ", "))?)"
+                throw InputErrors.usage("no rule \(id)\(hint); `cloister rules list` shows them all")
+            }
+            let kinds = WorkloadKind.allCases.filter { rule.kinds.contains($0) }.map(\.rawValue).joined(separator: ", ")
+            var lines = [
+                "\(rule.id): \(rule.title)",
+                "  severity:    \(rule.severity.rawValue)",
+                "  applies to:  \(kinds)",
+                "  defined in:  \(rule.file)\(rule.line.map { ":\($0)" } ?? "")",
+            ]
+            if let description = rule.description { lines.append("  description: \(description.trimmingCharacters(in: .whitespacesAndNewlines))") }
+            lines += [
+                "  condition:   \(rule.condition)",
+                "  reads:       \(rule.fields.joined(separator: ", "))",
+                "  message:     \(rule.message)",
+                "  remediation: \(rule.remediation)",
+                "  references:",
+            ]
+            for reference in rule.references.asReferences {
+                lines.append("    - \(reference.title ?? "\(reference.source) \(reference.id)")\(reference.url.map { " <\($0)>" } ?? "")")
+            }
+            lines.append("  cases:")
+            for ruleCase in rule.cases {
+                lines.append("    - \(ruleCase.expectation.rawValue): \(ruleCase.name) (line \(ruleCase.line ?? 0))")
+            }
+            Swift.print(lines.joined(separator: "\n"))
+        }
+    }
+
+    struct Lint: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check rule files (and an exposure policy) for errors, each named with file and line.",
+            discussion: "Exit status: 0 no problems, 1 problems found, 2 the directory or a file could not be read.")
+
+        @OptionGroup var location: RulesLocation
+
+        @Option(help: ArgumentHelp("Also check this exposure policy file.", valueName: "FILE"))
+        var policy: String?
+
+        func run() throws {
+            let directory = try location.directory()
+            let files: [String]
+            do {
+                files = try RulePack.ruleFiles(in: directory)
+            } catch {
+                InputErrors.print(error)
+                throw ExitCode(Gate.usageOrInputError)
+            }
+            var problems = 0
+            var ruleCount = 0
+            do {
+                ruleCount = try RulePack.load(files: files).rules.count
+            } catch let errors as InputFileErrors {
+                problems += errors.errors.count
+                InputErrors.print(errors)
+            } catch {
+                problems += 1
+                InputErrors.print(error)
+            }
+            if let policy {
+                do {
+                    _ = try ExposurePolicy.load(path: policy)
+                } catch {
+                    problems += (error as? InputFileErrors)?.errors.count ?? 1
+                    InputErrors.print(error)
+                }
+            }
+            if problems > 0 {
+                Swift.print("\(problems) problem(s) in \(directory)")
+                throw ExitCode(Gate.failed)
+            }
+            Swift.print("\(ruleCount) rule(s) in \(files.count) file(s): no problems")
+        }
+    }
+
+    struct Test: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run every rule's cases: postures it must fire on and must stay silent on.",
+            discussion: "Exit status: 0 all cases pass, 1 a case failed, 2 the rules could not be loaded.")
+
+        @OptionGroup var location: RulesLocation
+
+        @Option(help: "Run only this rule's cases.")
+        var rule: String?
+
+        @Flag(help: "Print every case, not only failures.")
+        var verbose = false
+
+        func run() throws {
+            let pack = try location.load()
+            var rules = pack.rules
+            if let rule {
+                rules = rules.filter { $0.id == rule }
+                if rules.isEmpty { throw InputErrors.usage("no rule \(rule); `cloister rules list` shows them all") }
+            }
+            var failed = 0
+            var total = 0
+            for rule in rules {
+                for result in RuleTester.run(rule) {
+                    total += 1
+                    let place = "\(result.file):\(result.line ?? 0)"
+                    if !result.passed {
+                        failed += 1
+                        Swift.print("FAIL \(result.rule) [\(result.expectation.rawValue)] \(result.name) (\(place)): \(result.detail)")
+                    } else if verbose {
+                        Swift.print("ok   \(result.rule) [\(result.expectation.rawValue)] \(result.name)")
+                    }
+                }
+            }
+            Swift.print("\(total - failed) of \(total) case(s) passed across \(rules.count) rule(s)")
+            if failed > 0 { throw ExitCode(Gate.failed) }
+        }
+    }
+
+    struct Benchmark: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time the whole pack over synthetic postures (target: 1,000 postures in under 50 ms).",
+            shouldDisplay: false)
+
+        @OptionGroup var location: RulesLocation
+
+        @Option(help: "How many postures.")
+        var postures = 1000
+
+        @Option(help: "How many runs (the median is reported).")
+        var runs = 9
+
+        @Option(help: ArgumentHelp("Also time exposure scoring with this policy.", valueName: "FILE"))
+        var policy: String?
+
+        /// CPU time of this thread: what the evaluation costs, whatever else the machine runs.
+        static func threadCPUNanoseconds() -> UInt64 {
+            var time = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+            return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+        }
+
+        static func wallNanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+        func run() throws {
+            let pack = try location.load()
+            var exposurePolicy: ExposurePolicy?
+            let policyPath = CloisterResources.exposurePolicy(explicit: policy, rulesDirectory: try? location.directory())
+            if let policyPath {
+                do { exposurePolicy = try ExposurePolicy.load(path: policyPath) } catch {
+                    InputErrors.print(error)
+                    throw ExitCode(Gate.usageOrInputError)
+                }
+            }
+            let target = 50.0 * Double(postures) / 1000
+            for (label, clock) in [("CPU time", Self.threadCPUNanoseconds), ("wall clock", Self.wallNanoseconds)] {
+                let result = RuleBenchmark.run(pack: pack, policy: exposurePolicy, postures: postures, runs: runs, clock: clock)
+                Swift.print("[\(label)] rules: \(result.rules), postures: \(result.postures), findings per run: \(result.findings)")
+                Swift.print(String(
+                    format: "[%@] rule evaluation: median %.2f ms over %d runs (min %.2f, max %.2f); target < %.0f ms: %@",
+                    label, result.medianMilliseconds, result.runs.count, result.runs.min() ?? 0, result.runs.max() ?? 0,
+                    target, result.medianMilliseconds < target ? "met" : "MISSED"))
+                Swift.print(String(format: "[%@]   of which posture trees: median %.2f ms", label, result.encodingMedianMilliseconds))
+                if let scoring = result.scoringMedianMilliseconds {
+                    Swift.print(String(format: "[%@] exposure scoring (trees included): median %.2f ms", label, scoring))
+                }
+            }
+        }
+    }
+}

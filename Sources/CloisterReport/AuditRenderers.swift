@@ -1,0 +1,177 @@
+import Foundation
+import CloisterModel
+import CloisterRules
+
+/// The audit report in Markdown: host, time, what was scanned, each workload's score, and each
+/// finding with its evidence, remediation and references.
+enum MarkdownRenderer {
+    static func render(_ report: ScanReport, rules: RulePack?) -> String {
+        let facts = ReportFacts(report: report, rules: rules)
+        let md = Escape.markdown
+        var out = "# cloister audit report\n\n"
+        out += "| | |\n|---|---|\n"
+        for (label, value) in facts.hostLines { out += "| \(label) | \(md(value)) |\n" }
+        out += "\n## Summary\n\n"
+        let counts = facts.counts
+        out += Severity.allCases.reversed().map { "\($0.rawValue): \(counts[$0, default: 0])" }.joined(separator: " · ")
+        let accepted = report.findings.filter { $0.accepted != nil }.count
+        out += " · accepted: \(accepted)\n\n"
+        out += "## Workloads scanned\n\n"
+        if report.workloads.isEmpty {
+            out += "No workloads were found.\n\n"
+        } else {
+            out += "| Workload | Kind | Runtime | Name | Exposure | Level | Findings |\n|---|---|---|---|---|---|---|\n"
+            for posture in report.workloads {
+                let score = posture.exposure.map { String(format: "%.1f", $0.score) } ?? "–"
+                let level = posture.exposure?.level ?? "–"
+                let count = facts.findings(for: posture.id).filter { $0.accepted == nil }.count
+                out += "| \(md(posture.id)) | \(posture.kind.rawValue) | \(md(posture.runtime)) | \(md(posture.name)) | \(score) | \(md(level)) | \(count) |\n"
+            }
+            out += "\n"
+        }
+        out += "## Findings\n\n"
+        if report.findings.isEmpty { out += "No findings.\n\n" }
+        var groups = report.workloads.map(\.id)
+        for finding in facts.orphanFindings where !groups.contains(finding.workload) { groups.append(finding.workload) }
+        for workload in groups {
+            let findings = facts.findings(for: workload)
+            guard !findings.isEmpty else { continue }
+            out += "### \(md(workload))\n\n"
+            for finding in findings {
+                let status = finding.accepted.map { " — accepted: \(md($0))" } ?? ""
+                out += "#### \(finding.severity.rawValue.uppercased()) \(md(finding.rule)): \(md(facts.title(of: finding.rule)))\(status)\n\n"
+                out += md(finding.message) + "\n\n"
+                if let location = finding.location {
+                    out += "Location: \(md(location.file))\(location.line.map { ":\($0)" } ?? "")\n\n"
+                }
+                if !finding.evidence.isEmpty {
+                    out += "| Evidence | Value |\n|---|---|\n"
+                    for (path, value) in ReportFacts.sortedEvidence(finding.evidence) { out += "| \(md(path)) | \(md(value)) |\n" }
+                    out += "\n"
+                }
+                if let remediation = rules?.rule(id: finding.rule)?.remediation {
+                    out += "Remediation: \(md(remediation))\n\n"
+                }
+                if !finding.references.isEmpty {
+                    out += "References:\n\n"
+                    for reference in finding.references {
+                        let text = md(reference.title ?? "\(reference.source) \(reference.id)")
+                        let label = reference.source == "cve" ? md(reference.id) : text
+                        if let url = reference.url, url.hasPrefix("https://") {
+                            out += "- [\(label)](<\(url.replacingOccurrences(of: ">", with: "%3E"))>)\n"
+                        } else {
+                            out += "- \(label)\n"
+                        }
+                    }
+                    out += "\n"
+                }
+            }
+        }
+        if !report.issues.isEmpty {
+            out += "## Problems during the scan\n\n"
+            for issue in report.issues { out += "- \(md(issue.message))\n" }
+            out += "\n"
+        }
+        return out
+    }
+}
+
+/// The audit report as one self-contained HTML page (inline style, no scripts, nothing fetched).
+enum HTMLRenderer {
+    static func render(_ report: ScanReport, rules: RulePack?) -> String {
+        let facts = ReportFacts(report: report, rules: rules)
+        let h = Escape.html
+        var out = """
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+            <title>cloister audit report: \(h(report.host.hostname ?? "host"))</title>
+            <style>
+            body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+            table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+            th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+            code { font-family: ui-monospace, monospace; }
+            .critical { color: #fff; background: #8b0000; } .high { color: #fff; background: #c0392b; }
+            .medium { background: #f39c12; } .low { background: #f7dc6f; } .info { background: #d6eaf8; }
+            .sev { padding: 0 0.4em; border-radius: 3px; font-weight: bold; }
+            .accepted { opacity: 0.6; }
+            </style>
+            </head>
+            <body>
+            <h1>cloister audit report</h1>
+
+            """
+        out += "<table>\n"
+        for (label, value) in facts.hostLines { out += "<tr><th>\(h(label))</th><td>\(h(value))</td></tr>\n" }
+        out += "</table>\n<h2>Summary</h2>\n<p>"
+        let counts = facts.counts
+        out += Severity.allCases.reversed().map { "<span class=\"sev \($0.rawValue)\">\($0.rawValue)</span> \(counts[$0, default: 0])" }
+            .joined(separator: " · ")
+        out += " · accepted \(report.findings.filter { $0.accepted != nil }.count)</p>\n"
+        out += "<h2>Workloads scanned</h2>\n"
+        if report.workloads.isEmpty {
+            out += "<p>No workloads were found.</p>\n"
+        } else {
+            out += "<table>\n<tr><th>Workload</th><th>Kind</th><th>Runtime</th><th>Name</th><th>Exposure</th><th>Level</th><th>Findings</th></tr>\n"
+            for posture in report.workloads {
+                let score = posture.exposure.map { String(format: "%.1f", $0.score) } ?? "–"
+                let count = facts.findings(for: posture.id).filter { $0.accepted == nil }.count
+                out += "<tr><td><code>\(h(posture.id))</code></td><td>\(posture.kind.rawValue)</td><td>\(h(posture.runtime))</td>"
+                    + "<td>\(h(posture.name))</td><td>\(score)</td><td>\(h(posture.exposure?.level ?? "–"))</td><td>\(count)</td></tr>\n"
+            }
+            out += "</table>\n"
+        }
+        out += "<h2>Findings</h2>\n"
+        if report.findings.isEmpty { out += "<p>No findings.</p>\n" }
+        var groups = report.workloads.map(\.id)
+        for finding in facts.orphanFindings where !groups.contains(finding.workload) { groups.append(finding.workload) }
+        for workload in groups {
+            let findings = facts.findings(for: workload)
+            guard !findings.isEmpty else { continue }
+            out += "<h3><code>\(h(workload))</code></h3>\n"
+            for finding in findings {
+                let accepted = finding.accepted != nil
+                out += "<section\(accepted ? " class=\"accepted\"" : "")>\n"
+                out += "<h4><span class=\"sev \(finding.severity.rawValue)\">\(finding.severity.rawValue)</span> "
+                    + "<code>\(h(finding.rule))</code> \(h(facts.title(of: finding.rule)))</h4>\n"
+                if let reason = finding.accepted { out += "<p><strong>Accepted:</strong> \(h(reason))</p>\n" }
+                out += "<p>\(h(finding.message))</p>\n"
+                if let location = finding.location {
+                    out += "<p>Location: <code>\(h(location.file))\(location.line.map { ":\($0)" } ?? "")</code></p>\n"
+                }
+                if !finding.evidence.isEmpty {
+                    out += "<table>\n<tr><th>Evidence</th><th>Value</th></tr>\n"
+                    for (path, value) in ReportFacts.sortedEvidence(finding.evidence) {
+                        out += "<tr><td><code>\(h(path))</code></td><td><code>\(h(value))</code></td></tr>\n"
+                    }
+                    out += "</table>\n"
+                }
+                if let remediation = rules?.rule(id: finding.rule)?.remediation {
+                    out += "<p><strong>Remediation:</strong> \(h(remediation))</p>\n"
+                }
+                if !finding.references.isEmpty {
+                    out += "<ul>\n"
+                    for reference in finding.references {
+                        let text = h(reference.source == "cve" ? reference.id : (reference.title ?? "\(reference.source) \(reference.id)"))
+                        if let url = reference.url, url.hasPrefix("https://") {
+                            out += "<li><a href=\"\(h(url))\">\(text)</a></li>\n"
+                        } else {
+                            out += "<li>\(text)</li>\n"
+                        }
+                    }
+                    out += "</ul>\n"
+                }
+                out += "</section>\n"
+            }
+        }
+        if !report.issues.isEmpty {
+            out += "<h2>Problems during the scan</h2>\n<ul>\n"
+            for issue in report.issues { out += "<li>\(h(issue.message))</li>\n" }
+            out += "</ul>\n"
+        }
+        out += "</body>\n</html>\n"
+        return out
+    }
+}

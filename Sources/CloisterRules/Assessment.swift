@@ -1,0 +1,27 @@
+import CloisterModel
+import Foundation
+
+/// What `scan` and `check` do with postures, in one call: score each, apply the rules, mark
+/// accepted findings. Each posture's tree is built once for both the rules and the score.
+public struct Assessment: Sendable {
+    /// The postures with `exposure` filled in.
+    public var postures: [Posture]
+    public var findings: [Finding]
+    /// Rules that could not be decided because a field they read is unknown (no finding made).
+    public var undetermined: [Undetermined]
+
+    public init(
+        postures: [Posture], pack: RulePack, policy: ExposurePolicy, baseline: Baseline? = nil, today: Date = Date()
+    ) {
+        let trees = postures.map(PostureTree.make)
+        let scorer = ExposureScorer(policy: policy)
+        var scored = postures
+        for index in scored.indices {
+            scored[index].exposure = scorer.explain(scored[index], tree: trees[index]).exposure
+        }
+        let evaluation = RuleEngine(pack: pack).evaluate(postures: scored, trees: trees)
+        self.postures = scored
+        self.findings = baseline.map { $0.apply(to: evaluation.findings, postures: scored, today: today) } ?? evaluation.findings
+        self.undetermined = evaluation.undetermined
+    }
+}

@@ -1,0 +1,585 @@
+import CloisterModel
+import Yams
+
+/// Three-valued truth: a test on a field the posture could not read is `unknown`, never false.
+/// Combinators follow Kleene's logic: `all` is false if any part is false, `any` is true if
+/// any part is true, otherwise an unknown part makes the whole unknown.
+public enum Truth: Sendable, Equatable {
+    case yes, no, unknown
+
+    static prefix func ! (truth: Truth) -> Truth {
+        switch truth {
+        case .yes: .no
+        case .no: .yes
+        case .unknown: .unknown
+        }
+    }
+}
+
+/// One step of a field path: a key, or every element of a list (`[]`).
+enum PathStep: Sendable, Equatable {
+    case key(String)
+    case each
+}
+
+/// A field path as written in a rule (`mounts[].hostPath`), parsed once on load.
+public struct FieldPath: Sendable, Equatable, Hashable, CustomStringConvertible {
+    /// The path from the posture's root, as the JSON contract names it.
+    public let absolute: String
+    /// The path as written, relative to the list element inside a `where`.
+    public let relative: String
+    let steps: [PathStep]
+    let hasEach: Bool
+
+    init(relative: String, scope: String) {
+        self.relative = relative
+        self.absolute = scope.isEmpty ? relative : scope + "." + relative
+        var steps: [PathStep] = []
+        for part in relative.split(separator: ".", omittingEmptySubsequences: false) {
+            var key = Substring(part)
+            var eachCount = 0
+            while key.hasSuffix("[]") {
+                key = key.dropLast(2)
+                eachCount += 1
+            }
+            steps.append(.key(String(key)))
+            steps.append(contentsOf: Array(repeating: PathStep.each, count: eachCount))
+        }
+        self.steps = steps
+        self.hasEach = steps.contains(.each)
+    }
+
+    public var description: String { absolute }
+
+    public static func == (lhs: FieldPath, rhs: FieldPath) -> Bool { lhs.absolute == rhs.absolute }
+    public func hash(into hasher: inout Hasher) { hasher.combine(absolute) }
+
+    /// The values the path reaches: nil when a key is missing (for a path without `[]`),
+    /// or every reachable value when the path crosses lists.
+    func resolve(in root: JSONValue) -> Resolved {
+        if !hasEach {
+            // The common case: a chain of keys, walked without allocating.
+            var value = root
+            for step in steps {
+                guard case .key(let key) = step, case .object(let members) = value, let member = members[key] else {
+                    return .missing
+                }
+                if case .null = member { return .missing }
+                value = member
+            }
+            return .one(value)
+        }
+        var current: [JSONValue] = [root]
+        var crossesList = false
+        for step in steps {
+            var next: [JSONValue] = []
+            next.reserveCapacity(current.count)
+            for value in current {
+                switch step {
+                case .key(let key):
+                    if case .object(let members) = value, let member = members[key] {
+                        if case .null = member { continue }
+                        next.append(member)
+                    }
+                case .each:
+                    crossesList = true
+                    if case .array(let items) = value { next.append(contentsOf: items) }
+                }
+            }
+            current = next
+        }
+        if crossesList { return .many(current) }
+        return current.first.map { .one($0) } ?? .missing
+    }
+}
+
+enum Resolved {
+    case missing
+    case one(JSONValue)
+    case many([JSONValue])
+
+    /// Whether any scalar (a list field's element, or the value itself) satisfies `test`.
+    func anyScalar(_ test: (JSONValue) -> Bool) -> Bool {
+        switch self {
+        case .missing: return false
+        case .one(.array(let items)): return items.contains(where: test)
+        case .one(let value): return test(value)
+        case .many(let values):
+            for value in values {
+                if case .array(let items) = value {
+                    if items.contains(where: test) { return true }
+                } else if test(value) {
+                    return true
+                }
+            }
+            return false
+        }
+    }
+
+    /// Scalars to test: a list field's elements, or the value itself.
+    var scalars: [JSONValue] {
+        switch self {
+        case .missing: return []
+        case .one(.array(let items)): return items
+        case .one(let value): return [value]
+        case .many(let values): return values.flatMap { value -> [JSONValue] in
+            if case .array(let items) = value { return items }
+            return [value]
+        }
+        }
+    }
+
+    var isMissing: Bool { if case .missing = self { true } else { false } }
+}
+
+/// A condition over posture fields. See rules/README.md for the language.
+public indirect enum Condition: Sendable {
+    case all([Condition])
+    case any([Condition])
+    case not(Condition)
+    case test(FieldTest)
+}
+
+/// A class, not a struct: conditions are walked for every posture, and a reference is cheaper
+/// to pass around than a copy of the operator's values.
+public final class FieldTest: Sendable {
+    public let field: FieldPath
+    public let op: Operator
+
+    init(field: FieldPath, op: Operator) {
+        self.field = field
+        self.op = op
+    }
+}
+
+public indirect enum Operator: Sendable {
+    case equals(JSONValue)
+    case isIn([JSONValue])
+    case contains(JSONValue)
+    case containsAll([JSONValue])
+    case containsAny([JSONValue])
+    case anyNotIn([JSONValue])
+    case startsWith([String])
+    case absent(Bool)
+    case empty(Bool)
+    case greaterThan(Double)
+    case lessThan(Double)
+    case whereAny(Condition)
+    case shared
+
+    public var name: String {
+        switch self {
+        case .equals: "equals"
+        case .isIn: "in"
+        case .contains: "contains"
+        case .containsAll: "containsAll"
+        case .containsAny: "containsAny"
+        case .anyNotIn: "anyNotIn"
+        case .startsWith: "startsWith"
+        case .absent: "absent"
+        case .empty: "empty"
+        case .greaterThan: "greaterThan"
+        case .lessThan: "lessThan"
+        case .whereAny: "where"
+        case .shared: "shared"
+        }
+    }
+
+    static let names: [String] = [
+        "equals", "in", "contains", "containsAll", "containsAny", "anyNotIn", "startsWith", "absent", "empty",
+        "greaterThan", "lessThan", "where", "shared",
+    ]
+}
+
+extension Condition {
+    /// Every field test, outermost first, with whether it sits inside a `where`.
+    func fieldTests(insideWhere: Bool = false) -> [(test: FieldTest, insideWhere: Bool)] {
+        switch self {
+        case .all(let parts), .any(let parts): return parts.flatMap { $0.fieldTests(insideWhere: insideWhere) }
+        case .not(let part): return part.fieldTests(insideWhere: insideWhere)
+        case .test(let test):
+            var tests = [(test: test, insideWhere: insideWhere)]
+            if case .whereAny(let inner) = test.op { tests += inner.fieldTests(insideWhere: true) }
+            return tests
+        }
+    }
+
+    var usesShared: Bool {
+        fieldTests().contains { if case .shared = $0.test.op { true } else { false } }
+    }
+}
+
+// MARK: - Parsing
+
+struct ConditionParser {
+    let file: String
+    let catalogue: FieldCatalogue
+    var errors: [InputFileError] = []
+
+    init(file: String, catalogue: FieldCatalogue = .posture) {
+        self.file = file
+        self.catalogue = catalogue
+    }
+
+    mutating func fail(_ node: Node?, _ message: String) {
+        errors.append(InputFileError(file: file, node: node, message))
+    }
+
+    /// Parses a condition; problems are collected in `errors` (nil when it cannot be built).
+    mutating func parse(_ node: Node, scope: String = "") -> Condition? {
+        guard node.isMapping else {
+            fail(node, "a condition is a mapping: `all:`, `any:`, `not:` or `field:` with one operator")
+            return nil
+        }
+        let pairs = node.pairs
+        let keys = pairs.map(\.key)
+        for combinator in ["all", "any", "not"] where keys.contains(combinator) {
+            guard pairs.count == 1, let value = pairs.first?.value else {
+                fail(node, "`\(combinator):` stands alone in its mapping (found \(keys.joined(separator: ", ")))")
+                return nil
+            }
+            if combinator == "not" {
+                return parse(value, scope: scope).map { .not($0) }
+            }
+            guard value.isSequence, !value.items.isEmpty else {
+                fail(value, "`\(combinator):` takes a non-empty list of conditions")
+                return nil
+            }
+            let parts = value.items.compactMap { parse($0, scope: scope) }
+            guard parts.count == value.items.count else { return nil }
+            return combinator == "all" ? .all(parts) : .any(parts)
+        }
+        guard let fieldPair = pairs.first(where: { $0.key == "field" }) else {
+            fail(node, "unknown condition keys \(keys.joined(separator: ", ")); expected all, any, not or field")
+            return nil
+        }
+        guard let fieldName = fieldPair.value.string, fieldPair.value.isScalar, !fieldName.isEmpty else {
+            fail(fieldPair.value, "`field` is a path such as capabilities.effective")
+            return nil
+        }
+        let path = FieldPath(relative: fieldName, scope: scope)
+        guard let shape = catalogue.shape(of: path.absolute) else {
+            let hints = catalogue.suggestions(for: path.absolute)
+            let hint = hints.isEmpty ? "" : " (did you mean \(hints.joined(separator: ", "))?)"
+            let inside = scope.isEmpty ? "" : " inside \(scope)"
+            fail(fieldPair.value, "unknown posture field `\(fieldName)`\(inside)\(hint)")
+            return nil
+        }
+        let operators = pairs.filter { $0.key != "field" }
+        guard operators.count == 1, let (opName, opKey, value) = operators.first.map({ ($0.key, $0.keyNode, $0.value) }) else {
+            fail(node, "a test on `\(fieldName)` takes exactly one operator (\(Operator.names.joined(separator: ", ")))")
+            return nil
+        }
+        guard let op = parseOperator(opName, keyNode: opKey, value: value, shape: shape, path: path) else { return nil }
+        return .test(FieldTest(field: path, op: op))
+    }
+
+    private mutating func scalarValue(_ node: Node, shape: FieldShape, path: FieldPath) -> JSONValue? {
+        let element: FieldShape
+        switch shape {
+        case .array(let inner): element = inner
+        case .map(let inner): element = inner
+        default: element = shape
+        }
+        guard node.isScalar else {
+            fail(node, "expected \(element.name) to compare with `\(path.relative)`")
+            return nil
+        }
+        var value = node.jsonScalar
+        // YAML reads `max` and `0x10` as strings and `1e3` as a number; accept what the field takes.
+        if element == .string, case .number = value, let text = node.string { value = .string(text) }
+        if let allowed = FieldCatalogue.allowedValues[path.absolute] {
+            guard case .string(let word) = value, allowed.contains(word) else {
+                fail(node, "`\(path.relative)` is one of \(allowed.joined(separator: ", ")), not `\(node.string ?? value.text)`")
+                return nil
+            }
+        }
+        guard element.accepts(value) else {
+            fail(node, "`\(path.relative)` holds \(element.name), not `\(node.string ?? value.text)`")
+            return nil
+        }
+        return value
+    }
+
+    private mutating func scalarList(_ node: Node, shape: FieldShape, path: FieldPath) -> [JSONValue]? {
+        guard node.isSequence else {
+            fail(node, "expected a list of values for `\(path.relative)`")
+            return nil
+        }
+        let values = node.items.compactMap { scalarValue($0, shape: shape, path: path) }
+        return values.count == node.items.count ? values : nil
+    }
+
+    private mutating func parseOperator(
+        _ name: String, keyNode: Node, value: Node, shape: FieldShape, path: FieldPath
+    ) -> Operator? {
+        let isList: Bool
+        let scalarShape: Bool
+        switch shape {
+        case .array(let inner):
+            isList = true
+            scalarShape = inner != .object
+        case .object, .map:
+            isList = false
+            scalarShape = false
+        default:
+            isList = false
+            scalarShape = true
+        }
+        func requireList(_ what: String) -> Bool {
+            if isList && scalarShape { return true }
+            fail(keyNode, "`\(what)` needs a list of values, but `\(path.relative)` is \(shape.name)")
+            return false
+        }
+        func requireScalar(_ what: String) -> Bool {
+            if scalarShape { return true }
+            fail(keyNode, "`\(what)` compares values, but `\(path.relative)` is \(shape.name)")
+            return false
+        }
+        switch name {
+        case "equals":
+            guard requireScalar(name) else { return nil }
+            return scalarValue(value, shape: shape, path: path).map { .equals($0) }
+        case "in":
+            guard requireScalar(name) else { return nil }
+            return scalarList(value, shape: shape, path: path).map { .isIn($0) }
+        case "contains":
+            guard requireList(name) else { return nil }
+            return scalarValue(value, shape: shape, path: path).map { .contains($0) }
+        case "containsAll", "containsAny", "anyNotIn":
+            guard requireList(name) else { return nil }
+            guard let values = scalarList(value, shape: shape, path: path) else { return nil }
+            switch name {
+            case "containsAll": return .containsAll(values)
+            case "containsAny": return .containsAny(values)
+            default: return .anyNotIn(values)
+            }
+        case "startsWith":
+            guard shape == .string || shape == .array(.string) else {
+                fail(keyNode, "`startsWith` applies to text, but `\(path.relative)` is \(shape.name)")
+                return nil
+            }
+            if value.isSequence {
+                let prefixes = value.items.compactMap { $0.isScalar ? $0.string : nil }
+                guard prefixes.count == value.items.count, !prefixes.isEmpty else {
+                    fail(value, "`startsWith` takes a string or a list of strings")
+                    return nil
+                }
+                return .startsWith(prefixes)
+            }
+            guard value.isScalar, let prefix = value.string else {
+                fail(value, "`startsWith` takes a string or a list of strings")
+                return nil
+            }
+            return .startsWith([prefix])
+        case "absent", "empty", "shared":
+            guard value.isScalar, case .bool(let flag) = value.jsonScalar else {
+                fail(value, "`\(name)` takes true or false")
+                return nil
+            }
+            if name == "absent" { return .absent(flag) }
+            if name == "shared" {
+                guard flag, requireScalar(name), !isList else {
+                    if !flag { fail(value, "`shared` only takes true (use `not:` for the opposite)") }
+                    return nil
+                }
+                return .shared
+            }
+            switch shape {
+            case .array, .map, .string: return .empty(flag)
+            default:
+                fail(keyNode, "`empty` applies to lists, maps and text, but `\(path.relative)` is \(shape.name)")
+                return nil
+            }
+        case "greaterThan", "lessThan":
+            guard shape == .number || shape == .limit else {
+                fail(keyNode, "`\(name)` compares numbers, but `\(path.relative)` is \(shape.name)")
+                return nil
+            }
+            guard value.isScalar, case .number(let bound) = value.jsonScalar else {
+                fail(value, "`\(name)` takes a number")
+                return nil
+            }
+            return name == "greaterThan" ? .greaterThan(bound) : .lessThan(bound)
+        case "where":
+            guard case .array(.object) = shape else {
+                fail(keyNode, "`where` looks inside a list of objects, but `\(path.relative)` is \(shape.name)")
+                return nil
+            }
+            return parse(value, scope: path.absolute + "[]").map { .whereAny($0) }
+        default:
+            fail(keyNode, "unknown operator `\(name)` (known: \(Operator.names.joined(separator: ", ")))")
+            return nil
+        }
+    }
+}
+
+// MARK: - Evaluation
+
+/// What one evaluation needs beside the posture: which fields are unknown, and the values
+/// other workloads hold (for `shared`).
+struct EvaluationContext {
+    let postureID: String
+    /// `posture.unknown` keys with list indices written as `[]`.
+    let unknownPaths: [String]
+    /// For each `shared` field: value → ids of the workloads holding it.
+    let sharedValues: [String: [String: [String]]]
+    /// List elements a top-level `where` matched, by the list's path, for evidence.
+    var matches: [String: [Int]] = [:]
+
+    init(postureID: String, unknown: [String: String], sharedValues: [String: [String: [String]]] = [:]) {
+        self.postureID = postureID
+        self.unknownPaths = unknown.isEmpty ? [] : unknown.keys.map(EvaluationContext.normalize)
+        self.sharedValues = sharedValues
+    }
+
+    init(postureID: String, unknownPaths: [String], sharedValues: [String: [String: [String]]]) {
+        self.postureID = postureID
+        self.unknownPaths = unknownPaths
+        self.sharedValues = sharedValues
+    }
+
+    /// `mounts[3].hostPath` → `mounts[].hostPath`.
+    static func normalize(_ path: String) -> String {
+        guard path.contains("[") else { return path }
+        var output = ""
+        var inIndex = false
+        for character in path {
+            if character == "[" { inIndex = true; output += "[]"; continue }
+            if character == "]" { inIndex = false; continue }
+            if !inIndex { output.append(character) }
+        }
+        return output
+    }
+
+    /// A field is unknown when it, a field containing it, or a field inside it could not be read.
+    func isUnknown(_ path: String) -> Bool {
+        if unknownPaths.isEmpty { return false }
+        for unknown in unknownPaths {
+            if unknown == path { return true }
+            if path.hasPrefix(unknown), let next = path.dropFirst(unknown.count).first, next == "." || next == "[" {
+                return true
+            }
+            if unknown.hasPrefix(path), let next = unknown.dropFirst(path.count).first, next == "." || next == "[" {
+                return true
+            }
+        }
+        return false
+    }
+}
+
+extension Condition {
+    func evaluate(_ value: JSONValue, context: inout EvaluationContext, depth: Int = 0) -> Truth {
+        switch self {
+        case .all(let parts):
+            var sawUnknown = false
+            for part in parts {
+                switch part.evaluate(value, context: &context, depth: depth) {
+                case .no: return .no
+                case .unknown: sawUnknown = true
+                case .yes: break
+                }
+            }
+            return sawUnknown ? .unknown : .yes
+        case .any(let parts):
+            var sawUnknown = false
+            for part in parts {
+                switch part.evaluate(value, context: &context, depth: depth) {
+                case .yes: return .yes
+                case .unknown: sawUnknown = true
+                case .no: break
+                }
+            }
+            return sawUnknown ? .unknown : .no
+        case .not(let part):
+            return !part.evaluate(value, context: &context, depth: depth)
+        case .test(let test):
+            return test.evaluate(value, context: &context, depth: depth)
+        }
+    }
+}
+
+extension FieldTest {
+    func evaluate(_ scope: JSONValue, context: inout EvaluationContext, depth: Int) -> Truth {
+        if context.isUnknown(field.absolute) { return .unknown }
+        let resolved = field.resolve(in: scope)
+        switch op {
+        case .absent(let wanted):
+            return (resolved.isMissing == wanted) ? .yes : .no
+        case .equals(let expected):
+            return Truth(resolved.anyScalar { Self.same($0, expected) })
+        case .isIn(let allowed):
+            return Truth(resolved.anyScalar { value in allowed.contains { Self.same(value, $0) } })
+        case .contains(let expected):
+            return Truth(resolved.anyScalar { Self.same($0, expected) })
+        case .containsAll(let expected):
+            if resolved.isMissing { return .no }
+            let values = resolved.scalars
+            return Truth(expected.allSatisfy { wanted in values.contains { Self.same($0, wanted) } })
+        case .containsAny(let expected):
+            return Truth(resolved.anyScalar { value in expected.contains { Self.same(value, $0) } })
+        case .anyNotIn(let allowed):
+            return Truth(resolved.anyScalar { value in !allowed.contains { Self.same(value, $0) } })
+        case .startsWith(let prefixes):
+            return Truth(resolved.anyScalar { value in
+                if case .string(let text) = value { return prefixes.contains { text.hasPrefix($0) } }
+                return false
+            })
+        case .empty(let wanted):
+            switch resolved {
+            case .missing: return .no
+            case .one(.array(let items)): return Truth(items.isEmpty == wanted)
+            case .one(.object(let members)): return Truth(members.isEmpty == wanted)
+            case .one(.string(let text)): return Truth(text.isEmpty == wanted)
+            case .many(let values): return Truth(values.isEmpty == wanted)
+            case .one: return .no
+            }
+        case .greaterThan(let bound):
+            return Truth(resolved.anyScalar { Self.number($0).map { $0 > bound } ?? false })
+        case .lessThan(let bound):
+            return Truth(resolved.anyScalar { Self.number($0).map { $0 < bound } ?? false })
+        case .whereAny(let inner):
+            guard case .one(.array(let items)) = resolved else { return .no }
+            var sawUnknown = false
+            var matched: [Int] = []
+            for (index, item) in items.enumerated() {
+                switch inner.evaluate(item, context: &context, depth: depth + 1) {
+                case .yes: matched.append(index)
+                case .unknown: sawUnknown = true
+                case .no: break
+                }
+            }
+            if !matched.isEmpty {
+                if depth == 0 { context.matches[field.absolute] = matched }
+                return .yes
+            }
+            return sawUnknown ? .unknown : .no
+        case .shared:
+            guard case .one(let value) = resolved else { return .no }
+            let holders = context.sharedValues[field.absolute]?[value.text] ?? []
+            return Truth(holders.contains { $0 != context.postureID })
+        }
+    }
+
+    static func same(_ lhs: JSONValue, _ rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.string(let a), .string(let b)): a == b
+        case (.number(let a), .number(let b)): a == b
+        case (.bool(let a), .bool(let b)): a == b
+        default: false
+        }
+    }
+
+    /// A number, with a cgroup `max` as infinity (no limit is larger than any bound).
+    static func number(_ value: JSONValue) -> Double? {
+        switch value {
+        case .number(let number): number
+        case .string("max"): .infinity
+        default: nil
+        }
+    }
+}
+
+extension Truth {
+    init(_ flag: Bool) { self = flag ? .yes : .no }
+}

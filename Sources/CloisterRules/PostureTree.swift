@@ -1,0 +1,192 @@
+import CloisterModel
+
+/// A posture's JSON tree, built field by field. The same tree as `JSONValue.encode(posture)`
+/// (a test holds the two equal on a posture with every field set), at a fraction of the cost:
+/// the engine builds one per posture per scan, and the benchmark's budget is 50 µs a posture
+/// for the whole pack.
+///
+/// When the model gains a field: add it here and to `FieldCatalogue.samplePosture()`; the
+/// tests fail until both know it.
+public enum PostureTree {
+    public static func make(_ posture: Posture) -> JSONValue {
+        var root: JSONObject = JSONObject(minimumCapacity: 32)
+        root["capabilities"] = .object([
+            "effective": strings(posture.capabilities.effective),
+            "permitted": strings(posture.capabilities.permitted),
+            "bounding": strings(posture.capabilities.bounding),
+            "ambient": strings(posture.capabilities.ambient),
+            "inheritable": strings(posture.capabilities.inheritable),
+        ])
+        root["mac"] = mac(posture.mac)
+        root["namespaces"] = namespaces(posture.namespaces)
+        root["user"] = user(posture.user)
+        root["mounts"] = .array(posture.mounts.map(mount))
+        root["devices"] = .array(posture.devices.map(device))
+        root["kind"] = .string(posture.kind.rawValue)
+        root["runtime"] = .string(posture.runtime)
+        root["id"] = .string(posture.id)
+        root["name"] = .string(posture.name)
+        root["processes"] = .array(posture.processes.map { .number(Double($0)) })
+        root["command"] = strings(posture.command)
+        root["source"] = .string(posture.source.rawValue)
+        root["unknown"] = .object(posture.unknown.jsonObject { .string($0) })
+        root["fieldLocations"] = .object(posture.fieldLocations.jsonObject(location))
+        root["defaulted"] = strings(posture.defaulted)
+        root["pid"] = posture.pid.map { .number(Double($0)) }
+        if let seccomp = posture.seccomp {
+            var members: JSONObject = ["mode": .string(seccomp.mode.rawValue)]
+            members["filters"] = number(seccomp.filters)
+            members["threads"] = number(seccomp.threads)
+            members["threadsUnfiltered"] = number(seccomp.threadsUnfiltered)
+            root["seccomp"] = .object(members)
+        }
+        root["noNewPrivileges"] = posture.noNewPrivileges.map { .bool($0) }
+        root["readOnlyRootfs"] = posture.readOnlyRootfs.map { .bool($0) }
+        if let cgroup = posture.cgroup { root["cgroup"] = self.cgroup(cgroup) }
+        if let exposure = posture.exposure {
+            root["exposure"] = .object(["score": .number(exposure.score), "level": .string(exposure.level)])
+        }
+        if let hypervisor = posture.hypervisor { root["hypervisor"] = self.hypervisor(hypervisor) }
+        if let location = posture.location { root["location"] = self.location(location) }
+        return .object(root)
+    }
+
+    static func strings(_ values: [String]) -> JSONValue { .array(values.map { .string($0) }) }
+
+    static func number<Integer: BinaryInteger>(_ value: Integer?) -> JSONValue? {
+        value.map { .number(Double($0)) }
+    }
+
+    static func namespaces(_ namespaces: Namespaces) -> JSONValue {
+        var members: JSONObject = [:]
+        for type in NamespaceType.allCases {
+            if let sharing = namespaces[type] { members[type.rawValue] = .string(sharing.rawValue) }
+        }
+        return .object(members)
+    }
+
+    static func idMap(_ range: IDMapRange) -> JSONValue {
+        .object([
+            "inside": .number(Double(range.inside)), "outside": .number(Double(range.outside)),
+            "count": .number(Double(range.count)),
+        ])
+    }
+
+    static func user(_ user: UserIdentity) -> JSONValue {
+        var members: JSONObject = [
+            "uidMap": .array(user.uidMap.map(idMap)),
+            "gidMap": .array(user.gidMap.map(idMap)),
+        ]
+        members["uid"] = number(user.uid)
+        members["gid"] = number(user.gid)
+        members["hostUid"] = number(user.hostUid)
+        members["hostGid"] = number(user.hostGid)
+        members["rootMappedToHost"] = user.rootMappedToHost.map { .bool($0) }
+        return .object(members)
+    }
+
+    static func mac(_ mac: MACLabels) -> JSONValue {
+        var members: JSONObject = [:]
+        if let apparmor = mac.apparmor {
+            var label: JSONObject = ["profile": .string(apparmor.profile), "confined": .bool(apparmor.confined)]
+            label["mode"] = apparmor.mode.map { .string($0) }
+            members["apparmor"] = .object(label)
+        }
+        if let selinux = mac.selinux {
+            var label: JSONObject = ["context": .string(selinux.context), "confined": .bool(selinux.confined)]
+            label["user"] = selinux.user.map { .string($0) }
+            label["role"] = selinux.role.map { .string($0) }
+            label["type"] = selinux.type.map { .string($0) }
+            label["level"] = selinux.level.map { .string($0) }
+            members["selinux"] = .object(label)
+        }
+        return .object(members)
+    }
+
+    static func device(_ device: Device) -> JSONValue {
+        var members: JSONObject = [
+            "path": .string(device.path), "access": .string(device.access), "source": .string(device.source.rawValue),
+            "standard": .bool(device.standard),
+        ]
+        members["type"] = device.type.map { .string($0) }
+        members["major"] = number(device.major)
+        members["minor"] = number(device.minor)
+        return .object(members)
+    }
+
+    static func mount(_ mount: Mount) -> JSONValue {
+        var members: JSONObject = [
+            "source": .string(mount.source), "target": .string(mount.target), "readOnly": .bool(mount.readOnly),
+            "type": .string(mount.type), "options": strings(mount.options),
+        ]
+        members["root"] = mount.root.map { .string($0) }
+        members["hostPath"] = mount.hostPath.map { .string($0) }
+        return .object(members)
+    }
+
+    static func limit(_ limit: Limit?) -> JSONValue? {
+        switch limit {
+        case .none: nil
+        case .max?: .string("max")
+        case .value(let number)?: .number(Double(number))
+        }
+    }
+
+    static func cgroup(_ cgroup: CgroupLimits) -> JSONValue {
+        var members: JSONObject = ["version": .string(cgroup.version), "path": .string(cgroup.path)]
+        members["memoryMax"] = limit(cgroup.memoryMax)
+        members["memorySwapMax"] = limit(cgroup.memorySwapMax)
+        members["pidsMax"] = limit(cgroup.pidsMax)
+        members["cpuQuota"] = limit(cgroup.cpuQuota)
+        members["cpuPeriod"] = number(cgroup.cpuPeriod)
+        members["cpuWeight"] = number(cgroup.cpuWeight)
+        members["devicesAllowAll"] = cgroup.devicesAllowAll.map { .bool($0) }
+        return .object(members)
+    }
+
+    static func location(_ location: SourceLocation) -> JSONValue {
+        var members: JSONObject = ["file": .string(location.file)]
+        members["line"] = number(location.line)
+        members["column"] = number(location.column)
+        members["path"] = location.path.map { .string($0) }
+        return .object(members)
+    }
+
+    static func hypervisor(_ hypervisor: Hypervisor) -> JSONValue {
+        var members: JSONObject = [
+            "emulator": .string(hypervisor.emulator),
+            "accelerator": .string(hypervisor.accelerator),
+            "sandbox": .object([
+                "enabled": .bool(hypervisor.sandbox.enabled),
+                "options": .object(hypervisor.sandbox.options.jsonObject { .string($0) }),
+            ]),
+            "consoles": .array(hypervisor.consoles.map { console in
+                var entry: JSONObject = ["kind": .string(console.kind), "transport": .string(console.transport)]
+                entry["address"] = console.address.map { .string($0) }
+                entry["localOnly"] = console.localOnly.map { .bool($0) }
+                entry["password"] = console.password.map { .bool($0) }
+                entry["tls"] = console.tls.map { .bool($0) }
+                return .object(entry)
+            }),
+            "network": .array(hypervisor.network.map { backend in
+                var entry: JSONObject = ["type": .string(backend.type), "implicit": .bool(backend.implicit)]
+                entry["id"] = backend.id.map { .string($0) }
+                return .object(entry)
+            }),
+            "passthrough": .array(hypervisor.passthrough.map {
+                .object(["kind": .string($0.kind), "host": .string($0.host)])
+            }),
+            "legacyDevices": strings(hypervisor.legacyDevices),
+            "listening": strings(hypervisor.listening),
+        ]
+        var user: JSONObject = [:]
+        user["uid"] = number(hypervisor.user.uid)
+        user["name"] = hypervisor.user.name.map { .string($0) }
+        members["user"] = .object(user)
+        members["binary"] = hypervisor.binary.map { .string($0) }
+        members["vcpus"] = number(hypervisor.vcpus)
+        members["machine"] = hypervisor.machine.map { .string($0) }
+        members["uuid"] = hypervisor.uuid.map { .string($0) }
+        return .object(members)
+    }
+}

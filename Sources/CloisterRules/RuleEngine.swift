@@ -1,0 +1,321 @@
+import CloisterModel
+
+/// A rule that could not be decided for a workload because a field it reads is unknown.
+/// Not a finding: cloister does not guess. Reported so a user can see what went unchecked.
+public struct Undetermined: Sendable, Equatable {
+    public var rule: String
+    public var workload: String
+    /// The unknown fields the rule reads, with why they are unknown.
+    public var fields: [String: String]
+}
+
+extension Undetermined {
+    /// As a scan issue, so a report says what went unchecked and why.
+    public var asIssue: ScanIssue {
+        let why = fields.keys.sorted().map { "\($0): \(fields[$0] ?? "")" }.joined(separator: "; ")
+        return ScanIssue(workload: workload, message: "rule \(rule) was not decided for \(workload): \(why.isEmpty ? "a field it reads is unknown" : why)")
+    }
+}
+
+public struct RuleEvaluation: Sendable {
+    public var findings: [Finding]
+    public var undetermined: [Undetermined]
+}
+
+/// Applies a rule pack to postures.
+public struct RuleEngine: Sendable {
+    public let pack: RulePack
+    /// What evaluation needs of each rule, worked out once rather than per posture.
+    let plans: [RulePlan]
+
+    public init(pack: RulePack) {
+        self.pack = pack
+        self.plans = pack.rules.map(RulePlan.init)
+    }
+
+    /// Findings for every posture, in posture order, most severe first within a workload.
+    /// All postures are passed at once because some rules compare workloads (a shared sVirt label).
+    public func evaluate(_ postures: [Posture]) -> [Finding] {
+        evaluateDetailed(postures).findings
+    }
+
+    public func evaluateDetailed(_ postures: [Posture]) -> RuleEvaluation {
+        let trees = postures.map(PostureTree.make)
+        return evaluate(postures: postures, trees: trees)
+    }
+
+    func evaluate(postures: [Posture], trees: [JSONValue]) -> RuleEvaluation {
+        var findings: [Finding] = []
+        var undetermined: [Undetermined] = []
+        let shared = sharedIndex(postures: postures, trees: trees)
+        let noShared: [String: [String: [String]]] = [:]
+        for (index, posture) in postures.enumerated() {
+            var mine: [Finding] = []
+            let unknownPaths = posture.unknown.isEmpty ? [] : posture.unknown.keys.map(EvaluationContext.normalize)
+            for plan in plans where plan.kinds.contains(posture.kind) {
+                var context = EvaluationContext(
+                    postureID: posture.id, unknownPaths: unknownPaths,
+                    sharedValues: shared.isEmpty ? noShared : shared[plan.rule.id] ?? noShared)
+                switch plan.rule.condition.evaluate(trees[index], context: &context) {
+                case .yes:
+                    mine.append(finding(plan: plan, posture: posture, tree: trees[index], context: context))
+                case .unknown:
+                    let rule = plan.rule
+                    var fields: [String: String] = [:]
+                    for field in rule.fields where context.isUnknown(field) {
+                        for (key, reason) in posture.unknown
+                        where context.isUnknown(field) && EvaluationContext.related(EvaluationContext.normalize(key), field) {
+                            fields[key] = reason
+                        }
+                    }
+                    undetermined.append(Undetermined(rule: rule.id, workload: posture.id, fields: fields))
+                case .no:
+                    break
+                }
+            }
+            mine.sort { ($0.severity, $1.rule) > ($1.severity, $0.rule) }
+            findings += mine
+        }
+        return RuleEvaluation(findings: findings, undetermined: undetermined)
+    }
+
+    /// For rules with `shared: true` tests: the value each workload of the rule's kinds holds.
+    private func sharedIndex(postures: [Posture], trees: [JSONValue]) -> [String: [String: [String: [String]]]] {
+        var index: [String: [String: [String: [String]]]] = [:]
+        for rule in pack.rules where rule.condition.usesShared {
+            for (test, _) in rule.condition.fieldTests() {
+                guard case .shared = test.op else { continue }
+                var values: [String: [String]] = [:]
+                for (position, posture) in postures.enumerated() where rule.applies(to: posture.kind) {
+                    if case .one(let value) = test.field.resolve(in: trees[position]) {
+                        values[value.text, default: []].append(posture.id)
+                    }
+                }
+                index[rule.id, default: [:]][test.field.absolute] = values
+            }
+        }
+        return index
+    }
+
+    func finding(plan: RulePlan, posture: Posture, tree: JSONValue, context: EvaluationContext) -> Finding {
+        let rule = plan.rule
+        let evidence = Evidence.collect(tests: plan.outerTests, posture: posture, tree: tree, context: context)
+        var message = plan.message.fill(tree: tree, matches: context.matches)
+        var values = evidence.values
+        if !posture.defaulted.isEmpty {
+            // A declared posture's value the file never set: say so, the fix is to set it.
+            let defaulted = posture.defaulted.filter { field in rule.fields.contains { EvaluationContext.related($0, field) } }
+            if !defaulted.isEmpty {
+                values["defaulted"] = defaulted.sorted().joined(separator: ", ")
+                message += " (not set in the file: the platform's default applies to \(defaulted.sorted().joined(separator: ", ")))"
+            }
+        }
+        return Finding(
+            rule: rule.id, severity: rule.severity, workload: posture.id, message: message, evidence: values,
+            references: plan.references, location: evidence.location(in: posture))
+    }
+}
+
+final class RulePlan: Sendable {
+    let rule: Rule
+    let kinds: Set<WorkloadKind>
+    let references: [Reference]
+    let message: MessageTemplate
+    /// Field tests outside any `where`, with the fields each `where` reads: what evidence cites.
+    let outerTests: [(test: FieldTest, inner: [FieldPath])]
+
+    init(_ rule: Rule) {
+        self.rule = rule
+        self.kinds = rule.kinds
+        self.references = rule.references.asReferences
+        self.message = MessageTemplate(rule.message)
+        self.outerTests = rule.condition.fieldTests().filter { !$0.insideWhere }.map { entry in
+            if case .whereAny(let inner) = entry.test.op {
+                return (test: entry.test, inner: inner.fieldTests().map(\.test.field))
+            }
+            return (test: entry.test, inner: [])
+        }
+    }
+}
+
+extension EvaluationContext {
+    static func related(_ lhs: String, _ rhs: String) -> Bool {
+        func under(_ path: String, _ parent: String) -> Bool {
+            path.hasPrefix(parent) && (path.count == parent.count || [".", "["].contains(path.dropFirst(parent.count).first))
+        }
+        return under(lhs, rhs) || under(rhs, lhs)
+    }
+}
+
+struct Evidence {
+    var values: [String: String] = [:]
+    /// Paths for `fieldLocations`, most specific first.
+    var locationKeys: [String] = []
+
+    static func collect(
+        tests: [(test: FieldTest, inner: [FieldPath])], posture: Posture, tree: JSONValue, context: EvaluationContext
+    ) -> Evidence {
+        var evidence = Evidence()
+        var specific: [String] = []
+        var general: [String] = []
+        for (test, subFields) in tests {
+            let path = test.field.absolute
+            if case .whereAny = test.op {
+                guard let matched = context.matches[path] else { continue }
+                let arrayPath = path
+                guard case .one(.array(let items)) = test.field.resolve(in: tree) else { continue }
+                for position in matched where position < items.count {
+                    let elementPath = "\(arrayPath)[\(position)]"
+                    for sub in subFields {
+                        let relative = String(sub.absolute.dropFirst(arrayPath.count + 3))
+                        let relativePath = FieldPath(relative: relative, scope: "")
+                        switch relativePath.resolve(in: items[position]) {
+                        case .one(let value): evidence.values["\(elementPath).\(relative)"] = value.text
+                        case .many(let values): evidence.values["\(elementPath).\(relative)"] = values.map(\.text).joined(separator: ", ")
+                        case .missing: break
+                        }
+                        specific.append("\(elementPath).\(relative)")
+                    }
+                    specific.append(elementPath)
+                }
+                general.append(arrayPath)
+                continue
+            }
+            switch test.field.resolve(in: tree) {
+            case .one(let value): evidence.values[path] = value.text
+            case .many(let values): evidence.values[path] = values.map(\.text).joined(separator: ", ")
+            case .missing: evidence.values[path] = "(not set)"
+            }
+            if case .shared = test.op, case .one(let value) = test.field.resolve(in: tree) {
+                let others = (context.sharedValues[path]?[value.text] ?? []).filter { $0 != posture.id }
+                evidence.values[path + " (shared with)"] = others.joined(separator: ", ")
+            }
+            general.append(path)
+        }
+        // Parents of general paths, so a location declared for `capabilities` serves `capabilities.add`.
+        var parents: [String] = []
+        for path in general {
+            var parts = path.split(separator: ".").map(String.init)
+            while parts.count > 1 {
+                parts.removeLast()
+                parents.append(parts.joined(separator: "."))
+            }
+        }
+        var seen = Set<String>()
+        evidence.locationKeys = (specific + general + parents).filter { seen.insert($0).inserted }
+        return evidence
+    }
+
+    func location(in posture: Posture) -> SourceLocation? {
+        if !posture.fieldLocations.isEmpty {
+            for key in locationKeys {
+                if let location = posture.fieldLocations[key] { return location }
+            }
+        }
+        return posture.location
+    }
+}
+
+/// A message split once, on load, into text and the fields it cites.
+struct MessageTemplate: Sendable {
+    enum Part: Sendable {
+        case text(String)
+        /// `{{a.b}}`.
+        case field(FieldPath)
+        /// `{{list[].rest}}`: the list's path (for matched elements), the list, the rest.
+        case listField(listPath: String, list: FieldPath, rest: FieldPath?)
+    }
+
+    let parts: [Part]
+
+    init(_ message: String) {
+        var parts: [Part] = []
+        for piece in Placeholders.split(message) {
+            switch piece {
+            case .text(let text): parts.append(.text(text))
+            case .name(let name):
+                if let split = name.range(of: "[]") {
+                    let listPath = String(name[..<split.lowerBound])
+                    let remainder = String(name[split.upperBound...].drop { $0 == "." })
+                    parts.append(.listField(
+                        listPath: listPath, list: FieldPath(relative: listPath, scope: ""),
+                        rest: remainder.isEmpty ? nil : FieldPath(relative: remainder, scope: "")))
+                } else {
+                    parts.append(.field(FieldPath(relative: name, scope: "")))
+                }
+            }
+        }
+        self.parts = parts
+    }
+
+    /// Fills the fields with the posture's values. For a path through a list that a `where`
+    /// matched, only the matched elements are cited.
+    func fill(tree: JSONValue, matches: [String: [Int]]) -> String {
+        var output = ""
+        for part in parts {
+            switch part {
+            case .text(let text): output += text
+            case .field(let path): output += Placeholders.text(path.resolve(in: tree))
+            case .listField(let listPath, let list, let rest):
+                guard case .one(.array(let items)) = list.resolve(in: tree) else {
+                    output += "(none)"
+                    continue
+                }
+                let chosen = matches[listPath].map { $0.filter { $0 < items.count }.map { items[$0] } } ?? items
+                let texts = chosen.compactMap { item -> String? in
+                    guard let rest else { return item.text }
+                    switch rest.resolve(in: item) {
+                    case .one(let value): return value.text
+                    case .many(let values): return values.map(\.text).joined(separator: ", ")
+                    case .missing: return nil
+                    }
+                }
+                output += texts.isEmpty ? "(none)" : texts.joined(separator: ", ")
+            }
+        }
+        return output
+    }
+}
+
+extension Placeholders {
+    enum Piece { case text(String), name(String) }
+
+    /// `text {{name}} text` → pieces, scanning characters (no Foundation searching).
+    static func split(_ message: String) -> [Piece] {
+        var pieces: [Piece] = []
+        var text = ""
+        var index = message.startIndex
+        while index < message.endIndex {
+            if message[index...].hasPrefix("{{"), let close = closing(in: message, from: message.index(index, offsetBy: 2)) {
+                if !text.isEmpty { pieces.append(.text(text)); text = "" }
+                let name = message[message.index(index, offsetBy: 2)..<close]
+                pieces.append(.name(name.trimmingCharacters(in: .whitespaces)))
+                index = message.index(close, offsetBy: 2)
+            } else {
+                text.append(message[index])
+                index = message.index(after: index)
+            }
+        }
+        if !text.isEmpty { pieces.append(.text(text)) }
+        return pieces
+    }
+
+    private static func closing(in message: String, from start: String.Index) -> String.Index? {
+        var index = start
+        while index < message.endIndex {
+            if message[index...].hasPrefix("}}") { return index }
+            index = message.index(after: index)
+        }
+        return nil
+    }
+
+    static func text(_ resolved: Resolved) -> String {
+        switch resolved {
+        case .one(let value):
+            let text = value.text
+            return text.isEmpty ? "(none)" : text
+        case .many(let values): return values.map(\.text).joined(separator: ", ")
+        case .missing: return "(not set)"
+        }
+    }
+}

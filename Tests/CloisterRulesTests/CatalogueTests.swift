@@ -1,0 +1,64 @@
+import CloisterModel
+import CloisterRules
+import Testing
+
+@Suite("Field catalogue")
+struct CatalogueTests {
+    /// Stored properties left nil or empty in a value, by path.
+    func unset(_ value: Any, path: String) -> [String] {
+        let mirror = Mirror(reflecting: value)
+        switch mirror.displayStyle {
+        case .optional:
+            guard let wrapped = mirror.children.first?.value else { return [path] }
+            return unset(wrapped, path: path)
+        case .collection:
+            guard let first = mirror.children.first?.value else { return [path] }
+            return unset(first, path: path + "[]")
+        case .dictionary:
+            return mirror.children.isEmpty ? [path] : []
+        case .struct:
+            return mirror.children.flatMap { child in
+                unset(child.value, path: path.isEmpty ? (child.label ?? "?") : path + "." + (child.label ?? "?"))
+            }
+        default:
+            return []
+        }
+    }
+
+    @Test("The sample posture sets every field, so every field of the contract can be addressed")
+    func sampleIsComplete() {
+        #expect(unset(FieldCatalogue.samplePosture(), path: "") == [])
+    }
+
+    @Test("Paths of the JSON contract are known, with their shapes")
+    func shapes() {
+        let catalogue = FieldCatalogue.posture
+        #expect(catalogue.shape(of: "capabilities.effective") == .array(.string))
+        #expect(catalogue.shape(of: "mounts[].hostPath") == .string)
+        #expect(catalogue.shape(of: "hypervisor.consoles[].address") == .string)
+        #expect(catalogue.shape(of: "mac.apparmor.confined") == .bool)
+        #expect(catalogue.shape(of: "cgroup.memoryMax") == .limit)
+        #expect(catalogue.shape(of: "hypervisor.sandbox.options.spawn") == .string)
+        #expect(catalogue.shape(of: "seccomp.threadsUnfiltered") == .number)
+        #expect(catalogue.shape(of: "mounts.hostPath") == nil)
+    }
+}
+
+@Suite("Posture trees")
+struct PostureTreeTests {
+    @Test("The hand-built tree equals the Codable encoding, for every field and many postures")
+    func sameAsEncoder() throws {
+        var postures = [FieldCatalogue.samplePosture()]
+        postures += WorkloadKind.allCases.map { HardenedPosture.make(kind: $0) }
+        postures += RuleBenchmark.syntheticPostures(count: 60)
+        var limits = FieldCatalogue.samplePosture()
+        limits.cgroup?.memoryMax = .max
+        limits.user = UserIdentity()
+        limits.seccomp = nil
+        limits.hypervisor = nil
+        postures.append(limits)
+        for posture in postures {
+            #expect(PostureTree.make(posture) == (try JSONValue.encode(posture)), "\(posture.id)")
+        }
+    }
+}
