@@ -48,6 +48,15 @@ public struct Posture: Codable, Sendable, Equatable {
     /// For a declared posture: JSON paths whose values are the platform's defaults because the
     /// file did not set them (a Kubernetes pod with no seccomp profile runs Unconfined).
     public var defaulted: [String]
+    /// For a declared posture: for each defaulted path, which platform default filled it and
+    /// where that default is documented, so a reader can check the claim.
+    public var defaultSources: [String: String]?
+    /// Kubernetes `runtimeClassName` (gVisor, Kata, …): the runtime handler that runs the pod.
+    public var runtimeClass: String?
+    /// Paths hidden from the workload (OCI `maskedPaths`: /proc/kcore, /sys/firmware, …).
+    public var maskedPaths: [String]?
+    /// Paths made read-only inside the workload (OCI `readonlyPaths`: /proc/sys, …).
+    public var readOnlyPaths: [String]?
 
     public init(
         id: String, kind: WorkloadKind, runtime: String, name: String, pid: Int? = nil,
