@@ -4,6 +4,6 @@ public struct CloisterCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "cloister",
         abstract: "Linux isolation advisor and hardening scanner.",
-        subcommands: [])
+        subcommands: [CheckCommand.self])
     public init() {}
 }
