@@ -286,7 +286,7 @@ public enum Check {
                     for source in converted.elements ?? [converted] { merged += source.entries ?? [] }
                     continue
                 }
-                entries.append(DocEntry(key: keyText, value: converted))
+                entries.append(DocEntry(key: keyText, value: converted, keyLine: key.mark?.line, keyColumn: key.mark?.column))
             }
             for entry in merged where !entries.contains(where: { $0.key == entry.key }) { entries.append(entry) }
             return DocNode(.mapping(entries), line: line, column: column)
@@ -298,6 +298,12 @@ public enum Check {
     // MARK: - XML
 
     static func checkXML(_ text: String, file: String) throws -> Posture {
+        if let range = text.range(of: "<!ENTITY") {
+            // Entity declarations are how XML bombs and external-entity reads start; libvirt
+            // domain XML never declares any.
+            let line = text[..<range.lowerBound].filter { $0 == "\n" }.count + 1
+            throw CheckError(file: file, line: line, message: "declares XML entities (<!ENTITY>), which libvirt domain XML never does; refused")
+        }
         let builder = XMLTreeBuilder()
         let parser = XMLParser(data: Data(text.utf8))
         parser.shouldProcessNamespaces = false
@@ -359,9 +365,18 @@ final class XMLTreeBuilder: NSObject, XMLParserDelegate {
     }
 
     func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
-        if errorLine == nil {
-            errorLine = parser.lineNumber
-            errorMessage = "\(parseError.localizedDescription)"
+        guard errorLine == nil else { return }
+        errorLine = parser.lineNumber
+        let open = stack.last.map { "<\($0.name)> opened on line \($0.line)" }
+        // Codes are libxml2's xmlParserErrors, which XMLParser passes through.
+        switch (parseError as NSError).code {
+        case 4: errorMessage = "the document is empty"
+        case 5: errorMessage = "there is content after the root element"
+        case 39, 41, 65: errorMessage = "an attribute value must be quoted"
+        case 73: errorMessage = "'>' was expected"
+        case 76: errorMessage = "a closing tag does not match \(open ?? "the open element")"
+        case 77: errorMessage = "\(open ?? "an element") is never closed"
+        default: errorMessage = "not well-formed (XML parser error \((parseError as NSError).code)\(open.map { ", inside \($0)" } ?? ""))"
         }
     }
 

@@ -22,14 +22,17 @@ public struct CheckCommand: ParsableCommand {
     @Argument(help: "Files and directories to check.")
     public var paths: [String] = []
 
-    @Flag(help: "Also check the qemu command line given after `--`.")
-    public var qemu = false
+    /// `--qemu -- ARGV…` (or `--qemu ARGV…`): everything after it is one qemu command line.
+    @Option(
+        name: .customLong("qemu"), parsing: .remaining,
+        help: ArgumentHelp("Check a qemu command line: everything after --qemu [--].", valueName: "argv"))
+    public var qemuOption: [String] = []
 
     @Option(help: "Output format: json or text.")
     public var format: OutputFormat = .json
 
-    @Argument(parsing: .postTerminator, help: .hidden)
-    public var qemuArguments: [String] = []
+    /// The qemu argv, without the `--` that separates it.
+    var qemuArguments: [String] { qemuOption.first == "--" ? Array(qemuOption.dropFirst()) : qemuOption }
 
     public enum OutputFormat: String, ExpressibleByArgument, Sendable {
         case json, text
@@ -38,20 +41,17 @@ public struct CheckCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
-        if qemu, qemuArguments.isEmpty {
+        if !qemuOption.isEmpty, qemuArguments.isEmpty {
             throw ValidationError("--qemu needs a command line after `--`, for example: cloister check --qemu -- qemu-system-x86_64 -enable-kvm …")
         }
-        if !qemu, !qemuArguments.isEmpty {
-            throw ValidationError("arguments after `--` are read only with --qemu")
-        }
-        if paths.isEmpty, !qemu {
+        if paths.isEmpty, qemuOption.isEmpty {
             throw ValidationError("give at least one file or directory, or --qemu -- ARGV")
         }
     }
 
     public func run() throws {
         var result = Check.check(paths: paths)
-        if qemu {
+        if !qemuArguments.isEmpty {
             result.workloads.append(Check.check(qemu: qemuArguments))
             result.documents += 1
         }

@@ -79,10 +79,16 @@ public struct DocNode: Sendable {
 public struct DocEntry: Sendable {
     public var key: String
     public var value: DocNode
+    /// Where the key stands: a finding about `securityContext` lands on its line, not on the
+    /// line of the first key inside it.
+    public var keyLine: Int
+    public var keyColumn: Int
 
-    public init(key: String, value: DocNode) {
+    public init(key: String, value: DocNode, keyLine: Int? = nil, keyColumn: Int? = nil) {
         self.key = key
         self.value = value
+        self.keyLine = keyLine ?? value.line
+        self.keyColumn = keyColumn ?? value.column
     }
 }
 
@@ -105,14 +111,25 @@ public struct DocumentError: Error, Sendable, Equatable {
 public struct DocCursor: Sendable {
     public var node: DocNode
     public var path: String
+    /// Where the value is declared: its key's position for a mapping member, else the value's.
+    public var line: Int
+    public var column: Int
 
-    public init(_ node: DocNode, path: String = "") {
+    public init(_ node: DocNode, path: String = "", line: Int? = nil, column: Int? = nil) {
         self.node = node
         self.path = path
+        self.line = line ?? node.line
+        self.column = column ?? node.column
     }
 
     public subscript(key: String) -> DocCursor? {
-        node[key].map { DocCursor($0, path: path.isEmpty ? key : "\(path).\(key)") }
+        guard case .mapping(let entries) = node.value else { return nil }
+        for entry in entries where entry.key == key {
+            if entry.value.isNull { return nil }
+            return DocCursor(
+                entry.value, path: path.isEmpty ? key : "\(path).\(key)", line: entry.keyLine, column: entry.keyColumn)
+        }
+        return nil
     }
 
     /// Follows a dotted path of keys.
@@ -121,8 +138,6 @@ public struct DocCursor: Sendable {
         for key in keys { cursor = cursor?[key] }
         return cursor
     }
-
-    public var line: Int { node.line }
 
     /// The elements of a list; absent means empty. A value of another kind is an error.
     public func list() throws(DocumentError) -> [DocCursor] {
@@ -134,7 +149,9 @@ public struct DocCursor: Sendable {
     public func mapping() throws(DocumentError) -> [(key: String, value: DocCursor)] {
         if node.isNull { return [] }
         guard let entries = node.entries else { throw error("must be a mapping, not \(node.kindName)") }
-        return entries.map { ($0.key, DocCursor($0.value, path: path.isEmpty ? $0.key : "\(path).\($0.key)")) }
+        return entries.map {
+            ($0.key, DocCursor($0.value, path: path.isEmpty ? $0.key : "\(path).\($0.key)", line: $0.keyLine, column: $0.keyColumn))
+        }
     }
 
     public func string() throws(DocumentError) -> String {
@@ -153,10 +170,10 @@ public struct DocCursor: Sendable {
     }
 
     public func error(_ message: String) -> DocumentError {
-        DocumentError(line: node.line, column: node.column, path: path, message: "\(path.isEmpty ? "document" : path) \(message)")
+        DocumentError(line: line, column: column, path: path, message: "\(path.isEmpty ? "document" : path) \(message)")
     }
 
     public func location(file: String) -> SourceLocation {
-        SourceLocation(file: file, line: node.line, column: node.column, path: path)
+        SourceLocation(file: file, line: line, column: column, path: path)
     }
 }

@@ -64,13 +64,15 @@ public enum JSONDocument {
                     guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
                         throw error("a quoted key was expected in the object opened on line \(startLine)")
                     }
+                    let keyLine = line
+                    let keyColumn = column
                     let key = try string()
                     skipWhitespace()
                     guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("':' was expected after the key \"\(key)\"") }
                     index += 1
                     skipWhitespace()
                     let member = try value(depth: depth + 1)
-                    entries.append(DocEntry(key: key, value: member))
+                    entries.append(DocEntry(key: key, value: member, keyLine: keyLine, keyColumn: keyColumn))
                     skipWhitespace()
                     guard index < bytes.count else { throw error("unexpected end of JSON in the object opened on line \(startLine)") }
                     if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
