@@ -61,12 +61,7 @@ public struct CheckCommand: ParsableCommand {
 
         switch format {
         case .json:
-            let report = CheckReport(workloads: result.workloads, errors: result.errors, documents: result.documents, files: result.files)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let data = try encoder.encode(report)
-            FileHandle.standardOutput.write(data)
-            FileHandle.standardOutput.write(Data("\n".utf8))
+            try CheckReportJSON.render(result) { FileHandle.standardOutput.write($0) }
         case .text:
             var lines: [String] = []
             for workload in result.workloads {
@@ -81,15 +76,6 @@ public struct CheckCommand: ParsableCommand {
         }
         if !result.errors.isEmpty { throw ExitCode(2) }
     }
-}
-
-/// The JSON document `check --format json` prints.
-public struct CheckReport: Codable, Sendable {
-    public var schema = "cloister.check/v1"
-    public var workloads: [Posture]
-    public var errors: [CheckError]
-    public var documents: Int
-    public var files: Int
 }
 
 enum SafeTextLine {
