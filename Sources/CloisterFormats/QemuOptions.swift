@@ -29,7 +29,16 @@ public struct QemuOptionList: Sendable, Equatable {
     public static let maximumElements = 512
 
     /// Parses `text`. `impliedKey` names the key of a leading element without `=`.
+    /// A value that starts with `{` is the JSON form that qemu accepts for -device, -object,
+    /// -netdev, -blockdev and -audiodev, and that libvirt uses since 7.x
+    /// (`-device {"driver":"vfio-pci","host":"0000:06:02.0"}`); nested objects become
+    /// dotted keys (`addr.host`), as qemu's keyval syntax writes them.
     public static func parse(_ text: String, impliedKey: String? = nil) -> QemuOptionList {
+        if text.first == "{", let root = try? JSONDocument.parse(text), root.entries != nil {
+            var list = QemuOptionList()
+            flatten(root, prefix: "", into: &list)
+            return list
+        }
         var list = QemuOptionList()
         var elements: [String] = []
         var current = ""
@@ -66,6 +75,20 @@ public struct QemuOptionList: Sendable, Equatable {
             }
         }
         return list
+    }
+
+    static func flatten(_ node: DocNode, prefix: String, into list: inout QemuOptionList) {
+        guard list.options.count < maximumElements else { return }
+        switch node.value {
+        case .mapping(let entries):
+            for entry in entries { flatten(entry.value, prefix: prefix.isEmpty ? entry.key : "\(prefix).\(entry.key)", into: &list) }
+        case .sequence(let elements):
+            for (index, element) in elements.enumerated() { flatten(element, prefix: "\(prefix).\(index)", into: &list) }
+        case .scalar(let text, _):
+            // JSON booleans are qemu's on/off.
+            let value = text == "true" ? "on" : text == "false" ? "off" : text
+            list.options.append(QemuOption(key: prefix, value: value))
+        }
     }
 
     /// The value of `key`, the last one when it repeats (as qemu reads it).

@@ -201,3 +201,45 @@ struct QemuCommandLineTests {
     let config = QemuCommandLine.parse(["qemu-system-x86_64", "-serial", text])
     #expect(config.consoles.contains { $0.kind == "monitor" && $0.transport == "stdio" })
 }
+
+@Suite("qemu command lines as libvirt writes them")
+struct LibvirtQemuCommandLineTests {
+    /// The shape of a /proc/PID/cmdline of a libvirt 9 guest: JSON -device/-netdev/-blockdev,
+    /// monitors on passed-in file descriptors.
+    @Test func libvirtGuest() {
+        let argv = [
+            "/usr/bin/qemu-system-x86_64", "-name", "guest=web,debug-threads=on", "-S", "-object",
+            #"{"qom-type":"secret","id":"masterKey0","format":"raw","file":"/var/lib/libvirt/qemu/domain-1-web/master-key.aes"}"#,
+            "-machine", "pc-q35-8.2,usb=off,vmport=off,dump-guest-core=off,memory-backend=pc.ram,hpet=off,acpi=on",
+            "-accel", "kvm", "-cpu", "host,migratable=on", "-m", "size=2097152k", "-uuid", "1f0e8c5a-9a57-4a39-a1a8-5c0b0a1b2c3d",
+            "-no-user-config", "-nodefaults", "-chardev", "socket,id=charmonitor,fd=31,server=on,wait=off", "-mon",
+            "chardev=charmonitor,id=monitor,mode=control", "-rtc", "base=utc,driftfix=slew", "-no-shutdown", "-boot",
+            "strict=on", "-blockdev",
+            #"{"driver":"file","filename":"/var/lib/libvirt/images/web.qcow2","node-name":"libvirt-1-storage","read-only":false}"#,
+            "-netdev", #"{"type":"tap","fd":"33","vhost":true,"vhostfd":"35","id":"hostnet0"}"#, "-device",
+            #"{"driver":"virtio-net-pci","netdev":"hostnet0","id":"net0","mac":"52:54:00:12:34:56","bus":"pci.1","addr":"0x0"}"#,
+            "-device", #"{"driver":"vfio-pci","host":"0000:06:02.0","id":"hostdev0","bus":"pci.5","addr":"0x0"}"#,
+            "-audiodev", #"{"id":"audio1","driver":"none"}"#, "-vnc", "127.0.0.1:0,audiodev=audio1", "-sandbox",
+            "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny", "-msg", "timestamp=on",
+        ]
+        let config = QemuCommandLine.parse(argv)
+        let hypervisor = config.hypervisor
+        #expect(hypervisor.accelerator == "kvm")
+        #expect(hypervisor.machine == "pc-q35-8.2")
+        #expect(hypervisor.sandbox.enabled)
+        #expect(hypervisor.network == [NetworkBackend(type: "tap", id: "hostnet0")])
+        #expect(hypervisor.passthrough == [Passthrough(kind: "vfio", host: "0000:06:02.0")])
+        #expect(hypervisor.consoles.contains { $0.kind == "qmp" && $0.transport == "fd" && $0.localOnly == nil })
+        #expect(hypervisor.consoles.contains { $0.kind == "vnc" && $0.localOnly == true })
+        #expect(hypervisor.legacyDevices.isEmpty)
+        #expect(config.unrecognizedOptions.isEmpty)
+        #expect(config.defaultedFields.isEmpty)
+    }
+
+    @Test func jsonOptionValuesFlatten() {
+        let options = QemuOptionList.parse(#"{"driver":"usb-host","hostbus":1,"hostaddr":3,"x":{"y":true}}"#, impliedKey: "driver")
+        #expect(options["driver"] == "usb-host")
+        #expect(options["hostbus"] == "1")
+        #expect(options["x.y"] == "on")
+    }
+}
