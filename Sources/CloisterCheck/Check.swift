@@ -144,9 +144,10 @@ public enum Check {
                 result.workloads = [try checkXML(text, file: file)]
             } else if let words = qemuWords(text) {
                 result.documents = 1
-                let leading = text.prefix { $0 == "\n" || $0 == " " || $0 == "\t" || $0 == "\r" }
-                let line = leading.filter { $0 == "\n" }.count + 1
-                result.workloads = [QemuCommandLine.parse(Array(words)).declaredPosture(file: file, line: line)]
+                result.workloads = [
+                    QemuCommandLine.parse(words.map(\.word)).declaredPosture(
+                        file: file, line: words.first?.line, argumentLines: words.map(\.line))
+                ]
             } else {
                 let (postures, documents) = try checkYAML(text, file: file)
                 result.workloads = postures
@@ -167,13 +168,14 @@ public enum Check {
         QemuCommandLine.parse(argv).declaredPosture(file: source, line: nil)
     }
 
-    /// The words of a qemu command line, when the text is one.
-    static func qemuWords(_ text: String) -> ArraySlice<String>? {
+    /// The words of a qemu command line with their lines, when the text is one.
+    static func qemuWords(_ text: String) -> ArraySlice<(word: String, line: Int)>? {
         // Only the first 4 KiB decide; most YAML and JSON fail at once.
         let head = String(text.prefix(4096))
         let words = ShellWords.commandStart(ShellWords.split(head))
         guard let first = words.first, QemuCommandLine.isQemuBinary(first) else { return nil }
-        return ShellWords.commandStart(ShellWords.split(text))
+        let all = ShellWords.splitWithLines(text)
+        return all[ShellWords.commandStartIndex(all.map(\.word))...]
     }
 
     static func error(_ error: DocumentError, file: String) -> CheckError {

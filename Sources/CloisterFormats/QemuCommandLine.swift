@@ -58,6 +58,10 @@ public struct QemuConfig: Sendable, Equatable {
     public var notes: [String] = []
     /// argv was longer than `QemuCommandLine.maximumArguments` and was cut.
     public var truncated = false
+    /// For each posture field this command line sets (`hypervisor.consoles[2]`,
+    /// `hypervisor.sandbox`), the index in argv of the option that set it: the evidence a
+    /// finding points at, and for a file, the way to its line.
+    public var argumentIndexes: [String: Int] = [:]
 
     public init() {}
 
@@ -208,6 +212,10 @@ public enum QemuCommandLine {
                 option = String(option[..<equals])
             }
 
+            let optionIndex = index - 1
+            state.optionIndex = optionIndex
+            let before = FieldCounts(config)
+            defer { config.recordArguments(since: before, index: optionIndex) }
             if flagOptions.contains(option) {
                 applyFlag(option, to: &config, state: &state)
                 continue
@@ -238,10 +246,12 @@ public enum QemuCommandLine {
     struct ParseState {
         var chardevs: [String: QemuEndpoint] = [:]
         var chardevOrder: [String] = []
-        var chardevUses: [(kind: String, id: String)] = []
-        var vncDisplays: [String] = []
-        var spiceOptions: [QemuOptionList] = []
-        var gdb: [String] = []
+        var chardevIndexes: [String: Int] = [:]
+        var chardevUses: [(kind: String, id: String, index: Int)] = []
+        var vncDisplays: [(value: String, index: Int)] = []
+        var spiceOptions: [(options: QemuOptionList, index: Int)] = []
+        var gdb: [(value: String, index: Int)] = []
+        var optionIndex = 0
         var monitorGiven = false
         var serialGiven = false
         var networkGiven = false
@@ -257,7 +267,7 @@ public enum QemuCommandLine {
         case "nodefaults": config.noDefaults = true
         case "daemonize": config.daemonize = true
         // -s: "Shorthand for -gdb tcp::1234" — an empty host, so every interface.
-        case "s": state.gdb.append("tcp::1234")
+        case "s": state.gdb.append(("tcp::1234", state.optionIndex))
         case "curses": config.display = "curses"
         case "sdl": config.display = "sdl"
         default: break
@@ -295,9 +305,9 @@ public enum QemuCommandLine {
             if let user = options["user"] { config.runAs = user }
             if let chroot = options["chroot"] { config.chroot = chroot }
         case "vnc":
-            state.vncDisplays.append(value)
+            state.vncDisplays.append((value, state.optionIndex))
         case "spice":
-            state.spiceOptions.append(QemuOptionList.parse(value))
+            state.spiceOptions.append((QemuOptionList.parse(value), state.optionIndex))
         case "display":
             let options = QemuOptionList.parse(value, impliedKey: "type")
             let type = options["type"] ?? ""
@@ -305,7 +315,7 @@ public enum QemuCommandLine {
                 // -display vnc=<display>[,<options>]: the same as -vnc <display>[,<options>].
                 config.display = "vnc"
                 if let equals = value.firstIndex(of: "=") {
-                    state.vncDisplays.append(String(value[value.index(after: equals)...]))
+                    state.vncDisplays.append((String(value[value.index(after: equals)...]), state.optionIndex))
                 }
             } else {
                 config.display = type
@@ -321,7 +331,7 @@ public enum QemuCommandLine {
             state.monitorGiven = true
             let options = QemuOptionList.parse(value, impliedKey: "chardev")
             if let id = options["chardev"] {
-                state.chardevUses.append((options["mode"] == "control" ? "qmp" : "monitor", id))
+                state.chardevUses.append((options["mode"] == "control" ? "qmp" : "monitor", id, state.optionIndex))
             }
         case "serial":
             state.serialGiven = true
@@ -329,11 +339,12 @@ public enum QemuCommandLine {
         case "parallel":
             addLegacyConsole(kind: "parallel", value, to: &config, state: &state)
         case "gdb":
-            state.gdb.append(value)
+            state.gdb.append((value, state.optionIndex))
         case "chardev":
             let (id, endpoint) = QemuEndpoint.parseChardev(QemuOptionList.parse(value, impliedKey: "backend"))
             let key = id ?? "#\(state.chardevOrder.count)"
             if state.chardevs[key] == nil { state.chardevOrder.append(key) }
+            state.chardevIndexes[key] = state.optionIndex
             state.chardevs[key] = endpoint
         case "netdev":
             state.networkGiven = true
@@ -403,7 +414,7 @@ public enum QemuCommandLine {
     static func addLegacyConsole(kind: String, _ value: String, to config: inout QemuConfig, state: inout ParseState) {
         let endpoint = QemuEndpoint.parseLegacy(value)
         if let reference = endpoint.chardevReference {
-            state.chardevUses.append((kind, reference))
+            state.chardevUses.append((kind, reference, state.optionIndex))
             return
         }
         if endpoint.transport == "none", kind != "serial" { return }
@@ -452,11 +463,11 @@ public enum QemuCommandLine {
             noteLegacyModel(driver, to: &config)
         case "isa-serial", "pci-serial", "pci-serial-2x", "pci-serial-4x", "virtconsole", "virtserialport",
             "usb-serial":
-            if let id = options["chardev"] { state.chardevUses.append(("serial", id)) }
+            if let id = options["chardev"] { state.chardevUses.append(("serial", id, state.optionIndex)) }
             if driver == "isa-serial" { state.serialGiven = true }
         default:
             noteLegacyModel(driver, to: &config)
-            if let id = options["chardev"] { state.chardevUses.append(("chardev", id)) }
+            if let id = options["chardev"] { state.chardevUses.append(("chardev", id, state.optionIndex)) }
         }
     }
 
@@ -471,18 +482,22 @@ public enum QemuCommandLine {
                 continue
             }
             used.insert(use.id)
+            config.argumentIndexes["hypervisor.consoles[\(config.consoles.count)]"] = use.index
             config.consoles.append(endpoint.console(kind: use.kind))
         }
         // Sockets that no front end cloister knows uses are still openings into qemu.
         for key in state.chardevOrder where !used.contains(key) {
             guard let endpoint = state.chardevs[key], endpoint.isNetwork || endpoint.transport == "unix" else { continue }
+            if let index = state.chardevIndexes[key] { config.argumentIndexes["hypervisor.consoles[\(config.consoles.count)]"] = index }
             config.consoles.append(endpoint.console(kind: "chardev"))
         }
-        for value in state.gdb {
+        for (value, index) in state.gdb {
             let endpoint = QemuEndpoint.parseLegacy(value)
             if let reference = endpoint.chardevReference, let declared = state.chardevs[reference] {
+                config.argumentIndexes["hypervisor.consoles[\(config.consoles.count)]"] = index
                 config.consoles.append(declared.console(kind: "gdb"))
             } else if endpoint.transport != "none" {
+                config.argumentIndexes["hypervisor.consoles[\(config.consoles.count)]"] = index
                 var listening = endpoint
                 // The gdb stub always listens (gdbstub.c adds server=on to a tcp/unix spec).
                 if listening.isNetwork || listening.transport == "unix" { listening.server = true }
@@ -541,7 +556,7 @@ public enum QemuCommandLine {
     /// Adds VNC and SPICE listeners; returns whether every display is reachable only locally.
     static func addDisplays(_ config: inout QemuConfig, state: ParseState) -> Bool {
         var allLocal = true
-        for display in state.vncDisplays {
+        for (display, index) in state.vncDisplays {
             // -vnc [host]:N (TCP port 5900+N), unix:PATH, none; options after the first comma:
             // password=on, tls-creds=ID, sasl=on, websocket=[host:]port|on, reverse=on, to=N.
             let options = QemuOptionList.parse(display, impliedKey: "vnc")
@@ -574,6 +589,7 @@ public enum QemuCommandLine {
                     localOnly: local, password: password || sasl, tls: tls)
             }
             allLocal = allLocal && (console.localOnly ?? false)
+            config.argumentIndexes["hypervisor.consoles[\(config.consoles.count)]"] = index
             config.consoles.append(console)
             if let websocket = options["websocket"], QemuOptionList.boolean(websocket) != false {
                 // websocket=on: port 5700+N on the VNC host; websocket=[host:]port otherwise.
@@ -589,18 +605,20 @@ public enum QemuCommandLine {
                 }
                 let local = !host.isEmpty && NetworkAddress.isLoopback(host)
                 allLocal = allLocal && local
+                config.argumentIndexes["hypervisor.consoles[\(config.consoles.count)]"] = index
                 config.consoles.append(
                     Console(
                         kind: "vnc", transport: "websocket", address: NetworkAddress.join(host: host, port: port),
                         localOnly: local, password: password || sasl, tls: tls))
             }
         }
-        for options in state.spiceOptions {
+        for (options, index) in state.spiceOptions {
             // -spice port=N,tls-port=N,addr=A,unix=on,disable-ticketing=on,password-secret=ID
             // (qemu manual, -spice). Without addr SPICE listens on every interface.
             let password = options["password-secret"] != nil || options["password"] != nil
             let address = options["addr"] ?? ""
             if options.flag("unix") == true {
+                config.argumentIndexes["hypervisor.consoles[\(config.consoles.count)]"] = index
                 config.consoles.append(
                     Console(kind: "spice", transport: "unix", address: address, localOnly: true, password: password))
                 continue
@@ -608,6 +626,7 @@ public enum QemuCommandLine {
             let local = !address.isEmpty && NetworkAddress.isLoopback(address)
             if let port = options["port"] {
                 allLocal = allLocal && local
+                config.argumentIndexes["hypervisor.consoles[\(config.consoles.count)]"] = index
                 config.consoles.append(
                     Console(
                         kind: "spice", transport: "tcp", address: NetworkAddress.join(host: address, port: port),
@@ -615,6 +634,7 @@ public enum QemuCommandLine {
             }
             if let port = options["tls-port"] {
                 allLocal = allLocal && local
+                config.argumentIndexes["hypervisor.consoles[\(config.consoles.count)]"] = index
                 config.consoles.append(
                     Console(
                         kind: "spice", transport: "tcp", address: NetworkAddress.join(host: address, port: port),
@@ -622,5 +642,50 @@ public enum QemuCommandLine {
             }
         }
         return allLocal
+    }
+}
+
+/// How many of each list field a configuration has, to attribute new entries to an option.
+struct FieldCounts {
+    var consoles: Int
+    var network: Int
+    var passthrough: Int
+    var legacyDevices: Int
+    var accelerators: Int
+    var machine: String?
+    var sandbox: QemuOptionList?
+    var runAs: String?
+    var name: String?
+
+    init(_ config: QemuConfig) {
+        consoles = config.consoles.count
+        network = config.network.count
+        passthrough = config.passthrough.count
+        legacyDevices = config.legacyDevices.count
+        accelerators = config.accelerators.count
+        machine = config.machine
+        sandbox = config.sandbox
+        runAs = config.runAs
+        name = config.name
+    }
+}
+
+extension QemuConfig {
+    mutating func recordArguments(since before: FieldCounts, index: Int) {
+        for position in before.consoles..<max(before.consoles, consoles.count) {
+            argumentIndexes["hypervisor.consoles[\(position)]"] = index
+        }
+        for position in before.network..<max(before.network, network.count) {
+            argumentIndexes["hypervisor.network[\(position)]"] = index
+        }
+        for position in before.passthrough..<max(before.passthrough, passthrough.count) {
+            argumentIndexes["hypervisor.passthrough[\(position)]"] = index
+        }
+        if legacyDevices.count > before.legacyDevices { argumentIndexes["hypervisor.legacyDevices"] = index }
+        if accelerators.count > before.accelerators, before.accelerators == 0 { argumentIndexes["hypervisor.accelerator"] = index }
+        if machine != before.machine { argumentIndexes["hypervisor.machine"] = index }
+        if sandbox != before.sandbox { argumentIndexes["hypervisor.sandbox"] = index }
+        if runAs != before.runAs { argumentIndexes["hypervisor.user"] = index }
+        if name != before.name { argumentIndexes["name"] = index }
     }
 }

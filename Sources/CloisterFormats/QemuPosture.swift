@@ -2,10 +2,15 @@ import CloisterModel
 
 extension QemuConfig {
     /// The declared posture of a guest started with this command line.
-    public func declaredPosture(file: String, line: Int?) -> Posture {
+    /// `argumentLines[i]` is the line argv[i] stands on, when argv came from a file.
+    public func declaredPosture(file: String, line: Int?, argumentLines: [Int]? = nil) -> Posture {
         let guest = name ?? binary.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "qemu"
         var builder = DeclaredPosture(id: "qemu:\(name ?? file)", kind: .vm, runtime: "qemu", name: guest, file: file, line: line)
         builder.posture.hypervisor = hypervisor
+        for (field, index) in argumentIndexes {
+            let argumentLine = argumentLines.flatMap { index < $0.count ? $0[index] : nil }
+            builder.declared(field, line: argumentLine, path: "argv[\(index)]")
+        }
         for field in defaultedFields {
             let source: String
             switch field {

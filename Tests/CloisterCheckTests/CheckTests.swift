@@ -379,3 +379,23 @@ struct InvalidFileTests {
         #expect(result.errors.first?.message == "no such file or directory")
     }
 }
+
+@Suite("qemu field locations")
+struct QemuLocationTests {
+    @Test func consolesPointAtTheirLines() throws {
+        let posture = try #require(checkFixture("qemu/guest.qemu").workloads.first)
+        let consoles = try #require(posture.hypervisor?.consoles)
+        let monitor = try #require(consoles.firstIndex { $0.kind == "monitor" })
+        #expect(posture.fieldLocations["hypervisor.consoles[\(monitor)]"]?.line == 10)
+        let vnc = try #require(consoles.firstIndex { $0.kind == "vnc" })
+        #expect(posture.fieldLocations["hypervisor.consoles[\(vnc)]"]?.line == 9)
+        #expect(posture.fieldLocations["hypervisor.accelerator"]?.line == 5)
+        #expect(posture.location?.line == 3)
+    }
+
+    @Test func argvIndexesForLiveCommandLines() {
+        let config = QemuCommandLine.parse(["qemu-system-x86_64", "-m", "1", "-vnc", ":0", "-device", "vfio-pci,host=01:00.0"])
+        #expect(config.argumentIndexes["hypervisor.consoles[0]"] == 3)
+        #expect(config.argumentIndexes["hypervisor.passthrough[0]"] == 5)
+    }
+}
