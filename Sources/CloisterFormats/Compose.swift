@@ -55,6 +55,7 @@ public enum Compose {
         var apparmor: (value: String, at: DocCursor)?
         var labels: [(value: String, at: DocCursor)] = []
         var noNewPrivileges: (value: Bool, at: DocCursor)?
+        var systemPathsUnconfined = false
         for option in try service["security_opt"]?.list() ?? [] {
             let text = try option.string()
             let separator = text.firstIndex(where: { $0 == "=" || $0 == ":" })
@@ -65,6 +66,7 @@ public enum Compose {
             case "apparmor": apparmor = (value, option)
             case "label": labels.append((value, option))
             case "no-new-privileges": noNewPrivileges = (value.isEmpty || value == "true", option)
+            case "systempaths": systemPathsUnconfined = value == "unconfined"
             default: break
             }
         }
@@ -246,6 +248,10 @@ public enum Compose {
             builder.declared("mounts[\(builder.posture.mounts.count - 1)]", at: volume)
             if mount.hostPath != nil { builder.declared("mounts[\(builder.posture.mounts.count - 1)].hostPath", at: volume) }
         }
+
+        // security_opt systempaths=unconfined: Docker leaves /proc and /sys unmasked.
+        let unmasked = systemPathsUnconfined
+        ContainerDefaultPaths.apply(to: &builder, unmasked: privileged || unmasked, at: privilegedCursor ?? service)
 
         if let readOnly = service["read_only"] {
             builder.posture.readOnlyRootfs = try readOnly.bool()

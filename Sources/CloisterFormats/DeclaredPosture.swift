@@ -114,3 +114,23 @@ public enum DefaultSource {
     public static let qemuMachine = "qemu-system-x86_64 and qemu-system-i386 use the pc (i440fx) machine by default"
     public static let qemuFloppy = "the i440fx pc board always builds an ISA floppy controller (hw/i386/pc_piix.c), even with -nodefaults (VENOM, CVE-2015-3456)"
 }
+
+/// The paths containerd (pkg/oci/spec.go) and Moby (oci/defaults.go) mask and make read-only
+/// in every container that is not privileged and does not ask for an unmasked /proc.
+public enum ContainerDefaultPaths {
+    public static let masked = [
+        "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/sys/devices/virtual/powercap", "/proc/scsi",
+    ]
+    public static let readOnly = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+    public static let source =
+        "containerd and Moby mask /proc/kcore, /sys/firmware, … and make /proc/sys, /proc/sysrq-trigger, … read-only, except for privileged containers and procMount: Unmasked"
+
+    /// Applies the defaults, or none for a privileged or unmasked container.
+    static func apply(to builder: inout DeclaredPosture, unmasked: Bool, at cursor: DocCursor?) {
+        builder.posture.maskedPaths = unmasked ? [] : masked
+        builder.posture.readOnlyPaths = unmasked ? [] : readOnly
+        builder.defaulted("maskedPaths", source, at: cursor)
+        builder.defaulted("readOnlyPaths", source, at: cursor)
+    }
+}

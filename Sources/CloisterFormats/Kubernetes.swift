@@ -315,6 +315,10 @@ public enum Kubernetes {
             builder.declared("mounts[\(builder.posture.mounts.count - 1)]", at: mountCursor)
         }
 
+        let procMount = context?["procMount"]
+        let unmasked = try procMount?.string() == "Unmasked"
+        ContainerDefaultPaths.apply(to: &builder, unmasked: privileged || unmasked, at: procMount ?? privilegedCursor ?? context ?? container)
+
         if let readOnlyRoot = context?["readOnlyRootFilesystem"] {
             builder.posture.readOnlyRootfs = try readOnlyRoot.bool()
             builder.declared("readOnlyRootfs", at: readOnlyRoot)

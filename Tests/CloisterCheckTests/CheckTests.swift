@@ -141,6 +141,7 @@ struct KubernetesTests {
         #expect(agent.mac.apparmor?.confined == false)
         #expect(agent.noNewPrivileges == false)
         #expect(agent.cgroup?.devicesAllowAll == true)
+        #expect(agent.maskedPaths == [])
         let privileged = try #require(agent.fieldLocations["capabilities.bounding"])
         #expect(privileged.path == "spec.template.spec.containers[0].securityContext.privileged")
         #expect(privileged.line == 39)
@@ -174,6 +175,8 @@ struct KubernetesTests {
         #expect(web.cgroup?.cpuQuota == .value(50_000))
         #expect(web.cgroup?.pidsMax == .max)
         #expect(web.defaulted.contains("cgroup.pidsMax"))
+        #expect(web.maskedPaths?.contains("/proc/kcore") == true)
+        #expect(web.readOnlyPaths?.contains("/proc/sysrq-trigger") == true)
     }
 
     @Test func listWithCronJobJobAndConfigMap() throws {
