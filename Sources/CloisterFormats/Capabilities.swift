@@ -1,3 +1,5 @@
+import CloisterModel
+
 /// Linux capability names as declared data, in capability-number order
 /// (include/uapi/linux/capability.h, up to CAP_CHECKPOINT_RESTORE = 40 in Linux 5.9).
 public enum LinuxCapabilities {
@@ -63,5 +65,27 @@ public enum LinuxCapabilities {
         set.formUnion(add.filter { $0 != "ALL" })
         set.subtract(drop)
         return sorted(set)
+    }
+
+    /// The sets the container's process holds once the runtime has exec'd it, which is what a
+    /// scan observes: the runtime applies the declared sets and then calls execve(2), and the
+    /// kernel recomputes them (capabilities(7), "Transformation of capabilities during
+    /// execve()"), assuming a program without file capabilities or set-user-ID bit:
+    /// - UID 0: permitted and effective become inheritable ∪ bounding;
+    /// - any other UID: permitted and effective become the ambient set, which only holds
+    ///   capabilities that are both permitted and inheritable.
+    public static func afterExec(_ declared: CapabilitySets, uid: UInt32) -> CapabilitySets {
+        var result = declared
+        let ambient = Set(declared.ambient).intersection(declared.permitted).intersection(declared.inheritable)
+        result.ambient = sorted(ambient)
+        if uid == 0 {
+            let permitted = sorted(Set(declared.inheritable).union(declared.bounding))
+            result.permitted = permitted
+            result.effective = permitted
+        } else {
+            result.permitted = sorted(ambient)
+            result.effective = sorted(ambient)
+        }
+        return result
     }
 }

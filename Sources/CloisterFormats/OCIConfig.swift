@@ -82,9 +82,10 @@ public enum OCIConfig {
                 builder.declared("capabilities.\(key)", at: capabilities[key] ?? capabilities)
                 return LinuxCapabilities.sorted(names)
             }
-            builder.posture.capabilities = CapabilitySets(
+            let declared = CapabilitySets(
                 effective: try set("effective"), permitted: try set("permitted"), bounding: try set("bounding"),
                 ambient: try set("ambient"), inheritable: try set("inheritable"))
+            builder.posture.capabilities = LinuxCapabilities.afterExec(declared, uid: builder.posture.user.uid ?? 0)
         } else {
             builder.unknown("capabilities", "process.capabilities is absent; runtimes differ on what that means")
         }
