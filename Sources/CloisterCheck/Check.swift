@@ -24,6 +24,9 @@ public struct CheckError: Error, Codable, Sendable, Equatable, CustomStringConve
         self.message = message
     }
 
+    /// The file parsed but is none of the formats `check` reads.
+    public var isUnrecognizedFormat: Bool { message.hasPrefix("is JSON but not") || message.hasPrefix("is YAML but neither") || message.hasPrefix("is XML with root") }
+
     public var description: String {
         var place = file
         if let line { place += ":\(line)" }
@@ -44,6 +47,9 @@ public struct CheckResult: Sendable {
     /// Documents read (a multi-document YAML file counts each document).
     public var documents = 0
     public var files = 0
+    /// Files found in a directory that are in none of the formats (a CI workflow, a Helm
+    /// values.yaml, a package.json): passed over, and listed so nothing is silently lost.
+    public var skipped: [String] = []
 
     public init() {}
 
@@ -52,6 +58,7 @@ public struct CheckResult: Sendable {
         errors += other.errors
         documents += other.documents
         files += other.files
+        skipped += other.skipped
     }
 }
 
@@ -64,7 +71,7 @@ public enum Check {
     /// Checks files and directories (recursively, files with known endings). Every file is
     /// checked even when some are invalid; their errors are collected.
     public static func check(paths: [String]) -> CheckResult {
-        var files: [String] = []
+        var files: [(path: String, explicit: Bool)] = []
         var result = CheckResult()
         for path in paths {
             var isDirectory: ObjCBool = false
@@ -73,13 +80,13 @@ public enum Check {
                 continue
             }
             if isDirectory.boolValue {
-                files += expand(directory: path)
+                files += expand(directory: path).map { ($0, false) }
             } else {
-                files.append(path)
+                files.append((path, true))
             }
         }
         // Files are independent: check them in parallel, report in the order given.
-        let results = ParallelMap.map(files) { check(file: $0) }
+        let results = ParallelMap.map(files) { check(file: $0.path, explicit: $0.explicit) }
         for fileResult in results { result.merge(fileResult) }
         return result
     }
@@ -104,7 +111,9 @@ public enum Check {
         return files.sorted()
     }
 
-    public static func check(file: String) -> CheckResult {
+    /// Checks one file. A file named explicitly that is in no known format is an error; one
+    /// found in a directory is skipped.
+    public static func check(file: String, explicit: Bool = true) -> CheckResult {
         var result = CheckResult()
         result.files = 1
         guard let handle = FileHandle(forReadingAtPath: file) else {
@@ -127,7 +136,13 @@ public enum Check {
             result.errors.append(CheckError(file: file, line: 1, message: "is not UTF-8 text"))
             return result
         }
-        return check(contents: text, file: file)
+        var checked = check(contents: text, file: file)
+        if !explicit, checked.errors.count == 1, checked.errors[0].isUnrecognizedFormat {
+            checked.errors = []
+            checked.documents = 0
+            checked.skipped = [file]
+        }
+        return checked
     }
 
     /// Checks one file's contents; `file` is the name reported.
@@ -415,6 +430,9 @@ public enum CheckReportJSON {
             write(try encoder.encode(error))
         }
         write(Data((result.errors.isEmpty ? "],\n" : "\n],\n").utf8))
+        write(Data("\"skipped\": ".utf8))
+        write(try encoder.encode(result.skipped))
+        write(Data(",\n".utf8))
         write(Data("\"workloads\": [".utf8))
         // Encode in batches on every core, write each batch as it is done.
         let batch = 256

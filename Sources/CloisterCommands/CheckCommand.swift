@@ -68,6 +68,7 @@ public struct CheckCommand: ParsableCommand {
                 let place = workload.location.map { "\($0.file)\($0.line.map { ":\($0)" } ?? "")" } ?? ""
                 lines.append("\(SafeTextLine.clean(workload.id))  \(workload.kind.rawValue)  \(SafeTextLine.clean(place))  defaulted: \(workload.defaulted.count)")
             }
+            for file in result.skipped { lines.append("skipped (not a format check reads): \(SafeTextLine.clean(file))") }
             lines.append("\(result.files) files, \(result.documents) documents, \(result.workloads.count) workloads, \(result.errors.count) errors")
             print(lines.joined(separator: "\n"))
         }

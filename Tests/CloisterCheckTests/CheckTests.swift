@@ -402,3 +402,37 @@ struct QemuLocationTests {
         #expect(config.argumentIndexes["hypervisor.passthrough[0]"] == 5)
     }
 }
+
+@Suite("directories")
+struct DirectoryTests {
+    @Test func unrelatedFilesInADirectoryAreSkippedButNamedOnesAreErrors() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cloister-dir-\(getpid())")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent(".git"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data("{\"name\": \"web\", \"version\": \"1.0.0\"}".utf8).write(to: directory.appendingPathComponent("package.json"))
+        try Data("on: push\njobs: {}\n".utf8).write(to: directory.appendingPathComponent("ci.yml"))
+        try Data("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x}]\n".utf8)
+            .write(to: directory.appendingPathComponent("pod.yaml"))
+        try Data("not: [valid".utf8).write(to: directory.appendingPathComponent(".git/config.yaml"))
+        try Data("README".utf8).write(to: directory.appendingPathComponent("README.md"))
+
+        let result = Check.check(paths: [directory.path])
+        #expect(result.errors.isEmpty, "\(result.errors)")
+        #expect(result.workloads.map(\.id) == ["k8s:Pod/default/p/c"])
+        #expect(result.skipped.count == 2)
+
+        let named = Check.check(paths: [directory.appendingPathComponent("ci.yml").path])
+        #expect(named.errors.count == 1)
+    }
+
+    @Test func reportJSONIsValidAndComplete() throws {
+        let result = Check.check(paths: ["\(fixtures)/kubernetes", "\(fixtures)/bad/broken.yaml"])
+        let data = try CheckReportJSON.render(result)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(object["schema"] as? String == "cloister.check/v1")
+        #expect((object["workloads"] as? [Any])?.count == result.workloads.count)
+        #expect((object["errors"] as? [[String: Any]])?.first?["line"] as? Int == 9)
+        let decoded = try JSONDecoder().decode([Posture].self, from: JSONSerialization.data(withJSONObject: object["workloads"] ?? []))
+        #expect(decoded == result.workloads)
+    }
+}
