@@ -50,7 +50,7 @@ start=$(date +%s.%N)
 end=$(date +%s.%N)
 status=${status:-0}
 peak_kib=$(cat "$tree.mem")
-workloads=$(grep -c '"kind" : "container"' "$tree.out" || true)
+workloads=$(grep -o '"kind":"container"' "$tree.out" | wc -l)
 rm -f "$tree.mem" "$tree.out"
 
 awk -v d="$documents" -v f="$files" -v w="$workloads" -v s="$start" -v e="$end" -v m="$peak_kib" -v st="$status" 'BEGIN {

@@ -183,9 +183,25 @@ public enum Check {
         QemuCommandLine.parse(argv).declaredPosture(file: source, line: nil)
     }
 
+    static func contains(_ bytes: Substring.UTF8View.SubSequence, _ needle: String) -> Bool {
+        let pattern = Array(needle.utf8)
+        let haystack = Array(bytes)
+        guard haystack.count >= pattern.count else { return false }
+        for start in 0...(haystack.count - pattern.count) where haystack[start] == pattern[0] {
+            if Array(haystack[start..<start + pattern.count]) == pattern { return true }
+        }
+        return false
+    }
+
     /// The words of a qemu command line with their lines, when the text is one.
     static func qemuWords(_ text: String) -> ArraySlice<(word: String, line: Int)>? {
         // Only the first 4 KiB decide; most YAML and JSON fail at once.
+        // Every qemu binary name holds "qemu" or "kvm": most files are ruled out by a byte
+        // search of the first line that is not blank or a comment, without splitting words.
+        guard let firstLine = text.utf8.split(separator: UInt8(ascii: "\n"), maxSplits: 64).first(where: { line in
+            guard let start = line.first(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) else { return false }
+            return start != UInt8(ascii: "#")
+        }), contains(firstLine, "qemu") || contains(firstLine, "kvm") else { return nil }
         let head = String(text.prefix(4096))
         let words = ShellWords.commandStart(ShellWords.split(head))
         guard let first = words.first, QemuCommandLine.isQemuBinary(first) else { return nil }
@@ -440,9 +456,7 @@ public enum CheckReportJSON {
         while start < result.workloads.count {
             let slice = Array(result.workloads[start..<min(start + batch, result.workloads.count)])
             let encoded = ParallelMap.map(slice) { posture -> Result<Data, any Error> in
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                return Result { try encoder.encode(posture) }
+                Result { Data(try CompactJSON.encode(posture)) }
             }
             for (offset, data) in encoded.enumerated() {
                 write(Data((start + offset == 0 ? "\n" : ",\n").utf8))

@@ -436,3 +436,28 @@ struct DirectoryTests {
         #expect(decoded == result.workloads)
     }
 }
+
+@Suite("compact JSON")
+struct CompactJSONTests {
+    /// The report's own encoder must write exactly what Foundation's writes.
+    @Test func sameBytesAsFoundation() throws {
+        let result = Check.check(paths: [fixtures])
+        let foundation = JSONEncoder()
+        foundation.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        #expect(result.workloads.count > 10)
+        for posture in result.workloads {
+            let expected = try foundation.encode(posture)
+            let actual = Data(try CompactJSON.encode(posture))
+            #expect(actual == expected, "\(posture.id)")
+        }
+        var hostile = Posture(id: "x", kind: .vm, runtime: "qemu", name: "a\"b\\c/d\u{0}\u{1b}[31m\u{7f}é\u{202e}\n\t")
+        hostile.exposure = Exposure(score: 7.25, level: "high")
+        hostile.cgroup = CgroupLimits(version: "v2", path: "/")
+        hostile.cgroup?.memoryMax = .max
+        hostile.cgroup?.pidsMax = .value(42)
+        #expect(Data(try CompactJSON.encode(hostile)) == (try foundation.encode(hostile)))
+        for error in result.errors {
+            #expect(Data(try CompactJSON.encode(error)) == (try foundation.encode(error)))
+        }
+    }
+}
