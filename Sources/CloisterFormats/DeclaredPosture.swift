@@ -32,7 +32,8 @@ public struct DeclaredPosture: Sendable {
     /// so a finding about the missing setting lands where the setting belongs.
     public mutating func defaulted(_ field: String, _ source: String, at cursor: DocCursor? = nil) {
         if !posture.defaulted.contains(field) { posture.defaulted.append(field) }
-        posture.defaultSources = (posture.defaultSources ?? [:]).merging([field: source]) { _, new in new }
+        if posture.defaultSources == nil { posture.defaultSources = [:] }
+        posture.defaultSources?[field] = source
         if let cursor, posture.fieldLocations[field] == nil { posture.fieldLocations[field] = cursor.location(file: file) }
     }
 

@@ -24,6 +24,13 @@ extension QemuConfig {
             }
             builder.defaulted(field, source)
         }
+        if accelerators.count > 1 {
+            // qemu uses the first accelerator that initialises: a guest declared kvm:tcg runs
+            // under TCG, silently, on a host where /dev/kvm cannot be opened.
+            builder.unknown(
+                "hypervisor.accelerator",
+                "\(accelerators.joined(separator: ", then ")): the first that initialises on the host is used")
+        }
         for (index, note) in notes.enumerated() { builder.unknown("notes[\(index)]", note) }
         if !readConfig.isEmpty {
             builder.unknown("hypervisor", "-readconfig files were not read: \(readConfig.joined(separator: ", "))")

@@ -461,3 +461,38 @@ struct CompactJSONTests {
         }
     }
 }
+
+@Suite("every workload kind")
+struct WorkloadKindTests {
+    static let podSpec = """
+        spec:
+          containers:
+          - name: c
+            image: x
+        """
+
+    @Test(arguments: [
+        ("Pod", "", ""),
+        ("Deployment", "spec:\n  template:\n", "    "),
+        ("StatefulSet", "spec:\n  template:\n", "    "),
+        ("DaemonSet", "spec:\n  template:\n", "    "),
+        ("ReplicaSet", "spec:\n  template:\n", "    "),
+        ("ReplicationController", "spec:\n  template:\n", "    "),
+        ("Job", "spec:\n  template:\n", "    "),
+        ("CronJob", "spec:\n  jobTemplate:\n    spec:\n      template:\n", "        "),
+        ("PodTemplate", "template:\n", "  "),
+    ])
+    func kind(kind: String, prefix: String, indent: String) throws {
+        let body = Self.podSpec.split(separator: "\n").map { indent + $0 }.joined(separator: "\n")
+        let yaml = "apiVersion: v1\nkind: \(kind)\nmetadata:\n  name: n\n  namespace: ns\n\(prefix)\(body)\n"
+        let result = Check.check(contents: yaml, file: "\(kind).yaml")
+        #expect(result.errors.isEmpty, "\(result.errors)")
+        #expect(result.workloads.map(\.id) == ["k8s:\(kind)/ns/n/c"])
+    }
+
+    @Test func qemuFallbackAcceleratorIsNamed() {
+        let posture = Check.check(qemu: ["qemu-system-x86_64", "-machine", "q35,accel=kvm:tcg"])
+        #expect(posture.hypervisor?.accelerator == "kvm")
+        #expect(posture.unknown["hypervisor.accelerator"]?.contains("kvm, then tcg") == true)
+    }
+}
