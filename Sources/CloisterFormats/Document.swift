@@ -164,6 +164,14 @@ public struct DocCursor: Sendable {
         return value
     }
 
+    /// An ID or device number: a whole number from 0 to 4294967295. A negative UID must not
+    /// become 0 (root) by clamping.
+    public func uint32() throws(DocumentError) -> UInt32 {
+        let value = try int()
+        guard let id = UInt32(exactly: value) else { throw error("must be a whole number from 0 to 4294967295, not \(value)") }
+        return id
+    }
+
     public func int() throws(DocumentError) -> Int64 {
         guard let value = node.int else { throw error("must be a whole number, not \(node.kindName)") }
         return value

@@ -132,7 +132,7 @@ public enum Kubernetes {
 
         // User.
         if let uid = setting("runAsUser") {
-            builder.posture.user.uid = UInt32(clamping: try uid.int())
+            builder.posture.user.uid = try uid.uint32()
             builder.declared("user.uid", at: uid)
         } else if let nonRoot = setting("runAsNonRoot"), try nonRoot.bool() {
             builder.unknown("user.uid", "the image's USER; runAsNonRoot: true makes the kubelet refuse UID 0")
@@ -141,7 +141,7 @@ public enum Kubernetes {
             builder.unknown("user.uid", "the image's USER (often root); neither runAsUser nor runAsNonRoot is set")
         }
         if let gid = setting("runAsGroup") {
-            builder.posture.user.gid = UInt32(clamping: try gid.int())
+            builder.posture.user.gid = try gid.uint32()
             builder.declared("user.gid", at: gid)
         }
         if builder.posture.namespaces.user == .host {

@@ -55,8 +55,8 @@ public enum OCIConfig {
 
         // User and ID mappings.
         if let user = process?["user"] {
-            if let uid = user["uid"] { builder.posture.user.uid = UInt32(clamping: try uid.int()); builder.declared("user.uid", at: uid) }
-            if let gid = user["gid"] { builder.posture.user.gid = UInt32(clamping: try gid.int()); builder.declared("user.gid", at: gid) }
+            if let uid = user["uid"] { builder.posture.user.uid = try uid.uint32(); builder.declared("user.uid", at: uid) }
+            if let gid = user["gid"] { builder.posture.user.gid = try gid.uint32(); builder.declared("user.gid", at: gid) }
         }
         builder.posture.user.uidMap = try mappings(linux?["uidMappings"])
         builder.posture.user.gidMap = try mappings(linux?["gidMappings"])
@@ -131,8 +131,8 @@ public enum OCIConfig {
             var device = Device(
                 path: try path.string(), access: "rw", source: .config,
                 type: type == "b" ? "block" : type == "c" || type == "u" ? "char" : type == "p" ? "fifo" : type,
-                major: try entry["major"].map { c throws(DocumentError) in UInt32(clamping: try c.int()) },
-                minor: try entry["minor"].map { c throws(DocumentError) in UInt32(clamping: try c.int()) })
+                major: try entry["major"].map { c throws(DocumentError) in try c.uint32() },
+                minor: try entry["minor"].map { c throws(DocumentError) in try c.uint32() })
             device.standard = Device.isStandard(device.path)
             builder.posture.devices.removeAll { $0.path == device.path }
             builder.posture.devices.append(device)
@@ -215,8 +215,8 @@ public enum OCIConfig {
                 throw entry.error("needs containerID, hostID and size")
             }
             return IDMapRange(
-                inside: UInt32(clamping: try inside.int()), outside: UInt32(clamping: try outside.int()),
-                count: UInt32(clamping: try size.int()))
+                inside: try inside.uint32(), outside: try outside.uint32(),
+                count: try size.uint32())
         }
     }
 }

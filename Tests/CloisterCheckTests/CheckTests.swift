@@ -496,3 +496,10 @@ struct WorkloadKindTests {
         #expect(posture.unknown["hypervisor.accelerator"]?.contains("kvm, then tcg") == true)
     }
 }
+
+@Test func negativeUIDIsAnErrorNotRoot() {
+    let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext:\n    runAsUser: -1\n  containers: [{name: c, image: x}]\n"
+    let result = Check.check(contents: yaml, file: "p.yaml")
+    #expect(result.workloads.isEmpty)
+    #expect(result.errors.first?.line == 6)
+}
