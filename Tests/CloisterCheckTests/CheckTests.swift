@@ -503,3 +503,22 @@ struct WorkloadKindTests {
     #expect(result.workloads.isEmpty)
     #expect(result.errors.first?.line == 6)
 }
+
+@Test func mutatedFixturesNeverCrash() throws {
+    // Every fixture, cut short and with bytes flipped: each must yield workloads or errors.
+    var generator = SystemRandomNumberGenerator()
+    let files = Check.expand(directory: fixtures)
+    #expect(files.count > 10)
+    for file in files {
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        let bytes = Array(text.utf8)
+        for _ in 0..<40 {
+            var mutated = Array(bytes.prefix(Int.random(in: 0...bytes.count, using: &generator)))
+            for _ in 0..<Int.random(in: 0...4, using: &generator) where !mutated.isEmpty {
+                mutated[Int.random(in: 0..<mutated.count, using: &generator)] = UInt8.random(in: 0x20...0x7e, using: &generator)
+            }
+            let result = Check.check(contents: String(decoding: mutated, as: UTF8.self), file: file)
+            #expect(result.files == 1)
+        }
+    }
+}
