@@ -58,6 +58,9 @@ let package = Package(
         .testTarget(name: "CloisterModelTests", dependencies: ["CloisterModel"]),
         .testTarget(name: "CloisterFormatsTests", dependencies: ["CloisterFormats", "CloisterModel"]),
         .testTarget(
+            name: "CloisterCommandsTests",
+            dependencies: ["CloisterCommands", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(
             name: "CloisterCheckTests",
             dependencies: ["CloisterCheck", "CloisterFormats", "CloisterModel"],
             resources: [.copy("Fixtures")]),
