@@ -455,13 +455,17 @@ public enum CheckReportJSON {
         var start = 0
         while start < result.workloads.count {
             let slice = Array(result.workloads[start..<min(start + batch, result.workloads.count)])
-            let encoded = ParallelMap.map(slice) { posture -> Result<Data, any Error> in
-                Result { Data(try CompactJSON.encode(posture)) }
+            let encoded = ParallelMap.map(slice) { posture -> Result<[UInt8], any Error> in
+                Result { try CompactJSON.encode(posture) }
             }
-            for (offset, data) in encoded.enumerated() {
-                write(Data((start + offset == 0 ? "\n" : ",\n").utf8))
-                write(try data.get())
+            // One write per batch, not two per workload.
+            var chunk: [UInt8] = []
+            chunk.reserveCapacity(encoded.reduce(0) { $0 + ((try? $1.get().count) ?? 0) + 2 })
+            for (offset, bytes) in encoded.enumerated() {
+                chunk.append(contentsOf: (start + offset == 0 ? "\n" : ",\n").utf8)
+                chunk.append(contentsOf: try bytes.get())
             }
+            write(Data(chunk))
             start += batch
         }
         write(Data((result.workloads.isEmpty ? "]\n}\n" : "\n]\n}\n").utf8))
