@@ -39,15 +39,31 @@ let package = Package(
         .target(name: "CloisterRules", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
         .target(name: "CloisterPlacement", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
         .target(name: "CloisterReport", dependencies: ["CloisterModel", "CloisterRules"]),
+        // Pure parsers of configuration formats (qemu argv, JSON with positions, and the
+        // mapping of each format to a declared posture). No I/O: the live scanner reuses them.
+        .target(name: "CloisterFormats", dependencies: ["CloisterModel"]),
+        // `check`: reads files, detects their format, and yields declared postures.
+        .target(
+            name: "CloisterCheck",
+            dependencies: ["CloisterModel", "CloisterFormats", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "CloisterCommands",
             dependencies: [
                 "CloisterModel", "CloisterInspect", "CloisterRules", "CloisterPlacement", "CloisterReport",
+                "CloisterCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "cloister", dependencies: ["CloisterCommands"]),
 
         .testTarget(name: "CloisterModelTests", dependencies: ["CloisterModel"]),
+        .testTarget(name: "CloisterFormatsTests", dependencies: ["CloisterFormats", "CloisterModel"]),
+        .testTarget(
+            name: "CloisterCommandsTests",
+            dependencies: ["CloisterCommands", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(
+            name: "CloisterCheckTests",
+            dependencies: ["CloisterCheck", "CloisterFormats", "CloisterModel"],
+            resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CloisterInspectTests",
             dependencies: ["CloisterInspect", "CloisterSystem", "CloisterModel"],

@@ -13,6 +13,7 @@ public struct CloisterCommand: AsyncParsableCommand {
             ScanCommand.self,
             AdviseCommand.self,
             RulesCommand.self,
+            CheckCommand.self,
         ])
     public init() {}
 

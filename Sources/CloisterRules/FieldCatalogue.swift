@@ -51,7 +51,7 @@ public struct FieldCatalogue: Sendable {
     public let shapes: [String: FieldShape]
 
     /// Fields whose keys are free-form: the JSON path is a dictionary, not a structure.
-    static let mapPaths: Set<String> = ["unknown", "fieldLocations", "hypervisor.sandbox.options"]
+    static let mapPaths: Set<String> = ["unknown", "fieldLocations", "defaultSources", "hypervisor.sandbox.options"]
     /// `Limit` encodes as a number or `max`; the sample can only show one of the two.
     static let limitPaths: Set<String> = ["cgroup.memoryMax", "cgroup.memorySwapMax", "cgroup.pidsMax", "cgroup.cpuQuota"]
 
@@ -177,6 +177,10 @@ public struct FieldCatalogue: Sendable {
         posture.location = SourceLocation(file: "f", line: 1, column: 1, path: "p")
         posture.fieldLocations = ["x": SourceLocation(file: "f", line: 1, column: 1, path: "p")]
         posture.defaulted = ["x"]
+        posture.defaultSources = ["x": "source"]
+        posture.runtimeClass = "runsc"
+        posture.maskedPaths = ["/proc/kcore"]
+        posture.readOnlyPaths = ["/proc/sys"]
         return posture
     }
 }

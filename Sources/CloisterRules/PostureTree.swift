@@ -48,6 +48,10 @@ public enum PostureTree {
         }
         if let hypervisor = posture.hypervisor { root["hypervisor"] = self.hypervisor(hypervisor) }
         if let location = posture.location { root["location"] = self.location(location) }
+        if let sources = posture.defaultSources { root["defaultSources"] = .object(sources.jsonObject { .string($0) }) }
+        if let runtimeClass = posture.runtimeClass { root["runtimeClass"] = .string(runtimeClass) }
+        if let masked = posture.maskedPaths { root["maskedPaths"] = strings(masked) }
+        if let readOnly = posture.readOnlyPaths { root["readOnlyPaths"] = strings(readOnly) }
         return .object(root)
     }
 

@@ -1,0 +1,229 @@
+// A compact JSON encoder with sorted keys for the check report. It writes what Foundation's
+// JSONEncoder writes with [.sortedKeys, .withoutEscapingSlashes] (keys in UTF-8 byte order,
+// the same string escapes), byte for byte — a test holds it to that — at a fraction of the
+// cost: encoding thousands of postures was most of `check`'s run time.
+
+enum CompactJSON {
+    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let root: Value = try box(value, codingPath: [])
+        var output: [UInt8] = []
+        output.reserveCapacity(4096)
+        write(root, into: &output)
+        return output
+    }
+
+    /// A value; only containers are allocated objects, scalars stay inline.
+    enum Value {
+        case null
+        case literal(String)
+        case string(String)
+        case container(Node)
+    }
+
+    /// A keyed or unkeyed container, filled while the value encodes itself.
+    final class Node {
+        enum Kind { case empty, array, object, single }
+        var kind: Kind = .empty
+        var single: Value = .null
+        var elements: [Value] = []
+        var members: [(key: String, value: Value)] = []
+        init() {}
+    }
+
+    static func box<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> Value {
+        switch value {
+        case let string as String: return .string(string)
+        case let bool as Bool: return .literal(bool ? "true" : "false")
+        case let number as Int: return .literal(String(number))
+        case let number as UInt32: return .literal(String(number))
+        case let number as UInt64: return .literal(String(number))
+        case let number as Int64: return .literal(String(number))
+        case let number as Double: return .literal(format(number))
+        default:
+            let encoder = NodeEncoder(codingPath: codingPath)
+            try value.encode(to: encoder)
+            switch encoder.node.kind {
+            case .single: return encoder.node.single
+            case .empty:
+                encoder.node.kind = .object
+                return .container(encoder.node)
+            case .array, .object: return .container(encoder.node)
+            }
+        }
+    }
+
+    static func format(_ number: Double) -> String {
+        if number.rounded() == number, abs(number) < 9_007_199_254_740_992 { return String(Int64(number)) }
+        return number.description
+    }
+
+    static func write(_ value: Value, into output: inout [UInt8]) {
+        switch value {
+        case .null: output.append(contentsOf: "null".utf8)
+        case .literal(let text): output.append(contentsOf: text.utf8)
+        case .string(let text): writeString(text, into: &output)
+        case .container(let node): write(node, into: &output)
+        }
+    }
+
+    static func write(_ node: Node, into output: inout [UInt8]) {
+        switch node.kind {
+        case .single: write(node.single, into: &output)
+        case .array:
+            output.append(UInt8(ascii: "["))
+            for (index, element) in node.elements.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                write(element, into: &output)
+            }
+            output.append(UInt8(ascii: "]"))
+        case .object:
+            output.append(UInt8(ascii: "{"))
+            let sorted = node.members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            for (index, member) in sorted.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                writeString(member.key, into: &output)
+                output.append(UInt8(ascii: ":"))
+                write(member.value, into: &output)
+            }
+            output.append(UInt8(ascii: "}"))
+        case .empty:
+            output.append(contentsOf: "{}".utf8)
+        }
+    }
+
+    static func writeString(_ text: String, into output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        // Most strings need no escape: copy them whole.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            output.append(contentsOf: text.utf8)
+            output.append(UInt8(ascii: "\""))
+            return
+        }
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x08: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+            case 0x0C: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+            case 0x0A: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0x00..<0x20:
+                let digits = Array("0123456789abcdef".utf8)
+                output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+                output.append(digits[Int(byte >> 4)])
+                output.append(digits[Int(byte & 0xF)])
+            default: output.append(byte)
+            }
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+
+    final class NodeEncoder: Encoder, SingleValueEncodingContainer {
+        let node = Node()
+        let codingPath: [any CodingKey]
+        var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+        init(codingPath: [any CodingKey]) { self.codingPath = codingPath }
+
+        func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+            if node.kind == .empty { node.kind = .object }
+            return KeyedEncodingContainer(Keyed<Key>(node: node, codingPath: codingPath))
+        }
+
+        func unkeyedContainer() -> any UnkeyedEncodingContainer {
+            if node.kind == .empty { node.kind = .array }
+            return Unkeyed(node: node, codingPath: codingPath)
+        }
+
+        func singleValueContainer() -> any SingleValueEncodingContainer { self }
+
+        func set(_ value: Value) {
+            node.kind = .single
+            node.single = value
+        }
+
+        func encodeNil() throws { set(.null) }
+        func encode(_ value: Bool) throws { set(.literal(value ? "true" : "false")) }
+        func encode(_ value: String) throws { set(.string(value)) }
+        func encode(_ value: Double) throws { set(.literal(CompactJSON.format(value))) }
+        func encode(_ value: Float) throws { set(.literal(CompactJSON.format(Double(value)))) }
+        func encode(_ value: Int) throws { set(.literal(String(value))) }
+        func encode(_ value: Int8) throws { set(.literal(String(value))) }
+        func encode(_ value: Int16) throws { set(.literal(String(value))) }
+        func encode(_ value: Int32) throws { set(.literal(String(value))) }
+        func encode(_ value: Int64) throws { set(.literal(String(value))) }
+        func encode(_ value: UInt) throws { set(.literal(String(value))) }
+        func encode(_ value: UInt8) throws { set(.literal(String(value))) }
+        func encode(_ value: UInt16) throws { set(.literal(String(value))) }
+        func encode(_ value: UInt32) throws { set(.literal(String(value))) }
+        func encode(_ value: UInt64) throws { set(.literal(String(value))) }
+        func encode<T: Encodable>(_ value: T) throws { set(try CompactJSON.box(value, codingPath: codingPath)) }
+    }
+
+    struct Keyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
+        let node: Node
+        let codingPath: [any CodingKey]
+
+        mutating func encodeNil(forKey key: Key) throws { node.members.append((key.stringValue, .null)) }
+        mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+            node.members.append((key.stringValue, try CompactJSON.box(value, codingPath: codingPath)))
+        }
+
+        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
+            -> KeyedEncodingContainer<NestedKey>
+        {
+            let child = Node()
+            child.kind = .object
+            node.members.append((key.stringValue, .container(child)))
+            return KeyedEncodingContainer(Keyed<NestedKey>(node: child, codingPath: codingPath))
+        }
+
+        mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+            let child = Node()
+            child.kind = .array
+            node.members.append((key.stringValue, .container(child)))
+            return Unkeyed(node: child, codingPath: codingPath)
+        }
+
+        mutating func superEncoder() -> any Encoder {
+            guard let key = Key(stringValue: "super") else { return NodeEncoder(codingPath: codingPath) }
+            return superEncoder(forKey: key)
+        }
+
+        mutating func superEncoder(forKey key: Key) -> any Encoder {
+            let encoder = NodeEncoder(codingPath: codingPath)
+            node.members.append((key.stringValue, .container(encoder.node)))
+            return encoder
+        }
+    }
+
+    struct Unkeyed: UnkeyedEncodingContainer {
+        let node: Node
+        let codingPath: [any CodingKey]
+        var count: Int { node.elements.count }
+
+        mutating func encodeNil() throws { node.elements.append(.null) }
+        mutating func encode<T: Encodable>(_ value: T) throws { node.elements.append(try CompactJSON.box(value, codingPath: codingPath)) }
+
+        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+            let child = Node()
+            child.kind = .object
+            node.elements.append(.container(child))
+            return KeyedEncodingContainer(Keyed<NestedKey>(node: child, codingPath: codingPath))
+        }
+
+        mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+            let child = Node()
+            child.kind = .array
+            node.elements.append(.container(child))
+            return Unkeyed(node: child, codingPath: codingPath)
+        }
+
+        mutating func superEncoder() -> any Encoder {
+            let encoder = NodeEncoder(codingPath: codingPath)
+            node.elements.append(.container(encoder.node))
+            return encoder
+        }
+    }
+}

@@ -1,0 +1,284 @@
+import CloisterModel
+
+/// An XML element with the line it starts on. CloisterCheck builds it with FoundationXML's
+/// XMLParser; the libvirt mapping below stays pure.
+public struct XMLElementNode: Sendable {
+    public var name: String
+    public var attributes: [String: String]
+    public var children: [XMLElementNode]
+    public var text: String
+    public var line: Int
+
+    public init(name: String, attributes: [String: String] = [:], children: [XMLElementNode] = [], text: String = "", line: Int) {
+        self.name = name
+        self.attributes = attributes
+        self.children = children
+        self.text = text
+        self.line = line
+    }
+
+    public func child(_ name: String) -> XMLElementNode? { children.first { $0.name == name } }
+    public func all(_ name: String) -> [XMLElementNode] { children.filter { $0.name == name } }
+    public subscript(attribute: String) -> String? { attributes[attribute] }
+    public var trimmedText: String { text.trimmingCharacters(in: " \n\t\r") }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        var slice = Substring(self)
+        while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
+        while let last = slice.last, set.contains(last) { slice = slice.dropLast() }
+        return String(slice)
+    }
+}
+
+/// libvirt domain XML (formatdomain.html) → declared posture of the guest's qemu.
+public enum Libvirt {
+    public static func posture(_ domain: XMLElementNode, file: String) throws(DocumentError) -> Posture {
+        guard domain.name == "domain" else {
+            throw DocumentError(line: domain.line, message: "the root element is <\(domain.name)>, not <domain>")
+        }
+        guard let type = domain["type"] else { throw DocumentError(line: domain.line, path: "/domain", message: "<domain> has no type attribute") }
+        let nameElement = domain.child("name")
+        guard let name = nameElement?.trimmedText, !name.isEmpty else {
+            throw DocumentError(line: domain.line, path: "/domain", message: "<domain> has no <name>")
+        }
+        var builder = DeclaredPosture(
+            id: "libvirt:\(name)", kind: .vm, runtime: "libvirt", name: name, file: file, line: domain.line, path: "/domain")
+        func at(_ element: XMLElementNode?, _ path: String, _ field: String) {
+            guard let element else { return }
+            builder.declared(field, line: element.line, path: path)
+        }
+        let devices = domain.child("devices")
+        let emulator = devices?.child("emulator")?.trimmedText
+        // type='kvm' uses KVM; type='qemu' is plain emulation (TCG).
+        var hypervisor = Hypervisor(emulator: "qemu", binary: emulator, accelerator: type == "kvm" ? "kvm" : type == "qemu" ? "tcg" : type)
+        builder.declared("hypervisor.accelerator", line: domain.line, path: "/domain/@type")
+        hypervisor.uuid = domain.child("uuid")?.trimmedText
+        if let osType = domain.child("os")?.child("type") {
+            hypervisor.machine = osType["machine"]
+            at(osType, "/domain/os/type/@machine", "hypervisor.machine")
+        }
+        if let vcpu = domain.child("vcpu"), let count = Int(vcpu.trimmedText) { hypervisor.vcpus = count }
+
+        // libvirt starts qemu with a seccomp sandbox unless qemu.conf turns it off.
+        hypervisor.sandbox = HypervisorSandbox(
+            enabled: true,
+            options: ["obsolete": "deny", "elevateprivileges": "deny", "spawn": "deny", "resourcecontrol": "deny"])
+        builder.defaulted("hypervisor.sandbox", DefaultSource.libvirtSandbox)
+        hypervisor.consoles.append(Console(kind: "qmp", transport: "unix", localOnly: true, password: false))
+        builder.defaulted("hypervisor.consoles", DefaultSource.libvirtMonitor)
+
+        // Security labels.
+        let seclabels = domain.all("seclabel")
+        for (index, seclabel) in seclabels.enumerated() {
+            let path = "/domain/seclabel[\(index + 1)]"
+            let model = seclabel["model"] ?? ""
+            let labelType = seclabel["type"] ?? "dynamic"
+            let label = seclabel.child("label")?.trimmedText
+            switch model {
+            case "selinux":
+                if labelType == "none" {
+                    builder.posture.mac.selinux = SELinuxLabel(context: "unconfined", user: nil, role: nil, type: "unconfined_t", level: nil)
+                } else if let label {
+                    builder.posture.mac.selinux = selinuxLabel(label)
+                } else {
+                    builder.unknown("mac.selinux", "svirt_t with a dynamic MCS level chosen at start")
+                }
+                at(seclabel, path, "mac.selinux")
+            case "apparmor":
+                if labelType == "none" {
+                    builder.posture.mac.apparmor = AppArmorLabel(profile: "unconfined", mode: "unconfined")
+                } else {
+                    builder.posture.mac.apparmor = AppArmorLabel(profile: label ?? "libvirt-\(hypervisor.uuid ?? name)", mode: "enforce")
+                }
+                at(seclabel, path, "mac.apparmor")
+            case "dac":
+                if let label {
+                    // +UID:+GID or user:group
+                    let owner = label.split(separator: ":").first.map(String.init) ?? label
+                    if owner.hasPrefix("+"), let uid = UInt32(owner.dropFirst()) {
+                        hypervisor.user = ProcessUser(uid: uid)
+                    } else if let uid = UInt32(owner) {
+                        hypervisor.user = ProcessUser(uid: uid)
+                    } else {
+                        hypervisor.user = ProcessUser(name: owner)
+                    }
+                    at(seclabel, path, "hypervisor.user")
+                }
+            default:
+                if labelType == "none" {
+                    builder.unknown("mac", "<seclabel type='none'>: no security driver confines this guest")
+                    at(seclabel, path, "mac")
+                }
+            }
+        }
+        if seclabels.isEmpty {
+            builder.defaulted("mac", DefaultSource.libvirtSeclabel)
+            builder.unknown("mac", "the host's security driver (SELinux svirt or AppArmor libvirt-UUID) labels the guest dynamically")
+        }
+        if hypervisor.user.uid == nil, hypervisor.user.name == nil {
+            builder.unknown("hypervisor.user", "qemu.conf user (libvirt-qemu on Debian, qemu on Fedora; root if so configured)")
+        }
+
+        // Devices.
+        var children: [String: Int] = [:]
+        for device in devices?.children ?? [] {
+            let count = (children[device.name] ?? 0) + 1
+            children[device.name] = count
+            let path = "/domain/devices/\(device.name)[\(count)]"
+            switch device.name {
+            case "graphics":
+                if let console = graphicsConsole(device) {
+                    hypervisor.consoles.append(console.console)
+                    if console.defaultedListen {
+                        builder.defaulted("hypervisor.consoles", DefaultSource.libvirtGraphicsListen)
+                    }
+                    at(device, path, "hypervisor.consoles[\(hypervisor.consoles.count - 1)]")
+                }
+            case "serial", "console", "parallel", "channel":
+                if let console = characterConsole(device) {
+                    hypervisor.consoles.append(console)
+                    at(device, path, "hypervisor.consoles[\(hypervisor.consoles.count - 1)]")
+                }
+            case "hostdev":
+                if let passthrough = hostdev(device) {
+                    hypervisor.passthrough.append(passthrough)
+                    at(device, path, "hypervisor.passthrough[\(hypervisor.passthrough.count - 1)]")
+                }
+            case "interface":
+                let interfaceType = device["type"] ?? "unknown"
+                hypervisor.network.append(NetworkBackend(type: interfaceType, id: device.child("alias")?["name"]))
+                at(device, path, "hypervisor.network[\(hypervisor.network.count - 1)]")
+                if interfaceType == "hostdev", let passthrough = hostdev(device) {
+                    hypervisor.passthrough.append(passthrough)
+                }
+                if let model = device.child("model")?["type"], QemuCommandLine.legacyDeviceModels.contains(model) {
+                    hypervisor.legacyDevices.append(model)
+                    at(device, path, "hypervisor.legacyDevices")
+                }
+            case "disk":
+                if device["device"] == "floppy" {
+                    for legacy in ["isa-fdc", "floppy"] where !hypervisor.legacyDevices.contains(legacy) {
+                        hypervisor.legacyDevices.append(legacy)
+                    }
+                    at(device, path, "hypervisor.legacyDevices")
+                }
+                if let source = device.child("source"), let hostPath = source["file"] ?? source["dev"] ?? source["dir"] {
+                    let readOnly = device.child("readonly") != nil
+                    builder.posture.mounts.append(
+                        Mount(source: hostPath, target: device.child("target")?["dev"] ?? "", readOnly: readOnly,
+                              type: device["device"] ?? "disk", hostPath: hostPath))
+                    at(device, path, "mounts[\(builder.posture.mounts.count - 1)]")
+                }
+            case "sound":
+                if let model = device["model"], QemuCommandLine.legacyDeviceModels.contains(model) {
+                    hypervisor.legacyDevices.append(model)
+                    at(device, path, "hypervisor.legacyDevices")
+                }
+            case "controller":
+                if device["type"] == "fdc" {
+                    hypervisor.legacyDevices.append("isa-fdc")
+                    at(device, path, "hypervisor.legacyDevices")
+                }
+            default:
+                break
+            }
+        }
+        if let machine = hypervisor.machine, QemuCommandLine.buildsFloppyController(machine: machine),
+            !hypervisor.legacyDevices.contains("isa-fdc")
+        {
+            hypervisor.legacyDevices.append("isa-fdc")
+            builder.defaulted("hypervisor.legacyDevices", DefaultSource.qemuFloppy)
+        }
+
+        // <qemu:commandline> passes arguments straight to qemu, around libvirt's checks.
+        for extra in domain.children where extra.name == "qemu:commandline" || extra.name.hasSuffix(":commandline") {
+            let arguments = extra.children.filter { $0.name.hasSuffix("arg") }.compactMap { $0["value"] }
+            let parsed = QemuCommandLine.parse(["qemu-system"] + arguments + ["-nodefaults", "-net", "none"])
+            let extraConsoles = parsed.consoles
+            hypervisor.consoles += extraConsoles
+            hypervisor.passthrough += parsed.passthrough
+            hypervisor.legacyDevices += parsed.legacyDevices.filter { !hypervisor.legacyDevices.contains($0) }
+            hypervisor.network += parsed.network
+            if parsed.sandbox != nil {
+                hypervisor.sandbox = parsed.hypervisor.sandbox
+            }
+            builder.declared("hypervisor.consoles", line: extra.line, path: "/domain/qemu:commandline")
+        }
+        builder.posture.hypervisor = hypervisor
+        builder.posture.command = emulator.map { [$0] } ?? []
+        return builder.posture
+    }
+
+    static func graphicsConsole(_ graphics: XMLElementNode) -> (console: Console, defaultedListen: Bool)? {
+        let type = graphics["type"] ?? ""
+        guard type == "vnc" || type == "spice" || type == "rdp" else { return nil }
+        let listen = graphics.child("listen")
+        if listen?["type"] == "none" { return nil }
+        if let socket = listen?["socket"] ?? graphics["socket"] {
+            return (Console(kind: type, transport: "unix", address: socket, localOnly: true, password: graphics["passwd"] != nil), false)
+        }
+        let address = listen?["address"] ?? graphics["listen"]
+        let defaulted = address == nil && listen?["type"] != "network"
+        let host = address ?? "127.0.0.1"
+        let port = graphics["port"].flatMap { $0 == "-1" ? nil : $0 } ?? (graphics["autoport"] == "yes" || graphics["port"] == "-1" ? "auto" : "")
+        let local = listen?["type"] == "network" ? false : (!NetworkAddress.isWildcard(host) && NetworkAddress.isLoopback(host))
+        return (
+            Console(
+                kind: type, transport: "tcp", address: NetworkAddress.join(host: host, port: port), localOnly: local,
+                password: graphics["passwd"] != nil, tls: type == "spice" ? graphics["tlsPort"] != nil : nil),
+            defaulted
+        )
+    }
+
+    static func characterConsole(_ device: XMLElementNode) -> Console? {
+        let type = device["type"] ?? "pty"
+        let kind = device.name == "console" || device.name == "parallel" ? (device.name == "console" ? "serial" : "parallel") : device.name == "channel" ? "chardev" : "serial"
+        let source = device.child("source")
+        switch type {
+        case "tcp", "udp":
+            let server = source?["mode"] == "bind" || type == "udp" && source?["mode"] == "bind"
+            let host = source?["host"] ?? ""
+            let endpoint = QemuEndpoint(
+                transport: device.child("protocol")?["type"] == "telnet" ? "telnet" : type, host: host,
+                port: source?["service"], server: server, tls: source?["tls"] == "yes")
+            return endpoint.console(kind: kind)
+        case "unix":
+            return QemuEndpoint(transport: "unix", path: source?["path"], server: source?["mode"] == "bind").console(kind: kind)
+        case "pty", "stdio", "file", "null", "vc", "pipe", "dev", "spicevmc", "spiceport", "nmdm":
+            // Only network and socket devices are openings; the rest stay on this host.
+            return device.name == "channel" ? nil : Console(kind: kind, transport: type, address: source?["path"], localOnly: true)
+        default:
+            return nil
+        }
+    }
+
+    static func hostdev(_ device: XMLElementNode) -> Passthrough? {
+        let source = device.child("source")
+        // <interface type='hostdev'> hands over a PCI network function the same way.
+        let type = device.name == "interface" ? "pci" : device["type"]
+        switch type {
+        case "pci":
+            guard let address = source?.child("address") else { return Passthrough(kind: "vfio", host: "") }
+            func hex(_ key: String, _ width: Int) -> String {
+                let raw = address[key] ?? "0"
+                let digits = raw.hasPrefix("0x") ? String(raw.dropFirst(2)) : raw
+                return String(repeating: "0", count: max(0, width - digits.count)) + digits
+            }
+            return Passthrough(kind: "vfio", host: "\(hex("domain", 4)):\(hex("bus", 2)):\(hex("slot", 2)).\(hex("function", 1).prefix(1))")
+        case "usb":
+            if let vendor = source?.child("vendor")?["id"], let product = source?.child("product")?["id"] {
+                return Passthrough(kind: "usb-host", host: "vendorid=\(vendor),productid=\(product)")
+            }
+            if let address = source?.child("address") {
+                return Passthrough(kind: "usb-host", host: "hostbus=\(address["bus"] ?? ""),hostaddr=\(address["device"] ?? "")")
+            }
+            return Passthrough(kind: "usb-host", host: "")
+        case "scsi", "scsi_host", "mdev":
+            return Passthrough(kind: device["type"] ?? "", host: source?.child("adapter")?["name"] ?? source?.child("address")?["uuid"] ?? "")
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import CloisterModel
+
+extension QemuConfig {
+    /// The declared posture of a guest started with this command line.
+    /// `argumentLines[i]` is the line argv[i] stands on, when argv came from a file.
+    public func declaredPosture(file: String, line: Int?, argumentLines: [Int]? = nil) -> Posture {
+        let guest = name ?? binary.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "qemu"
+        var builder = DeclaredPosture(id: "qemu:\(name ?? file)", kind: .vm, runtime: "qemu", name: guest, file: file, line: line)
+        builder.posture.hypervisor = hypervisor
+        for (field, index) in argumentIndexes {
+            let argumentLine = argumentLines.flatMap { index < $0.count ? $0[index] : nil }
+            builder.declared(field, line: argumentLine, path: "argv[\(index)]")
+        }
+        for field in defaultedFields {
+            let source: String
+            switch field {
+            case "hypervisor.accelerator": source = DefaultSource.qemuAccelerator
+            case "hypervisor.machine": source = DefaultSource.qemuMachine
+            case "hypervisor.consoles": source = DefaultSource.qemuConsoles
+            case "hypervisor.network": source = DefaultSource.qemuNetwork
+            case "hypervisor.legacyDevices": source = DefaultSource.qemuFloppy
+            case "hypervisor.sandbox": source = DefaultSource.qemuSandbox
+            default: source = "qemu default"
+            }
+            builder.defaulted(field, source)
+        }
+        if accelerators.count > 1 {
+            // qemu uses the first accelerator that initialises: a guest declared kvm:tcg runs
+            // under TCG, silently, on a host where /dev/kvm cannot be opened.
+            builder.unknown(
+                "hypervisor.accelerator",
+                "\(accelerators.joined(separator: ", then ")): the first that initialises on the host is used")
+        }
+        for (index, note) in notes.enumerated() { builder.unknown("notes[\(index)]", note) }
+        if !readConfig.isEmpty {
+            builder.unknown("hypervisor", "-readconfig files were not read: \(readConfig.joined(separator: ", "))")
+        }
+        if !unrecognizedOptions.isEmpty {
+            builder.unknown("command", "options not interpreted: \(unrecognizedOptions.prefix(20).joined(separator: " "))")
+        }
+        return builder.posture
+    }
+}
