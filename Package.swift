@@ -35,7 +35,7 @@ let package = Package(
             name: "CloisterSystem",
             dependencies: ["CCloisterShim", "CSeccomp", "CLibcap", "CSELinux", "CAppArmor"]),
         // Live /proc and /sys inspection: discovery and posture of workloads.
-        .target(name: "CloisterInspect", dependencies: ["CloisterModel", "CloisterSystem"]),
+        .target(name: "CloisterInspect", dependencies: ["CloisterModel", "CloisterSystem", "CloisterFormats"]),
         .target(name: "CloisterRules", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
         .target(name: "CloisterPlacement", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
         .target(name: "CloisterReport", dependencies: ["CloisterModel", "CloisterRules"]),

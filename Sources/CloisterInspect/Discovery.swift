@@ -1,4 +1,5 @@
 import CloisterModel
+import CloisterFormats
 import CloisterSystem
 
 /// A workload found on the host: which processes form it and how its runtime names it.
@@ -215,12 +216,9 @@ public struct Discovery {
         }
         switch runtime {
         case "qemu":
-            if let name = value(after: ["-name", "--name"]) {
-                // `-name guest=NAME,debug-threads=on` or `-name NAME`; `,,` is a literal comma.
-                let options = QemuOptionList.parse(name, implicitKey: "guest")
-                if let guest = options.first(where: { $0.key == "guest" })?.value { workload.name = guest }
-            }
-            if let uuid = value(after: ["-uuid", "--uuid"]) {
+            let config = QemuCommandLine.parse(arguments)
+            if let name = config.name { workload.name = name }
+            if let uuid = config.uuid {
                 workload.attributes["uuid"] = uuid
                 workload.id = uuid
             }
@@ -323,35 +321,5 @@ enum CgroupSignature {
 
     static func isHexID(_ text: String) -> Bool {
         text.count == 64 && text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
-    }
-}
-
-/// qemu's `key=value,key=value` option syntax, where `,,` is a literal comma and the first
-/// bare value belongs to an implicit key.
-enum QemuOptionList {
-    static func parse(_ text: String, implicitKey: String) -> [(key: String, value: String)] {
-        var items: [String] = []
-        var current = ""
-        var characters = Array(text)[...]
-        while let character = characters.popFirst() {
-            if character == "," {
-                if characters.first == "," {
-                    current.append(",")
-                    characters = characters.dropFirst()
-                } else {
-                    items.append(current)
-                    current = ""
-                }
-            } else {
-                current.append(character)
-            }
-        }
-        items.append(current)
-        return items.enumerated().map { index, item in
-            if let equals = item.firstIndex(of: "=") {
-                return (String(item[..<equals]), String(item[item.index(after: equals)...]))
-            }
-            return index == 0 ? (implicitKey, item) : (item, "on")
-        }
     }
 }

@@ -1,4 +1,5 @@
 import CloisterModel
+import CloisterFormats
 import CloisterSystem
 
 /// A running hypervisor, from the kernel's view (its KVM file descriptors, threads, listening
@@ -82,20 +83,22 @@ struct HypervisorInspector {
     }
 }
 
-/// What a hypervisor's command line declares. Replaced by the full qemu parser shared with
-/// `check` (CloisterFormats) when that lands; until then only the options the scanner needs.
+/// What a hypervisor's command line declares: qemu's through the parser `check --qemu` uses,
+/// so a running guest and its command line in a file mean the same.
 enum DeclaredHypervisor {
     static func from(arguments: [String], emulator: String) -> Hypervisor {
-        var hypervisor = Hypervisor(emulator: emulator, accelerator: "unknown")
-        guard emulator == "qemu" else {
-            if emulator == "firecracker" || emulator == "cloud-hypervisor" {
-                // Both install their own seccomp filters unless told not to.
-                let disabled = arguments.contains("--no-seccomp") || zip(arguments, arguments.dropFirst())
-                    .contains { $0.0 == "--seccomp" && $0.1 == "false" }
-                hypervisor.sandbox = HypervisorSandbox(enabled: !disabled)
-            }
+        switch emulator {
+        case "qemu":
+            return QemuCommandLine.parse(arguments).hypervisor
+        case "firecracker", "cloud-hypervisor":
+            var hypervisor = Hypervisor(emulator: emulator, accelerator: "unknown")
+            // Both install their own seccomp filters unless told not to.
+            let disabled = arguments.contains("--no-seccomp")
+                || zip(arguments, arguments.dropFirst()).contains { $0.0 == "--seccomp" && $0.1 == "false" }
+            hypervisor.sandbox = HypervisorSandbox(enabled: !disabled)
             return hypervisor
+        default:
+            return Hypervisor(emulator: emulator, accelerator: "unknown")
         }
-        return hypervisor
     }
 }

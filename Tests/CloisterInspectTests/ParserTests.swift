@@ -128,13 +128,6 @@ import CloisterSystem
         #expect(CgroupSignature.match(path: "/user.slice/user-1000.slice/session-2.scope") == nil)
     }
 
-    @Test func qemuOptionListsHonourDoubledCommas() {
-        let options = QemuOptionList.parse("guest=a,,b,debug-threads=on", implicitKey: "guest")
-        #expect(options.map(\.key) == ["guest", "debug-threads"])
-        #expect(options[0].value == "a,b")
-        #expect(QemuOptionList.parse("plainname", implicitKey: "guest")[0].value == "plainname")
-    }
-
     @Test(arguments: [
         ("0100007F:1F90", false, "127.0.0.1:8080"),
         ("00000000:170D", false, "0.0.0.0:5901"),
