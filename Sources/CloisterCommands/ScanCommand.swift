@@ -2,14 +2,19 @@ import ArgumentParser
 import CloisterInspect
 import CloisterModel
 import CloisterReport
+import CloisterRules
 
 struct ScanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan",
-        abstract: "Show how every container, sandbox and VM on this host is confined, read from /proc.")
+        abstract: "Show how every container, sandbox and VM on this host is confined, read from /proc.",
+        discussion: """
+            Each workload's posture is read from the kernel, scored for exposure, and judged by the \
+            rules. Exit 0 when the gate passes, 1 when --fail-on or --max-exposure fails it, 2 on \
+            usage or input errors.
+            """)
 
-    @Option(name: .long, help: "Output format: table or json.")
-    var format: OutputFormat = .table
+    @OptionGroup var assessment: AssessmentOptions
 
     @Flag(name: .shortAndLong, help: "Show every field of each workload in the table.")
     var verbose = false
@@ -20,29 +25,20 @@ struct ScanCommand: ParsableCommand {
     @Option(name: .long, help: "Read /proc, /sys, /run and /etc under this directory (a captured tree) instead of /.")
     var root: String?
 
-    @Option(name: .shortAndLong, help: "Write the report to this file (atomically) instead of standard output.")
-    var output: String?
-
     func run() throws {
-        let scanner = HostScanner(root: HostRoot(prefix: root ?? ""))
+        let scannedAt = Clock.rfc3339Now()
         let result: HostScanner.Result
         do {
-            result = try scanner.scan(pid: pid)
+            result = try HostScanner(root: HostRoot(prefix: root ?? "")).scan(pid: pid)
         } catch let error as HostScanner.ScanError {
             throw CLIError.input(error.description)
         }
+        let (assessed, pack) = try assessment.assess(result.workloads)
+        var issues = result.issues
+        for undetermined in assessed.undetermined { issues.append(undetermined.asIssue) }
         let report = ScanReport(
-            scannedAt: Clock.rfc3339Now(), host: result.host, workloads: result.workloads, findings: [],
-            issues: result.issues)
-        let rendered: String
-        switch format {
-        case .json: rendered = try JSONRendering.render(report)
-        case .table: rendered = TableRendering.scan(report, verbose: verbose)
-        }
-        try emit(rendered, to: output)
+            scannedAt: scannedAt, host: result.host, workloads: assessed.postures, findings: assessed.findings,
+            issues: issues)
+        try assessment.finish(report, pack: pack, verbose: verbose)
     }
-}
-
-enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json
 }

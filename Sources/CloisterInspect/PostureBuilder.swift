@@ -99,7 +99,8 @@ struct PostureBuilder {
         var workloadMounts: [MountInfoEntry] = []
         if let text = try? Files.readText(base + "/mountinfo", limit: 8 << 20) {
             workloadMounts = MountInfoParser.parse(text).entries
-            posture.mounts = workloadMounts.map(mount)
+            let ownCgroups = Set(leader.cgroups.map(\.path))
+            posture.mounts = workloadMounts.map { mount($0, ownCgroups: ownCgroups) }
             let protected = Self.protectedPaths(workloadMounts)
             posture.maskedPaths = protected.masked
             posture.readOnlyPaths = protected.readOnly
@@ -190,12 +191,26 @@ struct PostureBuilder {
 
     // MARK: Mounts
 
-    func mount(_ entry: MountInfoEntry) -> Mount {
+    func mount(_ entry: MountInfoEntry, ownCgroups: Set<String>) -> Mount {
         var mount = Mount(
             source: entry.source, target: entry.mountPoint, readOnly: entry.readOnly, type: entry.fsType,
             root: entry.root, options: entry.mountOptions)
-        mount.hostPath = hostPath(for: entry)
+        if !Self.isOwnKernelView(entry, ownCgroups: ownCgroups) { mount.hostPath = hostPath(for: entry) }
         return mount
+    }
+
+    /// The runtime's standard mounts of the workload's own kernel views are not host
+    /// directories, even where they share the host's superblock: its own cgroup (a v1
+    /// hierarchy is one superblock for the whole host), and proc or sysfs at /proc and /sys
+    /// (sysfs is the host's instance whenever the network namespace is). A bind of the host's
+    /// cgroup root, or of /proc elsewhere, still gets its host path.
+    static func isOwnKernelView(_ entry: MountInfoEntry, ownCgroups: Set<String>) -> Bool {
+        switch entry.fsType {
+        case "cgroup", "cgroup2": return entry.root != "/" && ownCgroups.contains(entry.root)
+        case "proc": return entry.mountPoint == "/proc" || entry.mountPoint.hasPrefix("/proc/")
+        case "sysfs": return entry.mountPoint == "/sys" || entry.mountPoint.hasPrefix("/sys/")
+        default: return false
+        }
     }
 
     /// What the runtime hid or made read-only under /proc and /sys, as the mounts show it: the

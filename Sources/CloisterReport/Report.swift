@@ -24,10 +24,12 @@ public enum ReportFormat: String, CaseIterable, Sendable {
 public enum Report {
     /// `rules` supplies titles, remediation and help for SARIF, JUnit and the audit reports;
     /// without it they are built from the findings alone.
-    public static func render(format: ReportFormat, report: ScanReport, rules: RulePack? = nil) throws -> [UInt8] {
+    public static func render(
+        format: ReportFormat, report: ScanReport, rules: RulePack? = nil, verbose: Bool = false
+    ) throws -> [UInt8] {
         switch format {
-        case .table: return Array(TableRenderer.render(report).utf8)
-        case .json: return try JSONRenderer.render(report)
+        case .table: return Array((TableRendering.scan(report, verbose: verbose) + "\n").utf8)
+        case .json: return Array((try JSONRendering.render(report) + "\n").utf8)
         case .sarif: return Array(SARIFRenderer.render(report, rules: rules).utf8)
         case .junit: return Array(JUnitRenderer.render(report, rules: rules).utf8)
         case .markdown: return Array(MarkdownRenderer.render(report, rules: rules).utf8)
@@ -36,15 +38,6 @@ public enum Report {
     }
 }
 
-enum JSONRenderer {
-    static func render(_ report: ScanReport) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(report)
-        data.append(0x0A)
-        return Array(data)
-    }
-}
 
 /// Facts the human-readable renderers share.
 struct ReportFacts {

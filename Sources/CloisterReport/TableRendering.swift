@@ -10,7 +10,12 @@ public enum TableRendering {
             "host \(esc(host.hostname ?? "?"))  kernel \(esc(host.kernel ?? "?"))  lsm \(esc(lsms))  cgroup \(host.cgroupVersion ?? "?")  kvm \(host.kvm.usable ? "usable" : (host.kvm.present ? "present, unusable" : "absent"))"
         )
         lines.append("")
-        let header = ["KIND", "RUNTIME", "NAME", "PID", "USERNS", "ROOT", "CAPS", "SECCOMP", "NNP", "MAC", "RO-ROOT", "EXPOSURE"]
+        let header = [
+            "KIND", "RUNTIME", "NAME", "PID", "USERNS", "ROOT", "CAPS", "SECCOMP", "NNP", "MAC", "RO-ROOT", "FINDINGS",
+            "EXPOSURE",
+        ]
+        var open: [String: Int] = [:]
+        for finding in report.findings where finding.accepted == nil { open[finding.workload, default: 0] += 1 }
         var rows: [[String]] = [header]
         for posture in report.workloads {
             rows.append([
@@ -22,6 +27,7 @@ public enum TableRendering {
                 posture.noNewPrivileges.map { $0 ? "yes" : "no" } ?? "?",
                 macSummary(posture.mac),
                 posture.readOnlyRootfs.map { $0 ? "yes" : "no" } ?? "?",
+                String(open[posture.id] ?? 0),
                 posture.exposure.map { "\(formatScore($0.score)) \($0.level)" } ?? "-",
             ])
         }
@@ -34,8 +40,16 @@ public enum TableRendering {
         if !report.findings.isEmpty {
             lines.append("")
             lines.append("findings:")
-            for finding in report.findings.sorted(by: { $0.severity > $1.severity }) {
-                lines.append("  \(finding.severity.rawValue.uppercased()) \(esc(finding.rule)) \(esc(finding.workload)): \(esc(finding.message))")
+            let names = Dictionary(report.workloads.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+            let ordered = report.findings.enumerated().sorted {
+                ($0.element.accepted == nil ? 0 : 1, -$0.element.severity.rank, $0.offset)
+                    < ($1.element.accepted == nil ? 0 : 1, -$1.element.severity.rank, $1.offset)
+            }
+            for (_, finding) in ordered {
+                let severity = finding.severity.rawValue.uppercased() + (finding.accepted == nil ? "" : " (accepted)")
+                let workload = names[finding.workload] ?? finding.workload
+                lines.append("  \(severity) \(esc(finding.rule)) [\(esc(workload))]: \(esc(finding.message))")
+                if let accepted = finding.accepted { lines.append("      accepted: \(esc(accepted))") }
             }
         }
         for issue in report.issues {

@@ -46,6 +46,9 @@ import CloisterModel
         #expect(web.mac == MACLabels())
         // The rootfs bind mount resolves to its host directory.
         #expect(web.mounts.contains { $0.target == "/" && $0.hostPath == "/tmp/rootfs" })
+        // Its own cgroup, proc and sysfs are not host directories, though v1 shares the superblock.
+        #expect(web.mounts.filter { $0.target.hasPrefix("/sys/fs/cgroup/") }.allSatisfy { $0.hostPath == nil })
+        #expect(web.mounts.filter { $0.type == "proc" || $0.type == "sysfs" }.allSatisfy { $0.hostPath == nil })
         #expect(web.unknown["capabilities"] == nil && web.unknown["seccomp"] == nil)
         // podman's OCI defaults, as the mounts show them (this kernel has no /proc/kcore or
         // /proc/sysrq-trigger, so runc skipped those).

@@ -1,0 +1,80 @@
+import ArgumentParser
+import CloisterModel
+import CloisterReport
+import CloisterRules
+import Foundation
+
+/// The flags `scan` and `check` share: which rules and weights judge the postures, which
+/// findings are accepted, how the report is written and what fails the gate.
+struct AssessmentOptions: ParsableArguments {
+    @Option(name: .long, help: "Output format: table, json, sarif, junit, markdown or html.")
+    var format: ReportFormat = .table
+
+    @Option(name: .shortAndLong, help: "Write the report to this file (atomically) instead of standard output.")
+    var output: String?
+
+    @Option(name: .long, help: "Rules directory (default: $CLOISTER_RULES, or the rules/ shipped beside cloister).")
+    var rules: String?
+
+    @Option(name: .long, help: "Exposure weights (default: $CLOISTER_POLICY, or policies/exposure.yaml).")
+    var policy: String?
+
+    @Option(name: .long, help: "Baseline of accepted findings (rule, workload, reason, expires).")
+    var baseline: String?
+
+    @Option(name: .long, help: "Exit 1 when a finding at or above this severity is not accepted: info, low, medium, high, critical.")
+    var failOn: Severity?
+
+    @Option(name: .long, help: "Exit 1 when a workload's exposure score is above this (0.0 to 10.0).")
+    var maxExposure: Double?
+
+    func validate() throws {
+        if let maxExposure, !(0...10).contains(maxExposure) {
+            throw ValidationError("--max-exposure takes a score from 0.0 to 10.0, not \(maxExposure)")
+        }
+    }
+
+    /// Scores the postures and applies the rules; bad rule, policy or baseline files are input
+    /// errors (exit 2) that name the file and line.
+    func assess(_ postures: [Posture]) throws -> (assessment: Assessment, pack: RulePack) {
+        guard let rulesDirectory = CloisterResources.rulesDirectory(explicit: rules) else {
+            throw CLIError.input("no rules directory found: pass --rules DIR or set CLOISTER_RULES")
+        }
+        guard let policyPath = CloisterResources.exposurePolicy(explicit: policy, rulesDirectory: rulesDirectory) else {
+            throw CLIError.input("no exposure policy found: pass --policy FILE or set CLOISTER_POLICY")
+        }
+        do {
+            let pack = try RulePack.load(directory: rulesDirectory)
+            let weights = try ExposurePolicy.load(path: policyPath)
+            let accepted = try baseline.map { try Baseline.load(path: $0) }
+            return (Assessment(postures: postures, pack: pack, policy: weights, baseline: accepted), pack)
+        } catch let error as InputFileError {
+            throw CLIError.input(error.description)
+        } catch let error as InputFileErrors {
+            throw CLIError.input(error.errorDescription ?? "invalid input files")
+        }
+    }
+
+    /// Writes the report, then applies the gate: 0 clean, 1 failed.
+    func finish(_ report: ScanReport, pack: RulePack, verbose: Bool) throws {
+        let bytes = try Report.render(format: format, report: report, rules: pack, verbose: verbose)
+        if let output {
+            do {
+                try OutputFile.write(bytes, to: output)
+            } catch {
+                throw CLIError.input("\(error.localizedDescription)")
+            }
+        } else {
+            FileHandle.standardOutput.write(Data(bytes))
+        }
+        let gate = Gate(failOn: failOn, maxExposure: maxExposure)
+        let result = gate.evaluate(findings: report.findings, postures: report.workloads)
+        if !result.passed {
+            for reason in result.reasons { writeStandardError("cloister: gate: \(SafeText.forTerminal(reason))\n") }
+            throw ExitCode(1)
+        }
+    }
+}
+
+extension ReportFormat: ExpressibleByArgument {}
+extension Severity: ExpressibleByArgument {}
