@@ -44,7 +44,7 @@ struct AssessmentOptions: ParsableArguments {
             throw CLIError.input("no exposure policy found: pass --policy FILE or set CLOISTER_POLICY")
         }
         do {
-            let pack = try RulePack.load(directory: rulesDirectory)
+            let pack = try RulePack.load(directory: rulesDirectory, includeCases: false)
             let weights = try ExposurePolicy.load(path: policyPath)
             let accepted = try baseline.map { try Baseline.load(path: $0) }
             return (Assessment(postures: postures, pack: pack, policy: weights, baseline: accepted), pack)

@@ -28,7 +28,9 @@ struct PostureBuilder {
         let base = root.pid(leader.pid)
         var posture = Posture(
             id: workload.postureID, kind: workload.kind, runtime: workload.runtime, name: workload.name,
-            pid: leader.pid, processes: workload.members, command: leader.command, source: .observed)
+            pid: leader.pid, processes: workload.members,
+            command: leader.command.isEmpty ? ProcessReader.readCommand(pid: leader.pid, root: root) : leader.command,
+            source: .observed)
         var unknown: [String: String] = [:]
 
         // Namespaces, compared with PID 1's.

@@ -28,7 +28,11 @@ enum ProcessReader {
         let base = root.pid(pid)
         guard let statusBytes = try? Files.read(base + "/status", limit: 64 << 10) else { return nil }
         let status = statusBytes.withUnsafeBufferPointer { ProcStatus.parse(bytes: $0) }
-        let command = (try? Files.read(base + "/cmdline", limit: 128 << 10)).map { CmdlineParser.parse($0) } ?? []
+        // Arguments matter only for the processes discovery reads them from (hypervisors for
+        // their options, conmon for the container name, the launchers); a workload's own
+        // command line is read when its posture is built.
+        let comm = status.name ?? ""
+        let command = needsArguments(comm) ? readCommand(pid: pid, root: root) : []
         var namespaces: [NamespaceType: UInt64] = [:]
         for type in NamespaceType.allCases {
             if let link = try? Files.readLink("\(base)/ns/\(type.rawValue)"), let inode = NamespaceLink.inode(link) {
@@ -41,15 +45,26 @@ enum ProcessReader {
             command: command, namespaces: namespaces, cgroups: cgroups, status: status)
     }
 
+    static func readCommand(pid: Int, root: HostRoot) -> [String] {
+        (try? Files.read(root.pid(pid) + "/cmdline", limit: 128 << 10)).map { CmdlineParser.parse($0) } ?? []
+    }
+
+    /// The kernel's comm is the first 15 bytes of the executable's name.
+    static func needsArguments(_ comm: String) -> Bool {
+        if Discovery.runtimeHelpers.contains(comm) { return true }
+        for (prefix, _) in Discovery.hypervisors where comm.hasPrefix(prefix) || prefix.hasPrefix(comm) && comm.count >= 8 {
+            return true
+        }
+        return false
+    }
+
     /// Every numeric entry of /proc, read. Processes that exit during the walk are skipped.
     static func readAll(root: HostRoot) throws -> [Int: ProcessRecord] {
-        let names = try Files.list(root.proc)
+        let pids = try Files.list(root.proc).compactMap { Int($0) }
+        let records = Parallel.map(pids) { read(pid: $0, root: root) }
         var table: [Int: ProcessRecord] = [:]
-        table.reserveCapacity(names.count)
-        for name in names {
-            guard let pid = Int(name), let record = read(pid: pid, root: root) else { continue }
-            table[pid] = record
-        }
+        table.reserveCapacity(records.count)
+        for record in records { if let record { table[record.pid] = record } }
         return table
     }
 }

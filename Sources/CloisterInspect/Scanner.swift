@@ -63,12 +63,18 @@ public struct HostScanner: Sendable {
             useAppArmorLibrary: root.isLive && (host.lsms?.contains("apparmor") ?? false) && AppArmorLibrary.isEnabled,
             useSELinuxLibrary: root.isLive && (host.lsms?.contains("selinux") ?? false) && SELinuxLibrary.isEnabled)
 
-        var workloads: [Posture] = []
-        for workload in discovered {
-            // A workload whose leader exited between discovery and inspection is skipped, and said so.
+        let root = self.root
+        let built = Parallel.map(discovered) { workload -> Posture? in
+            // A workload whose leader exited during inspection is skipped, and said so: a
+            // half-read posture is never reported as fact.
             guard Files.exists(root.pid(workload.leader) + "/status"), let posture = builder.build(workload),
                 Files.exists(root.pid(workload.leader) + "/status")
-            else {
+            else { return nil }
+            return posture
+        }
+        var workloads: [Posture] = []
+        for (workload, posture) in zip(discovered, built) {
+            guard let posture else {
                 issues.append(ScanIssue(
                     pid: workload.leader, workload: workload.postureID,
                     message: "exited during the scan; skipped"))

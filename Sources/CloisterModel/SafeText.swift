@@ -6,6 +6,9 @@ public enum SafeText {
     /// is lost or guessed. Output is bounded to `limit` bytes of input, marked with `…` when cut.
     public static func decode<Bytes: Collection>(_ bytes: Bytes, limit: Int = 4096) -> String
     where Bytes.Element == UInt8 {
+        // Fast path: short, valid text (nearly everything) is validated and decoded in one
+        // step by the standard library, with no copy.
+        if bytes.count <= limit, let text = String(validating: bytes, as: UTF8.self) { return text }
         let truncated = bytes.count > limit
         let slice = Array(bytes.prefix(limit))
         // Valid text, the common case, is decoded in one step; only ill-formed input takes

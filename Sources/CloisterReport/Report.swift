@@ -29,7 +29,7 @@ public enum Report {
     ) throws -> [UInt8] {
         switch format {
         case .table: return Array((TableRendering.scan(report, verbose: verbose) + "\n").utf8)
-        case .json: return Array((try JSONRendering.render(report) + "\n").utf8)
+        case .json: return try ScanJSON.render(report)
         case .sarif: return Array(SARIFRenderer.render(report, rules: rules).utf8)
         case .junit: return Array(JUnitRenderer.render(report, rules: rules).utf8)
         case .markdown: return Array(MarkdownRenderer.render(report, rules: rules).utf8)
@@ -91,5 +91,43 @@ public enum JSONRendering {
         let encoder = JSONEncoder()
         encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// `scan --format json`: the contract object, compact, with one workload, finding or issue a
+/// line so the output greps and diffs well. Each piece is encoded on its own straight into the
+/// output (no tree of the whole report, no second copy), which is what keeps a scan of
+/// hundreds of containers small and fast. Keys are in sorted order, as `JSONEncoder`'s
+/// `.sortedKeys` would give them.
+public enum ScanJSON {
+    public static func render(_ report: ScanReport) throws -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(report.workloads.count * 12_288 + 8192)
+        func append(_ text: String) { output.append(contentsOf: text.utf8) }
+        func list<T: Encodable>(_ key: String, _ items: [T], last: Bool = false) throws {
+            append("\"\(key)\":[")
+            for (index, item) in items.enumerated() {
+                append(index == 0 ? "\n" : ",\n")
+                output.append(contentsOf: try CompactJSON.encode(item))
+            }
+            append(items.isEmpty ? "]" : "\n]")
+            append(last ? "\n" : ",\n")
+        }
+        append("{")
+        try list("findings", report.findings)
+        append("\"host\":")
+        output.append(contentsOf: try CompactJSON.encode(report.host))
+        append(",\n")
+        try list("issues", report.issues)
+        append("\"scannedAt\":")
+        output.append(contentsOf: try CompactJSON.encode(report.scannedAt))
+        append(",\"schema\":")
+        output.append(contentsOf: try CompactJSON.encode(report.schema))
+        append(",\"tool\":")
+        output.append(contentsOf: try CompactJSON.encode(report.tool))
+        append(",\n")
+        try list("workloads", report.workloads, last: true)
+        append("}\n")
+        return output
     }
 }

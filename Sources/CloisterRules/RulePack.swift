@@ -20,9 +20,12 @@ public struct RulePack: Sendable {
 
     /// Loads every `*.yaml`/`*.yml` file in `directory` (sorted by name). Throws
     /// `InputFileErrors` listing every problem in every file, each with file and line.
-    public static func load(directory: String) throws -> RulePack {
+    /// `includeCases: false` skips building each rule's test postures: `scan` and `check`
+    /// only evaluate, and the cases are most of what a rule file holds. `rules lint` and
+    /// `rules test` keep the default.
+    public static func load(directory: String, includeCases: Bool = true) throws -> RulePack {
         let files = try ruleFiles(in: directory)
-        return try load(files: files)
+        return try load(files: files, includeCases: includeCases)
     }
 
     public static func ruleFiles(in directory: String) throws -> [String] {
@@ -39,14 +42,14 @@ public struct RulePack: Sendable {
         return files
     }
 
-    public static func load(files: [String]) throws -> RulePack {
+    public static func load(files: [String], includeCases: Bool = true) throws -> RulePack {
         var rules: [Rule] = []
         var errors: [InputFileError] = []
         var seen: [String: String] = [:]
         for file in files {
             do {
                 let text = try YAMLFile.read(path: file)
-                let loaded = try parse(yaml: text, file: file)
+                let loaded = try parse(yaml: text, file: file, includeCases: includeCases)
                 for rule in loaded {
                     if let first = seen[rule.id] {
                         errors.append(InputFileError(
@@ -67,10 +70,11 @@ public struct RulePack: Sendable {
     }
 
     /// Parses one rule file's text. `file` names it in errors.
-    public static func parse(yaml text: String, file: String) throws -> [Rule] {
+    public static func parse(yaml text: String, file: String, includeCases: Bool = true) throws -> [Rule] {
         let root = try YAMLFile.compose(text, file: file)
         try YAMLFile.checkVersion(root, file: file, known: supportedVersion, what: "rule")
         var parser = RuleFileParser(file: file)
+        parser.includeCases = includeCases
         let rules = parser.parseFile(root)
         if !parser.errors.isEmpty { throw InputFileErrors(parser.errors) }
         return rules
@@ -80,6 +84,7 @@ public struct RulePack: Sendable {
 struct RuleFileParser {
     let file: String
     var errors: [InputFileError] = []
+    var includeCases = true
 
     init(file: String) { self.file = file }
 
@@ -188,7 +193,7 @@ struct RuleFileParser {
             id: id, title: title, severity: severity, kinds: kinds, description: description, condition: condition,
             message: message, remediation: remediation, references: references, cases: [], file: file,
             line: node.mark?.line)
-        if let casesNode = fields["cases"] {
+        if includeCases, let casesNode = fields["cases"] {
             rule.cases = parseCases(casesNode, rule: rule)
         }
         return errors.count == errorsBefore ? rule : nil

@@ -1,10 +1,10 @@
-// A compact JSON encoder with sorted keys for the check report. It writes what Foundation's
+// A compact JSON encoder with sorted keys for the public contract (scan and check reports). It writes what Foundation's
 // JSONEncoder writes with [.sortedKeys, .withoutEscapingSlashes] (keys in UTF-8 byte order,
 // the same string escapes), byte for byte — a test holds it to that — at a fraction of the
 // cost: encoding thousands of postures was most of `check`'s run time.
 
-enum CompactJSON {
-    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+public enum CompactJSON {
+    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         let root: Value = try box(value, codingPath: [])
         var output: [UInt8] = []
         output.reserveCapacity(4096)

@@ -1,0 +1,42 @@
+import Dispatch
+
+/// Maps over items on every core, keeping order. Reading /proc is per-process work with no
+/// shared state, so a scan of hundreds of processes splits cleanly.
+enum Parallel {
+    static func map<Item: Sendable, Result: Sendable>(
+        _ items: [Item], _ transform: @Sendable (Item) -> Result
+    ) -> [Result] {
+        guard items.count > 16 else { return items.map(transform) }
+        let slots = Slots<Result>(count: items.count)
+        // A few chunks per core keeps the cores busy when some items cost more than others.
+        let chunks = min(items.count, 16)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            var index = chunk
+            while index < items.count {
+                slots.store(transform(items[index]), at: index)
+                index += chunks
+            }
+        }
+        return slots.collect()
+    }
+
+    /// Each index is written by exactly one iteration and read only after all have finished,
+    /// so the buffer needs no lock.
+    final class Slots<Value>: @unchecked Sendable {
+        private let buffer: UnsafeMutableBufferPointer<Value?>
+
+        init(count: Int) {
+            buffer = .allocate(capacity: count)
+            buffer.initialize(repeating: nil)
+        }
+
+        deinit {
+            buffer.deinitialize()
+            buffer.deallocate()
+        }
+
+        func store(_ value: Value, at index: Int) { buffer[index] = value }
+
+        func collect() -> [Value] { buffer.map { $0! } }
+    }
+}

@@ -1,0 +1,45 @@
+import CloisterModel
+import Foundation
+import Testing
+@testable import CloisterReport
+
+@Suite struct ScanJSONTests {
+    static func sampleReport() -> ScanReport {
+        var hostile = Posture(id: "podman:abc", kind: .container, runtime: "podman", name: "evil\u{1B}[2J\n\"name\"\\")
+        hostile.command = ["sh", "-c", "echo \u{7}"]
+        hostile.mounts = [Mount(source: "/dev/vda1", target: "/x y", readOnly: false, type: "ext4", root: "/srv", hostPath: "/srv")]
+        hostile.cgroup = CgroupLimits(version: "v2", path: "/a")
+        hostile.cgroup?.memoryMax = .max
+        hostile.cgroup?.pidsMax = .value(50)
+        hostile.exposure = Exposure(score: 4.3, level: "medium")
+        hostile.unknown = ["mac.selinux": "because"]
+        var vm = Posture(id: "qemu:pid-1", kind: .vm, runtime: "qemu", name: "g")
+        vm.hypervisor = Hypervisor(emulator: "qemu", accelerator: "kvm", consoles: [Console(kind: "vnc", transport: "tcp", address: "0.0.0.0:5900", localOnly: false)])
+        var host = HostFacts()
+        host.kernel = "6.1"
+        host.lsms = []
+        return ScanReport(
+            scannedAt: "2026-11-22T00:00:00Z", host: host, workloads: [hostile, vm],
+            findings: [Finding(rule: "ct-x", severity: .high, workload: "podman:abc", message: "m", evidence: ["a": "b"])],
+            issues: [ScanIssue(pid: 3, message: "gone")])
+    }
+
+    /// The streamed form is the same document as JSONEncoder's, value for value.
+    @Test func decodesToTheSameReportAsFoundationsEncoding() throws {
+        let report = Self.sampleReport()
+        let streamed = try ScanJSON.render(report)
+        let decoded = try JSONDecoder().decode(ScanReport.self, from: Data(streamed))
+        #expect(decoded == report)
+        let foundation = try JSONEncoder().encode(report)
+        let fromFoundation = try JSONSerialization.jsonObject(with: foundation) as? NSDictionary
+        let fromStreamed = try JSONSerialization.jsonObject(with: Data(streamed)) as? NSDictionary
+        #expect(fromFoundation == fromStreamed)
+    }
+
+    @Test func oneWorkloadALineAndNoRawControlCharacters() throws {
+        let text = String(decoding: try ScanJSON.render(Self.sampleReport()), as: UTF8.self)
+        let lines = text.split(separator: "\n")
+        #expect(lines.filter { $0.contains("\"kind\":\"container\"") || $0.contains("\"kind\":\"vm\"") }.count == 2)
+        #expect(!text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" })
+    }
+}
