@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -43,7 +44,11 @@ public struct CloisterCommand: AsyncParsableCommand {
             writeStandardError("cloister: \(error.message)\n")
             Glibc.exit(2)
         } catch {
-            writeStandardError("cloister: \(String(describing: error))\n")
+            // Help and version requests arrive as errors from ArgumentParser's own help
+            // command: let it print them and exit 0.
+            if exitCode(for: error) == .success { Self.exit(withError: error) }
+            let message = error is LocalizedError ? (error as? LocalizedError)?.errorDescription : nil
+            writeStandardError("cloister: \(message ?? String(describing: error))\n")
             Glibc.exit(2)
         }
     }

@@ -1,0 +1,85 @@
+import CloisterModel
+import Foundation
+import Testing
+
+/// The command line as a user and a CI pipeline meet it: help, exit codes, bad input, and
+/// scanning a captured tree (no root or workloads needed).
+@Suite("command line")
+struct CommandLineTests {
+    static var fixture: String {
+        Paths.repositoryRoot.appendingPathComponent("Tests/CloisterInspectTests/Fixtures/hybrid-host").path
+    }
+
+    func cloister(_ arguments: [String]) throws -> CommandResult {
+        try Shell.run([try Paths.cloisterExecutable().path] + arguments, timeout: 120, check: false)
+    }
+
+    @Test(arguments: [["--help"], ["scan", "--help"], ["rules", "--help"], ["help", "advise"], ["--version"]])
+    func helpAndVersionExitZero(arguments: [String]) throws {
+        let result = try cloister(arguments)
+        #expect(result.status == 0)
+        #expect(!result.stdout.isEmpty)
+        #expect(!result.stderr.contains("CommandError"))
+    }
+
+    @Test(arguments: [["scan", "--bogus"], ["scan", "--fail-on", "extreme"], ["scan", "--max-exposure", "11"], ["frobnicate"]])
+    func usageErrorsExitTwo(arguments: [String]) throws {
+        let result = try cloister(arguments)
+        #expect(result.status == 2)
+        #expect(!result.stderr.isEmpty)
+    }
+
+    @Test func scanOfACapturedTreeFollowsTheContract() throws {
+        let result = try cloister(["scan", "--root", Self.fixture, "--format", "json"])
+        #expect(result.status == 0)
+        let report = try JSONDecoder().decode(ScanReport.self, from: Data(result.stdout.utf8))
+        #expect(report.schema == "cloister.scan/v1")
+        #expect(report.workloads.count == 5)
+        #expect(report.workloads.allSatisfy { $0.exposure != nil })
+        // Every finding names a workload that is in the report.
+        let ids = Set(report.workloads.map(\.id))
+        #expect(!report.findings.isEmpty)
+        #expect(report.findings.allSatisfy { ids.contains($0.workload) })
+    }
+
+    @Test func gateExitCodes() throws {
+        #expect(try cloister(["scan", "--root", Self.fixture, "--fail-on", "critical"]).status == 1)
+        #expect(try cloister(["scan", "--root", Self.fixture, "--max-exposure", "10"]).status == 0)
+        #expect(try cloister(["scan", "--root", Self.fixture, "--max-exposure", "2.0"]).status == 1)
+        // A process that is no workload is an input error, named.
+        let notAWorkload = try cloister(["scan", "--root", Self.fixture, "--pid", "1"])
+        #expect(notAWorkload.status == 2)
+        #expect(notAWorkload.stderr.contains("PID 1"))
+    }
+
+    @Test func outputIsWrittenAtomicallyAndAFailedRunLeavesTheOldFile() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cloister-out-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = directory.appendingPathComponent("scan.json").path
+        #expect(try cloister(["scan", "--root", Self.fixture, "--format", "json", "--output", output]).status == 0)
+        let first = try String(contentsOfFile: output, encoding: .utf8)
+        #expect(first.hasPrefix("{"))
+        // A bad rules directory fails before anything is written: the old report stays whole.
+        let failed = try cloister(["scan", "--root", Self.fixture, "--format", "json", "--output", output, "--rules", "/nonexistent"])
+        #expect(failed.status == 2)
+        #expect(try String(contentsOfFile: output, encoding: .utf8) == first)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(leftovers == ["scan.json"])
+    }
+
+    @Test func hostileNamesAreEscapedInTheTable() throws {
+        // The fixture's names are ordinary; a hostile one is written into a copy of the tree.
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("cloister-hostile-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try Shell.run(["cp", "-a", Self.fixture, copy.path])
+        let status = copy.appendingPathComponent("proc/16467/status")
+        var text = try String(contentsOf: status, encoding: .utf8)
+        text = text.replacingOccurrences(of: "Name:\tsleep", with: "Name:\tev\u{1B}[31mil\u{1B}]0;x\u{7}")
+        try text.write(to: status, atomically: true, encoding: .utf8)
+        let result = try cloister(["scan", "--root", copy.path])
+        #expect(result.status == 0)
+        #expect(!result.stdout.contains("\u{1B}"))
+        #expect(result.stdout.contains("ev\\x1b[31mil"))
+    }
+}
