@@ -20,8 +20,9 @@ ASSET_PACKAGES=(apt-utils procps iproute2 ca-certificates)
 
 PACKAGES=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" "${VALIDATOR_PACKAGES[@]}"
           "${BENCH_PACKAGES[@]}" "${ASSET_PACKAGES[@]}")
-# Optional: LXC, for a later lxc inspector. Not needed by any test today; set CLOISTER_WITH_LXC=1.
-if [[ "${CLOISTER_WITH_LXC:-0}" == 1 ]]; then PACKAGES+=(lxc lxc-templates); fi
+# LXC: the scanner identifies LXC containers, and an integration test starts one
+# (lxc-create -t busybox, no network).
+PACKAGES+=(lxc lxc-templates)
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "install-deps.sh: must run as root (it calls apt-get install)" >&2

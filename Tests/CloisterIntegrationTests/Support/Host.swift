@@ -32,6 +32,7 @@ enum Host {
     static var canRunRunc: Bool { isRoot && Shell.has("runc") && Paths.assetsBuilt }
     static var canRunBubblewrap: Bool { Shell.has("bwrap") && Paths.assetsBuilt }
     static var canRunFirejail: Bool { isRoot && Shell.has("firejail") }
+    static var canRunLXC: Bool { isRoot && Shell.has("lxc-create") && Shell.has("lxc-start") && Shell.has("busybox") }
     static var canRunQemu: Bool { Shell.has("qemu-system-x86_64") && Paths.assetsBuilt }
 }
 
@@ -48,6 +49,9 @@ extension Trait where Self == ConditionTrait {
     }
     static var needsFirejail: Self {
         .enabled(if: Host.requires(Host.canRunFirejail), "needs root and firejail")
+    }
+    static var needsLXC: Self {
+        .enabled(if: Host.requires(Host.canRunLXC), "needs root, lxc, lxc-templates and busybox-static")
     }
     static var needsQemu: Self {
         .enabled(if: Host.requires(Host.canRunQemu),
