@@ -194,7 +194,11 @@ public struct Discovery {
         {
             named = child
         }
+        // comm is cut at 15 bytes; argv[0] is not.
         var name = named.executableName
+        if named.command.isEmpty, let first = ProcessReader.readCommand(pid: named.pid, root: root).first, !first.isEmpty {
+            name = String(first.split(separator: "/").last ?? Substring(first))
+        }
         // firejail --name=NAME (also how `firejail --join=NAME` finds it).
         if runtime == "firejail", let option = lineage.lazy.flatMap(\.command).first(where: { $0.hasPrefix("--name=") }) {
             name = String(option.dropFirst("--name=".count))
