@@ -116,8 +116,9 @@ struct PostureBuilder {
             unknown["readOnlyRootfs"] = "cannot read \(base)/mountinfo"
         }
 
-        posture.cgroup = cgroupLimits(leader, unknown: &unknown)
-        posture.devices = devices(workload, leader: leader, unknown: &unknown)
+        var deviceRules: [CgroupFileParser.DeviceRule]?
+        posture.cgroup = cgroupLimits(leader, unknown: &unknown, deviceRules: &deviceRules)
+        posture.devices = devices(workload, leader: leader, deviceRules: deviceRules, unknown: &unknown)
 
         if workload.kind == .vm {
             posture.hypervisor = HypervisorInspector(root: root, table: table, passwd: passwd)
@@ -263,7 +264,11 @@ struct PostureBuilder {
 
     // MARK: Cgroups
 
-    func cgroupLimits(_ leader: ProcessRecord, unknown: inout [String: String]) -> CgroupLimits? {
+    /// Also hands back the v1 device rules, read once here for both `devicesAllowAll` and the
+    /// access of each device node.
+    func cgroupLimits(
+        _ leader: ProcessRecord, unknown: inout [String: String], deviceRules: inout [CgroupFileParser.DeviceRule]?
+    ) -> CgroupLimits? {
         let memberships = leader.cgroups
         guard !memberships.isEmpty else {
             unknown["cgroup"] = "cannot read \(root.pid(leader.pid))/cgroup"
@@ -326,6 +331,7 @@ struct PostureBuilder {
 
         if let directory = v1Path("devices"), let text = read(directory + "/devices.list") {
             limits.devicesAllowAll = CgroupFileParser.devicesAllowAll(text)
+            deviceRules = CgroupFileParser.deviceRules(text)
         }
         return limits
     }
@@ -334,7 +340,10 @@ struct PostureBuilder {
 
     /// Devices the workload holds open, and (for workloads with their own mount namespace) the
     /// device nodes its root filesystem offers.
-    func devices(_ workload: DiscoveredWorkload, leader: ProcessRecord, unknown: inout [String: String]) -> [Device] {
+    func devices(
+        _ workload: DiscoveredWorkload, leader: ProcessRecord, deviceRules: [CgroupFileParser.DeviceRule]?,
+        unknown: inout [String: String]
+    ) -> [Device] {
         var devices: [Device] = []
         var seen: Set<String> = []
         for pid in workload.members.prefix(256) {
@@ -362,7 +371,7 @@ struct PostureBuilder {
         var nodes = rootDevices(pid: leader.pid, unknown: &unknown)
         // On cgroup v1 the device controller's list is what the kernel enforces at open(2):
         // report that, not the node's mode bits, which root in the workload can bypass.
-        if let rules = deviceRules(leader) {
+        if let rules = deviceRules {
             for index in nodes.indices {
                 guard let major = nodes[index].major, let minor = nodes[index].minor else { continue }
                 nodes[index].access = CgroupFileParser.access(
@@ -371,14 +380,6 @@ struct PostureBuilder {
         }
         devices += nodes
         return devices
-    }
-
-    func deviceRules(_ leader: ProcessRecord) -> [CgroupFileParser.DeviceRule]? {
-        guard let membership = leader.cgroups.first(where: { $0.controllers.contains("devices") }),
-            let mountPoint = hierarchies.v1["devices"],
-            let text = try? Files.readText(root.path(mountPoint + membership.path) + "/devices.list", limit: 256 << 10)
-        else { return nil }
-        return CgroupFileParser.deviceRules(text)
     }
 
     /// Device nodes under /dev in the workload's root, walked with every lookup confined to that
