@@ -411,7 +411,8 @@ public enum Limit: Codable, Sendable, Equatable, CustomStringConvertible {
 }
 
 public struct CgroupLimits: Codable, Sendable, Equatable {
-    /// `v1` or `v2`: the hierarchy the limits were read from (on a hybrid host, per controller).
+    /// `v2` (unified), `v1` (legacy) or `hybrid` (v1 controllers beside a v2 hierarchy: each
+    /// limit read from whichever hierarchy holds its controller); `declared` when from `check`.
     public var version: String
     /// The workload's cgroup path (v2, or the v1 memory hierarchy's).
     public var path: String
