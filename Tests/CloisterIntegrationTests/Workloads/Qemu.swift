@@ -21,6 +21,9 @@ struct QemuOptions {
     var userNetwork = false
     /// `-fda FILE`: a floppy controller, the legacy device behind VENOM.
     var floppy = false
+    /// `-machine TYPE`; nil keeps qemu's default `pc` (i440fx), which always has an ISA floppy
+    /// controller. `q35` has none.
+    var machine: String?
 
     static let sandboxOptions = [
         "obsolete": "deny", "elevateprivileges": "deny", "spawn": "deny", "resourcecontrol": "deny",
@@ -52,6 +55,7 @@ final class QemuGuest: Workload, @unchecked Sendable {
                          "-kernel", Paths.kernel.path, "-initrd", Paths.initramfs.path,
                          "-append", "console=ttyS0 panic=-1",
                          "-display", "none", "-serial", "file:\(consoleLog.path)", "-no-reboot"]
+        if let machine = options.machine { arguments += ["-machine", machine] }
         switch options.accelerator {
         case .kvm: arguments += ["-enable-kvm"]
         case .tcg: arguments += ["-accel", "tcg"]
