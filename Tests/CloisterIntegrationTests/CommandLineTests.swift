@@ -77,9 +77,12 @@ struct CommandLineTests {
         var text = try String(contentsOf: status, encoding: .utf8)
         text = text.replacingOccurrences(of: "Name:\tsleep", with: "Name:\tev\u{1B}[31mil\u{1B}]0;x\u{7}")
         try text.write(to: status, atomically: true, encoding: .utf8)
+        // argv[0] names the sandbox: escape sequences, a newline and invalid UTF-8 in it.
+        let hostileArgument: [UInt8] = Array("ev\u{1B}[31mil\n".utf8) + [0xFF, 0x00] + Array("1000".utf8) + [0x00]
+        try Data(hostileArgument).write(to: copy.appendingPathComponent("proc/16467/cmdline"))
         let result = try cloister(["scan", "--root", copy.path])
         #expect(result.status == 0)
         #expect(!result.stdout.contains("\u{1B}"))
-        #expect(result.stdout.contains("ev\\x1b[31mil"))
+        #expect(result.stdout.contains("ev\\x1b[31mil\\n\\xff"))
     }
 }
