@@ -23,12 +23,14 @@ public enum ReportFormat: String, CaseIterable, Sendable {
 /// `OutputFile.write` in the commands module).
 public enum Report {
     /// `rules` supplies titles, remediation and help for SARIF, JUnit and the audit reports;
-    /// without it they are built from the findings alone.
+    /// without it they are built from the findings alone. `heading` replaces the table's host
+    /// line (for `check`).
     public static func render(
-        format: ReportFormat, report: ScanReport, rules: RulePack? = nil, verbose: Bool = false
+        format: ReportFormat, report: ScanReport, rules: RulePack? = nil, verbose: Bool = false,
+        heading: String? = nil
     ) throws -> [UInt8] {
         switch format {
-        case .table: return Array((TableRendering.scan(report, verbose: verbose) + "\n").utf8)
+        case .table: return Array((TableRendering.scan(report, verbose: verbose, heading: heading) + "\n").utf8)
         case .json: return Array((try JSONRendering.render(report) + "\n").utf8)
         case .sarif: return Array(SARIFRenderer.render(report, rules: rules).utf8)
         case .junit: return Array(JUnitRenderer.render(report, rules: rules).utf8)
