@@ -476,17 +476,17 @@ public enum CheckReportJSON {
         start = 0
         while start < findings.count {
             let slice = Array(findings[start..<min(start + batch, findings.count)])
-            let encoded = ParallelMap.map(slice) { finding -> Result<Data, any Error> in
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                return Result { try encoder.encode(finding) }
+            // CompactJSON, as for workloads: Foundation's encoder took a fifth of the run time
+            // on the benchmark's 35,000 findings.
+            let encoded = ParallelMap.map(slice) { finding -> Result<[UInt8], any Error> in
+                Result { try CompactJSON.encode(finding) }
             }
-            var chunk = Data()
+            var chunk: [UInt8] = []
             for (offset, bytes) in encoded.enumerated() {
                 chunk.append(contentsOf: (start + offset == 0 ? "\n" : ",\n").utf8)
-                chunk.append(try bytes.get())
+                chunk.append(contentsOf: try bytes.get())
             }
-            write(chunk)
+            write(Data(chunk))
             start += batch
         }
         write(Data((findings.isEmpty ? "],\n" : "\n],\n").utf8))
