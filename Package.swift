@@ -62,7 +62,7 @@ let package = Package(
             dependencies: ["CloisterCommands", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(
             name: "CloisterCheckTests",
-            dependencies: ["CloisterCheck", "CloisterFormats", "CloisterModel"],
+            dependencies: ["CloisterCheck", "CloisterFormats", "CloisterModel", "CloisterRules"],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CloisterInspectTests",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CloisterCheck
 import CloisterInspect
 import CloisterModel
 import CloisterPlacement
@@ -33,8 +34,11 @@ public struct AdviseCommand: AsyncParsableCommand {
     @Option(help: "Derive the needs from the running workload this process belongs to.")
     public var pid: Int?
 
-    @Option(name: .customLong("from"), help: "Derive the needs from a file 'cloister check' reads (not yet available in this build).")
+    @Option(name: .customLong("from"), help: "Derive the needs from a file 'cloister check' reads (OCI config.json, Kubernetes, Compose, libvirt XML, qemu argv, Firecracker).")
     public var fromFile: String?
+
+    @Option(name: .long, help: "With --from: the workload to advise on (its id or name), when the file declares several.")
+    public var workload: String?
 
     public init() {}
 
@@ -43,19 +47,20 @@ public struct AdviseCommand: AsyncParsableCommand {
         if inputs != 1 {
             throw ValidationError("give exactly one of DESCRIPTION, --pid or --from")
         }
+        if workload != nil, fromFile == nil {
+            throw ValidationError("--workload chooses among the workloads of a --from file; give --from FILE too")
+        }
     }
 
     public func run() async throws {
-        if fromFile != nil {
-            printError("cloister advise: --from is not yet available in this build; write a description file instead")
-            throw ExitCode(2)
-        }
         do {
             let directory = try Self.policiesDirectory(explicit: policies)
             let catalogue = try Catalogue.load(directory: directory)
             let workload: WorkloadDescription
             if let pid {
                 workload = try Self.describeRunning(pid: pid)
+            } else if let fromFile {
+                workload = try Self.describeDeclared(file: fromFile, workload: self.workload)
             } else if let description {
                 workload = try WorkloadDescription.load(contentsOf: URL(fileURLWithPath: description))
             } else {
@@ -100,6 +105,40 @@ public struct AdviseCommand: AsyncParsableCommand {
         workload.platform.hostKernel = result.host.kernel
         workload.defaulted.removeAll { $0 == "platform.kvm" }
         return workload
+    }
+
+    /// "Should this be a VM?" before deployment: the posture a configuration file declares says
+    /// what the workload needs. The host is not this one, so the platform stays defaulted.
+    static func describeDeclared(file: String, workload chosen: String?) throws -> WorkloadDescription {
+        let result = Check.check(paths: [file])
+        if !result.errors.isEmpty {
+            throw CLIError.input(
+                result.errors.map { SafeText.forTerminal($0.description) }.joined(separator: "\n")
+                    + "\n(advise --from needs a file that `cloister check` reads without errors)")
+        }
+        let postures = result.workloads
+        let listing = postures.map { SafeText.forTerminal($0.id) }.joined(separator: ", ")
+        let posture: Posture
+        if let chosen {
+            let matches = postures.filter { $0.id == chosen }
+            let byName = matches.isEmpty ? postures.filter { $0.name == chosen } : matches
+            guard byName.count == 1, let found = byName.first else {
+                throw CLIError.input(
+                    byName.isEmpty
+                        ? "\(file) declares no workload \"\(SafeText.forTerminal(chosen))\"; it declares: \(listing.isEmpty ? "none" : listing)"
+                        : "\(file): \"\(SafeText.forTerminal(chosen))\" names \(byName.count) workloads; pass one of their ids: \(byName.map { SafeText.forTerminal($0.id) }.joined(separator: ", "))")
+            }
+            posture = found
+        } else {
+            guard let only = postures.first else {
+                throw CLIError.input("\(file) declares no workload (a Service or ConfigMap runs nothing); give a file that runs one")
+            }
+            guard postures.count == 1 else {
+                throw CLIError.input("\(file) declares \(postures.count) workloads; choose one with --workload ID: \(listing)")
+            }
+            posture = only
+        }
+        return derive(from: posture)
     }
 
     func printError(_ text: String) {

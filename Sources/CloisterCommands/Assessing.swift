@@ -57,7 +57,12 @@ struct AssessmentOptions: ParsableArguments {
 
     /// Writes the report, then applies the gate: 0 clean, 1 failed.
     func finish(_ report: ScanReport, pack: RulePack, verbose: Bool) throws {
-        let bytes = try Report.render(format: format, report: report, rules: pack, verbose: verbose)
+        try write(try Report.render(format: format, report: report, rules: pack, verbose: verbose))
+        if !gatePasses(report) { throw ExitCode(1) }
+    }
+
+    /// Writes rendered bytes to `--output` (atomically) or standard output.
+    func write(_ bytes: [UInt8]) throws {
         if let output {
             do {
                 try OutputFile.write(bytes, to: output)
@@ -67,12 +72,16 @@ struct AssessmentOptions: ParsableArguments {
         } else {
             FileHandle.standardOutput.write(Data(bytes))
         }
+    }
+
+    /// Applies `--fail-on` and `--max-exposure`, saying on standard error why the gate failed.
+    func gatePasses(_ report: ScanReport) -> Bool {
         let gate = Gate(failOn: failOn, maxExposure: maxExposure)
         let result = gate.evaluate(findings: report.findings, postures: report.workloads)
-        if !result.passed {
-            for reason in result.reasons { writeStandardError("cloister: gate: \(SafeText.forTerminal(reason))\n") }
-            throw ExitCode(1)
+        for reason in result.reasons where !result.passed {
+            writeStandardError("cloister: gate: \(SafeText.forTerminal(reason))\n")
         }
+        return result.passed
     }
 }
 

@@ -1,6 +1,8 @@
 import ArgumentParser
 import CloisterCheck
 import CloisterModel
+import CloisterReport
+import CloisterRules
 import Foundation
 
 /// `cloister check FILE… [DIR…] [--qemu -- ARGV…]`: the postures that configuration files
@@ -15,8 +17,11 @@ public struct CheckCommand: ParsableCommand {
             Firecracker configurations and qemu command lines (a file holding one, or --qemu -- ARGV). \
             Directories are searched for .json, .yaml, .yml, .xml, .qemu, .args and .cmdline files. \
             Values a platform applies when a field is absent are filled in and listed under "defaulted". \
-            A file that is not valid for its format is reported with its line; the others are still checked, \
-            and the exit status is 2.
+            Every declared posture is scored and judged by the same rules as `scan`; findings carry the file, \
+            line and path inside the document that caused them. \
+            A file that is not valid for its format is reported with its line; the others are still checked \
+            and reported. Exit 0 when the gate passes, 1 when --fail-on or --max-exposure fails it, 2 when an \
+            input file is invalid (2 wins over 1) or on usage errors.
             """)
 
     @Argument(help: "Files and directories to check.")
@@ -28,15 +33,14 @@ public struct CheckCommand: ParsableCommand {
         help: ArgumentHelp("Check a qemu command line: everything after --qemu [--].", valueName: "argv"))
     public var qemuOption: [String] = []
 
-    @Option(help: "Output format: json or text.")
-    public var format: OutputFormat = .json
+    /// The same report, rule, policy, baseline and gate flags as `scan`.
+    @OptionGroup var assessment: AssessmentOptions
+
+    @Flag(name: .shortAndLong, help: "Show every field of each workload in the table.")
+    var verbose = false
 
     /// The qemu argv, without the `--` that separates it.
     var qemuArguments: [String] { qemuOption.first == "--" ? Array(qemuOption.dropFirst()) : qemuOption }
-
-    public enum OutputFormat: String, ExpressibleByArgument, Sendable {
-        case json, text
-    }
 
     public init() {}
 
@@ -50,32 +54,49 @@ public struct CheckCommand: ParsableCommand {
     }
 
     public func run() throws {
+        let checkedAt = Clock.rfc3339Now()
         var result = Check.check(paths: paths)
         if !qemuArguments.isEmpty {
             result.workloads.append(Check.check(qemu: qemuArguments))
             result.documents += 1
         }
+        // Bad rule, policy or baseline files stop here (exit 2): there is nothing to judge with.
+        let (assessed, pack) = try assessment.assess(result.workloads)
+        result.workloads = assessed.postures
+        var issues = assessed.undetermined.map(\.asIssue)
 
-        // FINDINGS: when the rules engine (branch `rules`) merges, evaluate the rules on
-        // `result.workloads` here, add `findings` to the report and exit 1 on --fail-on.
-
-        switch format {
-        case .json:
-            try CheckReportJSON.render(result) { FileHandle.standardOutput.write($0) }
-        case .text:
-            var lines: [String] = []
-            for workload in result.workloads {
-                let place = workload.location.map { "\($0.file)\($0.line.map { ":\($0)" } ?? "")" } ?? ""
-                lines.append("\(SafeTextLine.clean(workload.id))  \(workload.kind.rawValue)  \(SafeTextLine.clean(place))  defaulted: \(workload.defaulted.count)")
+        if assessment.format == .json {
+            if assessment.output == nil {
+                // Streamed: the document for thousands of workloads is never held whole.
+                try CheckReportJSON.render(result, findings: assessed.findings, issues: issues) {
+                    FileHandle.standardOutput.write($0)
+                }
+            } else {
+                try assessment.write(Array(try CheckReportJSON.render(result, findings: assessed.findings, issues: issues)))
             }
-            for file in result.skipped { lines.append("skipped (not a format check reads): \(SafeTextLine.clean(file))") }
-            lines.append("\(result.files) files, \(result.documents) documents, \(result.workloads.count) workloads, \(result.errors.count) errors")
-            print(lines.joined(separator: "\n"))
+        } else {
+            // The other formats take the scan report's shape; invalid files and skipped ones
+            // become its issues, so a SARIF or JUnit reader sees them too.
+            issues = result.errors.map { ScanIssue(message: "invalid input: \($0.description)") }
+                + result.skipped.map { ScanIssue(message: "skipped (not a format check reads): \($0)") } + issues
+            let report = ScanReport(
+                scannedAt: checkedAt, host: HostFacts(), workloads: result.workloads, findings: assessed.findings,
+                issues: issues)
+            let heading = "checked \(result.files) files, \(result.documents) documents: \(result.workloads.count) workloads, \(assessed.findings.count) findings, \(result.errors.count) invalid files"
+            try assessment.write(
+                try Report.render(format: assessment.format, report: report, rules: pack, verbose: verbose, heading: heading))
         }
         for error in result.errors {
-            FileHandle.standardError.write(Data("error: \(SafeTextLine.clean(error.description))\n".utf8))
+            writeStandardError("cloister check: error: \(SafeTextLine.clean(error.description))\n")
         }
+        // Every file has been reported; now the exit status. An invalid input (2) wins over a
+        // failed gate (1): the gate judged an incomplete set of workloads, so passing it would
+        // prove nothing and failing it is not the whole story. Gate reasons are still printed.
+        let report = ScanReport(
+            scannedAt: checkedAt, host: HostFacts(), workloads: result.workloads, findings: assessed.findings)
+        let gatePassed = assessment.gatePasses(report)
         if !result.errors.isEmpty { throw ExitCode(2) }
+        if !gatePassed { throw ExitCode(1) }
     }
 }
 

@@ -23,12 +23,14 @@ public enum ReportFormat: String, CaseIterable, Sendable {
 /// `OutputFile.write` in the commands module).
 public enum Report {
     /// `rules` supplies titles, remediation and help for SARIF, JUnit and the audit reports;
-    /// without it they are built from the findings alone.
+    /// without it they are built from the findings alone. `heading` replaces the table's host
+    /// line (for `check`).
     public static func render(
-        format: ReportFormat, report: ScanReport, rules: RulePack? = nil, verbose: Bool = false
+        format: ReportFormat, report: ScanReport, rules: RulePack? = nil, verbose: Bool = false,
+        heading: String? = nil
     ) throws -> [UInt8] {
         switch format {
-        case .table: return Array((TableRendering.scan(report, verbose: verbose) + "\n").utf8)
+        case .table: return Array((TableRendering.scan(report, verbose: verbose, heading: heading) + "\n").utf8)
         case .json: return try ScanJSON.render(report)
         case .sarif: return Array(SARIFRenderer.render(report, rules: rules).utf8)
         case .junit: return Array(JUnitRenderer.render(report, rules: rules).utf8)
@@ -85,14 +87,6 @@ extension String {
     var nonEmpty: String? { isEmpty ? nil : self }
 }
 
-/// JSON per the public contract: sorted keys, so output is stable and diffable.
-public enum JSONRendering {
-    public static func render<T: Encodable>(_ value: T, pretty: Bool = true) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-}
 
 /// `scan --format json`: the contract object, compact, with one workload, finding or issue a
 /// line so the output greps and diffs well. Each piece is encoded on its own straight into the

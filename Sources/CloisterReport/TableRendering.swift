@@ -2,11 +2,14 @@ import CloisterModel
 
 /// The terminal view: one line a workload, everything from workloads escaped.
 public enum TableRendering {
-    public static func scan(_ report: ScanReport, verbose: Bool) -> String {
+    /// `heading` replaces the host line (for `check`, whose postures are declared, not observed
+    /// on this host).
+    public static func scan(_ report: ScanReport, verbose: Bool, heading: String? = nil) -> String {
         var lines: [String] = []
         let host = report.host
         let lsms = host.lsms.map { $0.isEmpty ? "none" : $0.joined(separator: ",") } ?? "unknown"
         lines.append(
+            heading.map(esc) ??
             "host \(esc(host.hostname ?? "?"))  kernel \(esc(host.kernel ?? "?"))  lsm \(esc(lsms))  cgroup \(host.cgroupVersion ?? "?")  kvm \(host.kvm.usable ? "usable" : (host.kvm.present ? "present, unusable" : "absent"))"
         )
         lines.append("")
@@ -49,6 +52,10 @@ public enum TableRendering {
                 let severity = finding.severity.rawValue.uppercased() + (finding.accepted == nil ? "" : " (accepted)")
                 let workload = names[finding.workload] ?? finding.workload
                 lines.append("  \(severity) \(esc(finding.rule)) [\(esc(workload))]: \(esc(finding.message))")
+                if let location = finding.location {
+                    let place = location.file + (location.line.map { ":\($0)" } ?? "")
+                    lines.append("      at \(esc(place))\(location.path.map { " (\(esc($0)))" } ?? "")")
+                }
                 if let accepted = finding.accepted { lines.append("      accepted: \(esc(accepted))") }
             }
         }

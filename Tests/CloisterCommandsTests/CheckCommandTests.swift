@@ -6,9 +6,9 @@ import Testing
 @Suite("cloister check arguments")
 struct CheckCommandTests {
     @Test func qemuAfterDoubleDash() throws {
-        let command = try CheckCommand.parse(["a.yaml", "dir", "--format", "text", "--qemu", "--", "qemu-system-x86_64", "-vnc", ":0", "-m", "1"])
+        let command = try CheckCommand.parse(["a.yaml", "dir", "--format", "sarif", "--qemu", "--", "qemu-system-x86_64", "-vnc", ":0", "-m", "1"])
         #expect(command.paths == ["a.yaml", "dir"])
-        #expect(command.format == .text)
+        #expect(command.assessment.format == .sarif)
         #expect(command.qemuArguments == ["qemu-system-x86_64", "-vnc", ":0", "-m", "1"])
     }
 
