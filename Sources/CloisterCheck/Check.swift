@@ -86,7 +86,7 @@ public enum Check {
             }
         }
         // Files are independent: check them in parallel, report in the order given.
-        let results = ParallelMap.map(files) { check(file: $0.path, explicit: $0.explicit) }
+        let results = Parallel.map(files) { check(file: $0.path, explicit: $0.explicit) }
         for fileResult in results { result.merge(fileResult) }
         return result
     }
@@ -458,7 +458,7 @@ public enum CheckReportJSON {
         var start = 0
         while start < result.workloads.count {
             let slice = Array(result.workloads[start..<min(start + batch, result.workloads.count)])
-            let encoded = ParallelMap.map(slice) { posture -> Result<[UInt8], any Error> in
+            let encoded = Parallel.map(slice) { posture -> Result<[UInt8], any Error> in
                 Result { try CompactJSON.encode(posture) }
             }
             // One write per batch, not two per workload.
@@ -478,7 +478,7 @@ public enum CheckReportJSON {
             let slice = Array(findings[start..<min(start + batch, findings.count)])
             // CompactJSON, as for workloads: Foundation's encoder took a fifth of the run time
             // on the benchmark's 35,000 findings.
-            let encoded = ParallelMap.map(slice) { finding -> Result<[UInt8], any Error> in
+            let encoded = Parallel.map(slice) { finding -> Result<[UInt8], any Error> in
                 Result { try CompactJSON.encode(finding) }
             }
             var chunk: [UInt8] = []
@@ -497,25 +497,3 @@ public enum CheckReportJSON {
 }
 
 /// Maps over independent items on every core, keeping their order.
-enum ParallelMap {
-    static func map<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) -> R) -> [R] {
-        if items.count < 2 { return items.map(transform) }
-        let results = Results<R>(count: items.count)
-        DispatchQueue.concurrentPerform(iterations: items.count) { index in
-            results.set(index, transform(items[index]))
-        }
-        return results.values()
-    }
-
-    final class Results<R>: @unchecked Sendable {
-        private var storage: [R?]
-        private let lock = NSLock()
-        init(count: Int) { storage = Array(repeating: nil, count: count) }
-        func set(_ index: Int, _ value: R) {
-            lock.lock()
-            storage[index] = value
-            lock.unlock()
-        }
-        func values() -> [R] { storage.compactMap { $0 } }
-    }
-}

@@ -13,12 +13,11 @@ public struct Assessment: Sendable {
     public init(
         postures: [Posture], pack: RulePack, policy: ExposurePolicy, baseline: Baseline? = nil, today: Date = Date()
     ) {
-        let trees = postures.map(PostureTree.make)
+        let trees = Parallel.map(postures, PostureTree.make)
         let scorer = ExposureScorer(policy: policy)
+        let exposures = Parallel.map(Array(postures.indices)) { scorer.explain(postures[$0], tree: trees[$0]).exposure }
         var scored = postures
-        for index in scored.indices {
-            scored[index].exposure = scorer.explain(scored[index], tree: trees[index]).exposure
-        }
+        for index in scored.indices { scored[index].exposure = exposures[index] }
         let evaluation = RuleEngine(pack: pack).evaluate(postures: scored, trees: trees)
         self.postures = scored
         self.findings = baseline.map { $0.apply(to: evaluation.findings, postures: scored, today: today) } ?? evaluation.findings

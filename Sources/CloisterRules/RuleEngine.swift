@@ -45,38 +45,51 @@ public struct RuleEngine: Sendable {
     }
 
     func evaluate(postures: [Posture], trees: [JSONValue]) -> RuleEvaluation {
+        let shared = sharedIndex(postures: postures, trees: trees)
+        // Once the cross-workload values are indexed, each posture is judged on its own: on
+        // every core, in order.
+        let perPosture = Parallel.map(Array(postures.indices)) { index in
+            evaluate(postures[index], tree: trees[index], shared: shared)
+        }
         var findings: [Finding] = []
         var undetermined: [Undetermined] = []
-        let shared = sharedIndex(postures: postures, trees: trees)
-        let noShared: [String: [String: [String]]] = [:]
-        for (index, posture) in postures.enumerated() {
-            var mine: [Finding] = []
-            let unknownPaths = posture.unknown.isEmpty ? [] : posture.unknown.keys.map(EvaluationContext.normalize)
-            for plan in plans where plan.kinds.contains(posture.kind) {
-                var context = EvaluationContext(
-                    postureID: posture.id, unknownPaths: unknownPaths,
-                    sharedValues: shared.isEmpty ? noShared : shared[plan.rule.id] ?? noShared)
-                switch plan.rule.condition.evaluate(trees[index], context: &context) {
-                case .yes:
-                    mine.append(finding(plan: plan, posture: posture, tree: trees[index], context: context))
-                case .unknown:
-                    let rule = plan.rule
-                    var fields: [String: String] = [:]
-                    for field in rule.fields where context.isUnknown(field) {
-                        for (key, reason) in posture.unknown
-                        where context.isUnknown(field) && EvaluationContext.related(EvaluationContext.normalize(key), field) {
-                            fields[key] = reason
-                        }
-                    }
-                    undetermined.append(Undetermined(rule: rule.id, workload: posture.id, fields: fields))
-                case .no:
-                    break
-                }
-            }
-            mine.sort { ($0.severity, $1.rule) > ($1.severity, $0.rule) }
-            findings += mine
+        for result in perPosture {
+            findings += result.findings
+            undetermined += result.undetermined
         }
         return RuleEvaluation(findings: findings, undetermined: undetermined)
+    }
+
+    private func evaluate(
+        _ posture: Posture, tree: JSONValue, shared: [String: [String: [String: [String]]]]
+    ) -> RuleEvaluation {
+        var mine: [Finding] = []
+        var undetermined: [Undetermined] = []
+        let noShared: [String: [String: [String]]] = [:]
+        let unknownPaths = posture.unknown.isEmpty ? [] : posture.unknown.keys.map(EvaluationContext.normalize)
+        for plan in plans where plan.kinds.contains(posture.kind) {
+            var context = EvaluationContext(
+                postureID: posture.id, unknownPaths: unknownPaths,
+                sharedValues: shared.isEmpty ? noShared : shared[plan.rule.id] ?? noShared)
+            switch plan.rule.condition.evaluate(tree, context: &context) {
+            case .yes:
+                mine.append(finding(plan: plan, posture: posture, tree: tree, context: context))
+            case .unknown:
+                let rule = plan.rule
+                var fields: [String: String] = [:]
+                for field in rule.fields where context.isUnknown(field) {
+                    for (key, reason) in posture.unknown
+                    where context.isUnknown(field) && EvaluationContext.related(EvaluationContext.normalize(key), field) {
+                        fields[key] = reason
+                    }
+                }
+                undetermined.append(Undetermined(rule: rule.id, workload: posture.id, fields: fields))
+            case .no:
+                break
+            }
+        }
+        mine.sort { ($0.severity, $1.rule) > ($1.severity, $0.rule) }
+        return RuleEvaluation(findings: mine, undetermined: undetermined)
     }
 
     /// For rules with `shared: true` tests: the value each workload of the rule's kinds holds.

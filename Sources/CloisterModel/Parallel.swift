@@ -1,9 +1,9 @@
 import Dispatch
 
-/// Maps over items on every core, keeping order. Reading /proc is per-process work with no
-/// shared state, so a scan of hundreds of processes splits cleanly.
-enum Parallel {
-    static func map<Item: Sendable, Result: Sendable>(
+/// Maps over items on every core, keeping order: per-process /proc reads, per-posture rule
+/// evaluation and per-workload encoding are independent, so they split cleanly. Pure: no I/O.
+public enum Parallel {
+    public static func map<Item: Sendable, Result: Sendable>(
         _ items: [Item], _ transform: @Sendable (Item) -> Result
     ) -> [Result] {
         guard items.count > 16 else { return items.map(transform) }
@@ -22,7 +22,7 @@ enum Parallel {
 
     /// Each index is written by exactly one iteration and read only after all have finished,
     /// so the buffer needs no lock.
-    final class Slots<Value>: @unchecked Sendable {
+    private final class Slots<Value>: @unchecked Sendable {
         private let buffer: UnsafeMutableBufferPointer<Value?>
 
         init(count: Int) {
