@@ -54,7 +54,7 @@ let package = Package(
             name: "CloisterCommands",
             dependencies: [
                 "CloisterModel", "CloisterInspect", "CloisterRules", "CloisterPlacement", "CloisterReport",
-                "CloisterCheck",
+                "CloisterCheck", "CloisterSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "cloister", dependencies: ["CloisterCommands"]),

@@ -348,7 +348,17 @@ struct PostureBuilder {
         var seen: Set<String> = []
         for pid in workload.members.prefix(256) {
             let fdDirectory = root.pid(pid) + "/fd"
-            guard let fds = try? Files.list(fdDirectory) else { continue }
+            let fds: [String]
+            do {
+                fds = try Files.list(fdDirectory)
+            } catch let error as SystemError where !error.isGone {
+                // Without CAP_DAC_READ_SEARCH a user-namespaced workload's fd/ (0500, its own
+                // UID) cannot be listed: what it holds open is unknown, not absent.
+                if unknown["devices"] == nil { unknown["devices"] = "cannot list \(fdDirectory): \(error)" }
+                continue
+            } catch {
+                continue
+            }
             for fd in fds.prefix(8192) {
                 guard let target = try? Files.readLink("\(fdDirectory)/\(fd)") else { continue }
                 let path: String
