@@ -99,7 +99,9 @@ struct PostureBuilder {
 
         // Mounts, as the workload sees them, with host paths for bind mounts.
         var workloadMounts: [MountInfoEntry] = []
-        if let text = try? Files.readText(base + "/mountinfo", limit: 8 << 20) {
+        // Mount paths are the workload's: raw invalid UTF-8 is kept as \xNN, not replaced.
+        if let bytes = try? Files.read(base + "/mountinfo", limit: 8 << 20) {
+            let text = SafeText.decode(bytes, limit: bytes.count)
             workloadMounts = MountInfoParser.parse(text).entries
             let ownCgroups = Set(leader.cgroups.map(\.path))
             posture.mounts = workloadMounts.map { mount($0, ownCgroups: ownCgroups) }
