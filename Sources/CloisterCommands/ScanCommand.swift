@@ -57,11 +57,14 @@ struct ScanCommand: ParsableCommand {
     }
 
     /// Keeps CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH for a live scan, nothing for a captured
-    /// tree, and sets no_new_privs (see `Privileges` for why those two). A failure to drop is
+    /// tree, and sets no_new_privs (see `Privileges` for why those two). With `--output`,
+    /// CAP_DAC_OVERRIDE stays dormant, raised only for the write. A failure to drop is
     /// a warning, and the report's `host.scannerCapabilities` shows what was held.
     func dropPrivileges() {
         do {
-            try Privileges.reduce(keeping: root == nil ? Privileges.scannerCapabilities : [])
+            try Privileges.reduce(
+                keeping: root == nil ? Privileges.scannerCapabilities : [],
+                dormant: assessment.output == nil ? [] : [Privileges.outputCapability])
         } catch {
             writeStandardError("cloister: warning: cannot drop capabilities (\(error)); scanning with those the process holds\n")
         }

@@ -25,16 +25,20 @@ import CLibcap
 public enum Privileges {
     /// What the scanner keeps, by capability number.
     public static let scannerCapabilities = [Int(CAP_SYS_PTRACE), Int(CAP_DAC_READ_SEARCH)]
+    /// Kept permitted but not effective when the report goes to `--output`: root writes its
+    /// report into directories other users own, and raises it only around that write.
+    public static let outputCapability = Int(CAP_DAC_OVERRIDE)
 
     /// Drops every capability but `keep` (those of them this thread holds) from every set,
     /// clears the ambient set and sets `no_new_privs`. Without `CAP_SETPCAP` the bounding set
     /// stays as it is (an unprivileged process cannot regain anything from it anyway).
-    public static func reduce(keeping keep: [Int]) throws {
+    /// `dormant` capabilities stay permitted, not effective, for `withEffective`.
+    public static func reduce(keeping keep: [Int], dormant: [Int] = []) throws {
         let held = try current()
         let lastCap = Int(cap_max_bits()) - 1
         _ = cl_prctl_cap_ambient_clear_all()
         if held.effective.contains(Int(CAP_SETPCAP)) {
-            for capability in 0...max(lastCap, 0) where !keep.contains(capability) {
+            for capability in 0...max(lastCap, 0) where !keep.contains(capability) && !dormant.contains(capability) {
                 // EINVAL: a capability this kernel does not have. Anything else is a failure.
                 if cl_prctl_capbset_drop(Int32(capability)) != 0, errno != EINVAL {
                     throw SystemError("prctl(PR_CAPBSET_DROP, \(capability))", path: "", errno: errno)
@@ -43,18 +47,34 @@ public enum Privileges {
         }
         guard let state = cap_init() else { throw SystemError("cap_init", path: "", errno: errno) }
         defer { cap_free(UnsafeMutableRawPointer(state)) }
-        let kept = keep.filter { held.permitted.contains($0) }.map { cap_value_t($0) }
-        if !kept.isEmpty {
-            try kept.withUnsafeBufferPointer { values in
-                for flag in [CAP_EFFECTIVE, CAP_PERMITTED] {
-                    if cap_set_flag(state, flag, Int32(values.count), values.baseAddress, CAP_SET) != 0 {
-                        throw SystemError("cap_set_flag", path: "", errno: errno)
-                    }
-                }
+        for (capabilities, flags) in [(keep, [CAP_EFFECTIVE, CAP_PERMITTED]), (dormant, [CAP_PERMITTED])] {
+            let values = capabilities.filter { held.permitted.contains($0) }.map { cap_value_t($0) }
+            guard !values.isEmpty else { continue }
+            for flag in flags where cap_set_flag(state, flag, Int32(values.count), values, CAP_SET) != 0 {
+                throw SystemError("cap_set_flag", path: "", errno: errno)
             }
         }
         if cap_set_proc(state) != 0 { throw SystemError("cap_set_proc", path: "", errno: errno) }
         if cl_prctl_set_no_new_privs() != 0 { throw SystemError("prctl(PR_SET_NO_NEW_PRIVS)", path: "", errno: errno) }
+    }
+
+    /// Runs `body` with `capability` raised in this thread's effective set if it is permitted
+    /// but dormant, and lowers it again afterwards; otherwise just runs `body`.
+    public static func withEffective<T>(_ capability: Int, _ body: () throws -> T) rethrows -> T {
+        guard let held = try? current(), held.permitted.contains(capability), !held.effective.contains(capability) else {
+            return try body()
+        }
+        setEffective(capability, true)
+        defer { setEffective(capability, false) }
+        return try body()
+    }
+
+    static func setEffective(_ capability: Int, _ raised: Bool) {
+        guard let state = cap_get_proc() else { return }
+        defer { cap_free(UnsafeMutableRawPointer(state)) }
+        var value = cap_value_t(capability)
+        guard cap_set_flag(state, CAP_EFFECTIVE, 1, &value, raised ? CAP_SET : CAP_CLEAR) == 0 else { return }
+        _ = cap_set_proc(state)
     }
 
     public struct Held: Sendable, Equatable {

@@ -119,6 +119,24 @@ struct LeastPrivilegeTests {
         #expect(!report.issues.contains { $0.message.contains("cloister ran without") })
     }
 
+    /// Root writes its report into a directory another user owns: CAP_DAC_OVERRIDE is kept
+    /// dormant and raised only for that write, so it is not among what the scan read with.
+    @Test(.enabled(if: Host.requires(Host.isRoot), "needs root: writes into a directory nobody owns"))
+    func outputIntoAnotherUsersDirectory() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cloister-owned-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Shell.run(["chown", "nobody", directory.path])
+        try Shell.run(["chmod", "755", directory.path])
+        let output = directory.appendingPathComponent("scan.json")
+        let result = try Shell.run(
+            [try Paths.cloisterExecutable().path, "scan", "--format", "json", "--output", output.path,
+             "--rules", HostileInputTests.rules, "--policy", HostileInputTests.policy], timeout: 120, check: false)
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONDecoder().decode(ScanReport.self, from: try Data(contentsOf: output))
+        #expect(report.host.scannerCapabilities == ["CAP_DAC_READ_SEARCH", "CAP_SYS_PTRACE"])
+    }
+
     /// As `nobody`, from a world-readable copy of the executable, rules and policy (the
     /// checkout may sit under a directory only root can enter).
     @Test(.enabled(if: Host.requires(Host.isRoot && Shell.has("setpriv")), "needs root and setpriv to become nobody"))
