@@ -177,3 +177,40 @@ struct LeastPrivilegeTests {
         return stat("/proc/\(pid)", &status) == 0 && status.st_uid == 65534
     }
 }
+
+/// Fail closed and lose nothing: a run killed at any moment leaves the previous report whole.
+@Suite("interrupted runs")
+struct InterruptedRunTests {
+    @Test func killedRunsLeaveThePreviousReportWhole() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cloister-kill-\(UUID().uuidString)")
+        let manifests = directory.appendingPathComponent("manifests")
+        try FileManager.default.createDirectory(at: manifests, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Enough documents that a check takes a while, so kills land mid-run and mid-write.
+        let fixtures = Paths.repositoryRoot.appendingPathComponent("Tests/CloisterCheckTests/Fixtures/kubernetes")
+        let names = try FileManager.default.contentsOfDirectory(atPath: fixtures.path).filter { $0.hasSuffix(".yaml") }
+        for copy in 0..<150 {
+            for name in names {
+                try FileManager.default.copyItem(
+                    at: fixtures.appendingPathComponent(name), to: manifests.appendingPathComponent("\(copy)-\(name)"))
+            }
+        }
+        let output = directory.appendingPathComponent("check.json")
+        let arguments = [try Paths.cloisterExecutable().path, "check", manifests.path, "--format", "json", "--output", output.path]
+        let started = Date()
+        try Shell.run(arguments, timeout: 300, check: false)
+        let duration = Date().timeIntervalSince(started)
+        let complete = try Data(contentsOf: output)
+        #expect(try JSONSerialization.jsonObject(with: complete) is [String: Any])
+
+        for attempt in 0..<8 {
+            let run = try BackgroundProcess(arguments, log: directory.appendingPathComponent("log"))
+            Thread.sleep(forTimeInterval: duration * Double(attempt + 1) / 9)
+            kill(run.pid, SIGKILL)
+            run.stop()
+            // The old report, or a whole new one (the run finished first): never a part.
+            let now = try Data(contentsOf: output)
+            #expect(now == complete, "attempt \(attempt): the report changed after a kill")
+        }
+    }
+}
