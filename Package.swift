@@ -15,6 +15,10 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "cloister", targets: ["cloister"]),
+        // For Fuzz/, the fuzzing package, which links the parsers of untrusted input.
+        .library(
+            name: "CloisterParsers",
+            targets: ["CloisterModel", "CloisterInspect", "CloisterFormats", "CloisterCheck", "CloisterRules", "CloisterPlacement"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -50,7 +54,7 @@ let package = Package(
             name: "CloisterCommands",
             dependencies: [
                 "CloisterModel", "CloisterInspect", "CloisterRules", "CloisterPlacement", "CloisterReport",
-                "CloisterCheck",
+                "CloisterCheck", "CloisterSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "cloister", dependencies: ["CloisterCommands"]),

@@ -2,6 +2,7 @@ import ArgumentParser
 import CloisterModel
 import CloisterReport
 import CloisterRules
+import CloisterSystem
 import Foundation
 
 /// The flags `scan` and `check` share: which rules and weights judge the postures, which
@@ -65,7 +66,8 @@ struct AssessmentOptions: ParsableArguments {
     func write(_ bytes: [UInt8]) throws {
         if let output {
             do {
-                try OutputFile.write(bytes, to: output)
+                // A scan keeps CAP_DAC_OVERRIDE dormant for this write only (see ScanCommand).
+                try Privileges.withEffective(Privileges.outputCapability) { try OutputFile.write(bytes, to: output) }
             } catch {
                 throw CLIError.input("\(error.localizedDescription)")
             }

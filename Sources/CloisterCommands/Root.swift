@@ -18,6 +18,13 @@ public struct CloisterCommand: AsyncParsableCommand {
         ])
     public init() {}
 
+    /// Process-wide hardening that must happen before any thread starts: `scan` keeps only the
+    /// capabilities reading needs (see `Privileges`). Other commands are left as they are.
+    public static func prepareProcess() {
+        guard let command = try? parseAsRoot(), let scan = command as? ScanCommand else { return }
+        scan.dropPrivileges()
+    }
+
     /// Runs the command line. Usage and input errors exit 2 (the contract), not
     /// ArgumentParser's default 64; `ExitCode` thrown by a command (the CI gate) passes through.
     public static func runMain() async {

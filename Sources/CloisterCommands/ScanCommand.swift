@@ -3,6 +3,7 @@ import CloisterInspect
 import CloisterModel
 import CloisterReport
 import CloisterRules
+import CloisterSystem
 
 struct ScanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,10 +36,37 @@ struct ScanCommand: ParsableCommand {
         }
         let (assessed, pack) = try assessment.assess(result.workloads)
         var issues = result.issues
+        var host = result.host
+        if root == nil, let held = try? Privileges.heldByAnyThread() {
+            host.scannerCapabilities = held.effective.sorted().map(CapabilityNames.name)
+            let missing = Privileges.scannerCapabilities.filter { !held.effective.contains($0) }
+            if !missing.isEmpty {
+                issues.insert(
+                    ScanIssue(
+                        message: "cloister ran without \(missing.map(CapabilityNames.name).joined(separator: " and ")): "
+                            + "other users' processes (containers run by root among them) may be missing, and what "
+                            + "could not be read of the workloads shown is listed as unknown; run as root for full coverage"),
+                    at: 0)
+            }
+        }
         for undetermined in assessed.undetermined { issues.append(undetermined.asIssue) }
         let report = ScanReport(
-            scannedAt: scannedAt, host: result.host, workloads: assessed.postures, findings: assessed.findings,
+            scannedAt: scannedAt, host: host, workloads: assessed.postures, findings: assessed.findings,
             issues: issues)
         try assessment.finish(report, pack: pack, verbose: verbose)
+    }
+
+    /// Keeps CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH for a live scan, nothing for a captured
+    /// tree, and sets no_new_privs (see `Privileges` for why those two). With `--output`,
+    /// CAP_DAC_OVERRIDE stays dormant, raised only for the write. A failure to drop is
+    /// a warning, and the report's `host.scannerCapabilities` shows what was held.
+    func dropPrivileges() {
+        do {
+            try Privileges.reduce(
+                keeping: root == nil ? Privileges.scannerCapabilities : [],
+                dormant: assessment.output == nil ? [] : [Privileges.outputCapability])
+        } catch {
+            writeStandardError("cloister: warning: cannot drop capabilities (\(error)); scanning with those the process holds\n")
+        }
     }
 }

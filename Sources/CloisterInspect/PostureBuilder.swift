@@ -99,7 +99,9 @@ struct PostureBuilder {
 
         // Mounts, as the workload sees them, with host paths for bind mounts.
         var workloadMounts: [MountInfoEntry] = []
-        if let text = try? Files.readText(base + "/mountinfo", limit: 8 << 20) {
+        // Mount paths are the workload's: raw invalid UTF-8 is kept as \xNN, not replaced.
+        if let bytes = try? Files.read(base + "/mountinfo", limit: 8 << 20) {
+            let text = SafeText.decode(bytes, limit: bytes.count)
             workloadMounts = MountInfoParser.parse(text).entries
             let ownCgroups = Set(leader.cgroups.map(\.path))
             posture.mounts = workloadMounts.map { mount($0, ownCgroups: ownCgroups) }
@@ -348,7 +350,17 @@ struct PostureBuilder {
         var seen: Set<String> = []
         for pid in workload.members.prefix(256) {
             let fdDirectory = root.pid(pid) + "/fd"
-            guard let fds = try? Files.list(fdDirectory) else { continue }
+            let fds: [String]
+            do {
+                fds = try Files.list(fdDirectory)
+            } catch let error as SystemError where !error.isGone {
+                // Without CAP_DAC_READ_SEARCH a user-namespaced workload's fd/ (0500, its own
+                // UID) cannot be listed: what it holds open is unknown, not absent.
+                if unknown["devices"] == nil { unknown["devices"] = "cannot list \(fdDirectory): \(error)" }
+                continue
+            } catch {
+                continue
+            }
             for fd in fds.prefix(8192) {
                 guard let target = try? Files.readLink("\(fdDirectory)/\(fd)") else { continue }
                 let path: String

@@ -48,9 +48,9 @@ struct RuntimeState {
         if let ids = try? Files.list(root.path("/run/crun")) {
             for id in ids {
                 guard let bytes = try? Files.read(root.path("/run/crun/\(id)/status"), limit: 1 << 20),
-                    let decoded = try? JSONDecoder().decode(CrunStatusFile.self, from: Data(bytes))
+                    let pid = EngineStateParser.crunPID(status: bytes)
                 else { continue }
-                state.runcByPID[decoded.pid] = OCIState(runtime: "crun", id: id)
+                state.runcByPID[pid] = OCIState(runtime: "crun", id: id)
             }
         }
         if let files = try? Files.list(root.path("/run/libvirt/qemu")) {
@@ -66,10 +66,9 @@ struct RuntimeState {
     }
 
     func dockerName(id: String, root: HostRoot) -> String? {
-        guard let bytes = try? Files.read(root.path("/var/lib/docker/containers/\(id)/config.v2.json"), limit: 8 << 20),
-            let decoded = try? JSONDecoder().decode(DockerConfigFile.self, from: Data(bytes))
+        guard let bytes = try? Files.read(root.path("/var/lib/docker/containers/\(id)/config.v2.json"), limit: 8 << 20)
         else { return nil }
-        return decoded.Name.hasPrefix("/") ? String(decoded.Name.dropFirst()) : decoded.Name
+        return EngineStateParser.dockerName(configV2: bytes)
     }
 
     /// Kubernetes containers: `namespace/pod/container` from the CRI annotations in the bundle.
@@ -79,23 +78,18 @@ struct RuntimeState {
             : ["/run/containerd/io.containerd.runtime.v2.task/k8s.io/\(id)/config.json"]
         for path in candidates {
             guard let bytes = try? Files.read(root.path(path), limit: 8 << 20),
-                let decoded = try? JSONDecoder().decode(BundleAnnotations.self, from: Data(bytes)),
-                let annotations = decoded.annotations
+                let name = EngineStateParser.criName(bundleConfig: bytes)
             else { continue }
-            let namespace = annotations["io.kubernetes.cri.sandbox-namespace"] ?? annotations["io.kubernetes.pod.namespace"]
-            let pod = annotations["io.kubernetes.cri.sandbox-name"] ?? annotations["io.kubernetes.pod.name"]
-            let container = annotations["io.kubernetes.cri.container-name"] ?? annotations["io.kubernetes.container.name"]
-            let parts = [namespace, pod, container].compactMap { $0 }
-            if !parts.isEmpty { return parts.joined(separator: "/") }
+            return name
         }
         return nil
     }
 }
 
-enum RuncStateFile {
+public enum RuncStateFile {
     /// The value of `"init_process_pid":N` in runc's state.json, whose first keys are `id`,
     /// `init_process_pid` and `init_process_start`.
-    static func initProcessPID(in bytes: [UInt8]) -> Int? {
+    public static func initProcessPID(in bytes: [UInt8]) -> Int? {
         let key = Array(#""init_process_pid":"#.utf8)
         guard bytes.count > key.count else { return nil }
         var index = 0
@@ -118,6 +112,33 @@ enum RuncStateFile {
     }
 }
 
+/// The JSON state files of engines, each parsed from bytes a workload's engine wrote, split from
+/// reading so that they can be fuzzed and tested without a host.
+public enum EngineStateParser {
+    /// The PID in crun's `/run/crun/ID/status`.
+    public static func crunPID(status bytes: [UInt8]) -> Int? {
+        (try? JSONDecoder().decode(CrunStatusFile.self, from: Data(bytes)))?.pid
+    }
+
+    /// The container name in Docker's `config.v2.json`, without its leading slash.
+    public static func dockerName(configV2 bytes: [UInt8]) -> String? {
+        guard let decoded = try? JSONDecoder().decode(DockerConfigFile.self, from: Data(bytes)) else { return nil }
+        return decoded.Name.hasPrefix("/") ? String(decoded.Name.dropFirst()) : decoded.Name
+    }
+
+    /// `namespace/pod/container` from the CRI annotations of a containerd or CRI-O bundle's config.json.
+    public static func criName(bundleConfig bytes: [UInt8]) -> String? {
+        guard let decoded = try? JSONDecoder().decode(BundleAnnotations.self, from: Data(bytes)),
+            let annotations = decoded.annotations
+        else { return nil }
+        let namespace = annotations["io.kubernetes.cri.sandbox-namespace"] ?? annotations["io.kubernetes.pod.namespace"]
+        let pod = annotations["io.kubernetes.cri.sandbox-name"] ?? annotations["io.kubernetes.pod.name"]
+        let container = annotations["io.kubernetes.cri.container-name"] ?? annotations["io.kubernetes.container.name"]
+        let parts = [namespace, pod, container].compactMap { $0 }
+        return parts.isEmpty ? nil : parts.joined(separator: "/")
+    }
+}
+
 private struct CrunStatusFile: Decodable {
     var pid: Int
 }
@@ -132,8 +153,8 @@ private struct BundleAnnotations: Decodable {
 
 /// libvirt's live status XML (`/run/libvirt/qemu/NAME.xml`): `<domstatus … pid='N'>` wrapping
 /// the domain definition. Only the identity is read here; `check` parses domain XML in full.
-enum LibvirtStatusParser {
-    static func parse(_ text: String, path: String) -> (pid: Int, name: String, uuid: String?)? {
+public enum LibvirtStatusParser {
+    public static func parse(_ text: String, path: String) -> (pid: Int, name: String, uuid: String?)? {
         guard let statusTag = firstTag("domstatus", in: text), let pidText = attribute("pid", in: statusTag),
             let pid = Int(pidText), let name = firstElementText("name", in: text)
         else { return nil }

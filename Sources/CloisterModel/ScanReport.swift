@@ -25,6 +25,10 @@ public struct HostFacts: Codable, Sendable, Equatable {
     public var libseccompVersion: String?
     /// Highest capability number the kernel knows (`kernel.cap_last_cap`).
     public var capLastCap: Int?
+    /// The capabilities cloister itself held while it read (every thread's effective set):
+    /// `CAP_SYS_PTRACE` and `CAP_DAC_READ_SEARCH` as root, none as an unprivileged user. nil for
+    /// a captured tree (`--root`), which is read with no capabilities at all.
+    public var scannerCapabilities: [String]?
     public var unknown: [String: String]
 
     public init() {

@@ -125,6 +125,13 @@ public enum Files {
         _ = try retryingInterrupts("fsync", path: temporary) { fsync(fd) }
         _ = try retryingInterrupts("rename", path: path) { rename(temporary, path) }
         committed = true
+        // The rename is durable only once the directory is: without this, a crash right after
+        // could bring back the old name's old content, or neither.
+        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryFD >= 0 {
+            _ = fsync(directoryFD)
+            close(directoryFD)
+        }
     }
 }
 

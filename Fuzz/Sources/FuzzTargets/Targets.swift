@@ -1,0 +1,148 @@
+// One fuzz harness per parser of untrusted input. Each takes the raw bytes libFuzzer makes and
+// feeds them to the parser the way cloister does when it reads the file: `/proc` and `/sys`
+// text decoded as `Files.readText` decodes it, argv split on NULs, configuration files through
+// the same entry point `cloister check` uses. A crash, a trap or an ASan report is a finding;
+// the few properties checked below (with `precondition`) are the parsers' own promises.
+import CFuzzDriver
+import CloisterCheck
+import CloisterFormats
+import CloisterInspect
+import CloisterModel
+import CloisterPlacement
+import CloisterRules
+
+public struct FuzzTarget: Sendable {
+    public var name: String
+    public var run: @Sendable ([UInt8]) -> Void
+}
+
+/// Text as `Files.readText` makes it: invalid UTF-8 repaired, never rejected.
+@inline(__always) func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+public enum FuzzTargets {
+    /// The target the driver's callback runs; set once, before the driver starts.
+    nonisolated(unsafe) static var current: FuzzTarget?
+
+    /// The entry point of every fuzz executable: libFuzzer's driver, on `name`'s harness.
+    public static func main(_ name: String, _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+        guard let target = all.first(where: { $0.name == name }) else { fatalError("no fuzz target \(name)") }
+        current = target
+        return cl_fuzz_run_driver(argc, argv) { data, count in
+            guard let run = FuzzTargets.current?.run else { return 0 }
+            run(count == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: count)))
+            return 0
+        }
+    }
+
+    public static let all: [FuzzTarget] = [
+        FuzzTarget(name: "proc-status") { bytes in
+            let status = bytes.withUnsafeBufferPointer { ProcStatus.parse(bytes: $0) }
+            _ = ProcStatus.parse(text(bytes)) == status
+        },
+        FuzzTarget(name: "id-map") { bytes in
+            let map = IDMapParser.parse(text(bytes))
+            for id: UInt32 in [0, 1, 1000, 65534, 100_000, .max] { _ = IDMapParser.hostID(id, in: map) }
+        },
+        FuzzTarget(name: "ns-link") { bytes in
+            _ = NamespaceLink.inode(text(bytes))
+        },
+        FuzzTarget(name: "cmdline") { bytes in
+            let arguments = CmdlineParser.parse(bytes, maxArguments: 64)
+            precondition(arguments.count <= 64, "cmdline: more arguments than the bound")
+        },
+        FuzzTarget(name: "mountinfo") { bytes in
+            let parsed = MountInfoParser.parse(text(bytes))
+            for entry in parsed.entries { _ = (entry.mountPoint, entry.source) }
+            _ = MountInfoParser.unescape(Substring(text(bytes)))
+        },
+        FuzzTarget(name: "cgroup") { bytes in
+            let content = text(bytes)
+            _ = CgroupFileParser.parse(content)
+            _ = CgroupFileParser.limit(content)
+            _ = CgroupFileParser.cpuMax(content)
+            let rules = CgroupFileParser.deviceRules(content)
+            _ = CgroupFileParser.access(for: rules, type: "c", major: 10, minor: 232)
+            _ = CgroupFileParser.devicesAllowAll(content)
+        },
+        FuzzTarget(name: "mac-label") { bytes in
+            _ = MACLabelParser.apparmor(text(bytes))
+            _ = MACLabelParser.selinux(text(bytes))
+        },
+        FuzzTarget(name: "socket-table") { bytes in
+            for ipv6 in [false, true] {
+                for address in SocketTableParser.listeningSockets(text(bytes), ipv6: ipv6).values {
+                    _ = SocketTableParser.isLoopback(address)
+                }
+            }
+        },
+        FuzzTarget(name: "fdinfo") { bytes in
+            _ = FDInfoParser.access(text(bytes))
+        },
+        FuzzTarget(name: "passwd") { bytes in
+            _ = PasswdParser.names(text(bytes))
+        },
+        FuzzTarget(name: "runc-state") { bytes in
+            if let pid = RuncStateFile.initProcessPID(in: bytes) { precondition(pid > 0, "runc state: PID \(pid)") }
+        },
+        FuzzTarget(name: "libvirt-status") { bytes in
+            _ = LibvirtStatusParser.parse(text(bytes), path: "/run/libvirt/qemu/fuzz.xml")
+        },
+        FuzzTarget(name: "engine-state") { bytes in
+            _ = EngineStateParser.crunPID(status: bytes)
+            _ = EngineStateParser.dockerName(configV2: bytes)
+            _ = EngineStateParser.criName(bundleConfig: bytes)
+        },
+        FuzzTarget(name: "json-document") { bytes in
+            _ = try? JSONDocument.parse(text(bytes))
+        },
+        FuzzTarget(name: "oci-config") { bytes in
+            guard let root = try? JSONDocument.parse(text(bytes)) else { return }
+            _ = try? OCIConfig.posture(root, file: "config.json")
+        },
+        FuzzTarget(name: "firecracker") { bytes in
+            guard let root = try? JSONDocument.parse(text(bytes)) else { return }
+            _ = try? Firecracker.posture(root, file: "vm_config.json")
+        },
+        FuzzTarget(name: "qemu-cmdline") { bytes in
+            // As `check` reads a file holding a command line, and as `scan` reads a live
+            // guest's NUL-separated argv.
+            let words = ShellWords.split(text(bytes))
+            _ = QemuCommandLine.parse(words).declaredPosture(file: "guest.qemu", line: 1)
+            let argv = CmdlineParser.parse(bytes)
+            _ = QemuCommandLine.parse(argv).declaredPosture(file: "/proc/1/cmdline", line: nil)
+        },
+        FuzzTarget(name: "qemu-options") { bytes in
+            let options = QemuOptionList.parse(text(bytes), impliedKey: "type")
+            _ = QemuEndpoint.parseChardev(options)
+            _ = QemuEndpoint.parseLegacy(text(bytes))
+        },
+        FuzzTarget(name: "kubernetes") { bytes in
+            _ = Check.check(contents: text(bytes), file: "manifest.yaml")
+        },
+        FuzzTarget(name: "compose") { bytes in
+            _ = Check.check(contents: text(bytes), file: "compose.yaml")
+        },
+        FuzzTarget(name: "libvirt-xml") { bytes in
+            _ = Check.check(contents: text(bytes), file: "domain.xml")
+        },
+        FuzzTarget(name: "rule-file") { bytes in
+            _ = try? RulePack.parse(yaml: text(bytes), file: "rule.yaml")
+        },
+        FuzzTarget(name: "exposure-policy") { bytes in
+            _ = try? ExposurePolicy.parse(yaml: text(bytes), file: "exposure.yaml")
+        },
+        FuzzTarget(name: "baseline") { bytes in
+            _ = try? Baseline.parse(yaml: text(bytes), file: "baseline.yaml")
+        },
+        FuzzTarget(name: "workload-description") { bytes in
+            _ = try? WorkloadDescription.parse(yaml: text(bytes), file: "workload.yaml")
+        },
+        FuzzTarget(name: "safe-text") { bytes in
+            // What cloister prints of a workload's name must not hold a control character.
+            let shown = SafeText.forTerminal(SafeText.decode(bytes, limit: 256))
+            for scalar in shown.unicodeScalars {
+                precondition(scalar.value >= 0x20 && !(0x7F...0x9F).contains(scalar.value), "control character shown")
+            }
+        },
+    ]
+}
