@@ -36,6 +36,11 @@ let package = Package(
             dependencies: ["CCloisterShim", "CSeccomp", "CLibcap", "CSELinux", "CAppArmor"]),
         // Live /proc and /sys inspection: discovery and posture of workloads.
         .target(name: "CloisterInspect", dependencies: ["CloisterModel", "CloisterSystem", "CloisterFormats"]),
+        // `launch`: plans a sandbox from a target posture, compiles its seccomp filter, sets up
+        // cgroups, and starts it through the C child in CCloisterShim (cl_launch).
+        .target(
+            name: "CloisterLaunch",
+            dependencies: ["CloisterModel", "CloisterSystem", "CSeccomp", "CLibcap", "CCloisterShim"]),
         .target(name: "CloisterRules", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
         .target(name: "CloisterPlacement", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
         .target(name: "CloisterReport", dependencies: ["CloisterModel", "CloisterRules"]),
@@ -50,7 +55,7 @@ let package = Package(
             name: "CloisterCommands",
             dependencies: [
                 "CloisterModel", "CloisterInspect", "CloisterRules", "CloisterPlacement", "CloisterReport",
-                "CloisterCheck",
+                "CloisterCheck", "CloisterLaunch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "cloister", dependencies: ["CloisterCommands"]),

@@ -1,0 +1,231 @@
+import ArgumentParser
+import CloisterInspect
+import CloisterLaunch
+import CloisterModel
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct LaunchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "launch",
+        abstract: "Start a command hardened as a target posture asks, then verify it from /proc.",
+        discussion: """
+            Sandbox mode (the default) needs no runtime: cloister creates the namespaces, maps \
+            root inside to an unprivileged host range, builds a read-only root, sets cgroup \
+            limits, drops every capability, sets no_new_privs, applies Landlock and a seccomp \
+            filter, then runs CMD. When any requested control cannot be applied nothing starts \
+            and the error names the control (exit 2). After the start the workload is scanned \
+            and any difference from the target stops it with exit 1 (--keep-on-drift keeps it). \
+            Otherwise the exit code is the workload's.
+            """)
+
+    @Option(help: "A target posture (JSON, as `scan --format json` prints one, or advise's hardening.targetPosture). Flags override it.")
+    var posture: String?
+
+    @Option(help: "sandbox (native). oci and vm are not implemented yet.")
+    var mode: String = "sandbox"
+
+    @Option(help: "A directory to become the root. Default: a tmpfs holding the host's /usr read-only.")
+    var rootfs: String?
+
+    @Option(help: "Hostname inside the UTS namespace.")
+    var hostname: String = "cloister"
+
+    @Option(help: "An OCI linux.seccomp profile (JSON) to compile with libseccomp. Default: a built-in deny list.")
+    var seccomp: String?
+
+    @Flag(help: "Load no seccomp filter.")
+    var noSeccomp = false
+
+    @Option(name: .customLong("cap-add"), help: "Keep this capability (inside the user namespace). Repeatable.")
+    var capAdd: [String] = []
+
+    @Option(name: .customLong("landlock-read"), help: "Landlock: allow reading and executing beneath PATH. Repeatable.")
+    var landlockRead: [String] = []
+
+    @Option(name: .customLong("landlock-write"), help: "Landlock: allow every file access beneath PATH. Repeatable.")
+    var landlockWrite: [String] = []
+
+    @Flag(help: "Do not apply Landlock.")
+    var noLandlock = false
+
+    @Option(help: "Memory limit (bytes, or with k, m, g). Default 256m.")
+    var memory: String = "256m"
+
+    @Option(name: .customLong("pids-limit"), help: "Maximum number of processes. Default 128.")
+    var pidsLimit: UInt64 = 128
+
+    @Option(help: "CPU bandwidth in CPUs (0.5 = half a CPU).")
+    var cpus: Double?
+
+    @Flag(help: "Set no cgroup limits.")
+    var noCgroup = false
+
+    @Option(help: "RLIMIT_NOFILE (soft and hard).")
+    var nofile: UInt64?
+
+    @Option(help: "User ID inside the user namespace.")
+    var uid: UInt32?
+
+    @Option(help: "Group ID inside the user namespace.")
+    var gid: UInt32?
+
+    @Flag(help: "Leave the root filesystem writable.")
+    var writableRoot = false
+
+    @Option(help: "AppArmor profile to exec into (needs AppArmor running).")
+    var apparmor: String?
+
+    @Option(help: "SELinux context to exec into (needs SELinux enabled).")
+    var selinux: String?
+
+    @Flag(help: "Skip controls the host cannot offer (an LSM that is not running), reporting each skip.")
+    var bestEffort = false
+
+    @Flag(help: "Print the plan and start nothing.")
+    var dryRun = false
+
+    @Flag(help: "Do not scan the workload after it starts.")
+    var noVerify = false
+
+    @Flag(help: "Report differences from the target but keep the workload running.")
+    var keepOnDrift = false
+
+    @Argument(parsing: .postTerminator, help: "The command to run.")
+    var command: [String] = []
+
+    func validate() throws {
+        if command.isEmpty { throw ValidationError("give the command after --: cloister launch [FLAGS] -- CMD") }
+        if mode != "sandbox" {
+            throw ValidationError("--mode \(mode) is not implemented yet; only sandbox mode is")
+        }
+        if noSeccomp && seccomp != nil { throw ValidationError("--seccomp and --no-seccomp conflict") }
+        if noLandlock && !(landlockRead.isEmpty && landlockWrite.isEmpty) {
+            throw ValidationError("--no-landlock conflicts with --landlock-read/--landlock-write")
+        }
+    }
+
+    static func parseBytes(_ text: String) throws -> UInt64 {
+        let lower = text.lowercased()
+        let units: [Character: UInt64] = ["k": 1 << 10, "m": 1 << 20, "g": 1 << 30]
+        if let last = lower.last, let unit = units[last], let value = UInt64(lower.dropLast()) { return value * unit }
+        guard let value = UInt64(lower) else { throw ValidationError("--memory \(text) is not a size (64m, 1g, 1048576)") }
+        return value
+    }
+
+    func targetPosture() throws -> Posture {
+        var target = LaunchPlan.defaultTarget(command: command)
+        if let posture {
+            do {
+                target = try JSONDecoder().decode(Posture.self, from: Data(contentsOf: URL(fileURLWithPath: posture)))
+            } catch {
+                throw CLIError.input("\(posture) is not a posture (JSON): \(error)")
+            }
+            if target.user.uidMap.isEmpty, target.namespaces.user == .private {
+                let defaults = LaunchPlan.defaultTarget(command: command)
+                target.user.uidMap = defaults.user.uidMap
+                target.user.gidMap = defaults.user.gidMap
+            }
+        }
+        if !capAdd.isEmpty {
+            let names = capAdd.map { $0.uppercased().hasPrefix("CAP_") ? $0.uppercased() : "CAP_" + $0.uppercased() }
+            target.capabilities.bounding = Array(Set(target.capabilities.bounding + names)).sorted()
+        }
+        if noSeccomp { target.seccomp = Seccomp(mode: .disabled) }
+        if writableRoot { target.readOnlyRootfs = false }
+        if let uid { target.user.uid = uid }
+        if let gid { target.user.gid = gid }
+        if let apparmor { target.mac.apparmor = AppArmorLabel(profile: apparmor, mode: "enforce") }
+        if let selinux {
+            let parts = selinux.split(separator: ":").map(String.init)
+            target.mac.selinux = SELinuxLabel(
+                context: selinux, user: parts.first, role: parts.count > 1 ? parts[1] : nil,
+                type: parts.count > 2 ? parts[2] : nil, level: parts.count > 3 ? parts[3...].joined(separator: ":") : nil)
+        }
+        if noCgroup {
+            target.cgroup = nil
+        } else if posture == nil {
+            var limits = CgroupLimits(version: "planned", path: "")
+            limits.memoryMax = .value(try Self.parseBytes(memory))
+            limits.pidsMax = .value(pidsLimit)
+            if let cpus {
+                limits.cpuPeriod = 100_000
+                limits.cpuQuota = .value(UInt64(cpus * 100_000))
+            }
+            target.cgroup = limits
+        }
+        return target
+    }
+
+    func run() throws {
+        var options = LaunchOptions(command: command)
+        options.rootfs = rootfs
+        options.hostname = hostname
+        options.seccompProfile = seccomp
+        options.landlock = !noLandlock
+        if !landlockRead.isEmpty || !landlockWrite.isEmpty {
+            options.landlockRead = landlockRead
+            options.landlockWrite = landlockWrite
+        }
+        if let nofile { options.rlimits.append((resource: 7, soft: nofile, hard: nofile)) }  // RLIMIT_NOFILE
+        options.bestEffort = bestEffort
+
+        let plan: LaunchPlan
+        do {
+            plan = try LaunchPlan.make(target: try targetPosture(), options: options)
+        } catch let error as LaunchError {
+            throw CLIError.input(error.description)
+        }
+        for skip in plan.skipped { writeStandardError("cloister: warning: skipped \(skip)\n") }
+        if dryRun {
+            print(plan.summary)
+            return
+        }
+        let workload: LaunchedWorkload
+        do {
+            workload = try Launcher.start(plan)
+        } catch let error as LaunchError {
+            throw CLIError.input(error.description)
+        }
+        if !noVerify {
+            let drifts: [PostureDrift]
+            do {
+                let result = try HostScanner(root: HostRoot()).scan(pid: Int(workload.pid))
+                guard let observed = result.workloads.first else { throw HostScanner.ScanError.notAWorkload(Int(workload.pid)) }
+                drifts = Verification.compare(plan: plan, observed: observed)
+            } catch {
+                // A workload that already exited (a short command) cannot be scanned.
+                if kill(workload.pid, 0) != 0 || isZombie(workload.pid) {
+                    writeStandardError("cloister: warning: the workload exited before it could be verified\n")
+                    drifts = []
+                } else {
+                    workload.kill()
+                    _ = workload.wait()
+                    writeStandardError("cloister: cannot verify the workload (\(error)); it was stopped\n")
+                    throw ExitCode(1)
+                }
+            }
+            if !drifts.isEmpty {
+                for drift in drifts { writeStandardError("cloister: drift: \(drift)\n") }
+                if !keepOnDrift {
+                    workload.kill()
+                    _ = workload.wait()
+                    writeStandardError("cloister: the workload differs from its target and was stopped\n")
+                    throw ExitCode(1)
+                }
+            }
+        }
+        let status = workload.wait()
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    private func isZombie(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return true }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+}
