@@ -208,7 +208,11 @@ struct LaunchCommand: ParsableCommand {
                     throw ExitCode(1)
                 }
             }
-            if !drifts.isEmpty {
+            // A scan of a workload that exited meanwhile (a zombie: its namespaces, cgroups and
+            // mounts are gone) reads as unknown fields, not as drift.
+            if !drifts.isEmpty, isZombie(workload.pid) {
+                writeStandardError("cloister: warning: the workload exited before it could be verified\n")
+            } else if !drifts.isEmpty {
                 for drift in drifts { writeStandardError("cloister: drift: \(drift)\n") }
                 if !keepOnDrift {
                     workload.kill()
