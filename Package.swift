@@ -74,6 +74,7 @@ let package = Package(
             dependencies: ["CloisterInspect", "CloisterSystem", "CloisterModel"],
             exclude: ["Fixtures"]),
         .testTarget(name: "CloisterPlacementTests", dependencies: ["CloisterPlacement", "CloisterModel"]),
+        .testTarget(name: "CloisterLaunchTests", dependencies: ["CloisterLaunch", "CloisterModel"]),
         .testTarget(name: "CloisterRulesTests", dependencies: ["CloisterRules", "CloisterModel"]),
         .testTarget(
             name: "CloisterReportTests",

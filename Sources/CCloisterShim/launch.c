@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +26,11 @@
 // Rules for everything below `child_main`: the child is a raw clone of a multi-threaded
 // process, so it calls only system calls and the string functions that touch no global state:
 // no malloc, no stdio, no libcap (it allocates), no locks. Strings come prepared from Swift.
+// Two glibc wrappers that look like plain syscalls are not, and hung the child when used:
+// statvfs reads /proc/self/mountinfo through stdio (malloc's lock may be held by a thread that
+// does not exist in the child), and setres[ug]id/setgroups broadcast the change to every
+// thread glibc believes the process has (the parent's threads) and wait for them. So: statfs,
+// and the raw system calls for identity.
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -80,15 +86,15 @@ static void join(char *out, size_t size, const char *base, const char *relative,
 /// The mount flags a read-only remount must keep: in a user namespace the kernel refuses to
 /// clear nosuid/nodev/noexec/atime flags that a more privileged namespace locked on.
 static unsigned long locked_flags(const char *path) {
-    struct statvfs info;
+    struct statfs info;
     unsigned long flags = 0;
-    if (statvfs(path, &info) != 0) return 0;
-    if (info.f_flag & ST_NOSUID) flags |= MS_NOSUID;
-    if (info.f_flag & ST_NODEV) flags |= MS_NODEV;
-    if (info.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
-    if (info.f_flag & ST_NOATIME) flags |= MS_NOATIME;
-    if (info.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
-    if (info.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+    if (statfs(path, &info) != 0) return 0;
+    if (info.f_flags & ST_NOSUID) flags |= MS_NOSUID;
+    if (info.f_flags & ST_NODEV) flags |= MS_NODEV;
+    if (info.f_flags & ST_NOEXEC) flags |= MS_NOEXEC;
+    if (info.f_flags & ST_NOATIME) flags |= MS_NOATIME;
+    if (info.f_flags & ST_NODIRATIME) flags |= MS_NODIRATIME;
+    if (info.f_flags & ST_RELATIME) flags |= MS_RELATIME;
     return flags;
 }
 
@@ -111,6 +117,9 @@ static void bind_into(const char *source, const char *target, int read_only, int
     if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) != 0) fail(report_fd, "bind mount", source);
     if (read_only) remount_read_only(target, report_fd);
 }
+
+static int raw_setresuid(uint32_t id) { return (int)syscall(SYS_setresuid, id, id, id); }
+static int raw_setresgid(uint32_t id) { return (int)syscall(SYS_setresgid, id, id, id); }
 
 static int landlock_create_ruleset(const struct landlock_ruleset_attr *attr, size_t size, uint32_t flags) {
     return (int)syscall(SYS_landlock_create_ruleset, attr, size, flags);
@@ -172,8 +181,8 @@ static void __attribute__((noreturn)) child_main(const struct cl_launch_spec *sp
     // 3. Become root of the new user namespace: the maps are written, so uid 0 now maps to the
     //    host range and mounts are made by (and owned by) the namespace's root.
     if (spec->uid_map != NULL) {
-        if (setresgid(0, 0, 0) != 0) fail(report_fd, "setresgid(0)", "inside the user namespace");
-        if (setresuid(0, 0, 0) != 0) fail(report_fd, "setresuid(0)", "inside the user namespace");
+        if (raw_setresgid(0) != 0) fail(report_fd, "setresgid(0)", "inside the user namespace");
+        if (raw_setresuid(0) != 0) fail(report_fd, "setresuid(0)", "inside the user namespace");
     }
 
     // 4. Filesystem. First stop mount propagation, so nothing below leaks into the host's mount
@@ -294,10 +303,10 @@ static void __attribute__((noreturn)) child_main(const struct cl_launch_spec *sp
         if (spec->capabilities & (1ULL << cap)) continue;
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) fail(report_fd, "drop bounding capability", "");
     }
-    if (spec->set_groups && setgroups(0, NULL) != 0) fail(report_fd, "setgroups", "");
+    if (spec->set_groups && syscall(SYS_setgroups, 0, NULL) != 0) fail(report_fd, "setgroups", "");
     if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) fail(report_fd, "prctl(PR_SET_KEEPCAPS)", "");
-    if (setresgid(spec->gid, spec->gid, spec->gid) != 0) fail(report_fd, "setresgid", "");
-    if (setresuid(spec->uid, spec->uid, spec->uid) != 0) fail(report_fd, "setresuid", "");
+    if (raw_setresgid(spec->gid) != 0) fail(report_fd, "setresgid", "");
+    if (raw_setresuid(spec->uid) != 0) fail(report_fd, "setresuid", "");
     struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
     struct __user_cap_data_struct data[2];
     memset(data, 0, sizeof data);
