@@ -25,8 +25,11 @@ struct LaunchCommand: ParsableCommand {
     @Option(help: "A target posture (JSON, as `scan --format json` prints one, or advise's hardening.targetPosture). Flags override it.")
     var posture: String?
 
-    @Option(help: "sandbox (native). oci and vm are not implemented yet.")
+    @Option(help: "sandbox (native, the default) or oci (a bundle run by --runtime). vm is not implemented yet.")
     var mode: String = "sandbox"
+
+    @Option(help: "OCI mode: the runtime that runs the bundle (runc or crun).")
+    var runtime: String = "runc"
 
     @Option(help: "A directory to become the root. Default: a tmpfs holding the host's /usr read-only.")
     var rootfs: String?
@@ -99,9 +102,11 @@ struct LaunchCommand: ParsableCommand {
 
     func validate() throws {
         if command.isEmpty { throw ValidationError("give the command after --: cloister launch [FLAGS] -- CMD") }
-        if mode != "sandbox" {
-            throw ValidationError("--mode \(mode) is not implemented yet; only sandbox mode is")
+        if mode != "sandbox" && mode != "oci" {
+            throw ValidationError("--mode \(mode) is not implemented yet; sandbox and oci are")
         }
+        if mode == "oci" && rootfs == nil { throw ValidationError("--mode oci needs --rootfs DIR (the bundle's root)") }
+        if !["runc", "crun"].contains(runtime) { throw ValidationError("--runtime must be runc or crun") }
         if noSeccomp && seccomp != nil { throw ValidationError("--seccomp and --no-seccomp conflict") }
         if noLandlock && !(landlockRead.isEmpty && landlockWrite.isEmpty) {
             throw ValidationError("--no-landlock conflicts with --landlock-read/--landlock-write")
@@ -173,17 +178,30 @@ struct LaunchCommand: ParsableCommand {
         if let nofile { options.rlimits.append((resource: 7, soft: nofile, hard: nofile)) }  // RLIMIT_NOFILE
         options.bestEffort = bestEffort
 
-        let plan: LaunchPlan
+        var plan: LaunchPlan
         do {
             plan = try LaunchPlan.make(target: try targetPosture(), options: options)
         } catch let error as LaunchError {
             throw CLIError.input(error.description)
         }
+        if mode == "oci" {
+            let unsupported = OCIBundle.unsupported(plan)
+            if let first = unsupported.first, !bestEffort {
+                throw CLIError.input("cannot apply \(first); pass --best-effort to skip it; nothing was started")
+            }
+            plan.skipped += unsupported
+        }
         for skip in plan.skipped { writeStandardError("cloister: warning: skipped \(skip)\n") }
         if dryRun {
             print(plan.summary)
+            if mode == "oci", let rootfs {
+                let object = try OCIBundle.config(plan, rootfs: rootfs)
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+            }
             return
         }
+        if mode == "oci", let rootfs { return try runOCI(plan, rootfs: rootfs) }
         let workload: LaunchedWorkload
         do {
             workload = try Launcher.start(plan)
@@ -198,7 +216,7 @@ struct LaunchCommand: ParsableCommand {
                 drifts = Verification.compare(plan: plan, observed: observed)
             } catch {
                 // A workload that already exited (a short command) cannot be scanned.
-                if kill(workload.pid, 0) != 0 || isZombie(workload.pid) {
+                if hasExited(workload.pid) {
                     writeStandardError("cloister: warning: the workload exited before it could be verified\n")
                     drifts = []
                 } else {
@@ -210,7 +228,7 @@ struct LaunchCommand: ParsableCommand {
             }
             // A scan of a workload that exited meanwhile (a zombie: its namespaces, cgroups and
             // mounts are gone) reads as unknown fields, not as drift.
-            if !drifts.isEmpty, isZombie(workload.pid) {
+            if !drifts.isEmpty, hasExited(workload.pid) {
                 writeStandardError("cloister: warning: the workload exited before it could be verified\n")
             } else if !drifts.isEmpty {
                 for drift in drifts { writeStandardError("cloister: drift: \(drift)\n") }
@@ -226,10 +244,108 @@ struct LaunchCommand: ParsableCommand {
         if status != 0 { throw ExitCode(status) }
     }
 
+    /// OCI mode: writes the bundle, runs `RUNTIME run` in the foreground, finds the container's
+    /// init in the runtime's state and verifies it as sandbox mode does.
+    private func runOCI(_ plan: LaunchPlan, rootfs: String) throws {
+        var plan = plan
+        plan.landlockHandled = 0
+        plan.landlockRules = []
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cloister-oci-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try OCIBundle.write(plan, rootfs: (rootfs as NSString).standardizingPath.hasPrefix("/") ? rootfs
+                            : FileManager.default.currentDirectoryPath + "/" + rootfs, to: directory)
+        let id = "cloister-\(getpid())"
+        let arguments = [runtime, "run", "--bundle", directory, id]
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var child: pid_t = 0
+        let spawned = posix_spawnp(&child, runtime, nil, nil, argv, environ)
+        guard spawned == 0 else {
+            throw CLIError.input("cannot start \(runtime): \(String(cString: strerror(spawned))); nothing was started")
+        }
+        func reap() -> Int32 {
+            var status: Int32 = 0
+            while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+            let signal = status & 0x7f
+            return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        }
+        if !noVerify {
+            // The container's init, from the runtime's state (runc /run/runc, crun /run/crun).
+            var initPID: Int32?
+            let deadline = Date().addingTimeInterval(10)
+            while initPID == nil && Date() < deadline {
+                for stateDirectory in ["/run/runc", "/run/crun"] {
+                    if let data = FileManager.default.contents(atPath: "\(stateDirectory)/\(id)/state.json"),
+                        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                        let pid = (object["init_process_pid"] ?? object["pid"]) as? Int, pid > 0
+                    {
+                        initPID = Int32(pid)
+                    }
+                }
+                var status: Int32 = 0
+                if waitpid(child, &status, WNOHANG) == child {
+                    writeStandardError("cloister: warning: the workload exited before it could be verified\n")
+                    let signal = status & 0x7f
+                    let code = signal == 0 ? (status >> 8) & 0xff : 128 + signal
+                    if code != 0 { throw ExitCode(code) }
+                    return
+                }
+                if initPID == nil { usleep(10_000) }
+            }
+            if let initPID, !isZombie(initPID),
+                let observed = try? HostScanner(root: HostRoot()).scan(pid: Int(initPID)).workloads.first
+            {
+                var expected = plan
+                expected.cgroup = plan.cgroup  // the runtime's own cgroup; limits compared by value
+                let drifts = Verification.compare(plan: expected, observed: observed)
+                if !drifts.isEmpty && !isZombie(initPID) {
+                    for drift in drifts { writeStandardError("cloister: drift: \(drift)\n") }
+                    if !keepOnDrift {
+                        _ = Shell.kill(runtime: runtime, id: id)
+                        _ = reap()
+                        writeStandardError("cloister: the workload differs from its target and was stopped\n")
+                        throw ExitCode(1)
+                    }
+                }
+            }
+        }
+        let status = reap()
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// Whether our child `pid` has exited or is exiting, waiting up to 200 ms: an exiting task
+    /// loses its namespaces and mounts (so a scan reads them as unknown) a moment before it
+    /// becomes a zombie. WNOWAIT leaves it for `wait()` to reap.
+    private func hasExited(_ pid: Int32) -> Bool {
+        for _ in 0..<40 {
+            var info = siginfo_t()
+            if waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0, info._sifields._sigchld.si_pid == pid {
+                return true
+            }
+            if isZombie(pid) { return true }
+            usleep(5_000)
+        }
+        return false
+    }
+
     private func isZombie(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")")
         else { return true }
         return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+}
+
+enum Shell {
+    /// `RUNTIME kill ID KILL`: stops an OCI container cloister started.
+    static func kill(runtime: String, id: String) -> Int32 {
+        let arguments = [runtime, "kill", id, "KILL"]
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawnp(&pid, runtime, nil, nil, argv, environ) == 0 else { return -1 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return status
     }
 }

@@ -69,6 +69,8 @@ public struct LaunchPlan: Sendable {
     public var cgroup: CgroupPlan?
     public var seccomp: SeccompFilter?
     public var seccompSource: String?
+    /// The profile the filter was compiled from (OCI mode hands it to the runtime as is).
+    public var seccompProfile: OCISeccompProfile?
     public var landlockHandled: UInt64
     public var landlockRules: [(path: String, access: UInt64, writable: Bool)]
     public var landlockABI: Int?
@@ -193,6 +195,7 @@ public struct LaunchPlan: Sendable {
         // Seccomp: a filter when the target's mode is filter (strict mode would kill execve).
         var seccomp: SeccompFilter?
         var seccompSource: String?
+        var seccompProfile: OCISeccompProfile?
         switch target.seccomp?.mode {
         case .filter?:
             let profile = try options.seccompProfile.map { try SeccompFilter.load(path: $0) } ?? .builtInDefault
@@ -202,6 +205,7 @@ public struct LaunchPlan: Sendable {
                 throw LaunchError(control: "seccomp", reason: error.description)
             }
             seccompSource = options.seccompProfile ?? "built-in default"
+            seccompProfile = profile
             if let unknown = seccomp?.unknownSyscalls, !unknown.isEmpty {
                 warnings.append("seccomp: syscalls unknown on this architecture were skipped: \(unknown.joined(separator: ", "))")
             }
@@ -272,7 +276,8 @@ public struct LaunchPlan: Sendable {
             capabilityNames: capabilities.map { CapabilityNames.name($0) }, lastCap: lastCap,
             noNewPrivileges: target.noNewPrivileges ?? true, rootfs: options.rootfs,
             readOnlyRoot: target.readOnlyRootfs ?? true, hostname: options.hostname, rlimits: options.rlimits,
-            cgroup: cgroup, seccomp: seccomp, seccompSource: seccompSource, landlockHandled: landlockHandled,
+            cgroup: cgroup, seccomp: seccomp, seccompSource: seccompSource, seccompProfile: seccompProfile,
+            landlockHandled: landlockHandled,
             landlockRules: landlockRules, landlockABI: abi, apparmorProfile: apparmorProfile,
             selinuxLabel: selinuxLabel, skipped: skipped, warnings: warnings)
     }

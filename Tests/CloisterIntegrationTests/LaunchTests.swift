@@ -201,4 +201,45 @@ struct LaunchTests {
         let result = try Self.launch(["--rootfs", Paths.rootfs.path], ["/bin/sh", "-c", "exit 7"])
         #expect(result.status == 7)
     }
+
+    @Test("OCI mode: runc runs the written bundle with the planned controls; Landlock is refused, not dropped", .needsRunc)
+    func ociMode() throws {
+        let rootfs = Paths.rootfs.path
+        let refused = try Self.launch(["--mode", "oci", "--rootfs", rootfs], ["/bin/true"])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("Landlock"), "\(refused.stderr)")
+
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("cloister-oci-\(UUID().uuidString).log")
+        let process = try BackgroundProcess(
+            [try Paths.cloisterExecutable().path, "launch", "--mode", "oci", "--no-landlock", "--rootfs", rootfs,
+             "--memory", "64m", "--pids-limit", "20", "--", "/bin/sleep", "60"],
+            log: log)
+        defer { process.stop() }
+        // runc reparents the container's init: find it in runc's state for cloister's container id.
+        var found: Int32?
+        wait(timeout: 20) {
+            let state = "/run/runc/cloister-\(process.pid)/state.json"
+            if let data = FileManager.default.contents(atPath: state),
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let pid = object["init_process_pid"] as? Int, ProcFS.comm(Int32(pid)) == "sleep"
+            {
+                found = Int32(pid)
+            }
+            return found != nil
+        }
+        let pid = try #require(found, "no container sleep appeared: \(process.log)")
+        let posture = try Cloister.scanWorkload(containing: pid)
+        #expect(posture.runtime == "runc")
+        for type in [NamespaceType.pid, .net, .mnt, .ipc, .uts, .user] {
+            #expect(posture.namespaces[type] == .private, "namespace \(type)")
+        }
+        #expect(posture.user.uidMap == [IDMapRange(inside: 0, outside: 100_000, count: 65_536)])
+        #expect(posture.capabilities == CapabilitySets())
+        #expect(posture.noNewPrivileges == true)
+        #expect(posture.seccomp?.mode == .filter)
+        #expect(posture.readOnlyRootfs == true)
+        #expect(posture.cgroup?.memoryMax == .value(64 * 1024 * 1024))
+        #expect(posture.cgroup?.pidsMax == .value(20))
+        #expect(process.isRunning, "verification stopped it: \(process.log)")
+    }
 }
