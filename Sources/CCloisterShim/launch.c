@@ -323,6 +323,9 @@ static void __attribute__((noreturn)) child_main(const struct cl_launch_spec *sp
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) fail(report_fd, "raise ambient capability", "");
     }
     if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) fail(report_fd, "prctl(PR_SET_KEEPCAPS, 0)", "");
+    // The kernel clears the parent-death signal when credentials change (setresuid, capset):
+    // set it again, or a workload whose cloister is killed would outlive it, unsupervised.
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail(report_fd, "prctl(PR_SET_PDEATHSIG)", "again");
 
     // 10. no_new_privs: after the identity change (it would not stop it, but nothing after
     //     needs privilege), before Landlock and seccomp, which require it of an unprivileged

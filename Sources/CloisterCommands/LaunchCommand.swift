@@ -208,6 +208,12 @@ struct LaunchCommand: ParsableCommand {
         } catch let error as LaunchError {
             throw CLIError.input(error.description)
         }
+        // SIGTERM, SIGINT and SIGHUP stop the workload and let cloister remove its cgroups,
+        // rather than killing cloister and leaving them behind. Ignored only now, after execve,
+        // so the workload keeps the default dispositions.
+        let pid = workload.pid
+        let forwarding = Self.forwardTerminationSignals { _ = kill(pid, SIGKILL) }
+        defer { withExtendedLifetime(forwarding) {} }
         if !noVerify {
             let drifts: [PostureDrift]
             do {
@@ -263,6 +269,9 @@ struct LaunchCommand: ParsableCommand {
         guard spawned == 0 else {
             throw CLIError.input("cannot start \(runtime): \(String(cString: strerror(spawned))); nothing was started")
         }
+        let runtimeName = runtime
+        let forwarding = Self.forwardTerminationSignals { _ = Shell.kill(runtime: runtimeName, id: id) }
+        defer { withExtendedLifetime(forwarding) {} }
         func reap() -> Int32 {
             var status: Int32 = 0
             while waitpid(child, &status, 0) < 0 && errno == EINTR {}
@@ -311,6 +320,17 @@ struct LaunchCommand: ParsableCommand {
         }
         let status = reap()
         if status != 0 { throw ExitCode(status) }
+    }
+
+    /// Dispatch sources that run `stop` on SIGTERM, SIGINT or SIGHUP; keep them alive.
+    static func forwardTerminationSignals(_ stop: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
+        [SIGTERM, SIGINT, SIGHUP].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: stop)
+            source.resume()
+            return source
+        }
     }
 
     /// Whether our child `pid` has exited or is exiting, waiting up to 200 ms: an exiting task
