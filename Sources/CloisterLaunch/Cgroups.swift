@@ -27,7 +27,7 @@ public struct CgroupPlan: Sendable {
     }
 
     static func read(_ path: String) -> String? {
-        (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        PlainFiles.read(path)
     }
 
     /// Plans directories `cloister/<unique>` for the limits asked. Fails closed when a
@@ -35,8 +35,8 @@ public struct CgroupPlan: Sendable {
     public static func make(limits: CgroupLimits, root: String, name: String = "launch-\(getpid())-\(UInt32.random(in: 0...UInt32.max))") throws -> CgroupPlan {
         // The v2 mount: the root itself on a pure v2 host, `unified` on a hybrid one.
         let v2: String? = {
-            if FileManager.default.fileExists(atPath: root + "/cgroup.controllers") { return root }
-            if FileManager.default.fileExists(atPath: root + "/unified/cgroup.controllers") { return root + "/unified" }
+            if PlainFiles.exists(root + "/cgroup.controllers") { return root }
+            if PlainFiles.exists(root + "/unified/cgroup.controllers") { return root + "/unified" }
             return nil
         }()
         let v2Controllers = Set((v2.flatMap { read($0 + "/cgroup.controllers") } ?? "").split(separator: " ").map(String.init))
@@ -46,7 +46,7 @@ public struct CgroupPlan: Sendable {
         func place(_ controller: String, v2File: String, v2Value: String, v1Controller: String, v1Settings: [(String, String)]) throws {
             if v2 != nil, v2Controllers.contains(controller) {
                 v2Settings.append((v2File, v2Value))
-            } else if FileManager.default.fileExists(atPath: "\(root)/\(v1Controller)/cgroup.procs") {
+            } else if PlainFiles.exists("\(root)/\(v1Controller)/cgroup.procs") {
                 v1[v1Controller, default: []] += v1Settings.map { (file: $0.0, value: $0.1) }
             } else {
                 throw LaunchError(
@@ -81,13 +81,13 @@ public struct CgroupPlan: Sendable {
     /// controllers to its children (`+memory` in cgroup.subtree_control) for the files to exist.
     public func create() throws {
         for directory in directories {
-            let parent = (directory.path as NSString).deletingLastPathComponent
+            let parent = String(directory.path[..<(directory.path.lastIndex(of: "/") ?? directory.path.endIndex)])
             if mkdir(parent, 0o755) != 0 && errno != EEXIST {
                 throw LaunchError(control: "cgroup", reason: "mkdir \(parent): \(String(cString: strerror(errno)))")
             }
             if directory.version == "v2" {
                 let controllers = Set(directory.settings.map { String($0.file.split(separator: ".")[0]) })
-                let grand = (parent as NSString).deletingLastPathComponent
+                let grand = String(parent[..<(parent.lastIndex(of: "/") ?? parent.endIndex)])
                 for level in [grand, parent] {
                     let line = controllers.sorted().map { "+\($0)" }.joined(separator: " ")
                     try write(line, to: level + "/cgroup.subtree_control", control: "cgroup controllers \(line)")

@@ -154,8 +154,7 @@ public struct LaunchPlan: Sendable {
         }
 
         // Capabilities: the target's bounding set is the ceiling; every set ends equal to it.
-        let lastCap = Int((try? String(contentsOfFile: "/proc/sys/kernel/cap_last_cap", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "40") ?? 40
+        let lastCap = Int(PlainFiles.read("/proc/sys/kernel/cap_last_cap") ?? "40") ?? 40
         var capabilities: [Int] = []
         let wanted = Set(target.capabilities.bounding + target.capabilities.effective + target.capabilities.permitted
             + target.capabilities.ambient)
@@ -173,11 +172,10 @@ public struct LaunchPlan: Sendable {
         // The command, looked up in the new root (not the host's) when it has no slash.
         let rootPrefix = options.rootfs ?? ""
         if let rootfs = options.rootfs {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: rootfs, isDirectory: &isDirectory), isDirectory.boolValue else {
+            guard PlainFiles.isDirectory(rootfs) else {
                 throw LaunchError(control: "root filesystem", reason: "\(rootfs) is not a directory")
             }
-            for directory in ["proc", "dev", "tmp"] where !FileManager.default.fileExists(atPath: rootfs + "/" + directory) {
+            for directory in ["proc", "dev", "tmp"] where !PlainFiles.exists(rootfs + "/" + directory) {
                 throw LaunchError(control: "root filesystem", reason: "\(rootfs) has no /\(directory) to mount on")
             }
         }

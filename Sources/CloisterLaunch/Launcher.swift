@@ -96,15 +96,15 @@ public enum Launcher {
             binds.append(("/usr", "usr", true))
             for name in ["bin", "sbin", "lib", "lib64", "lib32", "libx32"] {
                 let host = "/" + name
-                if let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: host) {
+                if let destination = PlainFiles.symlinkTarget(host) {
                     links += [destination, name]
-                } else if FileManager.default.fileExists(atPath: host) {
+                } else if PlainFiles.exists(host) {
                     binds.append((host, name, true))
                 }
             }
             // Name resolution and the loader cache, read-only.
             for file in ["/etc/ld.so.cache", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf"]
-            where FileManager.default.fileExists(atPath: file) {
+            where PlainFiles.exists(file) {
                 binds.append((file, String(file.dropFirst()), true))
             }
         }

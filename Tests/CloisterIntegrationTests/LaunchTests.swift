@@ -190,7 +190,7 @@ struct LaunchTests {
         // The plan echoes the command, so the marker is computed: only a run prints "42".
         let result = try Self.launch(["--dry-run", "--rootfs", Paths.rootfs.path], ["/bin/sh", "-c", "echo $((40+2))"])
         #expect(result.status == 0)
-        #expect(!result.stdout.contains("42"))
+        #expect(!result.stdout.split(separator: "\n").contains("42"))
         for line in ["namespaces", "uid map", "cgroup", "capabilities   none", "no_new_privs   true", "landlock", "seccomp"] {
             #expect(result.stdout.contains(line), "\(line)")
         }
