@@ -31,6 +31,21 @@ struct LaunchCommand: ParsableCommand {
     @Option(help: "OCI mode: the runtime that runs the bundle (runc or crun).")
     var runtime: String = "runc"
 
+    @Option(help: "VM mode: the guest kernel.")
+    var kernel: String?
+
+    @Option(help: "VM mode: the guest initramfs.")
+    var initrd: String?
+
+    @Option(help: "VM mode: a raw disk image (attached read-only).")
+    var disk: String?
+
+    @Option(help: "VM mode: the guest's serial console, a file or unix:PATH.")
+    var serial: String?
+
+    @Option(help: "VM mode: auto (KVM when usable, TCG otherwise), kvm or tcg.")
+    var accel: String = "auto"
+
     @Option(help: "A directory to become the root. Default: a tmpfs holding the host's /usr read-only.")
     var rootfs: String?
 
@@ -101,9 +116,14 @@ struct LaunchCommand: ParsableCommand {
     var command: [String] = []
 
     func validate() throws {
+        if mode == "vm" {
+            if serial == nil { throw ValidationError("--mode vm needs --serial FILE or --serial unix:PATH") }
+            if !["auto", "kvm", "tcg"].contains(accel) { throw ValidationError("--accel must be auto, kvm or tcg") }
+            return
+        }
         if command.isEmpty { throw ValidationError("give the command after --: cloister launch [FLAGS] -- CMD") }
         if mode != "sandbox" && mode != "oci" {
-            throw ValidationError("--mode \(mode) is not implemented yet; sandbox and oci are")
+            throw ValidationError("--mode must be sandbox, oci or vm, not \(mode)")
         }
         if mode == "oci" && rootfs == nil { throw ValidationError("--mode oci needs --rootfs DIR (the bundle's root)") }
         if !["runc", "crun"].contains(runtime) { throw ValidationError("--runtime must be runc or crun") }
@@ -166,6 +186,7 @@ struct LaunchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if mode == "vm" { return try runVM() }
         var options = LaunchOptions(command: command)
         options.rootfs = rootfs
         options.hostname = hostname
@@ -247,6 +268,80 @@ struct LaunchCommand: ParsableCommand {
             }
         }
         let status = workload.wait()
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// VM mode: qemu in the foreground (spawn=deny forbids -daemonize), verified by a scan.
+    private func runVM() throws {
+        guard let serial else { return }
+        var options = QemuPlan.Options(serial: serial)
+        options.kernel = kernel
+        options.initrd = initrd
+        options.disk = disk
+        options.accelerator = accel
+        options.memoryMiB = max(64, try Self.parseBytes(memory) >> 20)
+        let plan: QemuPlan
+        do {
+            plan = try QemuPlan.make(options)
+        } catch let error as LaunchError {
+            throw CLIError.input(error.description)
+        }
+        for warning in plan.warnings { writeStandardError("cloister: warning: \(warning)\n") }
+        if dryRun {
+            print(plan.arguments.joined(separator: " "))
+            return
+        }
+        if !serial.hasPrefix("unix:"), let user = plan.user {
+            // qemu opens the console file after dropping to `user`: create it for that user.
+            let fd = open(serial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            if fd >= 0 {
+                if let entry = getpwnam(user) { fchown(fd, entry.pointee.pw_uid, entry.pointee.pw_gid) }
+                close(fd)
+            }
+        }
+        let argv: [UnsafeMutablePointer<CChar>?] = plan.arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var child: pid_t = 0
+        let spawned = posix_spawnp(&child, plan.arguments[0], nil, nil, argv, environ)
+        guard spawned == 0 else {
+            throw CLIError.input("cannot start \(plan.arguments[0]): \(String(cString: strerror(spawned))); nothing was started")
+        }
+        let qemuPID = child
+        let forwarding = Self.forwardTerminationSignals { _ = kill(qemuPID, SIGKILL) }
+        defer { withExtendedLifetime(forwarding) {} }
+        func reap() -> Int32 {
+            var status: Int32 = 0
+            while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+            let signal = status & 0x7f
+            return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        }
+        if !noVerify {
+            // setpriv execs qemu in place, so the child is qemu once its name says so.
+            var observed: Posture?
+            for _ in 0..<100 where observed == nil {
+                if hasExited(child) { break }
+                if ProcessNames.comm(child).hasPrefix("qemu") {
+                    usleep(200_000)  // let qemu install its sandbox and open KVM
+                    observed = try? HostScanner(root: HostRoot()).scan(pid: Int(child)).workloads.first
+                }
+                if observed == nil { usleep(20_000) }
+            }
+            if let observed {
+                let drifts = plan.compare(observed)
+                if !drifts.isEmpty {
+                    for drift in drifts { writeStandardError("cloister: drift: \(drift)\n") }
+                    if !keepOnDrift {
+                        kill(child, SIGKILL)
+                        _ = reap()
+                        writeStandardError("cloister: the VM differs from its target and was stopped\n")
+                        throw ExitCode(1)
+                    }
+                }
+            } else {
+                writeStandardError("cloister: warning: the VM exited before it could be verified\n")
+            }
+        }
+        let status = reap()
         if status != 0 { throw ExitCode(status) }
     }
 
@@ -367,5 +462,16 @@ enum Shell {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         return status
+    }
+}
+
+enum ProcessNames {
+    static func comm(_ pid: pid_t) -> String {
+        let fd = open("/proc/\(pid)/comm", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 64) }
+        return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
     }
 }

@@ -242,4 +242,41 @@ struct LaunchTests {
         #expect(posture.cgroup?.pidsMax == .value(20))
         #expect(process.isRunning, "verification stopped it: \(process.log)")
     }
+
+    @Test("VM mode: qemu under TCG as nobody, its sandbox on, the guest boots to its serial file, the scan agrees", .needsQemu, .needsLaunch)
+    func vmMode() throws {
+        let serial = FileManager.default.temporaryDirectory.appendingPathComponent("cloister-vm-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: serial) }
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("cloister-vm-\(UUID().uuidString).out")
+        let process = try BackgroundProcess(
+            [try Paths.cloisterExecutable().path, "launch", "--mode", "vm", "--accel", "tcg",
+             "--kernel", Paths.kernel.path, "--initrd", Paths.initramfs.path, "--serial", serial.path],
+            log: log)
+        defer { process.stop() }
+        let booted = wait(timeout: 90) {
+            ((try? String(contentsOf: serial, encoding: .utf8)) ?? "").contains("CLOISTER-GUEST-UP") || !process.isRunning
+        }
+        #expect(booted && process.isRunning, "guest did not boot or cloister stopped it: \(process.log)")
+        #expect(process.log.contains("TCG emulation is not a security boundary"))
+        // setpriv execs qemu in place: cloister's child is qemu itself.
+        let qemu = try #require(ProcFS.descendants(of: process.pid).first { ProcFS.comm($0)?.hasPrefix("qemu") == true })
+        let posture = try Cloister.scanWorkload(containing: qemu)
+        #expect(posture.kind == .vm)
+        #expect(posture.hypervisor?.accelerator == "tcg")
+        #expect(posture.hypervisor?.sandbox.enabled == true)
+        #expect(posture.hypervisor?.user.uid == 65_534)
+        #expect(posture.noNewPrivileges == true)
+    }
+
+    @Test("VM mode --dry-run prints the qemu command with every sandbox option", .needsQemu)
+    func vmDryRun() throws {
+        let result = try Shell.run(
+            [try Paths.cloisterExecutable().path, "launch", "--mode", "vm", "--accel", "tcg", "--dry-run",
+             "--kernel", Paths.kernel.path, "--initrd", Paths.initramfs.path, "--serial", "unix:/tmp/cloister-vm.sock"],
+            check: false)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"))
+        #expect(result.stdout.contains("-serial unix:/tmp/cloister-vm.sock,server=on,wait=off"))
+        #expect(!result.stdout.contains("-daemonize"))
+    }
 }
