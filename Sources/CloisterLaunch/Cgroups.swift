@@ -83,7 +83,10 @@ public struct CgroupPlan: Sendable {
         for directory in directories {
             let parent = String(directory.path[..<(directory.path.lastIndex(of: "/") ?? directory.path.endIndex)])
             if mkdir(parent, 0o755) != 0 && errno != EEXIST {
-                throw LaunchError(control: "cgroup", reason: "mkdir \(parent): \(String(cString: strerror(errno)))")
+                throw LaunchError(
+                    control: "cgroup",
+                    reason: "mkdir \(parent): \(String(cString: strerror(errno)))"
+                        + (errno == EACCES ? " (without root, limits need a delegated cgroup; --no-cgroup sets none)" : ""))
             }
             if directory.version == "v2" {
                 let controllers = Set(directory.settings.map { String($0.file.split(separator: ".")[0]) })
