@@ -97,7 +97,10 @@ public struct CgroupPlan: Sendable {
                 }
             }
             if mkdir(directory.path, 0o755) != 0 && errno != EEXIST {
-                throw LaunchError(control: "cgroup", reason: "mkdir \(directory.path): \(String(cString: strerror(errno)))")
+                throw LaunchError(
+                    control: "cgroup",
+                    reason: "mkdir \(directory.path): \(String(cString: strerror(errno)))"
+                        + (errno == EACCES ? " (without root, limits need a delegated cgroup; --no-cgroup sets none)" : ""))
             }
             for setting in directory.settings {
                 try write(setting.value, to: directory.path + "/" + setting.file, control: "cgroup \(setting.file)")
