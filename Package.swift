@@ -40,6 +40,11 @@ let package = Package(
             dependencies: ["CCloisterShim", "CSeccomp", "CLibcap", "CSELinux", "CAppArmor"]),
         // Live /proc and /sys inspection: discovery and posture of workloads.
         .target(name: "CloisterInspect", dependencies: ["CloisterModel", "CloisterSystem", "CloisterFormats"]),
+        // `launch`: plans a sandbox from a target posture, compiles its seccomp filter, sets up
+        // cgroups, and starts it through the C child in CCloisterShim (cl_launch).
+        .target(
+            name: "CloisterLaunch",
+            dependencies: ["CloisterModel", "CloisterSystem", "CSeccomp", "CLibcap", "CCloisterShim"]),
         .target(name: "CloisterRules", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
         .target(name: "CloisterPlacement", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
         .target(name: "CloisterReport", dependencies: ["CloisterModel", "CloisterRules"]),
@@ -54,7 +59,7 @@ let package = Package(
             name: "CloisterCommands",
             dependencies: [
                 "CloisterModel", "CloisterInspect", "CloisterRules", "CloisterPlacement", "CloisterReport",
-                "CloisterCheck", "CloisterSystem",
+                "CloisterCheck", "CloisterSystem", "CloisterLaunch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "cloister", dependencies: ["CloisterCommands"]),
@@ -73,6 +78,7 @@ let package = Package(
             dependencies: ["CloisterInspect", "CloisterSystem", "CloisterModel"],
             exclude: ["Fixtures"]),
         .testTarget(name: "CloisterPlacementTests", dependencies: ["CloisterPlacement", "CloisterModel"]),
+        .testTarget(name: "CloisterLaunchTests", dependencies: ["CloisterLaunch", "CloisterModel"]),
         .testTarget(name: "CloisterRulesTests", dependencies: ["CloisterRules", "CloisterModel"]),
         .testTarget(
             name: "CloisterReportTests",

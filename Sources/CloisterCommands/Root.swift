@@ -12,6 +12,7 @@ public struct CloisterCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ScanCommand.self,
+            LaunchCommand.self,
             AdviseCommand.self,
             RulesCommand.self,
             CheckCommand.self,

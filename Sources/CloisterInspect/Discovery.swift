@@ -178,10 +178,11 @@ public struct Discovery {
         }
         var runtime = "unshare"
         let lineage = [leader] + ancestors(of: leader.pid, limit: 8)
-        if let launcher = lineage.first(where: { ["bwrap", "firejail", "systemd-nspawn", "lxc-start"].contains($0.executableName) }) {
+        if let launcher = lineage.first(where: { ["bwrap", "firejail", "systemd-nspawn", "lxc-start", "cloister"].contains($0.executableName) }) {
             switch launcher.executableName {
             case "bwrap": runtime = "bubblewrap"
             case "firejail": runtime = "firejail"
+            case "cloister": runtime = "cloister"
             case "systemd-nspawn": runtime = "systemd-nspawn"
             default: runtime = "lxc"
             }

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Launch benchmark: `cloister launch` of /bin/true with full hardening, beside bwrap, runc,
+# firejail and podman starting the same program, in one hyperfine run.
+#
+#   scripts/bench-launch.sh
+#   BENCH_RUNS (30), CLOISTER_BIN (skip the build, time this executable),
+#   CLOISTER_SCRATCH_PATH (build directory, default .build)
+#
+# What each one applies (stated, so the ratios compare like with like):
+#   cloister   user namespace (root -> 100000:65536), pid/net/mnt/ipc/uts/cgroup namespaces,
+#              tmpfs root + host /usr read-only, pivot_root, proc, minimal /dev, tmpfs /tmp,
+#              cgroup memory and pids limits, no capabilities in any set, no_new_privs,
+#              Landlock, seccomp filter. Timed twice: with --no-verify (the launch alone), and
+#              with the post-start scan (which for /bin/true finds the workload already gone).
+#   bwrap      --unshare-all (user, pid, net, ipc, uts, cgroup), the same /usr view, proc, dev,
+#              tmpfs, --cap-drop ALL, no_new_privs (always); no seccomp, Landlock or cgroups.
+#   runc       `runc run` of a busybox bundle (runc spec defaults: namespaces without user,
+#              default caps, no seccomp), through `sh -c` for a unique container id.
+#   firejail   --noprofile (pid, mnt, ipc, uts namespaces only).
+#   podman     run --rm --rootfs (runc, cgroupfs).
+# Targets: cloister (no verify) no slower than bwrap, and at least 10x faster than runc.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+command -v swift >/dev/null || export PATH="/opt/swift/usr/bin:$PATH"
+RUNS=${BENCH_RUNS:-30}
+WORK=$(mktemp -d /tmp/cloister-bench-launch.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+die() { echo "bench-launch.sh: $*" >&2; exit 1; }
+for tool in hyperfine bwrap runc firejail podman python3; do
+    command -v "$tool" >/dev/null || die "$tool missing: run scripts/install-deps.sh"
+done
+[[ $(id -u) -eq 0 ]] || die "must run as root (uid map 100000:65536, cgroups, runc)"
+scripts/test-assets.sh >&2
+ROOTFS="$ROOT/test-assets/rootfs"
+
+if [[ -n "${CLOISTER_BIN:-}" ]]; then
+    CLOISTER=$CLOISTER_BIN
+else
+    SCRATCH=${CLOISTER_SCRATCH_PATH:-.build}
+    swift build -c release --scratch-path "$SCRATCH" --product cloister >&2
+    CLOISTER="$ROOT/$SCRATCH/release/cloister"
+fi
+"$CLOISTER" launch -- /bin/true || die "cloister launch of /bin/true failed"
+
+# A runc bundle: the busybox rootfs, /bin/true, no terminal, NOFILE 1024 (docs/testing.md).
+# runc refuses a symlinked rootfs: root.path names the directory itself.
+mkdir -p "$WORK/bundle"
+(cd "$WORK/bundle" && runc spec)
+python3 - "$WORK/bundle/config.json" "$ROOTFS" <<'PY'
+import json, sys
+path = sys.argv[1]
+config = json.load(open(path))
+config["root"]["path"] = sys.argv[2]
+config["process"]["terminal"] = False
+config["process"]["args"] = ["/bin/true"]
+config["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}]
+json.dump(config, open(path, "w"))
+PY
+
+USR_VIEW="--ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/sbin /sbin --symlink usr/lib /lib --symlink usr/lib64 /lib64"
+hyperfine --warmup 3 --runs "$RUNS" -N --export-json "$WORK/results.json" \
+    -n cloister "$CLOISTER launch --no-verify -- /bin/true" \
+    -n cloister-verify "$CLOISTER launch -- /bin/true" \
+    -n bwrap "bwrap --unshare-all --die-with-parent $USR_VIEW --proc /proc --dev /dev --tmpfs /tmp --cap-drop ALL /bin/true" \
+    -n runc "sh -c 'runc run --bundle $WORK/bundle bench-\$\$'" \
+    -n firejail "firejail --noprofile --quiet /bin/true" \
+    -n podman "podman --runtime runc --cgroup-manager cgroupfs --events-backend file run --rm --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --network none --rootfs $ROOTFS /bin/true" \
+    >&2
+
+python3 - "$WORK/results.json" <<'PY'
+import json, sys
+results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+median = {name: r["median"] * 1000 for name, r in results.items()}
+base = median["cloister"]
+print(f"{'launcher':<16}{'median ms':>10}{'vs cloister':>13}")
+for name, value in sorted(median.items(), key=lambda item: item[1]):
+    print(f"{name:<16}{value:>10.2f}{value / base:>12.1f}x")
+bwrap_ok = base <= median["bwrap"]
+runc_ok = median["runc"] / base >= 10
+print(f"target: no slower than bwrap: {'met' if bwrap_ok else 'MISSED'} "
+      f"({base:.2f} ms vs {median['bwrap']:.2f} ms)")
+print(f"target: >= 10x faster than runc: {'met' if runc_ok else 'MISSED'} ({median['runc'] / base:.1f}x)")
+sys.exit(0 if bwrap_ok and runc_ok else 1)
+PY
