@@ -105,12 +105,15 @@ fuzz_one() {
     local status=0
     # Fixed crashes first: each must now pass.
     if compgen -G "Fuzz/Regressions/$target/*" >/dev/null; then
-        "$BIN/fuzz-$target" -artifact_prefix="$artifacts" Fuzz/Regressions/"$target"/* >"$log.regressions" 2>&1 || status=1
+        SWIFT_BACKTRACE=enable=no "$BIN/fuzz-$target" -artifact_prefix="$artifacts" Fuzz/Regressions/"$target"/* \
+            >"$log.regressions" 2>&1 || status=1
     fi
     local runs=()
     [[ -n ${FUZZ_RUNS:-} ]] && runs=(-runs="$FUZZ_RUNS")
     [[ -n ${FUZZ_MAX_LEN:-} ]] && runs+=(-max_len="$FUZZ_MAX_LEN")
-    ASAN_OPTIONS=detect_leaks=0 nice -n 10 "$BIN/fuzz-$target" \
+    # SWIFT_BACKTRACE off: Swift's own crash handler would take a trap before libFuzzer's does,
+    # and libFuzzer's is the one that saves the crashing input.
+    SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 nice -n 10 "$BIN/fuzz-$target" \
         -max_total_time="$SECONDS_EACH" "${runs[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$artifacts" "$corpus" >"$log" 2>&1 || status=1
     echo "$status" >"$log.status"

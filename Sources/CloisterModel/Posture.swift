@@ -163,7 +163,10 @@ public struct IDMapRange: Codable, Sendable, Equatable {
     /// The host ID that `id` inside maps to, if this range covers it.
     public func hostID(for id: UInt32) -> UInt32? {
         guard id >= inside, UInt64(id) < UInt64(inside) + UInt64(count) else { return nil }
-        return outside + (id - inside)
+        // The kernel refuses a map whose outside range passes 2^32, but a map read from a
+        // captured tree or a file need not be one the kernel accepted (found by fuzz-id-map).
+        let (host, overflow) = outside.addingReportingOverflow(id - inside)
+        return overflow ? nil : host
     }
 }
 
