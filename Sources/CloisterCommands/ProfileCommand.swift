@@ -1,0 +1,199 @@
+import ArgumentParser
+import CloisterModel
+import CloisterPlacement
+import CloisterProfiles
+import CloisterSeccomp
+import Foundation
+
+/// `cloister profile`: the profiles a workload's hardening needs, from its description, a
+/// running process, a configuration file or learned records.
+public struct ProfileCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "profile",
+        abstract: "Generate hardening profiles (seccomp, capabilities) for a workload.",
+        discussion: """
+            Inputs: a workload description, --pid, --from FILE, and/or --learned RECORD (from \
+            'cloister learn'; several merge). With only learned records the seccomp allowlist is \
+            exactly what was recorded (the tightest); with a description too, groups and recording unite.
+            """)
+
+    public enum Kind: String, ExpressibleByArgument, CaseIterable, Sendable {
+        case seccomp
+        case seccompBPF = "seccomp-bpf"
+        case capabilities
+    }
+
+    @Argument(help: "A workload description (YAML, version 1).")
+    public var description: String?
+
+    @Option(help: "Derive the needs from the running workload this process belongs to.")
+    public var pid: Int?
+
+    @Option(name: .customLong("from"), help: "Derive the needs from a file 'cloister check' reads.")
+    public var fromFile: String?
+
+    @Option(name: .long, help: "With --from: the workload (id or name) when the file declares several.")
+    public var workload: String?
+
+    @Option(name: .customLong("learned"), help: "A record written by 'cloister learn' (repeatable; records merge).")
+    public var learned: [String] = []
+
+    @Option(help: "What to emit: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    public var emit: Kind = .seccomp
+
+    @Option(name: [.short, .long], help: "Write here, atomically (required for seccomp-bpf).")
+    public var output: String?
+
+    @Option(name: .customLong("allow-group"), help: "Allow a denied syscall group (io-uring, bpf, userfaultfd, keyring, perf, namespaces, mount, tracing). Repeatable; each is a warned relaxation.")
+    public var allowGroups: [String] = []
+
+    @Flag(name: .customLong("secondary-architectures"), help: "Allow i386 and x32 syscalls (blocked by default).")
+    public var secondaryArchitectures = false
+
+    @Flag(name: .customLong("no-runtime-init"), help: "Leave out the calls an OCI runtime's init makes after loading the filter (for 'cloister seccomp-exec', which loads it just before exec).")
+    public var noRuntimeInit = false
+
+    @Option(help: "The policies directory (default: $CLOISTER_POLICIES, or a 'policies' folder beside the executable or above it).")
+    public var policies: String?
+
+    public init() {}
+
+    public func validate() throws {
+        let inputs = [description != nil, pid != nil, fromFile != nil].filter { $0 }.count
+        if inputs > 1 { throw ValidationError("give at most one of DESCRIPTION, --pid or --from") }
+        if inputs == 0 && learned.isEmpty {
+            throw ValidationError("give a description, --pid, --from or --learned RECORD")
+        }
+        if emit == .seccompBPF && output == nil {
+            throw ValidationError("--emit seccomp-bpf writes binary: give --output FILE")
+        }
+        if emit == .capabilities && inputs == 0 {
+            throw ValidationError("--emit capabilities needs a description, --pid or --from (a syscall record says nothing of capabilities)")
+        }
+    }
+
+    public func run() async throws {
+        let directory = try AdviseCommand.policiesDirectory(explicit: policies)
+        let groups = try SyscallGroups.load(contentsOf: directory.appendingPathComponent("syscall-groups.yaml"))
+        var sources: [String] = []
+        var description: WorkloadDescription?
+        if let pid {
+            description = try AdviseCommand.describeRunning(pid: pid)
+            sources.append("pid \(pid)")
+        } else if let fromFile {
+            description = try AdviseCommand.describeDeclared(file: fromFile, workload: workload)
+            sources.append(fromFile)
+        } else if let path = self.description {
+            description = try WorkloadDescription.load(contentsOf: URL(fileURLWithPath: path))
+            sources.append(path)
+        }
+        var record: LearnedRecord?
+        for path in learned {
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+                throw ProfileInputError(file: path, message: "cannot be read: \(error.localizedDescription)")
+            }
+            let next = try LearnedRecord.decode(data, file: path)
+            record = record.map { $0.merged(with: next) } ?? next
+            sources.append("learned record \(path)")
+        }
+        let from = sources.joined(separator: ", ")
+
+        let bytes: [UInt8]
+        switch emit {
+        case .seccomp, .seccompBPF:
+            let needs = Self.seccompNeeds(description: description, record: record, extraGroups: allowGroups,
+                                          secondaryArchitectures: secondaryArchitectures,
+                                          runtimeInit: !noRuntimeInit, from: from)
+            for relaxation in needs.relaxations { writeStandardError("cloister: warning: \(relaxation)\n") }
+            let profile = try SeccompGenerator.profile(for: needs, groups: groups)
+            if emit == .seccomp {
+                bytes = try Self.prettyJSON(profile)
+            } else {
+                let compiled = try SeccompCompiler.compile(profile)
+                bytes = compiled.program
+            }
+        case .capabilities:
+            guard let description else { throw ValidationError("--emit capabilities needs a description") }
+            bytes = try Self.prettyJSON(CapabilityProfile.minimal(for: description.needs.capabilities,
+                                                                  privileged: description.needs.privileged, from: from))
+        }
+        if let output {
+            try OutputFile.write(bytes, to: output)
+        } else {
+            FileHandle.standardOutput.write(Data(bytes))
+        }
+    }
+
+    /// The seccomp needs a description implies. Capabilities that make a denied group
+    /// meaningful (CAP_SYS_ADMIN: namespaces and mounts) allow it, as moby does, with a warning.
+    static func seccompNeeds(
+        description: WorkloadDescription?, record: LearnedRecord?, extraGroups: [String],
+        secondaryArchitectures: Bool, runtimeInit: Bool, from: String
+    ) -> SeccompNeeds {
+        var groups: [String] = []
+        var families: [String] = []
+        var denied = extraGroups
+        if let description {
+            groups = SeccompNeeds.serviceGroups
+            families = ["unix"]
+            if description.needs.network != .none {
+                groups.append("network-io")
+                families += ["inet", "inet6", "netlink"]
+            }
+            let capabilities = Set(description.needs.capabilities)
+            if description.needs.privileged || capabilities.contains("CAP_SYS_ADMIN") { denied += ["namespaces", "mount"] }
+            if capabilities.contains("CAP_SYS_PTRACE") { denied.append("tracing") }
+            if capabilities.contains("CAP_BPF") { denied.append("bpf") }
+            if capabilities.contains("CAP_PERFMON") { denied.append("perf") }
+        }
+        if runtimeInit { groups.append("oci-runtime-init") }
+        var unique: [String] = []
+        for name in denied where !unique.contains(name) { unique.append(name) }
+        return SeccompNeeds(
+            groups: groups, groupsWithLearned: description != nil || runtimeInit, deniedGroupsAllowed: unique,
+            socketFamilies: families, secondaryArchitectures: secondaryArchitectures, learned: record,
+            generatedFrom: from)
+    }
+
+    static func prettyJSON<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(value)) + [0x0A]
+    }
+}
+
+/// `cloister seccomp-exec PROFILE -- CMD`: compile an OCI seccomp profile with libseccomp and
+/// run CMD under it (no_new_privs, filter, exec). Hidden: it is how tests and the tightness
+/// benchmark load a generated profile without a container runtime.
+public struct SeccompExecCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "seccomp-exec", abstract: "Run a command under an OCI seccomp profile compiled by libseccomp.",
+        shouldDisplay: false)
+
+    @Argument(help: "An OCI seccomp profile (JSON).")
+    public var profile: String
+
+    @Argument(parsing: .postTerminator, help: "The command.")
+    public var command: [String] = []
+
+    public init() {}
+
+    public func validate() throws {
+        if command.isEmpty { throw ValidationError("give the command after --") }
+    }
+
+    public func run() async throws {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: profile)) } catch {
+            throw ProfileInputError(file: profile, message: "cannot be read: \(error.localizedDescription)")
+        }
+        let seccomp: OCISeccomp
+        do { seccomp = try JSONDecoder().decode(OCISeccomp.self, from: data) } catch {
+            throw ProfileInputError(file: profile, message: "is not an OCI seccomp profile: \(error)")
+        }
+        let compiled = try SeccompCompiler.compile(seccomp)
+        let status = try FilteredProcess.run(command, program: compiled.program)
+        throw ExitCode(status)
+    }
+}
