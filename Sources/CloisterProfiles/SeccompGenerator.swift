@@ -97,6 +97,9 @@ public enum SeccompGenerator {
         allowed.subtract(refused)
 
         let namespacesAllowed = needs.deniedGroupsAllowed.contains("namespaces")
+        // clone3 passes its flags in memory BPF cannot read: without the namespaces group it
+        // answers ENOSYS (below) even when recorded, and glibc falls back to clone.
+        if !namespacesAllowed { allowed.remove("clone3") }
         var rules: [OCISyscallRule] = []
         let plain = allowed.subtracting(argumentFiltered).sorted()
         rules.append(OCISyscallRule(names: plain, action: "SCMP_ACT_ALLOW"))
@@ -127,8 +130,7 @@ public enum SeccompGenerator {
             }
         }
         // Newer calls the workload may probe: ENOSYS makes libraries fall back (glibc: clone3 →
-        // clone). clone3 takes its flags through a pointer that BPF cannot read, so without the
-        // namespaces group it is always ENOSYS.
+        // clone).
         var enosys = Set(data.enosys).subtracting(allowed)
         if !namespacesAllowed { enosys.insert("clone3") }
         if !enosys.isEmpty {

@@ -111,3 +111,13 @@ func shippedGroups() throws -> SyscallGroups { try SyscallGroups.load(contentsOf
         #expect(try encoder.encode(profile(needs)) == encoder.encode(profile(needs)))
     }
 }
+
+@Suite struct LearnedClone3Tests {
+    @Test func recordedClone3StillAnswersENOSYSWithoutTheNamespacesGroup() throws {
+        var record = LearnedRecord(commands: [["python3"]], recordings: 1)
+        record.note(architecture: "x86_64", syscall: "clone3", arguments: [])
+        let result = try SeccompGenerator.profile(for: SeccompNeeds(learned: record, generatedFrom: "r"), groups: try shippedGroups())
+        #expect(!result.allowedNames.contains("clone3"))
+        #expect(result.syscalls.contains { $0.action == "SCMP_ACT_ERRNO" && $0.names.contains("clone3") })
+    }
+}
