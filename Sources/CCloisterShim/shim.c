@@ -63,6 +63,7 @@ int cl_o_path(void) { return O_PATH; }
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/mman.h>
+#include <signal.h>
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -84,6 +85,15 @@ pid_t cl_spawn_filtered(const char *file, char *const argv[], const void *bpf, s
                         unsigned int flags) {
     pid_t pid = fork();
     if (pid != 0) return pid;
+    // The fork may come from a Swift worker thread, which blocks most signals, and the parent
+    // may ignore some (SIGPIPE): both survive exec. A workload starts with a clean slate, or
+    // it could not be stopped with SIGTERM.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+    }
     // Child. no_new_privs first: an unprivileged process may only install a filter with it
     // set, and it keeps a setuid program from shedding the filter's intent.
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(126);

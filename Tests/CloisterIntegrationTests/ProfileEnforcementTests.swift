@@ -106,6 +106,18 @@ import Glibc
         #expect(run.stdout == "38\n")
     }
 
+    /// The recorded command must not inherit the Swift worker thread's blocked signals: a
+    /// background child that ignores SIGTERM would hang `learn` (and its caller) for good.
+    @Test func learnedChildrenCanBeStoppedWithSIGTERM() throws {
+        let directory = try scratch("signals")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let record = directory.appendingPathComponent("record.json").path
+        let result = try Shell.run(
+            [try Paths.cloisterExecutable().path, "learn", "-o", record, "--", "sh", "-c", "sleep 100 & kill $!; wait $!; echo stopped"],
+            timeout: 30, check: false)
+        #expect(result.stdout == "stopped\n", "status \(result.status): \(result.stderr)")
+    }
+
     @Test func compiledBPFIsWrittenAtomically() throws {
         let directory = try scratch("bpf")
         defer { try? FileManager.default.removeItem(at: directory) }
