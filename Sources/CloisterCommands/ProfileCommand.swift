@@ -10,7 +10,7 @@ import Foundation
 public struct ProfileCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "profile",
-        abstract: "Generate hardening profiles (seccomp, capabilities) for a workload.",
+        abstract: "Generate hardening profiles (seccomp, capabilities, AppArmor, SELinux CIL, OCI config.json, Kubernetes) for a workload.",
         discussion: """
             Inputs: a workload description, --pid, --from FILE, and/or --learned RECORD (from \
             'cloister learn'; several merge). With only learned records the seccomp allowlist is \
@@ -21,6 +21,10 @@ public struct ProfileCommand: AsyncParsableCommand {
         case seccomp
         case seccompBPF = "seccomp-bpf"
         case capabilities
+        case apparmor
+        case selinux
+        case ociConfig = "oci-config"
+        case kubernetes
     }
 
     @Argument(help: "A workload description (YAML, version 1).")
@@ -56,6 +60,15 @@ public struct ProfileCommand: AsyncParsableCommand {
     @Option(help: "The policies directory (default: $CLOISTER_POLICIES, or a 'policies' folder beside the executable or above it).")
     public var policies: String?
 
+    @Option(help: "Kubernetes: the container image.")
+    public var image: String?
+
+    @Option(name: .customLong("localhost-profile"), help: "Kubernetes: the seccomp profile's path under the kubelet's seccomp directory (default cloister/NAME.json).")
+    public var localhostProfile: String?
+
+    @Argument(parsing: .postTerminator, help: "oci-config and kubernetes: the workload's command, after --.")
+    public var command: [String] = []
+
     public init() {}
 
     public func validate() throws {
@@ -67,8 +80,14 @@ public struct ProfileCommand: AsyncParsableCommand {
         if emit == .seccompBPF && output == nil {
             throw ValidationError("--emit seccomp-bpf writes binary: give --output FILE")
         }
-        if emit == .capabilities && inputs == 0 {
-            throw ValidationError("--emit capabilities needs a description, --pid or --from (a syscall record says nothing of capabilities)")
+        if [.capabilities, .apparmor, .selinux, .ociConfig, .kubernetes].contains(emit) && inputs == 0 {
+            throw ValidationError("--emit \(emit.rawValue) needs a description, --pid or --from (a syscall record says nothing of capabilities or files)")
+        }
+        if [.ociConfig, .kubernetes].contains(emit) && command.isEmpty {
+            throw ValidationError("--emit \(emit.rawValue) needs the workload's command after --")
+        }
+        if emit == .kubernetes && image == nil {
+            throw ValidationError("--emit kubernetes needs --image")
         }
     }
 
@@ -113,10 +132,39 @@ public struct ProfileCommand: AsyncParsableCommand {
                 let compiled = try SeccompCompiler.compile(profile)
                 bytes = compiled.program
             }
-        case .capabilities:
-            guard let description else { throw ValidationError("--emit capabilities needs a description") }
-            bytes = try Self.prettyJSON(CapabilityProfile.minimal(for: description.needs.capabilities,
-                                                                  privileged: description.needs.privileged, from: from))
+        case .capabilities, .apparmor, .selinux, .ociConfig, .kubernetes:
+            guard let description else { throw ValidationError("--emit \(emit.rawValue) needs a description") }
+            let capabilities = CapabilityProfile.minimal(
+                for: description.needs.capabilities, privileged: description.needs.privileged, from: from)
+            if description.needs.privileged {
+                writeStandardError("cloister: warning: the description asks for privileged; profiles grant only the declared capabilities\n")
+            }
+            let mac = MACNeeds(name: description.name, capabilities: capabilities.bounding,
+                               network: description.needs.network != .none, generatedFrom: from)
+            switch emit {
+            case .apparmor: bytes = Array(AppArmorGenerator.profile(for: mac).utf8)
+            case .selinux: bytes = Array(SELinuxCILGenerator.module(for: mac).utf8)
+            case .ociConfig, .kubernetes:
+                let needs = Self.seccompNeeds(description: description, record: record, extraGroups: allowGroups,
+                                              secondaryArchitectures: secondaryArchitectures,
+                                              runtimeInit: !noRuntimeInit, from: from)
+                let seccomp = try SeccompGenerator.profile(for: needs, groups: groups)
+                let name = KubernetesGenerator.objectName(description.name)
+                let catalogue = try Catalogue.load(directory: directory)
+                let advice = try PlacementEngine(catalogue: catalogue, measured: MeasuredFigures()).advise(description, threatModel: nil)
+                let option = advice.recommendation?.option ?? "container"
+                let deployment = DeploymentNeeds(
+                    name: name, image: image ?? "", command: command, capabilities: capabilities, seccomp: seccomp,
+                    runtimeClass: DeploymentNeeds.runtimeClass(forOption: option),
+                    generatedFrom: from + " (advise: \(option))")
+                if emit == .ociConfig {
+                    bytes = try Self.prettyJSON(OCIConfigGenerator.config(for: deployment))
+                } else {
+                    bytes = Array(try KubernetesGenerator.deployment(
+                        for: deployment, localhostProfile: localhostProfile ?? "cloister/\(name).json").utf8)
+                }
+            default: bytes = try Self.prettyJSON(capabilities)
+            }
         }
         if let output {
             try OutputFile.write(bytes, to: output)
