@@ -10,7 +10,7 @@ import Foundation
 public struct ProfileCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "profile",
-        abstract: "Generate hardening profiles (seccomp, capabilities, AppArmor, SELinux CIL, OCI config.json, Kubernetes) for a workload.",
+        abstract: "Generate hardening profiles (seccomp, capabilities, AppArmor, SELinux CIL, OCI config.json, Kubernetes, qemu, libvirt, Landlock) for a workload.",
         discussion: """
             Inputs: a workload description, --pid, --from FILE, and/or --learned RECORD (from \
             'cloister learn'; several merge). With only learned records the seccomp allowlist is \
@@ -25,6 +25,9 @@ public struct ProfileCommand: AsyncParsableCommand {
         case selinux
         case ociConfig = "oci-config"
         case kubernetes
+        case qemu
+        case libvirt
+        case landlock
     }
 
     @Argument(help: "A workload description (YAML, version 1).")
@@ -66,6 +69,15 @@ public struct ProfileCommand: AsyncParsableCommand {
     @Option(name: .customLong("localhost-profile"), help: "Kubernetes: the seccomp profile's path under the kubelet's seccomp directory (default cloister/NAME.json).")
     public var localhostProfile: String?
 
+    @Option(name: .customLong("guest-user"), help: "qemu: the unprivileged user the hypervisor runs as.")
+    public var guestUser = "nobody"
+
+    @Option(name: .customLong("guest-group"), help: "qemu: the group the hypervisor runs as.")
+    public var guestGroup = "nogroup"
+
+    @Option(name: .customLong("socket-dir"), help: "qemu, libvirt, landlock: where console and monitor sockets live.")
+    public var socketDirectory = "/run/cloister"
+
     @Argument(parsing: .postTerminator, help: "oci-config and kubernetes: the workload's command, after --.")
     public var command: [String] = []
 
@@ -80,7 +92,7 @@ public struct ProfileCommand: AsyncParsableCommand {
         if emit == .seccompBPF && output == nil {
             throw ValidationError("--emit seccomp-bpf writes binary: give --output FILE")
         }
-        if [.capabilities, .apparmor, .selinux, .ociConfig, .kubernetes].contains(emit) && inputs == 0 {
+        if [.capabilities, .apparmor, .selinux, .ociConfig, .kubernetes, .qemu, .libvirt, .landlock].contains(emit) && inputs == 0 {
             throw ValidationError("--emit \(emit.rawValue) needs a description, --pid or --from (a syscall record says nothing of capabilities or files)")
         }
         if [.ociConfig, .kubernetes].contains(emit) && command.isEmpty {
@@ -131,6 +143,19 @@ public struct ProfileCommand: AsyncParsableCommand {
             } else {
                 let compiled = try SeccompCompiler.compile(profile)
                 bytes = compiled.program
+            }
+        case .qemu, .libvirt, .landlock:
+            guard let description else { throw ValidationError("--emit \(emit.rawValue) needs a description") }
+            let name = KubernetesGenerator.objectName(description.name)
+            let guest = GuestNeeds(name: name, kvm: description.platform.kvm == .available,
+                                   network: description.needs.network != .none, user: guestUser, group: guestGroup,
+                                   socketDirectory: socketDirectory, generatedFrom: from)
+            switch emit {
+            case .qemu: bytes = Array(QemuArgumentsGenerator.script(for: guest).utf8)
+            case .libvirt: bytes = Array(LibvirtDomainGenerator.domain(for: guest).utf8)
+            default:
+                bytes = try Self.prettyJSON(LandlockRuleset.launcher(
+                    writablePaths: ["\(socketDirectory)/\(name)", "/tmp"], from: from))
             }
         case .capabilities, .apparmor, .selinux, .ociConfig, .kubernetes:
             guard let description else { throw ValidationError("--emit \(emit.rawValue) needs a description") }
