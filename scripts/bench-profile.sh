@@ -16,6 +16,7 @@
 set -euo pipefail
 
 MOBY_DEFAULT_X86_64=297
+RECORDINGS=${BENCH_RECORDINGS:-3}
 scratch=${1:-${CLOISTER_SCRATCH_PATH:-.build}}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -38,12 +39,15 @@ python3 -m http.server "$1" --bind 127.0.0.1 --directory "$0" >/dev/null 2>&1 &
 server=$!
 python3 - "$1" <<PY
 import sys, time, urllib.request
+# Waits before every attempt, the first too: whether the server is up at the first attempt is
+# a race, and the path not taken while learning (sleep) would be missing from the profile.
 for attempt in range(100):
+    time.sleep(0.1)
     try:
         body = urllib.request.urlopen("http://127.0.0.1:%s/" % sys.argv[1], timeout=5).read()
         break
     except OSError:
-        time.sleep(0.05)
+        pass
 else:
     sys.exit("server never answered")
 print("ok" if b"Directory listing" in body else "bad")
@@ -63,7 +67,12 @@ for name in ${BENCH_WORKLOADS:-shell-script http-server compression}; do
         http-server) command=("${http_server[@]}") ;;
         compression) command=("${compression[@]}") ;;
     esac
-    timeout 120 "$CLOISTER_BIN" learn -o "$work/$name.json" -- "${command[@]}" > "$work/$name.learn.out" 2> "$work/$name.learn.err" || true
+    # A single run only shows the paths it happened to take (the client may or may not wait
+    # for the server to come up), so each workload is recorded $RECORDINGS times and merged.
+    for ((run = 1; run <= RECORDINGS; run++)); do
+        timeout 120 "$CLOISTER_BIN" learn --merge -o "$work/$name.json" -- "${command[@]}" \
+            >> "$work/$name.learn.out" 2>> "$work/$name.learn.err" || true
+    done
     "$CLOISTER_BIN" profile --learned "$work/$name.json" --no-runtime-init -o "$work/$name.profile.json" --policies "$root/policies"
     allowed=$(count_allowed "$work/$name.profile.json")
     check=fail
@@ -75,7 +84,7 @@ for name in ${BENCH_WORKLOADS:-shell-script http-server compression}; do
     target=$(python3 -c "print('met' if $allowed * 4 <= $MOBY_DEFAULT_X86_64 else 'missed')")
     printf '%-22s %8s %8s %8s %7s %s\n' "$name" "$allowed" "$MOBY_DEFAULT_X86_64" "$ratio" "$target" "$check"
     if [[ $check != pass ]]; then
-        echo "  $name under its profile: $(head -c 400 "$work/$name.err")" >&2
+        echo "  $name under its profile: $(head -c 400 "$work/$name.out") $(head -c 400 "$work/$name.err")" >&2
         status=1
     fi
     [[ $target == met ]] || status=1

@@ -58,7 +58,7 @@ public enum SeccompGenerator {
     /// The OCI seccomp object for these needs. Deterministic: names are sorted.
     public static func profile(for needs: SeccompNeeds, groups data: SyscallGroups) throws -> OCISeccomp {
         var allowed: Set<String> = alwaysAllowed
-        var familyValues = Set(try needs.socketFamilies.map { name -> UInt64 in
+        let declaredFamilies = Set(try needs.socketFamilies.map { name -> UInt64 in
             guard let value = data.socketFamilies[name] else {
                 throw ProfileInputError(
                     file: "syscall-groups.yaml",
@@ -66,27 +66,28 @@ public enum SeccompGenerator {
             }
             return value
         })
-        var personalityValues = Set(data.personality)
         let learnedCalls = needs.learned?.architectures["x86_64"] ?? [:]
-
-        if needs.learned == nil || needs.groupsWithLearned {
+        // With a learned record alone the allowlist is exactly what was recorded (the tightest);
+        // groups join it only when asked for.
+        let fromGroups = needs.learned == nil || needs.groupsWithLearned
+        var familyValues: Set<UInt64> = []
+        var personalityValues: Set<UInt64> = []
+        if fromGroups {
             allowed.formUnion(try data.syscalls(inGroups: needs.groups))
-            // A group-built profile may create sockets but only in the declared families.
-            if !needs.socketFamilies.isEmpty { allowed.insert("socket") }
-            allowed.insert("clone")
-            allowed.insert("personality")
-        }
-        if needs.learned != nil {
-            allowed.formUnion(learnedCalls.keys)
-            if needs.groups.isEmpty || !needs.groupsWithLearned {
-                // Tightest: only the argument values the workload was seen to use.
-                familyValues = Set(learnedCalls["socket"]?.arguments?["0"] ?? [])
-                personalityValues = Set(learnedCalls["personality"]?.arguments?["0"] ?? [])
-            } else {
-                familyValues.formUnion(learnedCalls["socket"]?.arguments?["0"] ?? [])
-                personalityValues.formUnion(learnedCalls["personality"]?.arguments?["0"] ?? [])
+            // The argument-filtered calls belong to the groups they would sit in.
+            if needs.groups.contains("process") { allowed.insert("clone") }
+            if needs.groups.contains("default") {
+                allowed.insert("personality")
+                personalityValues = Set(data.personality)
+            }
+            if !declaredFamilies.isEmpty {
+                allowed.insert("socket")
+                familyValues = declaredFamilies
             }
         }
+        allowed.formUnion(learnedCalls.keys)
+        familyValues.formUnion(learnedCalls["socket"]?.arguments?["0"] ?? [])
+        personalityValues.formUnion(learnedCalls["personality"]?.arguments?["0"] ?? [])
         allowed.formUnion(needs.extraSyscalls)
         allowed.formUnion(try data.syscalls(inGroups: needs.deniedGroupsAllowed))
 
