@@ -76,15 +76,17 @@ for name in ${BENCH_WORKLOADS:-shell-script http-server compression}; do
     "$CLOISTER_BIN" profile --learned "$work/$name.json" --no-runtime-init -o "$work/$name.profile.json" --policies "$root/policies"
     allowed=$(count_allowed "$work/$name.profile.json")
     check=fail
-    if timeout 120 "$CLOISTER_BIN" seccomp-exec "$work/$name.profile.json" -- "${command[@]}" > "$work/$name.out" 2> "$work/$name.err" \
-        && grep -qx ok "$work/$name.out"; then
+    exit_status=0
+    timeout 120 "$CLOISTER_BIN" seccomp-exec "$work/$name.profile.json" -- "${command[@]}" > "$work/$name.out" 2> "$work/$name.err" \
+        || exit_status=$?
+    if [[ $exit_status -eq 0 ]] && grep -qx ok "$work/$name.out"; then
         check=pass
     fi
     ratio=$(python3 -c "print(f'{$allowed/$MOBY_DEFAULT_X86_64:.2f}')")
     target=$(python3 -c "print('met' if $allowed * 4 <= $MOBY_DEFAULT_X86_64 else 'missed')")
     printf '%-22s %8s %8s %8s %7s %s\n' "$name" "$allowed" "$MOBY_DEFAULT_X86_64" "$ratio" "$target" "$check"
     if [[ $check != pass ]]; then
-        echo "  $name under its profile: $(head -c 400 "$work/$name.out") $(head -c 400 "$work/$name.err")" >&2
+        echo "  $name under its profile: exit $exit_status: $(head -c 400 "$work/$name.out") $(head -c 400 "$work/$name.err")" >&2
         status=1
     fi
     [[ $target == met ]] || status=1

@@ -86,6 +86,7 @@ public enum SeccompGenerator {
             }
         }
         allowed.formUnion(learnedCalls.keys)
+        for name in learnedCalls.keys { allowed.formUnion(data.companions?[name] ?? []) }
         familyValues.formUnion(learnedCalls["socket"]?.arguments?["0"] ?? [])
         personalityValues.formUnion(learnedCalls["personality"]?.arguments?["0"] ?? [])
         allowed.formUnion(needs.extraSyscalls)

@@ -21,6 +21,8 @@ public struct SyscallGroups: Codable, Sendable, Equatable {
     public var groups: [String: Group]
     public var denied: [String: Group]
     public var enosys: [String]
+    /// Recorded call → calls that timing alone decides between (added with it).
+    public var companions: [String: [String]]?
     public var personality: [UInt64]
     public var cloneNamespaceFlags: UInt64
     public var socketFamilies: [String: UInt64]

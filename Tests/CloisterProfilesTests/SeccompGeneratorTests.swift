@@ -91,6 +91,13 @@ func shippedGroups() throws -> SyscallGroups { try SyscallGroups.load(contentsOf
         #expect(result.syscalls.filter { $0.names == ["socket"] }.compactMap { $0.args?.first?.value } == [10])
     }
 
+    @Test func aRecordedWaitBringsTheSuspendThatTimingMightHaveChosen() throws {
+        var record = LearnedRecord(commands: [["sh"]], recordings: 1)
+        record.note(architecture: "x86_64", syscall: "wait4", arguments: [])
+        let result = try profile(SeccompNeeds(learned: record, generatedFrom: "r"))
+        #expect(result.allowedNames.contains("rt_sigsuspend"))
+    }
+
     @Test func recordingsMerge() {
         var first = LearnedRecord(commands: [["a"]], recordings: 1)
         first.note(architecture: "x86_64", syscall: "socket", arguments: [2])
