@@ -66,6 +66,13 @@ public struct ProfileCommand: AsyncParsableCommand {
     @Option(help: "Kubernetes: the container image.")
     public var image: String?
 
+    public enum KubernetesKind: String, ExpressibleByArgument, CaseIterable, Sendable {
+        case deployment, pod
+    }
+
+    @Option(name: .customLong("kind"), help: "Kubernetes: deployment or pod.")
+    public var kubernetesKind: KubernetesKind = .deployment
+
     @Option(name: .customLong("localhost-profile"), help: "Kubernetes: the seccomp profile's path under the kubelet's seccomp directory (default cloister/NAME.json).")
     public var localhostProfile: String?
 
@@ -137,6 +144,21 @@ public struct ProfileCommand: AsyncParsableCommand {
                                           secondaryArchitectures: secondaryArchitectures,
                                           runtimeInit: !noRuntimeInit, from: from)
             for relaxation in needs.relaxations { writeStandardError("cloister: warning: \(relaxation)\n") }
+            // A recording is not a grant: denied calls it holds stay denied, and say so.
+            if let record {
+                let recorded = Set(record.architectures["x86_64"]?.keys.map { $0 } ?? [])
+                let allowedDenied = Set(needs.deniedGroupsAllowed)
+                for (group, members) in groups.denied.sorted(by: { $0.key < $1.key }) where !allowedDenied.contains(group) {
+                    let seen = recorded.intersection(members.syscalls).sorted()
+                    if !seen.isEmpty {
+                        writeStandardError("cloister: warning: the recording used \(seen.joined(separator: ", ")) (group '\(group)'), which stays denied; add --allow-group \(group) if the workload needs it\n")
+                    }
+                }
+                let cloneFlags = record.architectures["x86_64"]?["clone"]?.arguments?["0"] ?? []
+                if !allowedDenied.contains("namespaces"), cloneFlags.contains(where: { $0 & groups.cloneNamespaceFlags != 0 }) {
+                    writeStandardError("cloister: warning: the recording created namespaces with clone, which stays denied; add --allow-group namespaces if the workload needs it\n")
+                }
+            }
             let profile = try SeccompGenerator.profile(for: needs, groups: groups)
             if emit == .seccomp {
                 bytes = try Self.prettyJSON(profile)
@@ -185,8 +207,9 @@ public struct ProfileCommand: AsyncParsableCommand {
                 if emit == .ociConfig {
                     bytes = try Self.prettyJSON(OCIConfigGenerator.config(for: deployment))
                 } else {
-                    bytes = Array(try KubernetesGenerator.deployment(
-                        for: deployment, localhostProfile: localhostProfile ?? "cloister/\(name).json").utf8)
+                    bytes = Array(try KubernetesGenerator.manifest(
+                        for: deployment, kind: kubernetesKind == .pod ? .pod : .deployment,
+                        localhostProfile: localhostProfile ?? "cloister/\(name).json").utf8)
                 }
             default: bytes = try Self.prettyJSON(capabilities)
             }

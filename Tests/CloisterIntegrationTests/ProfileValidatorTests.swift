@@ -62,6 +62,11 @@ import Testing
         #expect(text.contains("cloister.dev/generated-from"))
         #expect(text.contains("allowPrivilegeEscalation: false"))
         try Shell.run(["kubernetes-validate", "--strict", file.path])
+
+        let (podDirectory, pod) = try emit("kubernetes", extra: ["--kind", "pod", "--image", "nginx:1.27", "--", "nginx"])
+        defer { try? FileManager.default.removeItem(at: podDirectory) }
+        #expect(try String(contentsOf: pod, encoding: .utf8).contains("kind: Pod"))
+        try Shell.run(["kubernetes-validate", "--strict", pod.path])
     }
 
     @Test(.needsRunc) func ociConfigRunsInRuncUnderItsSeccompProfile() throws {
