@@ -48,6 +48,10 @@ let package = Package(
         .target(name: "CloisterRules", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
         .target(name: "CloisterPlacement", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
         .target(name: "CloisterReport", dependencies: ["CloisterModel", "CloisterRules"]),
+        // Pure profile generators: target needs, groups and learned records in, text or Codable out.
+        .target(name: "CloisterProfiles", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
+        // libseccomp compilation, running under a filter, and the user-notification recorder.
+        .target(name: "CloisterSeccomp", dependencies: ["CloisterProfiles", "CSeccomp", "CCloisterShim"]),
         // Pure parsers of configuration formats (qemu argv, JSON with positions, and the
         // mapping of each format to a declared posture). No I/O: the live scanner reuses them.
         .target(name: "CloisterFormats", dependencies: ["CloisterModel"]),
@@ -59,7 +63,7 @@ let package = Package(
             name: "CloisterCommands",
             dependencies: [
                 "CloisterModel", "CloisterInspect", "CloisterRules", "CloisterPlacement", "CloisterReport",
-                "CloisterCheck", "CloisterSystem", "CloisterLaunch",
+                "CloisterCheck", "CloisterSystem", "CloisterLaunch", "CloisterProfiles", "CloisterSeccomp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "cloister", dependencies: ["CloisterCommands"]),
@@ -79,6 +83,7 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(name: "CloisterPlacementTests", dependencies: ["CloisterPlacement", "CloisterModel"]),
         .testTarget(name: "CloisterLaunchTests", dependencies: ["CloisterLaunch", "CloisterModel"]),
+        .testTarget(name: "CloisterProfilesTests", dependencies: ["CloisterProfiles"]),
         .testTarget(name: "CloisterRulesTests", dependencies: ["CloisterRules", "CloisterModel"]),
         .testTarget(
             name: "CloisterReportTests",

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs every Debian package (and the one PyPI package) that cloister's build, tests and
+# Installs every Debian package (and the two PyPI packages, jsonschema and kubernetes-validate) that cloister's build, tests and
 # benchmarks need on a fresh Debian 12. Idempotent: packages already installed are skipped, so
 # a second run costs one dpkg query. Must run as root (CI and the dev machines are root).
 set -euo pipefail
@@ -63,5 +63,13 @@ for tool in podman runc bwrap firejail qemu-system-x86_64 busybox cpio hyperfine
     command -v "$tool" >/dev/null || { echo "install-deps.sh: $tool missing after install" >&2; exit 1; }
 done
 [[ -x /usr/bin/time ]] || { echo "install-deps.sh: /usr/bin/time missing after install" >&2; exit 1; }
+# kubernetes-validate checks the Kubernetes manifests `cloister profile --emit kubernetes`
+# writes against the API's schemas (integration tests).
+if ! command -v kubernetes-validate >/dev/null; then
+    echo "install-deps.sh: installing kubernetes-validate for $(command -v python3) from PyPI"
+    python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate
+    command -v pyenv >/dev/null && pyenv rehash
+fi
+command -v kubernetes-validate >/dev/null || { echo "install-deps.sh: kubernetes-validate missing after install" >&2; exit 1; }
 python3 -c 'import jsonschema' || { echo "install-deps.sh: python3 cannot import jsonschema" >&2; exit 1; }
 echo "install-deps.sh: done"

@@ -59,3 +59,91 @@ int cl_landlock_abi_version(void) {
 unsigned int cl_dev_major(unsigned long long dev) { return major(dev); }
 unsigned int cl_dev_minor(unsigned long long dev) { return minor(dev); }
 int cl_o_path(void) { return O_PATH; }
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/mman.h>
+#include <signal.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+#ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
+#define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
+#endif
+#ifndef SECCOMP_RET_USER_NOTIF
+#define SECCOMP_RET_USER_NOTIF 0x7fc00000U
+#endif
+#ifndef SECCOMP_USER_NOTIF_FLAG_CONTINUE
+#define SECCOMP_USER_NOTIF_FLAG_CONTINUE (1UL << 0)
+#endif
+
+pid_t cl_spawn_filtered(const char *file, char *const argv[], const void *bpf, size_t bpf_len,
+                        unsigned int flags) {
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    // The fork may come from a Swift worker thread, which blocks most signals, and the parent
+    // may ignore some (SIGPIPE): both survive exec. A workload starts with a clean slate, or
+    // it could not be stopped with SIGTERM.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+    }
+    // Child. no_new_privs first: an unprivileged process may only install a filter with it
+    // set, and it keeps a setuid program from shedding the filter's intent.
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(126);
+    struct sock_fprog prog;
+    prog.len = (unsigned short)(bpf_len / sizeof(struct sock_filter));
+    prog.filter = (struct sock_filter *)bpf;
+    // The filter goes on last, immediately before exec, so that it judges the workload and
+    // not our own setup. A listener fd, if asked for, is close-on-exec: the workload never
+    // holds it, and the supervisor takes its own copy with pidfd_getfd.
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog) < 0) _exit(126);
+    execvp(file, argv);
+    _exit(127);
+}
+
+unsigned int cl_seccomp_flag_new_listener(void) { return SECCOMP_FILTER_FLAG_NEW_LISTENER; }
+
+void cl_notify_everything_program(void *out) {
+    struct sock_filter only = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+    memcpy(out, &only, sizeof only);
+}
+
+int cl_pidfd_getfd(pid_t pid, int target_fd) {
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0) return -1;
+    int fd = (int)syscall(SYS_pidfd_getfd, pidfd, target_fd, 0);
+    int saved = errno;
+    close(pidfd);
+    errno = saved;
+    return fd;
+}
+
+int cl_notify_receive(int listener, struct cl_notification *out) {
+    struct seccomp_notif request;
+    // The kernel refuses a request buffer that is not zeroed (EINVAL).
+    memset(&request, 0, sizeof request);
+    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &request) < 0) return -1;
+    out->id = request.id;
+    out->pid = request.pid;
+    out->nr = request.data.nr;
+    out->arch = request.data.arch;
+    for (int i = 0; i < 6; i++) out->args[i] = request.data.args[i];
+    return 0;
+}
+
+int cl_notify_continue(int listener, uint64_t id) {
+    struct seccomp_notif_resp response;
+    memset(&response, 0, sizeof response);
+    response.id = id;
+    response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    return ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &response);
+}
+
+int cl_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }

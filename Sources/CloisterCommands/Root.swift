@@ -16,6 +16,9 @@ public struct CloisterCommand: AsyncParsableCommand {
             AdviseCommand.self,
             RulesCommand.self,
             CheckCommand.self,
+            ProfileCommand.self,
+            LearnCommand.self,
+            SeccompExecCommand.self,
         ])
     public init() {}
 

@@ -35,4 +35,47 @@ unsigned int cl_dev_minor(unsigned long long dev);
 /// O_PATH is hidden behind _GNU_SOURCE in the headers Swift imports.
 int cl_o_path(void);
 
+// Seccomp: spawning under a filter, and the user-notification supervisor side.
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/// Forks; the child sets no_new_privs, installs the classic BPF program `bpf` (`bpf_len`
+/// bytes, a multiple of 8) with seccomp(SECCOMP_SET_MODE_FILTER, flags), then execvp(file,
+/// argv). Only async-signal-safe calls run between fork and exec. `flags` is passed to
+/// seccomp(2) as is (SECCOMP_FILTER_FLAG_NEW_LISTENER for a recorder). When the filter cannot
+/// be installed the child exits 126, when exec fails 127. Returns the child's pid or -1.
+pid_t cl_spawn_filtered(const char *file, char *const argv[], const void *bpf, size_t bpf_len,
+                        unsigned int flags);
+
+/// SECCOMP_FILTER_FLAG_NEW_LISTENER.
+unsigned int cl_seccomp_flag_new_listener(void);
+
+/// A classic BPF program of one instruction: SECCOMP_RET_USER_NOTIF for every syscall.
+/// Writes 8 bytes to `out`.
+void cl_notify_everything_program(void *out);
+
+/// The file descriptor `target_fd` of process `pid`, duplicated into this process with
+/// pidfd_open + pidfd_getfd (Linux 5.6). -1 with errno on failure.
+int cl_pidfd_getfd(pid_t pid, int target_fd);
+
+/// One seccomp user notification, flattened.
+struct cl_notification {
+    uint64_t id;
+    uint32_t pid;
+    int32_t nr;
+    uint32_t arch;
+    uint64_t args[6];
+};
+
+/// ioctl(SECCOMP_IOCTL_NOTIF_RECV). -1 with errno (ENOENT: the caller died meanwhile).
+int cl_notify_receive(int listener, struct cl_notification *out);
+
+/// ioctl(SECCOMP_IOCTL_NOTIF_SEND) with SECCOMP_USER_NOTIF_FLAG_CONTINUE: let the syscall run.
+int cl_notify_continue(int listener, uint64_t id);
+
+/// memfd_create(name, MFD_CLOEXEC): a buffer for libseccomp's fd-based export.
+int cl_memfd(const char *name);
+
 #endif
