@@ -44,7 +44,7 @@ let package = Package(
         // cgroups, and starts it through the C child in CCloisterShim (cl_launch).
         .target(
             name: "CloisterLaunch",
-            dependencies: ["CloisterModel", "CloisterSystem", "CSeccomp", "CLibcap", "CCloisterShim"]),
+            dependencies: ["CloisterModel", "CloisterSystem", "CloisterSeccomp", "CLibcap", "CCloisterShim"]),
         .target(name: "CloisterRules", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
         .target(name: "CloisterPlacement", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
         .target(name: "CloisterReport", dependencies: ["CloisterModel", "CloisterRules"]),

@@ -505,7 +505,6 @@ int cl_launch(const struct cl_launch_spec *spec, struct cl_launch_error *error) 
     return -1;
 }
 
-int cl_memfd_create(const char *name) { return (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC); }
 
 uint64_t cl_landlock_fs_read(void) {
     return LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;

@@ -62,23 +62,30 @@ public enum SeccompCompiler {
         }
     }
 
-    static let architectureNames = ["SCMP_ARCH_X86_64": "x86_64", "SCMP_ARCH_X86": "x86", "SCMP_ARCH_X32": "x32",
-                                    "SCMP_ARCH_AARCH64": "aarch64", "SCMP_ARCH_ARM": "arm"]
+    /// libseccomp's token for an OCI architecture name (`SCMP_ARCH_X86_64` → `x86_64`), or nil
+    /// when this libseccomp does not know it.
+    public static func architecture(_ name: String) -> UInt32? {
+        let short = name.hasPrefix("SCMP_ARCH_") ? String(name.dropFirst("SCMP_ARCH_".count)).lowercased() : name
+        let token = seccomp_arch_resolve_name(short)
+        return token == 0 ? nil : token
+    }
 
     public static func compile(_ profile: OCISeccomp) throws -> Compiled {
-        let context = try FilterContext(defaultAction: action(profile.defaultAction, errno: profile.defaultErrnoRet))
+        let defaultAction = try action(profile.defaultAction, errno: profile.defaultErrnoRet)
+        let context = try FilterContext(defaultAction: defaultAction)
         let native = seccomp_arch_native()
         for name in profile.architectures {
-            guard let short = architectureNames[name] else { throw SeccompError("unknown architecture \(name)", code: EINVAL) }
-            let token = seccomp_arch_resolve_name(short)
-            if token == 0 { throw SeccompError("seccomp_arch_resolve_name(\(short))", code: EINVAL) }
+            guard let token = architecture(name) else { throw SeccompError("unknown architecture \(name)", code: EINVAL) }
             if token == native { continue }
             let result = seccomp_arch_add(context.handle, token)
-            if result < 0 && result != -EEXIST { throw SeccompError("seccomp_arch_add(\(short))", code: -result) }
+            if result < 0 && result != -EEXIST { throw SeccompError("seccomp_arch_add(\(name))", code: -result) }
         }
         var unknown: [String] = []
         for rule in profile.syscalls {
             let ruleAction = try action(rule.action, errno: rule.errnoRet)
+            // libseccomp refuses a rule whose action is the default; it changes nothing, so it
+            // is skipped, as runc skips it.
+            if ruleAction == defaultAction { continue }
             var comparisons = try (rule.args ?? []).map { argument in
                 // OCI's MASKED_EQ puts the mask in `value` and the expected value in `valueTwo`;
                 // libseccomp's takes them in that order too (datum_a mask, datum_b value).

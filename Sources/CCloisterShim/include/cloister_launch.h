@@ -103,8 +103,6 @@ struct cl_launch_error {
 /// succeeded, or -1 with `error` filled when any step failed (the child is then reaped).
 int cl_launch(const struct cl_launch_spec *spec, struct cl_launch_error *error);
 
-/// memfd_create(name, MFD_CLOEXEC): to receive seccomp_export_bpf output.
-int cl_memfd_create(const char *name);
 /// LANDLOCK_ACCESS_FS_* masks for an ABI version: everything handled, read-only, read-write.
 uint64_t cl_landlock_fs_all(int abi);
 uint64_t cl_landlock_fs_read(void);
