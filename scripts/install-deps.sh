@@ -12,7 +12,9 @@ BUILD_PACKAGES=(pkg-config libseccomp-dev libcap-dev libselinux1-dev libapparmor
 RUNTIME_PACKAGES=(podman runc bubblewrap firejail uidmap fuse-overlayfs slirp4netns
                   containernetworking-plugins iptables qemu-system-x86 qemu-utils busybox-static cpio)
 # Real validators of what cloister writes: AppArmor profiles, SELinux CIL, SARIF (jsonschema).
-VALIDATOR_PACKAGES=(apparmor secilc python3-jsonschema)
+# libvirt-clients (virt-xml-validate) and libxml2-utils (the xmllint it calls): libvirt's own
+# RELAX NG schema for the domains `profile --emit libvirt` writes.
+VALIDATOR_PACKAGES=(apparmor secilc python3-jsonschema libvirt-clients libxml2-utils)
 # The scan benchmark (scripts/bench-scan.sh): hyperfine for wall time, GNU time for peak RSS.
 BENCH_PACKAGES=(hyperfine time jq)
 # test-assets.sh downloads a kernel package with apt-get download; procps for ps/pgrep in tests.
