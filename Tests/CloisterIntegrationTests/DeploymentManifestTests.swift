@@ -319,6 +319,26 @@ struct DeploymentManifestTests {
         #expect(file.stages[1].contains { $0.hasPrefix("USER ") && !$0.hasPrefix("USER 0") && !$0.hasPrefix("USER root") })
     }
 
+    @Test("the build stage's context, as the Containerfile copies it, is a package SwiftPM loads",
+          .enabled(if: Host.requires(Shell.has("swift")), "needs swift on PATH"))
+    func buildContextLoads() throws {
+        let scratch = try ScratchDirectory("image-context")
+        defer { scratch.remove() }
+        let file = try Containerfile()
+        let copies = file.stages[0].filter { $0.hasPrefix("COPY ") && !$0.contains("--from=") }
+        #expect(!copies.isEmpty)
+        for (source, destination) in file.contextCopies() where copies.contains(where: { $0.contains(" \(source) ") }) {
+            // The build stage's WORKDIR is the context's root: `./X` lands at X.
+            let target = destination == "./" ? source : String(destination.drop { $0 == "." || $0 == "/" })
+            try Shell.run(["cp", "-R", Paths.repositoryRoot.appendingPathComponent(source).path,
+                           scratch.url.appendingPathComponent(target).path])
+        }
+        let described = try Shell.run(
+            ["swift", "package", "--package-path", scratch.url.path, "describe", "--type", "json"], timeout: 600, check: false)
+        #expect(described.status == 0, "\(described.stderr)")
+        #expect(described.stdout.contains("\"cloister\""))
+    }
+
     @Test("the runtime stage's packages hold every shared library the binary links beyond Swift's own",
           .enabled(if: Host.requires(Shell.has("ldd") && Shell.has("dpkg") && Shell.has("apt-cache")), "needs ldd, dpkg and apt-cache"))
     func runtimeLibraries() throws {
