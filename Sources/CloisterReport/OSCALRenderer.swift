@@ -353,20 +353,26 @@ enum OSCALRenderer {
     /// (`^\S(.*\S)?$`): line breaks become spaces, the ends are trimmed, and an empty value
     /// is written `(empty)`. Everything else, quotes and controls included, stays as it is.
     static func propertyValue(_ text: String) -> String {
-        var scalars = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\n", "\r", "\u{2028}", "\u{2029}", "\u{85}": scalars.append(" ")
-            default: scalars.append(scalar)
-            }
+        func isLineBreak(_ scalar: Unicode.Scalar) -> Bool {
+            scalar == "\n" || scalar == "\r" || scalar == "\u{2028}" || scalar == "\u{2029}" || scalar == "\u{85}"
         }
         func isSpace(_ scalar: Unicode.Scalar) -> Bool {
             scalar.properties.isWhitespace || scalar == "\u{FEFF}"
         }
-        var trimmed = Substring.UnicodeScalarView(scalars)
-        while let first = trimmed.first, isSpace(first) { trimmed.removeFirst() }
-        while let last = trimmed.last, isSpace(last) { trimmed.removeLast() }
-        return trimmed.isEmpty ? "(empty)" : String(String.UnicodeScalarView(trimmed))
+        let scalars = text.unicodeScalars
+        // Nearly every value (ids, kinds, numbers) is already one trimmed line.
+        if let first = scalars.first, let last = scalars.last, !isSpace(first), !isSpace(last),
+            !scalars.contains(where: isLineBreak) {
+            return text
+        }
+        var lower = scalars.startIndex
+        var upper = scalars.endIndex
+        while lower < upper, isSpace(scalars[lower]) { scalars.formIndex(after: &lower) }
+        while lower < upper, isSpace(scalars[scalars.index(before: upper)]) { scalars.formIndex(before: &upper) }
+        if lower == upper { return "(empty)" }
+        var output = String.UnicodeScalarView()
+        for scalar in scalars[lower..<upper] { output.append(isLineBreak(scalar) ? " " : scalar) }
+        return String(output)
     }
 
     static func timestamp(_ date: Date) -> String {
@@ -395,10 +401,15 @@ enum OSCALRenderer {
         var hash = SHA1.digest(namespace + Array(name.utf8)).prefix(16).map { $0 }
         hash[6] = (hash[6] & 0x0F) | 0x50
         hash[8] = (hash[8] & 0x3F) | 0x80
-        let hex = hash.map { String(format: "%02x", $0) }.joined()
-        let characters = Array(hex)
-        func part(_ range: Range<Int>) -> String { String(characters[range]) }
-        return [part(0..<8), part(8..<12), part(12..<16), part(16..<20), part(20..<32)].joined(separator: "-")
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(36)
+        for (index, byte) in hash.enumerated() {
+            if [4, 6, 8, 10].contains(index) { text.append(UInt8(ascii: "-")) }
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }
 
