@@ -95,7 +95,8 @@ enum OSCALRenderer {
                     (isDeclared ? "The declared configuration of " : "The live confinement, read from the kernel, of ")
                         + Escape.markdown(posture?.name ?? id) + "."),
                 "methods": .array([.string(isDeclared ? "EXAMINE" : "TEST")]),
-                "types": .array([.string("historic")]),
+                // No `types`: OSCAL's (finding, historic, mitigation, …) name none that fits
+                // the posture examined as evidence.
                 "origins": origins,
                 "subjects": .array([subject(itemUUID, posture: posture, id: id)]),
                 "relevant-evidence": .array(evidence),
