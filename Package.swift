@@ -91,7 +91,9 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CloisterIntegrationTests",
-            dependencies: ["CloisterModel"]),
+            // Yams: DeploymentManifestTests reads deploy/kubernetes/*.yaml to assert their
+            // security properties.
+            dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
     ],
     swiftLanguageModes: [.v6]
 )
