@@ -40,7 +40,7 @@ if [[ -n "${CLOISTER_BIN:-}" ]]; then
     CLOISTER=$CLOISTER_BIN
 else
     SCRATCH=${CLOISTER_SCRATCH_PATH:-.build}
-    swift build -c release --scratch-path "$SCRATCH" --product cloister >&2
+    swift build -c release --scratch-path "$SCRATCH" >&2
     CLOISTER="$ROOT/$SCRATCH/release/cloister"
 fi
 "$CLOISTER" launch -- /bin/true || die "cloister launch of /bin/true failed"
