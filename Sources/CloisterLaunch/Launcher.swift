@@ -30,15 +30,14 @@ public enum Launcher {
         ranges.map { "\($0.inside) \($0.outside) \($0.count)\n" }.joined()
     }
 
-    /// Sets up the cgroups, then starts the workload through `cl_launch`. Returns once execve
-    /// has succeeded; throws `LaunchError` naming the step that failed (nothing keeps running).
+    /// Starts the workload through `SandboxStarter` (which creates the cgroups while the child
+    /// builds its root). Returns once execve has succeeded; throws `LaunchError` naming the
+    /// step that failed (nothing keeps running, no cgroup is left).
     public static func start(_ plan: LaunchPlan) throws -> LaunchedWorkload {
-        try plan.cgroup?.create()
-        switch SandboxStarter.start(spec(plan)) {
+        switch SandboxStarter.start(spec(plan), cgroups: plan.cgroup?.cgroups) {
         case .success(let pid):
             return LaunchedWorkload(pid: pid, plan: plan)
         case .failure(let failure):
-            plan.cgroup?.remove()
             throw LaunchError(control: failure.step, reason: failure.reason)
         }
     }

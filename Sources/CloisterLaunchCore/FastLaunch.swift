@@ -85,16 +85,13 @@ public enum FastLaunch {
             spec = try defaultSpec(command: command, cgroups: nil)
             cgroups = try SandboxCgroups.plan(memoryMax: memoryMax, pidsMax: pidsMax, cpuQuota: nil, cpuPeriod: nil, root: cgroupRoot)
             spec.cgroupProcs = cgroups.procsFiles
-            try cgroups.create()
         } catch {
             return refuse(error)
         }
         let pid: Int32
-        switch SandboxStarter.start(spec) {
+        switch SandboxStarter.start(spec, cgroups: cgroups) {
         case .success(let started): pid = started
-        case .failure(let error):
-            cgroups.remove()
-            return refuse(error)
+        case .failure(let error): return refuse(error)
         }
         // SIGTERM, SIGINT and SIGHUP stop the workload and let cloister remove its cgroups,
         // rather than killing cloister and leaving them behind. Installed only now, after

@@ -168,9 +168,11 @@ public enum SandboxStarter {
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// Starts the workload through `cl_launch` and returns its PID once execve has succeeded.
-    /// The caller has created the cgroups named in `cgroupProcs`.
-    public static func start(_ sandbox: SandboxSpec) -> Result<Int32, SandboxFailure> {
+    /// Starts the workload and returns its PID once execve has succeeded. The cgroups are
+    /// created while the child builds its root (`cl_launch_begin`), and the child joins them
+    /// before anything else (`cl_launch_complete`); when they cannot be created the child is
+    /// stopped and nothing was started. `sandbox.cgroupProcs` must name `cgroups`' files.
+    public static func start(_ sandbox: SandboxSpec, cgroups: SandboxCgroups?) -> Result<Int32, SandboxFailure> {
         let strings = CStrings()
         var spec = cl_launch_spec()
         spec.path = UnsafePointer(strings.make(sandbox.executable))
@@ -235,19 +237,37 @@ public enum SandboxStarter {
 
         var error = cl_launch_error()
         let program = sandbox.seccompProgram ?? []
-        let pid: Int32 = program.withUnsafeBytes { bytes in
+        return program.withUnsafeBytes { bytes in
             if sandbox.seccompProgram != nil {
                 spec.seccomp_bpf = bytes.baseAddress
                 spec.seccomp_bpf_len = bytes.count
             }
-            return withExtendedLifetime(strings) { cl_launch(&spec, &error) }
+            return withExtendedLifetime(strings) { () -> Result<Int32, SandboxFailure> in
+                var handle = cl_launch_handle()
+                guard cl_launch_begin(&spec, &handle, &error) == 0 else { return .failure(failure(error)) }
+                if let cgroups {
+                    do throws(SandboxFailure) {
+                        try cgroups.create()
+                    } catch {
+                        cl_launch_abort(&handle)
+                        cgroups.remove()
+                        return .failure(error)
+                    }
+                }
+                let pid = cl_launch_complete(&spec, &handle, &error)
+                guard pid > 0 else {
+                    cgroups?.remove()
+                    return .failure(failure(error))
+                }
+                return .success(pid)
+            }
         }
-        guard pid > 0 else {
-            let step = withUnsafeBytes(of: error.step) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            let detail = withUnsafeBytes(of: error.detail) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            let reason = String(cString: strerror(error.error_number)) + (detail.isEmpty ? "" : " (\(detail))")
-            return .failure(SandboxFailure(step: step, reason: reason))
-        }
-        return .success(pid)
+    }
+
+    private static func failure(_ error: cl_launch_error) -> SandboxFailure {
+        let step = withUnsafeBytes(of: error.step) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        let detail = withUnsafeBytes(of: error.detail) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        let reason = String(cString: strerror(error.error_number)) + (detail.isEmpty ? "" : " (\(detail))")
+        return SandboxFailure(step: step, reason: reason)
     }
 }

@@ -2,6 +2,7 @@ import CCloisterShim
 import CloisterLaunch
 import CloisterLaunchCore
 import CloisterModel
+import Foundation
 import Testing
 
 #if canImport(Glibc)
@@ -72,5 +73,41 @@ struct FastLaunchTests {
         let names = OCISeccompProfile.builtInDefault.syscalls?.flatMap(\.names) ?? []
         #expect(names == DefaultSeccomp.deniedSyscalls)
         #expect(OCISeccompProfile.builtInDefault.defaultAction == "SCMP_ACT_ALLOW")
+    }
+}
+
+/// The cgroups are created while the child builds its root (`cl_launch_begin`), so a failure
+/// there must stop a child that is already running: nothing starts, nothing is left.
+@Suite("launch start: cgroups created after clone, failing closed")
+struct SandboxStarterTests {
+    @Test(
+        "cgroups that cannot be created stop the begun child: the error names the cgroup step, no child or directory is left",
+        .enabled(if: geteuid() == 0 && cl_landlock_abi_version() > 0, "needs root (user namespace with the 100000 map) and Landlock"))
+    func cgroupFailureStopsChild() throws {
+        // A fake v2 root: it names controllers, but its cgroup.subtree_control does not exist,
+        // so the first write of create() fails, after the clone.
+        var template = Array("/tmp/cloister-fake-cgroup.XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        let root = String(cString: try #require(made))
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let controllers = open(root + "/cgroup.controllers", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        _ = write(controllers, "memory pids\n", 12)
+        close(controllers)
+        let cgroups = try SandboxCgroups.plan(memoryMax: 1 << 28, pidsMax: 128, cpuQuota: nil, cpuPeriod: nil, root: root, name: "fail")
+        #expect(cgroups.directories.map(\.path) == [root + "/cloister/fail"])
+        var spec = try FastLaunch.defaultSpec(command: ["/bin/true"], cgroups: cgroups)
+        spec.cgroupProcs = cgroups.procsFiles
+
+        let result = SandboxStarter.start(spec, cgroups: cgroups)
+        guard case .failure(let failure) = result else {
+            Issue.record("started despite cgroups that cannot be created: \(result)")
+            return
+        }
+        #expect(failure.step.hasPrefix("cgroup"), "\(failure)")
+        #expect(failure.reason.contains("cgroup.subtree_control"), "\(failure)")
+        // The child was killed and reaped: this thread has no child left, and no directory.
+        let children = (try? String(contentsOfFile: "/proc/thread-self/children", encoding: .utf8)) ?? "?"
+        #expect(children.trimmingCharacters(in: .whitespaces).isEmpty, "children left: \(children)")
+        #expect(access(root + "/cloister/fail", F_OK) != 0)
     }
 }
