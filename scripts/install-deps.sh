@@ -5,7 +5,9 @@
 set -euo pipefail
 
 # C libraries the package's .systemLibrary targets link against (see Package.swift).
-BUILD_PACKAGES=(pkg-config libseccomp-dev libcap-dev libselinux1-dev libapparmor-dev)
+# libc6-dev: libc.a, for the statically linked `cloister` front (-static-executable; its
+# libseccomp.a comes with libseccomp-dev).
+BUILD_PACKAGES=(pkg-config libseccomp-dev libcap-dev libselinux1-dev libapparmor-dev libc6-dev)
 # Real workloads the integration tests start and scan (DESIGN.md: real components).
 # containernetworking-plugins and iptables: podman's default bridge network (CNI on Debian 12);
 # spelled out because apt could satisfy podman's network stack with netavark instead.
