@@ -106,7 +106,9 @@ let package = Package(
             name: "CloisterIntegrationTests",
             // Yams: DeploymentManifestTests reads deploy/kubernetes/*.yaml to assert their
             // security properties.
-            dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
+            dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")],
+            // Read by path (Paths.repositoryRoot), not bundled.
+            exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
