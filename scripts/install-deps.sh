@@ -16,8 +16,9 @@ VALIDATOR_PACKAGES=(apparmor secilc python3-jsonschema)
 # The scan benchmark (scripts/bench-scan.sh): hyperfine for wall time, GNU time for peak RSS.
 BENCH_PACKAGES=(hyperfine time jq)
 # `cloister serve`: a real Prometheus scrapes /metrics in ServeTests, python3-jsonpatch applies
-# the /mutate patch there, and wrk loads the server in scripts/bench-serve.sh.
-SERVE_PACKAGES=(prometheus wrk python3-jsonpatch)
+# the /mutate patch there, openssl makes its TLS certificate, and wrk loads the server in
+# scripts/bench-serve.sh.
+SERVE_PACKAGES=(prometheus wrk python3-jsonpatch openssl)
 # test-assets.sh downloads a kernel package with apt-get download; procps for ps/pgrep in tests.
 ASSET_PACKAGES=(apt-utils procps iproute2 ca-certificates)
 

@@ -14,6 +14,9 @@ public struct AdmissionJudge: Sendable {
     /// Nil when no catalogue is loaded: decisions are made without advice (and /mutate has
     /// nothing to set).
     public var catalogue: Catalogue?
+    /// The threat model advise applies (as `advise --threat-model`); nil lets it infer one,
+    /// which for a posture alone is `internal-trusted`.
+    public var threatModel: String?
     /// Findings at or above this (not accepted by the baseline) deny.
     public var failOn: Severity
     public var maxExposure: Double?
@@ -38,8 +41,9 @@ public struct AdmissionJudge: Sendable {
         pack: RulePack, policy: ExposurePolicy, baseline: Baseline? = nil, catalogue: Catalogue?,
         failOn: Severity = .high, maxExposure: Double? = nil,
         runtimeClasses: [String: String] = AdmissionJudge.defaultRuntimeClasses,
-        messageLimit: Int = AdmissionJudge.defaultMessageLimit
+        messageLimit: Int = AdmissionJudge.defaultMessageLimit, threatModel: String? = nil
     ) {
+        self.threatModel = threatModel
         self.pack = pack
         self.policy = policy
         self.baseline = baseline
@@ -95,7 +99,7 @@ public struct AdmissionJudge: Sendable {
             let engine = PlacementEngine(catalogue: catalogue)
             for posture in assessed.postures {
                 do {
-                    let advice = try engine.advise(derive(from: posture))
+                    let advice = try engine.advise(derive(from: posture), threatModel: threatModel)
                     if let recommendation = advice.recommendation,
                         decision.recommendation.map({ recommendation.boundaryLevel > $0.boundaryLevel }) ?? true
                     {

@@ -59,6 +59,11 @@ public struct ServeCommand: AsyncParsableCommand {
             valueName: "choice=name"))
     var runtimeClass: [String] = []
 
+    @Option(
+        name: .customLong("threat-model"),
+        help: "Threat model advise applies to admitted pods (as `advise --threat-model`; untrusted-code chooses gVisor).")
+    var threatModel: String?
+
     @Option(name: .long, help: "Policies directory for advise (default: $CLOISTER_POLICIES, or policies/ beside cloister).")
     var policies: String?
 
@@ -141,9 +146,14 @@ public struct ServeCommand: AsyncParsableCommand {
         } catch let error as PlacementInputError {
             throw CLIError.input(error.description)
         }
+        if let threatModel, catalogue.threatModel(threatModel) == nil {
+            throw CLIError.input(
+                "--threat-model \(threatModel) is not in the catalogue; it has: \(catalogue.threatModels.map(\.id).joined(separator: ", "))")
+        }
         let judge = AdmissionJudge(
             pack: judges.pack, policy: judges.policy, baseline: judges.baseline, catalogue: catalogue,
-            failOn: assessment.failOn ?? .high, maxExposure: assessment.maxExposure, runtimeClasses: try runtimeClasses())
+            failOn: assessment.failOn ?? .high, maxExposure: assessment.maxExposure, runtimeClasses: try runtimeClasses(),
+            threatModel: threatModel)
         let root = self.root
         let assess: @Sendable ([Posture]) -> (assessment: Assessment, pack: RulePack) = { postures in
             (Assessment(postures: postures, pack: judges.pack, policy: judges.policy, baseline: judges.baseline), judges.pack)
