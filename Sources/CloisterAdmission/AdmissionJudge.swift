@@ -8,7 +8,9 @@ import Foundation
 /// same object written to a file: the Kubernetes mapper, the rules, the exposure score, the
 /// gate, and the placement engine. Pure and `Sendable`: one judge serves every request.
 public struct AdmissionJudge: Sendable {
-    public var pack: RulePack
+    public var pack: RulePack { didSet { engine = RuleEngine(pack: pack) } }
+    /// Built once from `pack`: compiling the rules costs more than judging a pod.
+    public private(set) var engine: RuleEngine
     public var policy: ExposurePolicy
     public var baseline: Baseline?
     /// Nil when no catalogue is loaded: decisions are made without advice (and /mutate has
@@ -45,6 +47,7 @@ public struct AdmissionJudge: Sendable {
     ) {
         self.threatModel = threatModel
         self.pack = pack
+        self.engine = RuleEngine(pack: pack)
         self.policy = policy
         self.baseline = baseline
         self.catalogue = catalogue
@@ -82,7 +85,7 @@ public struct AdmissionJudge: Sendable {
             decision.message = "cloister: \(subject) runs no containers; nothing to judge"
             return decision
         }
-        let assessed = Assessment(postures: postures, pack: pack, policy: policy, baseline: baseline, today: today)
+        let assessed = Assessment(postures: postures, engine: engine, policy: policy, baseline: baseline, today: today)
         decision.findings = assessed.findings
         let gate = Gate(failOn: failOn, maxExposure: maxExposure).evaluate(findings: assessed.findings, postures: assessed.postures)
         decision.allowed = gate.passed
