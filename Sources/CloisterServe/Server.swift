@@ -108,6 +108,10 @@ final class BoundedResponder: Sendable {
             return Self.response(.text(503, "busy: \(limits.maxConcurrentRequests) requests in flight (--max-concurrent-requests); retry", headers: [("Retry-After", "1")]))
         }
         defer { inFlight.withLock { $0 -= 1 } }
+        // A task group, so the handler is cancelled and has returned before the answer goes
+        // out: the body is one stream per connection, which Hummingbird drains after the
+        // response, and a handler left reading it would be a second reader. A body read
+        // stalled by a slow client ends at cancellation.
         let answer = await withTaskGroup(of: ServeResponse?.self) { group in
             group.addTask { await self.handle(request) }
             group.addTask {

@@ -198,6 +198,41 @@ struct ServeTests {
         #expect(after.stdout == "000")
     }
 
+    @Test("bounds: a stalled request gets 503 at --request-timeout; beyond --max-concurrent-requests, 503 at once")
+    func timeoutAndConcurrency() throws {
+        let server = try ServeProcess.start(["--interval", "3600", "--request-timeout", "2", "--max-concurrent-requests", "1"])
+        defer { server.process.stop() }
+        let directory = try temporaryDirectory("serve-bounds")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Headers and a few bytes of a body that never comes: the one slot stays taken.
+        let client = try BackgroundProcess(
+            [
+                "python3", "-u", "-c",
+                """
+                import socket, sys, time
+                s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+                s.sendall(b"POST /admission HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 1000\\r\\n\\r\\n{")
+                print("stalled", flush=True)
+                started = time.time()
+                data = s.recv(65536)
+                print("ANSWER after %.1f s: %s" % (time.time() - started, data.decode(errors="replace")))
+                """,
+                String(server.port),
+            ], log: directory.appendingPathComponent("client.log"))
+        defer { client.stop() }
+        #expect(wait(timeout: 20) { client.log.contains("stalled") }, "client log: \(client.log)")
+        Thread.sleep(forTimeInterval: 0.3)
+        let busy = try Shell.run(["curl", "-s", "-w", "\n%{http_code}", "\(server.url)/healthz"], check: false)
+        #expect(busy.stdout.hasSuffix("\n503"), "\(busy.stdout)")
+        #expect(busy.stdout.contains("--max-concurrent-requests"))
+        #expect(wait(timeout: 20) { !client.isRunning }, "the stalled request was never answered")
+        #expect(client.log.contains("HTTP/1.1 503"), "client log: \(client.log)")
+        #expect(client.log.contains("--request-timeout"))
+        // The slot is free again.
+        let after = try Shell.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "\(server.url)/healthz"], check: false)
+        #expect(after.stdout == "200")
+    }
+
     @Test("a TLS key file that is not PEM: exit 2 naming the file")
     func badTLSFile() throws {
         let directory = try temporaryDirectory("serve-tls")
