@@ -233,6 +233,28 @@ struct ServeTests {
         #expect(after.stdout == "200")
     }
 
+    @Test(
+        "serve keeps only CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH, on every thread, with no_new_privs",
+        .enabled(if: Host.requires(Host.isRoot), "needs root (capabilities are dropped from root's)"))
+    func leastPrivilege() throws {
+        let server = try ServeProcess.start(["--interval", "3600"])
+        defer { server.process.stop() }
+        // CAP_DAC_READ_SEARCH is 2, CAP_SYS_PTRACE 19.
+        let expected = String(format: "%016llx", (UInt64(1) << 2) | (UInt64(1) << 19))
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.process.pid)/task")
+        #expect(!tasks.isEmpty)
+        for task in tasks {
+            let status = try String(contentsOfFile: "/proc/\(server.process.pid)/task/\(task)/status", encoding: .utf8)
+            func field(_ name: String) -> String? {
+                status.split(separator: "\n").first { $0.hasPrefix(name + ":") }
+                    .map { $0.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces) }
+            }
+            #expect(field("CapEff") == expected, "thread \(task)")
+            #expect(field("CapPrm") == expected, "thread \(task)")
+            #expect(field("NoNewPrivs") == "1", "thread \(task)")
+        }
+    }
+
     @Test("a TLS key file that is not PEM: exit 2 naming the file")
     func badTLSFile() throws {
         let directory = try temporaryDirectory("serve-tls")
