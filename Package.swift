@@ -109,7 +109,9 @@ let package = Package(
         .testTarget(name: "CloisterFormatsTests", dependencies: ["CloisterFormats", "CloisterModel"]),
         .testTarget(
             name: "CloisterCommandsTests",
-            dependencies: ["CloisterCommands", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: [
+                "CloisterCommands", "CloisterAdmission", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .testTarget(
             name: "CloisterCheckTests",
             dependencies: ["CloisterCheck", "CloisterFormats", "CloisterModel", "CloisterRules"],
