@@ -18,14 +18,25 @@ let package = Package(
         // (installed beside it). See Sources/cloister/main.swift.
         .executable(name: "cloister", targets: ["cloister"]),
         .executable(name: "cloister-full", targets: ["cloister-full"]),
+        // `cloister serve` runs here, so the HTTP stack is not linked into `cloister` (see README).
+        .executable(name: "cloister-serve", targets: ["cloister-serve"]),
         // For Fuzz/, the fuzzing package, which links the parsers of untrusted input.
         .library(
             name: "CloisterParsers",
-            targets: ["CloisterModel", "CloisterInspect", "CloisterFormats", "CloisterCheck", "CloisterRules", "CloisterPlacement"]),
+            targets: [
+                "CloisterModel", "CloisterInspect", "CloisterFormats", "CloisterCheck", "CloisterRules", "CloisterPlacement",
+                "CloisterAdmission",
+            ]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         cLibrary("CSeccomp", pkgConfig: "libseccomp", apt: "libseccomp-dev"),
@@ -65,11 +76,33 @@ let package = Package(
         .target(
             name: "CloisterCheck",
             dependencies: ["CloisterModel", "CloisterFormats", .product(name: "Yams", package: "Yams")]),
+        // Pure: an AdmissionReview in, the same mapping, rules and placement as `check` and
+        // `advise`, a decision (and JSON patch) out. No HTTP, so the fuzz package links it.
+        .target(
+            name: "CloisterAdmission",
+            dependencies: ["CloisterModel", "CloisterFormats", "CloisterRules", "CloisterPlacement"]),
+        // `serve`: the HTTP server (Hummingbird) over the pure parts above and in CloisterReport.
+        .target(
+            name: "CloisterServe",
+            dependencies: [
+                "CloisterModel", "CloisterAdmission", "CloisterReport", "CloisterRules",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .target(
             name: "CloisterCommands",
             dependencies: [
                 "CloisterModel", "CloisterInspect", "CloisterRules", "CloisterPlacement", "CloisterReport",
                 "CloisterCheck", "CloisterSystem", "CloisterLaunch", "CloisterProfiles", "CloisterSeccomp",
+                "CloisterAdmission",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "cloister-full", dependencies: ["CloisterCommands"]),
@@ -80,12 +113,18 @@ let package = Package(
         .executableTarget(
             name: "cloister", dependencies: ["CloisterLaunchCore"],
             linkerSettings: [.unsafeFlags(["-static-executable"])]),
+        .executableTarget(name: "cloister-serve", dependencies: ["CloisterCommands", "CloisterServe"]),
 
         .testTarget(name: "CloisterModelTests", dependencies: ["CloisterModel"]),
+        .testTarget(
+            name: "CloisterServeTests",
+            dependencies: ["CloisterServe", "CloisterAdmission", "CloisterReport", "CloisterModel", "CloisterRules"]),
         .testTarget(name: "CloisterFormatsTests", dependencies: ["CloisterFormats", "CloisterModel"]),
         .testTarget(
             name: "CloisterCommandsTests",
-            dependencies: ["CloisterCommands", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: [
+                "CloisterCommands", "CloisterAdmission", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .testTarget(
             name: "CloisterCheckTests",
             dependencies: ["CloisterCheck", "CloisterFormats", "CloisterModel", "CloisterRules"],

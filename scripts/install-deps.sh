@@ -19,11 +19,15 @@ RUNTIME_PACKAGES=(podman runc bubblewrap firejail uidmap fuse-overlayfs slirp4ne
 VALIDATOR_PACKAGES=(apparmor secilc python3-jsonschema libvirt-clients libxml2-utils)
 # The scan benchmark (scripts/bench-scan.sh): hyperfine for wall time, GNU time for peak RSS.
 BENCH_PACKAGES=(hyperfine time jq)
+# `cloister serve`: a real Prometheus scrapes /metrics in ServeTests, python3-jsonpatch applies
+# the /mutate patch there, openssl makes its TLS certificate, and wrk loads the server in
+# scripts/bench-serve.sh.
+SERVE_PACKAGES=(prometheus wrk python3-jsonpatch openssl)
 # test-assets.sh downloads a kernel package with apt-get download; procps for ps/pgrep in tests.
 ASSET_PACKAGES=(apt-utils procps iproute2 ca-certificates)
 
 PACKAGES=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" "${VALIDATOR_PACKAGES[@]}"
-          "${BENCH_PACKAGES[@]}" "${ASSET_PACKAGES[@]}")
+          "${BENCH_PACKAGES[@]}" "${SERVE_PACKAGES[@]}" "${ASSET_PACKAGES[@]}")
 # LXC: the scanner identifies LXC containers, and an integration test starts one
 # (lxc-create -t busybox, no network).
 PACKAGES+=(lxc lxc-templates)
@@ -60,9 +64,14 @@ if ! python3 -c 'import jsonschema' 2>/dev/null; then
     echo "install-deps.sh: installing jsonschema for $(command -v python3) from PyPI"
     python3 -m pip install --quiet --disable-pip-version-check jsonschema
 fi
+# Likewise jsonpatch, which ServeTests uses to apply the /mutate patch.
+if ! python3 -c 'import jsonpatch' 2>/dev/null; then
+    echo "install-deps.sh: installing jsonpatch for $(command -v python3) from PyPI"
+    python3 -m pip install --quiet --disable-pip-version-check jsonpatch
+fi
 
 # Fail loudly now rather than in the middle of a test run.
-for tool in podman runc bwrap firejail qemu-system-x86_64 busybox cpio hyperfine \
+for tool in podman runc bwrap firejail qemu-system-x86_64 busybox cpio hyperfine prometheus wrk \
             apparmor_parser secilc newuidmap pkg-config; do
     command -v "$tool" >/dev/null || { echo "install-deps.sh: $tool missing after install" >&2; exit 1; }
 done
@@ -85,4 +94,5 @@ if ! python3 -c 'import trestle.oscal, sys; sys.exit(trestle.oscal.OSCAL_VERSION
 fi
 python3 -c 'import trestle.oscal.assessment_results' || { echo "install-deps.sh: python3 cannot import trestle (compliance-trestle)" >&2; exit 1; }
 python3 -c 'import jsonschema' || { echo "install-deps.sh: python3 cannot import jsonschema" >&2; exit 1; }
+python3 -c 'import jsonpatch' || { echo "install-deps.sh: python3 cannot import jsonpatch" >&2; exit 1; }
 echo "install-deps.sh: done"

@@ -38,6 +38,12 @@ struct AssessmentOptions: ParsableArguments {
     /// Scores the postures and applies the rules; bad rule, policy or baseline files are input
     /// errors (exit 2) that name the file and line.
     func assess(_ postures: [Posture]) throws -> (assessment: Assessment, pack: RulePack) {
+        let judges = try loadJudges()
+        return (Assessment(postures: postures, pack: judges.pack, policy: judges.policy, baseline: judges.baseline), judges.pack)
+    }
+
+    /// The rule pack, exposure weights and baseline, loaded once (`serve` judges many times).
+    func loadJudges() throws -> (pack: RulePack, policy: ExposurePolicy, baseline: Baseline?) {
         guard let rulesDirectory = CloisterResources.rulesDirectory(explicit: rules) else {
             throw CLIError.input("no rules directory found: pass --rules DIR or set CLOISTER_RULES")
         }
@@ -48,7 +54,7 @@ struct AssessmentOptions: ParsableArguments {
             let pack = try RulePack.load(directory: rulesDirectory, includeCases: false)
             let weights = try ExposurePolicy.load(path: policyPath)
             let accepted = try baseline.map { try Baseline.load(path: $0) }
-            return (Assessment(postures: postures, pack: pack, policy: weights, baseline: accepted), pack)
+            return (pack, weights, accepted)
         } catch let error as InputFileError {
             throw CLIError.input(error.description)
         } catch let error as InputFileErrors {

@@ -19,14 +19,16 @@ public struct CloisterCommand: AsyncParsableCommand {
             ProfileCommand.self,
             LearnCommand.self,
             SeccompExecCommand.self,
+            ServeCommand.self,
         ])
     public init() {}
 
     /// Process-wide hardening that must happen before any thread starts: `scan` keeps only the
     /// capabilities reading needs (see `Privileges`). Other commands are left as they are.
     public static func prepareProcess() {
-        guard let command = try? parseAsRoot(), let scan = command as? ScanCommand else { return }
-        scan.dropPrivileges()
+        let command = try? parseAsRoot()
+        if let scan = command as? ScanCommand { scan.dropPrivileges() }
+        if let serve = command as? ServeCommand { serve.dropPrivileges() }
     }
 
     /// Runs the command line. Usage and input errors exit 2 (the contract), not

@@ -27,6 +27,15 @@ struct ScanCommand: ParsableCommand {
     var root: String?
 
     func run() throws {
+        let (report, pack) = try Self.liveReport(root: root, pid: pid, assess: assessment.assess)
+        try assessment.finish(report, pack: pack, verbose: verbose)
+    }
+
+    /// One scan of this host (or of a captured tree under `root`) as a report: the path both
+    /// `scan` and `serve` take, so the two never disagree.
+    static func liveReport(
+        root: String?, pid: Int?, assess: ([Posture]) throws -> (assessment: Assessment, pack: RulePack)
+    ) throws -> (ScanReport, RulePack) {
         let scannedAt = Clock.rfc3339Now()
         let result: HostScanner.Result
         do {
@@ -34,7 +43,7 @@ struct ScanCommand: ParsableCommand {
         } catch let error as HostScanner.ScanError {
             throw CLIError.input(error.description)
         }
-        let (assessed, pack) = try assessment.assess(result.workloads)
+        let (assessed, pack) = try assess(result.workloads)
         var issues = result.issues
         var host = result.host
         if root == nil, let held = try? Privileges.heldByAnyThread() {
@@ -53,7 +62,7 @@ struct ScanCommand: ParsableCommand {
         let report = ScanReport(
             scannedAt: scannedAt, host: host, workloads: assessed.postures, findings: assessed.findings,
             issues: issues)
-        try assessment.finish(report, pack: pack, verbose: verbose)
+        return (report, pack)
     }
 
     /// Keeps CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH for a live scan, nothing for a captured

@@ -28,6 +28,8 @@ public enum Privileges {
     /// Kept permitted but not effective when the report goes to `--output`: root writes its
     /// report into directories other users own, and raises it only around that write.
     public static let outputCapability = Int(CAP_DAC_OVERRIDE)
+    /// Kept by `serve` only when it is asked to listen on a port below 1024.
+    public static let bindServiceCapability = Int(CAP_NET_BIND_SERVICE)
 
     /// Drops every capability but `keep` (those of them this thread holds) from every set,
     /// clears the ambient set and sets `no_new_privs`. Without `CAP_SETPCAP` the bounding set

@@ -4,12 +4,14 @@
 // the same entry point `cloister check` uses. A crash, a trap or an ASan report is a finding;
 // the few properties checked below (with `precondition`) are the parsers' own promises.
 import CFuzzDriver
+import CloisterAdmission
 import CloisterCheck
 import CloisterFormats
 import CloisterInspect
 import CloisterModel
 import CloisterPlacement
 import CloisterRules
+import Foundation
 
 public struct FuzzTarget: Sendable {
     public var name: String
@@ -137,6 +139,16 @@ public enum FuzzTargets {
         FuzzTarget(name: "workload-description") { bytes in
             _ = try? WorkloadDescription.parse(yaml: text(bytes), file: "workload.yaml")
         },
+        FuzzTarget(name: "admission-review") { bytes in
+            // The body `cloister serve` reads on /admission and /mutate: parsed, judged with the
+            // shipped rules and catalogue, answered. The answer must be JSON that echoes the uid.
+            guard let request = try? AdmissionReview.parse(bytes) else { return }
+            let decision = AdmissionJudges.shipped?.review(request, mutate: true) ?? AdmissionDecision(uid: request.uid, allowed: true)
+            let answer = decision.responseJSON()
+            let decoded = try? JSONSerialization.jsonObject(with: Data(answer)) as? [String: Any]
+            let response = decoded?["response"] as? [String: Any]
+            precondition(response?["uid"] as? String == request.uid, "admission-review: the answer is not JSON echoing the uid")
+        },
         FuzzTarget(name: "safe-text") { bytes in
             // What cloister prints of a workload's name must not hold a control character.
             let shown = SafeText.forTerminal(SafeText.decode(bytes, limit: 256))
@@ -145,4 +157,17 @@ public enum FuzzTargets {
             }
         },
     ]
+}
+
+/// The judge `serve` builds, from the repository's rules/ and policies/ (loaded once).
+enum AdmissionJudges {
+    static let shipped: AdmissionJudge? = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        guard let pack = try? RulePack.load(directory: root.appendingPathComponent("rules").path, includeCases: false),
+            let policy = try? ExposurePolicy.load(path: root.appendingPathComponent("policies/exposure.yaml").path),
+            let catalogue = try? Catalogue.load(directory: root.appendingPathComponent("policies"))
+        else { fatalError("admission-review: cannot load rules/ and policies/ under \(root.path)") }
+        return AdmissionJudge(pack: pack, policy: policy, catalogue: catalogue, threatModel: "untrusted-code")
+    }()
 }

@@ -142,6 +142,14 @@ final class BackgroundProcess: @unchecked Sendable {
         return status == nil
     }
 
+    /// The exit status once it has exited (reaped here), nil while it runs.
+    var exitStatus: Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        if status == nil { status = ChildProcess.exitStatus(pid) }
+        return status
+    }
+
     var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
     /// SIGTERM, then SIGKILL if it has not exited within `grace` seconds; always reaped.

@@ -1,0 +1,198 @@
+import ArgumentParser
+import CloisterAdmission
+import CloisterModel
+import CloisterPlacement
+import CloisterRules
+import CloisterSystem
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `cloister serve`: rescans on an interval and serves the result to Prometheus (`/metrics`),
+/// as JSON (`/scan`), and judges Kubernetes admission requests (`/admission`, `/mutate`).
+///
+/// The HTTP server lives in the `cloister-serve` executable, installed beside `cloister`: this
+/// command execs it, so `cloister` itself does not link the HTTP stack (and starts as fast as
+/// it did). `cloister-serve` runs this same command with `server` set.
+public struct ServeCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve scan results (Prometheus /metrics, /scan JSON) and a Kubernetes admission webhook over HTTP.",
+        discussion: """
+            Listens on 127.0.0.1:9464 unless --listen says otherwise (an address off loopback is a \
+            relaxation, logged as a warning). Endpoints: GET /metrics (Prometheus text format 0.0.4), \
+            GET /scan (the last scan, cloister.scan/v1 JSON), GET /healthz, POST /admission and \
+            /validate (a validating admission webhook, admission.k8s.io/v1), POST /mutate with --mutate \
+            (sets runtimeClassName to the runtime advise chose). Bodies over --max-body-bytes get 413, \
+            requests over --max-concurrent-requests get 503, requests not answered within \
+            --request-timeout get 503. SIGTERM or SIGINT stops accepting, finishes the requests in \
+            flight and exits 0.
+            """)
+
+    /// Set by `cloister-serve` before it parses the command line: the in-process server.
+    /// Unset in `cloister`, which execs `cloister-serve` instead.
+    public nonisolated(unsafe) static var server: (@Sendable (ServeConfiguration) async throws -> Void)?
+
+    @Option(name: .long, help: ArgumentHelp("Address to listen on; off loopback is a relaxation.", valueName: "host:port"))
+    var listen = "\(ServeConfiguration.defaultHost):\(ServeConfiguration.defaultPort)"
+
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("PEM certificate chain: serve HTTPS.", valueName: "file"))
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("PEM private key of --tls-cert.", valueName: "file"))
+    var tlsKey: String?
+
+    @Option(name: .long, help: "Seconds between the end of one scan and the start of the next.")
+    var interval: Double = 30
+
+    @Option(name: .long, help: "Scan a captured tree under this directory instead of / (as `scan --root`).")
+    var root: String?
+
+    @Flag(name: .long, help: "Answer POST /mutate with a JSON patch that sets runtimeClassName to the runtime advise chose.")
+    var mutate = false
+
+    @Option(
+        name: .customLong("runtime-class"),
+        help: ArgumentHelp(
+            "Map an advise choice to a RuntimeClass (repeatable). Defaults: gvisor=gvisor, kata=kata, microvm=kata-fc.",
+            valueName: "choice=name"))
+    var runtimeClass: [String] = []
+
+    @Option(
+        name: .customLong("threat-model"),
+        help: "Threat model advise applies to admitted pods (as `advise --threat-model`; untrusted-code chooses gVisor).")
+    var threatModel: String?
+
+    @Option(name: .long, help: "Policies directory for advise (default: $CLOISTER_POLICIES, or policies/ beside cloister).")
+    var policies: String?
+
+    @Option(name: .customLong("max-body-bytes"), help: "Largest request body read; larger gets 413.")
+    var maxBodyBytes = 1 << 20
+
+    @Option(name: .customLong("request-timeout"), help: "Seconds a request may take, body included; then 503.")
+    var requestTimeout: Double = 10
+
+    @Option(name: .customLong("max-concurrent-requests"), help: "Requests handled at once; more get 503.")
+    var maxConcurrentRequests = 64
+
+    @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle connection is closed.")
+    var idleTimeout: Double = 60
+
+    /// Rules, exposure weights, baseline and gate, as `scan` and `check` take them. Admission
+    /// denies at --fail-on (default high) or --max-exposure.
+    @OptionGroup var assessment: AssessmentOptions
+
+    public init() {}
+
+    public func validate() throws {
+        guard let address = ServeConfiguration.parseListen(listen) else {
+            throw ValidationError("--listen takes HOST:PORT (for example 127.0.0.1:9464 or [::1]:9464), not \(listen)")
+        }
+        _ = address
+        if (tlsCertificate == nil) != (tlsKey == nil) {
+            throw ValidationError("--tls-cert and --tls-key go together: give both or neither")
+        }
+        if assessment.output != nil {
+            throw ValidationError("serve answers over HTTP; --output has no meaning here")
+        }
+        for (name, value) in [("--interval", interval), ("--request-timeout", requestTimeout), ("--idle-timeout", idleTimeout)]
+        where !(value > 0 && value <= 86400) {
+            throw ValidationError("\(name) takes seconds, more than 0 and at most 86400, not \(value)")
+        }
+        if maxBodyBytes < 1 { throw ValidationError("--max-body-bytes must be at least 1") }
+        if maxConcurrentRequests < 1 { throw ValidationError("--max-concurrent-requests must be at least 1") }
+        _ = try runtimeClasses()
+    }
+
+    func runtimeClasses() throws -> [String: String] {
+        var classes = AdmissionJudge.defaultRuntimeClasses
+        for mapping in runtimeClass {
+            let parts = mapping.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, Self.isRuntimeClassName(parts[1]) else {
+                throw ValidationError(
+                    "--runtime-class takes CHOICE=NAME with NAME a DNS subdomain (for example gvisor=gvisor), not \(mapping)")
+            }
+            classes[parts[0]] = parts[1]
+        }
+        return classes
+    }
+
+    /// RuntimeClass names are DNS subdomains: lower-case alphanumerics, '-' and '.', at most 253.
+    static func isRuntimeClassName(_ name: String) -> Bool {
+        guard !name.isEmpty, name.count <= 253, let first = name.first, let last = name.last,
+            first.isLetter || first.isNumber, last.isLetter || last.isNumber
+        else { return false }
+        return name.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "." }
+    }
+
+    public func run() async throws {
+        guard let server = Self.server else {
+            try Self.execServeExecutable()
+            return
+        }
+        try await server(try makeConfiguration())
+    }
+
+    func makeConfiguration() throws -> ServeConfiguration {
+        guard let address = ServeConfiguration.parseListen(listen) else { throw ExitCode(2) }
+        for path in [tlsCertificate, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
+            throw CLIError.input("cannot read the TLS file \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+        }
+        let judges = try assessment.loadJudges()
+        let catalogue: Catalogue
+        do {
+            catalogue = try Catalogue.load(directory: try AdviseCommand.policiesDirectory(explicit: policies))
+        } catch let error as PlacementInputError {
+            throw CLIError.input(error.description)
+        }
+        if let threatModel, catalogue.threatModel(threatModel) == nil {
+            throw CLIError.input(
+                "--threat-model \(threatModel) is not in the catalogue; it has: \(catalogue.threatModels.map(\.id).joined(separator: ", "))")
+        }
+        let judge = AdmissionJudge(
+            pack: judges.pack, policy: judges.policy, baseline: judges.baseline, catalogue: catalogue,
+            failOn: assessment.failOn ?? .high, maxExposure: assessment.maxExposure, runtimeClasses: try runtimeClasses(),
+            threatModel: threatModel)
+        let root = self.root
+        let assess: @Sendable ([Posture]) -> (assessment: Assessment, pack: RulePack) = { postures in
+            (Assessment(postures: postures, pack: judges.pack, policy: judges.policy, baseline: judges.baseline), judges.pack)
+        }
+        return ServeConfiguration(
+            host: address.host, port: address.port, tlsCertificate: tlsCertificate, tlsKey: tlsKey,
+            interval: .milliseconds(Int64(interval * 1000)),
+            limits: ServeLimits(
+                maxBodyBytes: maxBodyBytes, requestTimeout: .milliseconds(Int64(requestTimeout * 1000)),
+                maxConcurrentRequests: maxConcurrentRequests, idleTimeout: .milliseconds(Int64(idleTimeout * 1000))),
+            mutate: mutate, judge: judge,
+            scan: { try ScanCommand.liveReport(root: root, pid: nil, assess: assess).0 })
+    }
+
+    /// Replaces this process with `cloister-serve` from cloister's own directory, with the same
+    /// arguments; its exit status is serve's.
+    static func execServeExecutable() throws {
+        let selfPath = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let directory = (selfPath as NSString).deletingLastPathComponent
+        let path = directory + "/cloister-serve"
+        let arguments = ["cloister-serve"] + CommandLine.arguments.dropFirst()
+        var cArguments = arguments.map { strdup($0) }
+        cArguments.append(nil)
+        execv(path, cArguments)
+        let error = errno
+        throw CLIError.input(
+            "cannot start \(path) (\(String(cString: strerror(error)))): `cloister serve` runs the cloister-serve executable installed beside cloister")
+    }
+
+    /// As `scan`: keep only what reading /proc needs (and binding a port below 1024, if asked).
+    func dropPrivileges() {
+        var keep = root == nil ? Privileges.scannerCapabilities : []
+        if let port = ServeConfiguration.parseListen(listen)?.port, port > 0, port < 1024 {
+            keep.append(Privileges.bindServiceCapability)
+        }
+        do {
+            try Privileges.reduce(keeping: keep)
+        } catch {
+            writeStandardError("cloister: warning: cannot drop capabilities (\(error)); serving with those the process holds\n")
+        }
+    }
+}
