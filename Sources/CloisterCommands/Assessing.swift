@@ -37,7 +37,7 @@ struct AssessmentOptions: ParsableArguments {
 
     /// Scores the postures and applies the rules; bad rule, policy or baseline files are input
     /// errors (exit 2) that name the file and line.
-    func assess(_ postures: [Posture]) throws -> (assessment: Assessment, pack: RulePack) {
+    func assess(_ postures: [Posture], phase: (String) -> Void = { _ in }) throws -> (assessment: Assessment, pack: RulePack) {
         guard let rulesDirectory = CloisterResources.rulesDirectory(explicit: rules) else {
             throw CLIError.input("no rules directory found: pass --rules DIR or set CLOISTER_RULES")
         }
@@ -48,7 +48,10 @@ struct AssessmentOptions: ParsableArguments {
             let pack = try RulePack.load(directory: rulesDirectory, includeCases: false)
             let weights = try ExposurePolicy.load(path: policyPath)
             let accepted = try baseline.map { try Baseline.load(path: $0) }
-            return (Assessment(postures: postures, pack: pack, policy: weights, baseline: accepted), pack)
+            phase("rules and policy loaded")
+            let assessment = Assessment(postures: postures, pack: pack, policy: weights, baseline: accepted)
+            phase("rules evaluated")
+            return (assessment, pack)
         } catch let error as InputFileError {
             throw CLIError.input(error.description)
         } catch let error as InputFileErrors {
@@ -57,8 +60,11 @@ struct AssessmentOptions: ParsableArguments {
     }
 
     /// Writes the report, then applies the gate: 0 clean, 1 failed.
-    func finish(_ report: ScanReport, pack: RulePack, verbose: Bool) throws {
-        try write(try Report.render(format: format, report: report, rules: pack, verbose: verbose))
+    func finish(_ report: ScanReport, pack: RulePack, verbose: Bool, phase: (String) -> Void = { _ in }) throws {
+        let rendered = try Report.render(format: format, report: report, rules: pack, verbose: verbose)
+        phase("report rendered")
+        try write(rendered)
+        phase("report written")
         if !gatePasses(report) { throw ExitCode(1) }
     }
 

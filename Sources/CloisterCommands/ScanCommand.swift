@@ -27,14 +27,15 @@ struct ScanCommand: ParsableCommand {
     var root: String?
 
     func run() throws {
+        var timings = PhaseTimings()
         let scannedAt = Clock.rfc3339Now()
         let result: HostScanner.Result
         do {
-            result = try HostScanner(root: HostRoot(prefix: root ?? "")).scan(pid: pid)
+            result = try HostScanner(root: HostRoot(prefix: root ?? "")).scan(pid: pid) { timings.mark($0) }
         } catch let error as HostScanner.ScanError {
             throw CLIError.input(error.description)
         }
-        let (assessed, pack) = try assessment.assess(result.workloads)
+        let (assessed, pack) = try assessment.assess(result.workloads) { timings.mark($0) }
         var issues = result.issues
         var host = result.host
         if root == nil, let held = try? Privileges.heldByAnyThread() {
@@ -53,7 +54,7 @@ struct ScanCommand: ParsableCommand {
         let report = ScanReport(
             scannedAt: scannedAt, host: host, workloads: assessed.postures, findings: assessed.findings,
             issues: issues)
-        try assessment.finish(report, pack: pack, verbose: verbose)
+        try assessment.finish(report, pack: pack, verbose: verbose) { timings.mark($0) }
     }
 
     /// Keeps CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH for a live scan, nothing for a captured
