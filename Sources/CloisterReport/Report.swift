@@ -97,12 +97,28 @@ public enum ScanJSON {
     public static func render(_ report: ScanReport) throws -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(report.workloads.count * 12_288 + 8192)
+        try write(report, chunkSize: Int.max) { output.append(contentsOf: $0) }
+        return output
+    }
+
+    /// The same bytes as `render`, handed to `sink` in pieces of about `chunkSize`: a scan
+    /// written to standard output never holds the whole report (2.5 MB at 200 containers).
+    public static func write(_ report: ScanReport, chunkSize: Int = 64 << 10, to sink: ([UInt8]) throws -> Void) throws {
+        var output: [UInt8] = []
+        output.reserveCapacity(min(chunkSize, 1 << 20) + 16_384)
+        func flushIfFull() throws {
+            if output.count >= chunkSize {
+                try sink(output)
+                output.removeAll(keepingCapacity: true)
+            }
+        }
         func append(_ text: String) { output.append(contentsOf: text.utf8) }
         func list<T: Encodable>(_ key: String, _ items: [T], last: Bool = false) throws {
             append("\"\(key)\":[")
             for (index, item) in items.enumerated() {
                 append(index == 0 ? "\n" : ",\n")
                 output.append(contentsOf: try CompactJSON.encode(item))
+                try flushIfFull()
             }
             append(items.isEmpty ? "]" : "\n]")
             append(last ? "\n" : ",\n")
@@ -122,6 +138,6 @@ public enum ScanJSON {
         append(",\n")
         try list("workloads", report.workloads, last: true)
         append("}\n")
-        return output
+        if !output.isEmpty { try sink(output) }
     }
 }
