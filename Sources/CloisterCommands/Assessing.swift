@@ -35,9 +35,21 @@ struct AssessmentOptions: ParsableArguments {
         }
     }
 
-    /// Scores the postures and applies the rules; bad rule, policy or baseline files are input
+    /// The rule pack, exposure weights and baseline that judge postures.
+    struct Judges: @unchecked Sendable {
+        // Immutable once loaded and only read afterwards, from any thread.
+        var pack: RulePack
+        var weights: ExposurePolicy
+        var baseline: Baseline?
+    }
+
+    /// Loads the judges named by the options; bad rule, policy or baseline files are input
     /// errors (exit 2) that name the file and line.
-    func assess(_ postures: [Posture], phase: (String) -> Void = { _ in }) throws -> (assessment: Assessment, pack: RulePack) {
+    func loadJudges() throws -> Judges {
+        try Self.loadJudges(rules: rules, policy: policy, baseline: baseline)
+    }
+
+    static func loadJudges(rules: String?, policy: String?, baseline: String?) throws -> Judges {
         guard let rulesDirectory = CloisterResources.rulesDirectory(explicit: rules) else {
             throw CLIError.input("no rules directory found: pass --rules DIR or set CLOISTER_RULES")
         }
@@ -48,15 +60,23 @@ struct AssessmentOptions: ParsableArguments {
             let pack = try RulePack.load(directory: rulesDirectory, includeCases: false)
             let weights = try ExposurePolicy.load(path: policyPath)
             let accepted = try baseline.map { try Baseline.load(path: $0) }
-            phase("rules and policy loaded")
-            let assessment = Assessment(postures: postures, pack: pack, policy: weights, baseline: accepted)
-            phase("rules evaluated")
-            return (assessment, pack)
+            return Judges(pack: pack, weights: weights, baseline: accepted)
         } catch let error as InputFileError {
             throw CLIError.input(error.description)
         } catch let error as InputFileErrors {
             throw CLIError.input(error.errorDescription ?? "invalid input files")
         }
+    }
+
+    /// Scores the postures and applies the rules (loading them first unless `judges` is given).
+    func assess(_ postures: [Posture], judges: Judges? = nil, phase: (String) -> Void = { _ in }) throws
+        -> (assessment: Assessment, pack: RulePack)
+    {
+        let judges = try judges ?? loadJudges()
+        phase("rules and policy loaded")
+        let assessment = Assessment(postures: postures, pack: judges.pack, policy: judges.weights, baseline: judges.baseline)
+        phase("rules evaluated")
+        return (assessment, judges.pack)
     }
 
     /// Writes the report, then applies the gate: 0 clean, 1 failed.

@@ -4,6 +4,7 @@ import CloisterModel
 import CloisterReport
 import CloisterRules
 import CloisterSystem
+import Dispatch
 
 struct ScanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,13 +30,17 @@ struct ScanCommand: ParsableCommand {
     func run() throws {
         var timings = PhaseTimings()
         let scannedAt = Clock.rfc3339Now()
+        // The rules load on another core while this one reads /proc; a bad rule file is still
+        // reported after a scan error, as before.
+        let (rules, policy, baseline) = (assessment.rules, assessment.policy, assessment.baseline)
+        let judges = BackgroundWork { try AssessmentOptions.loadJudges(rules: rules, policy: policy, baseline: baseline) }
         let result: HostScanner.Result
         do {
             result = try HostScanner(root: HostRoot(prefix: root ?? "")).scan(pid: pid) { timings.mark($0) }
         } catch let error as HostScanner.ScanError {
             throw CLIError.input(error.description)
         }
-        let (assessed, pack) = try assessment.assess(result.workloads) { timings.mark($0) }
+        let (assessed, pack) = try assessment.assess(result.workloads, judges: try judges.value()) { timings.mark($0) }
         var issues = result.issues
         var host = result.host
         if root == nil, let held = try? Privileges.heldByAnyThread() {
@@ -69,5 +74,25 @@ struct ScanCommand: ParsableCommand {
         } catch {
             writeStandardError("cloister: warning: cannot drop capabilities (\(error)); scanning with those the process holds\n")
         }
+    }
+}
+
+/// One piece of work started on a global queue at once, its result collected later.
+final class BackgroundWork<Value: Sendable>: @unchecked Sendable {
+    // Written once by the worker before `done` is signalled, read only after waiting on it.
+    private var result: Result<Value, any Error> = .failure(CLIError.input("the background work did not finish"))
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ work: @escaping @Sendable () throws -> Value) {
+        DispatchQueue.global().async {
+            self.result = Result { try work() }
+            self.done.signal()
+        }
+    }
+
+    /// Waits for the work, then returns its value or throws its error.
+    func value() throws -> Value {
+        done.wait()
+        return try result.get()
     }
 }

@@ -113,12 +113,20 @@ public enum ScanJSON {
             }
         }
         func append(_ text: String) { output.append(contentsOf: text.utf8) }
-        func list<T: Encodable>(_ key: String, _ items: [T], last: Bool = false) throws {
+        func list<T: Encodable & Sendable>(_ key: String, _ items: [T], last: Bool = false) throws {
             append("\"\(key)\":[")
-            for (index, item) in items.enumerated() {
-                append(index == 0 ? "\n" : ",\n")
-                output.append(contentsOf: try CompactJSON.encode(item))
-                try flushIfFull()
+            // Encoded on every core a batch at a time, written in order: the batch bounds
+            // what is held (64 workloads of about 12 KB).
+            var start = 0
+            while start < items.count {
+                let batch = Array(items[start..<min(items.count, start + 64)])
+                let encoded = Parallel.map(batch) { item in Result { try CompactJSON.encode(item) } }
+                for (offset, result) in encoded.enumerated() {
+                    append(start + offset == 0 ? "\n" : ",\n")
+                    output.append(contentsOf: try result.get())
+                    try flushIfFull()
+                }
+                start += batch.count
             }
             append(items.isEmpty ? "]" : "\n]")
             append(last ? "\n" : ",\n")
