@@ -116,6 +116,18 @@ for count in "${COUNTS[@]}"; do
         head -c 500 "$WORK/scan.json" >&2
         exit 1
     fi
+    if [[ -n "$BASELINE" ]]; then
+        # A baseline that fails (say, on rule files newer than it) would be timed doing less.
+        set +e
+        "$BASELINE" scan --format json >"$WORK/baseline.json" 2>"$WORK/baseline.err"
+        status=$?
+        set -e
+        if ((status > 1)) || ! jq -e '.schema == "cloister.scan/v1"' "$WORK/baseline.json" >/dev/null 2>&1; then
+            echo "bench-scan.sh: the baseline's scan failed (exit $status; CLOISTER_RULES picks the rules it reads):" >&2
+            head -c 2000 "$WORK/baseline.err" >&2
+            exit 1
+        fi
+    fi
     seen=$(jq --arg p "$PREFIX" '[.workloads[] | select(.runtime == "podman" and (.name | startswith($p)))] | length' "$WORK/scan.json")
     ((seen == count)) || log "WARNING: the scan reported $seen of the $count benchmark containers"
 
