@@ -42,7 +42,7 @@ BEGIN {
   }
 }'
 
-(cd "$root" && swift build -c release --scratch-path "$scratch" --product cloister >/dev/null)
+(cd "$root" && swift build -c release --scratch-path "$scratch" >/dev/null)
 binary="$root/$scratch/release/cloister"
 files=$(find "$tree" -name '*.yaml' | wc -l)
 

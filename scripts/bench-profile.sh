@@ -22,7 +22,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 command -v swift >/dev/null || export PATH="/opt/swift/usr/bin:$PATH"
 if [[ -z "${CLOISTER_BIN:-}" ]]; then
-    swift build -c release --scratch-path "$scratch" --product cloister >&2
+    swift build -c release --scratch-path "$scratch" >&2
     CLOISTER_BIN="$root/$scratch/release/cloister"
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/cloister-tightness.XXXXXX")

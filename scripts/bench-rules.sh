@@ -24,7 +24,7 @@ if [[ -n "${CLOISTER_BIN:-}" ]]; then
 else
     SCRATCH=(--scratch-path "${CLOISTER_SCRATCH_PATH:-.build}")
     echo "bench-rules.sh: swift build -c release" >&2
-    swift build -c release "${SCRATCH[@]}" --product cloister >&2 || exit 2
+    swift build -c release "${SCRATCH[@]}" >&2 || exit 2
     CLOISTER="$(swift build -c release "${SCRATCH[@]}" --show-bin-path)/cloister"
 fi
 [[ -x $CLOISTER ]] || { echo "bench-rules.sh: $CLOISTER is not executable" >&2; exit 2; }

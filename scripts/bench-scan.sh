@@ -61,7 +61,7 @@ if [[ -n "${CLOISTER_BIN:-}" ]]; then
 else
     log "building cloister (release)"
     SCRATCH=(--scratch-path "${CLOISTER_SCRATCH_PATH:-.build}")
-    swift build -c release "${SCRATCH[@]}" --product cloister >&2
+    swift build -c release "${SCRATCH[@]}" >&2
     CLOISTER="$(swift build -c release "${SCRATCH[@]}" --show-bin-path)/cloister"
 fi
 [[ -x "$CLOISTER" ]] || die "no cloister executable at $CLOISTER"

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# Installs every Debian package (and the two PyPI packages, jsonschema and kubernetes-validate) that cloister's build, tests and
+# Installs every Debian package (and the PyPI packages jsonschema, kubernetes-validate and compliance-trestle) that cloister's build, tests and
 # benchmarks need on a fresh Debian 12. Idempotent: packages already installed are skipped, so
 # a second run costs one dpkg query. Must run as root (CI and the dev machines are root).
 set -euo pipefail
 
 # C libraries the package's .systemLibrary targets link against (see Package.swift).
-BUILD_PACKAGES=(pkg-config libseccomp-dev libcap-dev libselinux1-dev libapparmor-dev)
+# libc6-dev: libc.a, for the statically linked `cloister` front (-static-executable; its
+# libseccomp.a comes with libseccomp-dev).
+BUILD_PACKAGES=(pkg-config libseccomp-dev libcap-dev libselinux1-dev libapparmor-dev libc6-dev)
 # Real workloads the integration tests start and scan (DESIGN.md: real components).
 # containernetworking-plugins and iptables: podman's default bridge network (CNI on Debian 12);
 # spelled out because apt could satisfy podman's network stack with netavark instead.
 RUNTIME_PACKAGES=(podman runc bubblewrap firejail uidmap fuse-overlayfs slirp4netns
                   containernetworking-plugins iptables qemu-system-x86 qemu-utils busybox-static cpio)
 # Real validators of what cloister writes: AppArmor profiles, SELinux CIL, SARIF (jsonschema).
-VALIDATOR_PACKAGES=(apparmor secilc python3-jsonschema)
+# libvirt-clients (virt-xml-validate) and libxml2-utils (the xmllint it calls): libvirt's own
+# RELAX NG schema for the domains `profile --emit libvirt` writes.
+VALIDATOR_PACKAGES=(apparmor secilc python3-jsonschema libvirt-clients libxml2-utils)
 # The scan benchmark (scripts/bench-scan.sh): hyperfine for wall time, GNU time for peak RSS.
 BENCH_PACKAGES=(hyperfine time jq)
 # test-assets.sh downloads a kernel package with apt-get download; procps for ps/pgrep in tests.
@@ -71,5 +75,14 @@ if ! command -v kubernetes-validate >/dev/null; then
     command -v pyenv >/dev/null && pyenv rehash
 fi
 command -v kubernetes-validate >/dev/null || { echo "install-deps.sh: kubernetes-validate missing after install" >&2; exit 1; }
+# compliance-trestle validates `--format oscal` output (scripts/validate-oscal.py): its models
+# are generated from NIST's OSCAL JSON schema and enforce it offline. Pinned to 3.12.4, the
+# last release for OSCAL 1.1.3 (the version cloister writes; trestle 4 and later read 1.2 only).
+# NIST's own schema file is on PyPI only inside packages that need Python 3.12 (Debian 12 has 3.11).
+if ! python3 -c 'import trestle.oscal, sys; sys.exit(trestle.oscal.OSCAL_VERSION != "1.1.3")' 2>/dev/null; then
+    echo "install-deps.sh: installing compliance-trestle 3.12.4 for $(command -v python3) from PyPI"
+    python3 -m pip install --quiet --disable-pip-version-check "compliance-trestle==3.12.4"
+fi
+python3 -c 'import trestle.oscal.assessment_results' || { echo "install-deps.sh: python3 cannot import trestle (compliance-trestle)" >&2; exit 1; }
 python3 -c 'import jsonschema' || { echo "install-deps.sh: python3 cannot import jsonschema" >&2; exit 1; }
 echo "install-deps.sh: done"

@@ -16,6 +16,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/vfs.h>
@@ -145,6 +146,20 @@ static int write_file(const char *path, const char *text) {
     return written == (ssize_t)length ? 0 : -1;
 }
 
+/// Blocks until the parent writes one byte on `sync_fd`. EOF (the parent closed it, or died)
+/// ends the child before anything further happens.
+static void wait_for_parent(int sync_fd, int report_fd, const char *detail) {
+    char go = 0;
+    ssize_t got;
+    do {
+        got = read(sync_fd, &go, 1);
+    } while (got < 0 && errno == EINTR);
+    if (got != 1) {
+        errno = EPIPE;
+        fail(report_fd, "wait for parent", detail);
+    }
+}
+
 /// The child, step by step. Each step stands where it does for the reason in its comment; the
 /// order is the one bubblewrap, nsjail and runc converge on: namespaces, then identity maps,
 /// then the filesystem (which needs full capabilities in the new namespaces), then the limits
@@ -154,29 +169,12 @@ static void __attribute__((noreturn)) child_main(const struct cl_launch_spec *sp
     // 1. Wait for the parent. Namespaces were created by clone() itself (atomically, so no
     //    moment exists where the child runs in the host's namespaces with new privileges).
     //    Until the parent has written uid_map/gid_map the child is "nobody" with no usable
-    //    identity, and until it joined the cgroups its limits do not apply: nothing else may
-    //    run before. EOF instead of the byte means the parent died: exit.
-    char go = 0;
-    ssize_t got;
-    do {
-        got = read(sync_fd, &go, 1);
-    } while (got < 0 && errno == EINTR);
-    if (got != 1) {
-        errno = EPIPE;
-        fail(report_fd, "wait for parent", "the parent exited before releasing the child");
-    }
-    close(sync_fd);
+    //    identity: nothing else may run before. EOF instead of the byte means the parent died
+    //    or gave up: exit.
+    wait_for_parent(sync_fd, report_fd, "the parent exited before releasing the child");
     // If the supervising cloister dies, so does the workload (it would otherwise outlive its
     // verification and its cgroup cleanup).
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail(report_fd, "prctl(PR_SET_PDEATHSIG)", "");
-
-    // 2. The cgroup namespace, now that the parent has moved us into the workload's cgroups:
-    //    unsharing it here makes that cgroup the namespace's root, so the workload sees "/" and
-    //    cannot name (or escape to) the host's hierarchy. Cloning with it would have rooted the
-    //    namespace at cloister's own cgroup instead.
-    if (spec->namespace_flags & CLONE_NEWCGROUP) {
-        if (unshare(CLONE_NEWCGROUP) != 0) fail(report_fd, "unshare(CLONE_NEWCGROUP)", "");
-    }
 
     // 3. Become root of the new user namespace: the maps are written, so uid 0 now maps to the
     //    host range and mounts are made by (and owned by) the namespace's root.
@@ -256,6 +254,21 @@ static void __attribute__((noreturn)) child_main(const struct cl_launch_spec *sp
         if (chdir("/") != 0) fail(report_fd, "chdir /", "/");
         // Read-only last among mounts: the mount points above had to be created first.
         if (spec->read_only_root) remount_read_only("/", report_fd);
+    }
+
+    // 4b. The cgroups. The parent creates them and moves this process into them while the
+    //     filesystem above is built (their creation costs more wall time than any step here),
+    //     and says so with a second byte. Everything so far was cloister's own code; from
+    //     here on, and above all at execve, the limits apply.
+    wait_for_parent(sync_fd, report_fd, "the parent gave up before the cgroups were joined");
+    close(sync_fd);
+
+    // 4c. The cgroup namespace, now that the parent has moved us into the workload's cgroups:
+    //     unsharing it here makes that cgroup the namespace's root, so the workload sees "/" and
+    //     cannot name (or escape to) the host's hierarchy. Cloning with it would have rooted the
+    //     namespace at cloister's own cgroup instead. (Nothing before reads a cgroup path.)
+    if (spec->namespace_flags & CLONE_NEWCGROUP) {
+        if (unshare(CLONE_NEWCGROUP) != 0) fail(report_fd, "unshare(CLONE_NEWCGROUP)", "");
     }
 
     // 5. Hostname, while CAP_SYS_ADMIN over the new UTS namespace is still held.
@@ -380,18 +393,63 @@ static void __attribute__((noreturn)) child_main(const struct cl_launch_spec *sp
     fail(report_fd, "execve", spec->path);
 }
 
-int cl_launch(const struct cl_launch_spec *spec, struct cl_launch_error *error) {
+static void set_error(struct cl_launch_error *error, int number, const char *step, const char *detail) {
+    error->error_number = number;
+    copy_text(error->step, sizeof error->step, step);
+    copy_text(error->detail, sizeof error->detail, detail);
+}
+
+static void pid_to_text(long value, char *text) {
+    char digits[24];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value > 0);
+    for (int i = 0; i < n; i++) text[i] = digits[n - 1 - i];
+    text[n] = '\0';
+}
+
+/// Reads the child's report: 0 when the pipe closed empty (execve succeeded), 1 with `error`
+/// filled from the report, or -1 when the child died without a whole report.
+static int read_report(int report_fd, struct cl_launch_error *error) {
+    struct child_report report;
+    size_t have = 0;
+    while (have < sizeof report) {
+        ssize_t got = read(report_fd, (char *)&report + have, sizeof report - have);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;
+        have += (size_t)got;
+    }
+    if (have == 0) return 0;
+    if (have != sizeof report) return -1;
+    error->error_number = report.error_number;
+    memcpy(error->step, report.step, sizeof error->step);
+    memcpy(error->detail, report.detail, sizeof error->detail);
+    error->step[sizeof error->step - 1] = '\0';
+    error->detail[sizeof error->detail - 1] = '\0';
+    return 1;
+}
+
+static void reap(pid_t pid) {
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+}
+
+int cl_launch_begin(const struct cl_launch_spec *spec, struct cl_launch_handle *handle, struct cl_launch_error *error) {
     memset(error, 0, sizeof *error);
+    memset(handle, 0, sizeof *handle);
     int sync_pipe[2];
     int report_pipe[2];
-    if (pipe2(sync_pipe, O_CLOEXEC) != 0) {
-        error->error_number = errno;
-        copy_text(error->step, sizeof error->step, "pipe");
+    // The sync channel is a socket, not a pipe: the child may now fail (and exit) while the
+    // caller sets up cgroups, and send(MSG_NOSIGNAL) to it then returns EPIPE where a pipe
+    // write would kill this process with SIGPIPE.
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync_pipe) != 0) {
+        set_error(error, errno, "socketpair", "");
         return -1;
     }
     if (pipe2(report_pipe, O_CLOEXEC) != 0) {
-        error->error_number = errno;
-        copy_text(error->step, sizeof error->step, "pipe");
+        set_error(error, errno, "pipe", "");
         close(sync_pipe[0]);
         close(sync_pipe[1]);
         return -1;
@@ -409,32 +467,22 @@ int cl_launch(const struct cl_launch_spec *spec, struct cl_launch_error *error) 
     close(sync_pipe[0]);
     close(report_pipe[1]);
     if (pid < 0) {
-        error->error_number = saved;
-        copy_text(error->step, sizeof error->step, "clone");
-        copy_text(error->detail, sizeof error->detail, "creating the namespaces");
+        set_error(error, saved, "clone", "creating the namespaces");
         close(sync_pipe[1]);
         close(report_pipe[0]);
         return -1;
     }
+    handle->pid = (int)pid;
+    handle->sync_fd = sync_pipe[1];
+    handle->report_fd = report_pipe[0];
 
-    // Parent: maps first (setgroups before gid_map, as the kernel requires), then cgroups, so
-    // that the child runs nothing with a usable identity outside its limits.
+    // Maps first (setgroups before gid_map, as the kernel requires): until they are written
+    // the child has no usable identity and waits.
     char path[64];
+    char pid_text[24];
+    pid_to_text(pid, pid_text);
     const char *failed_step = NULL;
     const char *failed_detail = NULL;
-    int step_errno = 0;
-    char pid_text[24];
-    {
-        long value = pid;
-        char digits[24];
-        int n = 0;
-        do {
-            digits[n++] = (char)('0' + value % 10);
-            value /= 10;
-        } while (value > 0);
-        for (int i = 0; i < n; i++) pid_text[i] = digits[n - 1 - i];
-        pid_text[n] = '\0';
-    }
     if (spec->uid_map != NULL) {
         if (spec->setgroups_deny) {
             memcpy(path, "/proc/", 7);
@@ -454,55 +502,72 @@ int cl_launch(const struct cl_launch_spec *spec, struct cl_launch_error *error) 
             strcat(path, "/gid_map");
             if (write_file(path, spec->gid_map) != 0) failed_step = "write gid_map", failed_detail = spec->gid_map;
         }
-        step_errno = errno;
-    }
-    for (size_t i = 0; failed_step == NULL && i < spec->cgroup_procs_count; i++) {
-        if (write_file(spec->cgroup_procs[i], pid_text) != 0) {
-            step_errno = errno;
-            failed_step = "join cgroup";
-            failed_detail = spec->cgroup_procs[i];
-        }
     }
     if (failed_step != NULL) {
-        close(sync_pipe[1]);  // the child reads EOF and exits
-        close(report_pipe[0]);
-        kill((pid_t)pid, SIGKILL);
-        int status;
-        while (waitpid((pid_t)pid, &status, 0) < 0 && errno == EINTR) {}
-        error->error_number = step_errno;
-        copy_text(error->step, sizeof error->step, failed_step);
-        copy_text(error->detail, sizeof error->detail, failed_detail);
+        int step_errno = errno;
+        cl_launch_abort(handle);
+        set_error(error, step_errno, failed_step, failed_detail);
         return -1;
     }
+    // Release the child to build its filesystem while the caller sets up the cgroups.
     char go = 1;
-    ssize_t ignored = write(sync_pipe[1], &go, 1);
-    (void)ignored;
-    close(sync_pipe[1]);
-
-    struct child_report report;
-    size_t have = 0;
-    while (have < sizeof report) {
-        ssize_t got = read(report_pipe[0], (char *)&report + have, sizeof report - have);
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) break;
-        have += (size_t)got;
-    }
-    close(report_pipe[0]);
-    if (have == 0) return (int)pid;  // execve succeeded
-    int status;
-    while (waitpid((pid_t)pid, &status, 0) < 0 && errno == EINTR) {}
-    if (have != sizeof report) {
-        error->error_number = EPROTO;
-        copy_text(error->step, sizeof error->step, "child setup");
-        copy_text(error->detail, sizeof error->detail, "the child died before reporting");
+    if (send(handle->sync_fd, &go, 1, MSG_NOSIGNAL) != 1) {
+        int step_errno = errno;
+        cl_launch_abort(handle);
+        set_error(error, step_errno, "release child", "");
         return -1;
     }
-    error->error_number = report.error_number;
-    memcpy(error->step, report.step, sizeof error->step);
-    memcpy(error->detail, report.detail, sizeof error->detail);
-    error->step[sizeof error->step - 1] = '\0';
-    error->detail[sizeof error->detail - 1] = '\0';
+    return 0;
+}
+
+void cl_launch_abort(struct cl_launch_handle *handle) {
+    if (handle->pid <= 0) return;
+    close(handle->sync_fd);  // the child reads EOF and exits
+    close(handle->report_fd);
+    kill((pid_t)handle->pid, SIGKILL);
+    reap((pid_t)handle->pid);
+    handle->pid = 0;
+}
+
+int cl_launch_complete(const struct cl_launch_spec *spec, struct cl_launch_handle *handle, struct cl_launch_error *error) {
+    memset(error, 0, sizeof *error);
+    pid_t pid = (pid_t)handle->pid;
+    char pid_text[24];
+    pid_to_text(pid, pid_text);
+    for (size_t i = 0; i < spec->cgroup_procs_count; i++) {
+        if (write_file(spec->cgroup_procs[i], pid_text) != 0) {
+            int step_errno = errno;
+            // A child that failed in its own setup meanwhile cannot be moved: its report says
+            // why, and is the better error.
+            close(handle->sync_fd);
+            kill(pid, SIGKILL);
+            int reported = read_report(handle->report_fd, error);
+            close(handle->report_fd);
+            reap(pid);
+            handle->pid = 0;
+            if (reported != 1) set_error(error, step_errno, "join cgroup", spec->cgroup_procs[i]);
+            return -1;
+        }
+    }
+    // A child that failed meanwhile makes this fail with EPIPE; its report follows.
+    char go = 1;
+    ssize_t ignored = send(handle->sync_fd, &go, 1, MSG_NOSIGNAL);
+    (void)ignored;
+    close(handle->sync_fd);
+
+    int reported = read_report(handle->report_fd, error);
+    close(handle->report_fd);
+    handle->pid = 0;
+    if (reported == 0) return (int)pid;  // execve succeeded
+    reap(pid);
+    if (reported < 0) set_error(error, EPROTO, "child setup", "the child died before reporting");
     return -1;
+}
+
+int cl_launch(const struct cl_launch_spec *spec, struct cl_launch_error *error) {
+    struct cl_launch_handle handle;
+    if (cl_launch_begin(spec, &handle, error) != 0) return -1;
+    return cl_launch_complete(spec, &handle, error);
 }
 
 

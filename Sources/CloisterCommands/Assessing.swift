@@ -8,7 +8,7 @@ import Foundation
 /// The flags `scan` and `check` share: which rules and weights judge the postures, which
 /// findings are accepted, how the report is written and what fails the gate.
 struct AssessmentOptions: ParsableArguments {
-    @Option(name: .long, help: "Output format: table, json, sarif, junit, markdown or html.")
+    @Option(name: .long, help: "Output format: table, json, sarif, junit, markdown, html or oscal (NIST OSCAL 1.1.3 assessment results).")
     var format: ReportFormat = .table
 
     @Option(name: .shortAndLong, help: "Write the report to this file (atomically) instead of standard output.")

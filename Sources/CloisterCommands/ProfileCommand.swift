@@ -96,6 +96,12 @@ public struct ProfileCommand: AsyncParsableCommand {
         if inputs == 0 && learned.isEmpty {
             throw ValidationError("give a description, --pid, --from or --learned RECORD")
         }
+        // A path is written into qemu arguments, libvirt XML and a Landlock ruleset; a control
+        // character cannot be written into XML 1.0 as itself, and escaping it would name
+        // another path, so it is refused.
+        if socketDirectory.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+            throw ValidationError("--socket-dir holds a control character: give a plain path")
+        }
         if emit == .seccompBPF && output == nil {
             throw ValidationError("--emit seccomp-bpf writes binary: give --output FILE")
         }

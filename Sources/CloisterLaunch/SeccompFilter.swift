@@ -1,3 +1,4 @@
+import CloisterLaunchCore
 import CloisterProfiles
 import CloisterSeccomp
 import Foundation
@@ -49,24 +50,10 @@ public struct OCISeccompProfile: Codable, Sendable, Equatable {
     }
 
     /// What `cloister launch` loads when the target asks for a filter and names no profile:
-    /// allow by default, EPERM for the calls that reach kernel attack surface or other
-    /// namespaces and that no ordinary program needs (the core of Docker's and bwrap's lists).
+    /// `DefaultSeccomp`'s list (shared with the fast path), EPERM for each call.
     public static let builtInDefault = OCISeccompProfile(
         defaultAction: "SCMP_ACT_ALLOW",
-        syscalls: [
-            Rule(
-                names: [
-                    "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module",
-                    "finit_module", "fsconfig", "fsmount", "fsopen", "fspick", "get_kernel_syms", "init_module",
-                    "ioperm", "iopl", "kcmp", "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mount",
-                    "mount_setattr", "move_mount", "name_to_handle_at", "nfsservctl", "open_by_handle_at",
-                    "open_tree", "perf_event_open", "pivot_root", "process_vm_readv", "process_vm_writev",
-                    "ptrace", "query_module", "quotactl", "reboot", "request_key", "setns", "settimeofday",
-                    "swapoff", "swapon", "sysfs", "syslog", "umount2", "unshare", "uselib", "userfaultfd",
-                    "ustat", "io_uring_setup", "io_uring_enter", "io_uring_register",
-                ],
-                action: "SCMP_ACT_ERRNO", errnoRet: UInt32(EPERM)),
-        ])
+        syscalls: [Rule(names: DefaultSeccomp.deniedSyscalls, action: "SCMP_ACT_ERRNO", errnoRet: UInt32(EPERM))])
 }
 
 public struct SeccompError: Error, CustomStringConvertible, Sendable {

@@ -1,3 +1,5 @@
+import CloisterModel
+
 /// What a guest's hypervisor configuration is built from.
 public struct GuestNeeds: Sendable, Equatable {
     public var name: String
@@ -123,20 +125,9 @@ public enum LibvirtDomainGenerator {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func xmlEscape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "'": out += "&apos;"
-            case "\"": out += "&quot;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    /// Every value written into the domain, escaped as XML 1.0 (the one escaping cloister
+    /// uses for XML, in the model).
+    static func xmlEscape(_ text: String) -> String { SafeText.forXML(text) }
 }
 
 /// A Landlock ruleset for cloister's own launcher: the filesystem rights it handles, and the

@@ -22,19 +22,7 @@ enum Escape {
     /// XML 1.0 text and attribute values: escaped, and the characters XML 1.0 forbids dropped
     /// (controls are already made visible; U+FFFE and U+FFFF remain to drop).
     static func xml(_ text: String) -> String {
-        var output = ""
-        for scalar in SafeText.forTerminal(text).unicodeScalars {
-            switch scalar {
-            case "&": output += "&amp;"
-            case "<": output += "&lt;"
-            case ">": output += "&gt;"
-            case "\"": output += "&quot;"
-            case "'": output += "&apos;"
-            case "\u{FFFE}", "\u{FFFF}": continue
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        return output
+        SafeText.forXML(text)
     }
 
     /// Markdown inline text, safe in a table cell: pipes, backticks, emphasis, links and raw

@@ -4,7 +4,7 @@ import Foundation
 
 /// The output formats of `scan` and `check`.
 public enum ReportFormat: String, CaseIterable, Sendable {
-    case table, json, sarif, junit, markdown, html
+    case table, json, sarif, junit, markdown, html, oscal
 
     /// The usual file extension, for naming `--output` files.
     public var fileExtension: String {
@@ -15,6 +15,7 @@ public enum ReportFormat: String, CaseIterable, Sendable {
         case .junit: "xml"
         case .markdown: "md"
         case .html: "html"
+        case .oscal: "json"
         }
     }
 }
@@ -36,6 +37,7 @@ public enum Report {
         case .junit: return Array(JUnitRenderer.render(report, rules: rules).utf8)
         case .markdown: return Array(MarkdownRenderer.render(report, rules: rules).utf8)
         case .html: return Array(HTMLRenderer.render(report, rules: rules).utf8)
+        case .oscal: return Array(OSCALRenderer.render(report, rules: rules).utf8)
         }
     }
 }

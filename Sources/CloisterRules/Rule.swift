@@ -9,6 +9,9 @@ public struct RuleReferences: Sendable, Equatable {
     public var podSecurityControl: String?
     /// NIST SP 800-190 section (`4.4.3`).
     public var nist800190: String?
+    /// NIST SP 800-53 Rev. 5 controls the rule bears on (`AC-6`, `SC-39`, `CM-7(2)`): the
+    /// security requirement a finding shows unmet. Sources in rules/README.md.
+    public var nist80053: [String]
     /// CVEs the condition exposes the workload to (the class, with known members).
     public var cves: [String]
     /// Further reading.
@@ -16,12 +19,13 @@ public struct RuleReferences: Sendable, Equatable {
 
     public init(
         cisDocker: String? = nil, podSecurityLevel: String? = nil, podSecurityControl: String? = nil,
-        nist800190: String? = nil, cves: [String] = [], urls: [String] = []
+        nist800190: String? = nil, nist80053: [String] = [], cves: [String] = [], urls: [String] = []
     ) {
         self.cisDocker = cisDocker
         self.podSecurityLevel = podSecurityLevel
         self.podSecurityControl = podSecurityControl
         self.nist800190 = nist800190
+        self.nist80053 = nist80053
         self.cves = cves
         self.urls = urls
     }
@@ -44,6 +48,11 @@ public struct RuleReferences: Sendable, Equatable {
                 source: "nist-800-190", id: nist800190, title: "NIST SP 800-190, section \(nist800190)",
                 url: "https://doi.org/10.6028/NIST.SP.800-190"))
         }
+        for control in nist80053 {
+            references.append(Reference(
+                source: NIST80053.source, id: control, title: "NIST SP 800-53 Rev. 5, \(control)",
+                url: "https://doi.org/10.6028/NIST.SP.800-53r5"))
+        }
         for cve in cves {
             references.append(Reference(source: "cve", id: cve, url: "https://nvd.nist.gov/vuln/detail/\(cve)"))
         }
@@ -51,6 +60,17 @@ public struct RuleReferences: Sendable, Equatable {
             references.append(Reference(source: "url", id: url, url: url))
         }
         return references
+    }
+}
+
+/// NIST SP 800-53 Rev. 5 control identifiers as the rules cite them.
+public enum NIST80053 {
+    /// The `source` of a `Reference` to an 800-53 control.
+    public static let source = "nist-800-53-rev5"
+
+    /// `AC-6`, `CM-7(2)`, `SC-39`: a family, a number, optionally one enhancement.
+    public static func isControl(_ text: String) -> Bool {
+        text.range(of: #"^[A-Z]{2}-[0-9]{1,2}(\([0-9]{1,2}\))?$"#, options: .regularExpression) != nil
     }
 }
 

@@ -208,7 +208,7 @@ struct RuleFileParser {
     mutating func parseReferences(_ node: Node) -> RuleReferences {
         var references = RuleReferences()
         guard node.isMapping else {
-            fail(node, "`references` is a mapping: cis, pss, nist, cves, urls")
+            fail(node, "`references` is a mapping: cis, pss, nist, sp800-53, cves, urls")
             return references
         }
         for pair in node.pairs {
@@ -236,6 +236,18 @@ struct RuleFileParser {
                 }
                 references.podSecurityLevel = level
                 references.podSecurityControl = control
+            case "sp800-53":
+                guard pair.value.isSequence else {
+                    fail(pair.value, "`sp800-53` is a list of NIST SP 800-53 Rev. 5 controls ([AC-6, CM-7])")
+                    continue
+                }
+                for item in pair.value.items {
+                    if let control = item.string, NIST80053.isControl(control) {
+                        references.nist80053.append(control)
+                    } else {
+                        fail(item, "`\(item.string ?? "")` is not a NIST SP 800-53 control (AC-6, CM-7(2))")
+                    }
+                }
             case "cves":
                 guard pair.value.isSequence else {
                     fail(pair.value, "`cves` is a list of CVE ids")
@@ -251,7 +263,7 @@ struct RuleFileParser {
             case "urls":
                 references.urls = pair.value.items.compactMap(\.string)
             default:
-                fail(pair.keyNode, "unknown reference `\(pair.key)` (cis, pss, nist, cves, urls)")
+                fail(pair.keyNode, "unknown reference `\(pair.key)` (cis, pss, nist, sp800-53, cves, urls)")
             }
         }
         if references.asReferences.isEmpty {

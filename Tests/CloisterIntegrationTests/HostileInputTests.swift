@@ -144,7 +144,13 @@ struct LeastPrivilegeTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cloister-nobody-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        try Shell.run(["cp", try Paths.cloisterExecutable().path, directory.appendingPathComponent("cloister").path])
+        // The front and, beside it, cloister-full, which it execs for scan.
+        let executable = try Paths.cloisterExecutable()
+        try Shell.run(["cp", executable.path, directory.appendingPathComponent("cloister").path])
+        try Shell.run([
+            "cp", executable.deletingLastPathComponent().appendingPathComponent("cloister-full").path,
+            directory.appendingPathComponent("cloister-full").path,
+        ])
         try Shell.run(["cp", "-r", HostileInputTests.rules, directory.appendingPathComponent("rules").path])
         try Shell.run(["cp", HostileInputTests.policy, directory.appendingPathComponent("exposure.yaml").path])
         try Shell.run(["chmod", "-R", "a+rX", directory.path])

@@ -146,9 +146,34 @@ import Testing
         #expect(!domain.contains("<graphics"))
         let xml = directory.appendingPathComponent("guest.xml")
         try domain.write(to: xml, atomically: true, encoding: .utf8)
+        // libvirt's own RELAX NG schema for domains (virt-xml-validate, libvirt-clients).
+        let validated = try Shell.run(["virt-xml-validate", xml.path, "domain"], check: false)
+        #expect(validated.status == 0, "virt-xml-validate: \(validated.stdout)\(validated.stderr)")
         let checked = try Shell.run([cloister, "check", "--format", "json", xml.path], check: false)
         let domainReport = try JSONSerialization.jsonObject(with: Data(checked.stdout.utf8)) as? [String: Any]
         #expect((domainReport?["errors"] as? [Any])?.isEmpty ?? true)
         #expect((domainReport?["workloads"] as? [Any])?.count == 1)
+    }
+
+    @Test(.enabled(if: Host.requires(Shell.has("virt-xml-validate") && Shell.has("xmllint")), "needs virt-xml-validate (libvirt-clients) and xmllint"))
+    func libvirtDomainWithMarkupInItsPathsStillValidates() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("libvirt"))
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let description = directory.appendingPathComponent("guest.yaml")
+        try Self.description.write(to: description, atomically: true, encoding: .utf8)
+        let cloister = try Paths.cloisterExecutable().path
+        let policies = Paths.repositoryRoot.appendingPathComponent("policies").path
+        let domain = try Shell.run([cloister, "profile", description.path, "--emit", "libvirt", "--policies", policies,
+                                    "--socket-dir", "/run/it's & <odd> \"dir\""]).stdout
+        let xml = directory.appendingPathComponent("guest.xml")
+        try domain.write(to: xml, atomically: true, encoding: .utf8)
+        let validated = try Shell.run(["virt-xml-validate", xml.path, "domain"], check: false)
+        #expect(validated.status == 0, "virt-xml-validate: \(validated.stdout)\(validated.stderr)")
+        // A control character cannot be written into XML as itself: refused, exit 2.
+        let refused = try Shell.run([cloister, "profile", description.path, "--emit", "libvirt", "--policies", policies,
+                                     "--socket-dir", "/run/a\u{1B}b"], check: false)
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("--socket-dir"))
     }
 }

@@ -52,6 +52,14 @@ import Testing
         #expect(!xml.contains("x -- y"))
     }
 
+    @Test func libvirtDomainKeepsControlCharactersAndNonCharactersOutOfTheXML() {
+        let needs = GuestNeeds(name: "g\u{1B}[2J\u{FFFF}", socketDirectory: "/run/it's & <odd>", generatedFrom: "x\u{7}")
+        let xml = LibvirtDomainGenerator.domain(for: needs)
+        #expect(!xml.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\n") || $0.value == 0xFFFF })
+        #expect(xml.contains("<name>g\\x1b[2J</name>"))
+        #expect(xml.contains("path='/run/it&apos;s &amp; &lt;odd&gt;/g\\x1b[2J.console'"))
+    }
+
     @Test func landlockRulesetHandlesWhatItGrants() {
         let ruleset = LandlockRuleset.launcher(writablePaths: ["/run/cloister/w"], abi: 1, from: "x")
         #expect(!ruleset.handledAccessFs.contains("truncate"))

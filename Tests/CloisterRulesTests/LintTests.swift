@@ -87,6 +87,21 @@ struct LintTests {
         #expect(found.contains { $0.message.contains("has no `cases:`") })
     }
 
+    @Test("NIST SP 800-53 references are checked, and carried into findings")
+    func sp80053() throws {
+        let good = Self.rule(when: "{field: namespaces.pid, equals: host}")
+            .replacingOccurrences(of: #"references: {nist: "4.4.3"}"#, with: #"references: {nist: "4.4.3", sp800-53: [SC-39, AC-3(3)]}"#)
+        #expect(errors(good).isEmpty, "\(errors(good).map(\.description))")
+        let rule = try #require(try RulePack.parse(yaml: good, file: "rules/good.yaml").first)
+        #expect(rule.references.nist80053 == ["SC-39", "AC-3(3)"])
+        #expect(rule.references.asReferences.filter { $0.source == NIST80053.source }.map(\.id) == ["SC-39", "AC-3(3)"])
+        let bad = good.replacingOccurrences(of: "AC-3(3)", with: "ac6")
+        #expect(errors(bad).contains { $0.line == 10 && $0.message.contains("`ac6` is not a NIST SP 800-53 control") },
+                "\(errors(bad).map(\.description))")
+        let notList = good.replacingOccurrences(of: "[SC-39, AC-3(3)]", with: "SC-39")
+        #expect(errors(notList).contains { $0.message.contains("`sp800-53` is a list") })
+    }
+
     @Test("A case that is not a valid posture is rejected at its line")
     func badCase() {
         let yaml = Self.rule(when: "{field: namespaces.pid, equals: host}")

@@ -7,8 +7,9 @@
 // The child side of `cloister launch`, in C because nothing may run between clone and execve
 // that is not async-signal-safe: Swift's runtime takes locks and allocates, and the parent is
 // multi-threaded. Swift prepares everything (strings, masks, the compiled seccomp BPF) into a
-// plain `cl_launch_spec`; `cl_launch` clones, hands the uid/gid maps and cgroups over from the
-// parent, and the child applies the confinement in the order documented in launch.c.
+// plain `cl_launch_spec`; `cl_launch_begin` clones and hands the uid/gid maps over from the
+// parent, `cl_launch_complete` the cgroups, and the child applies the confinement in the order
+// documented in launch.c.
 
 /// One bind mount into the new root: `source` on the host, `target` relative to the new root.
 struct cl_bind {
@@ -99,8 +100,28 @@ struct cl_launch_error {
     int error_number;
 };
 
-/// Starts the workload. Returns the child's PID (as seen by the caller) once execve has
-/// succeeded, or -1 with `error` filled when any step failed (the child is then reaped).
+/// A launch between `cl_launch_begin` and `cl_launch_complete`: the child, released to build
+/// its filesystem, waits for its cgroups before anything the workload could feel.
+struct cl_launch_handle {
+    int pid;
+    int sync_fd;
+    int report_fd;
+};
+
+/// Clones the child and writes its uid/gid maps, then lets it build its root while the caller
+/// creates the cgroups named in `spec->cgroup_procs`. Returns 0, or -1 with `error` filled (the
+/// child is then gone).
+int cl_launch_begin(const struct cl_launch_spec *spec, struct cl_launch_handle *handle, struct cl_launch_error *error);
+
+/// Moves the child into `spec->cgroup_procs`, releases it to finish (cgroup namespace,
+/// privileges, Landlock, seccomp, execve) and returns its PID once execve has succeeded, or -1
+/// with `error` filled when any step failed (the child is then reaped).
+int cl_launch_complete(const struct cl_launch_spec *spec, struct cl_launch_handle *handle, struct cl_launch_error *error);
+
+/// Stops a begun launch (the caller could not create the cgroups): kills and reaps the child.
+void cl_launch_abort(struct cl_launch_handle *handle);
+
+/// Begin and complete with the cgroups already created.
 int cl_launch(const struct cl_launch_spec *spec, struct cl_launch_error *error);
 
 /// LANDLOCK_ACCESS_FS_* masks for an ABI version: everything handled, read-only, read-write.
