@@ -76,6 +76,15 @@ struct ResolutionTests {
         #expect(found.contains { $0.contains("lower-case words") } == !valid, "\(found)")
     }
 
+    @Test("NIST SP 800-53 control ids", arguments: [
+        ("AC-6", true), ("CM-7(2)", true), ("SC-39", true), ("SI-4(12)", true),
+        ("AC-123", false), ("ac-6", false), ("A-6", false), ("AC6", false), ("AC-", false), ("AC-6()", false),
+        ("AC-6(123)", false), ("AC-6(2", false), ("AC-6(2)x", false), ("AC-6 (2)", false), ("ACX-6", false),
+    ])
+    func controls(text: String, valid: Bool) {
+        #expect(NIST80053.isControl(text) == valid)
+    }
+
     @Test("CIS and NIST section numbers and CVE ids", arguments: [
         (#"{cis: "5.5"}"#, true), (#"{cis: "5.5.1"}"#, true), (#"{cis: "5"}"#, false), (#"{cis: "5."}"#, false), (#"{cis: "a.5"}"#, false),
         (#"{nist: "4"}"#, true), (#"{nist: "4.4.3"}"#, true), (#"{nist: "4..3"}"#, false), (#"{nist: ""}"#, false),
