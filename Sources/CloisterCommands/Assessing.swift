@@ -36,8 +36,7 @@ struct AssessmentOptions: ParsableArguments {
     }
 
     /// The rule pack, exposure weights and baseline that judge postures.
-    struct Judges: @unchecked Sendable {
-        // Immutable once loaded and only read afterwards, from any thread.
+    struct Judges: Sendable {
         var pack: RulePack
         var weights: ExposurePolicy
         var baseline: Baseline?
