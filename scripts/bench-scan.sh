@@ -3,7 +3,8 @@
 #
 #   scripts/bench-scan.sh [N …]        (default: 50 100 200)
 #   BENCH_RUNS (7), BENCH_PARALLEL (8), CLOISTER_BIN (skip the build, time this executable),
-#   CLOISTER_SCRATCH_PATH (build directory, default .build)
+#   CLOISTER_SCRATCH_PATH (build directory, default .build), BASELINE_BIN (also time this
+#   other cloister executable in the same runs, e.g. the previous commit's, for before/after)
 #
 # Builds cloister in release, starts N podman containers (busybox rootfs from test-assets/,
 # `sleep`) in parallel, then in one hyperfine run times `cloister scan --format json` (the
@@ -64,6 +65,8 @@ else
     CLOISTER="$(swift build -c release "${SCRATCH[@]}" --show-bin-path)/cloister"
 fi
 [[ -x "$CLOISTER" ]] || die "no cloister executable at $CLOISTER"
+BASELINE=${BASELINE_BIN:-}
+[[ -z "$BASELINE" || -x "$BASELINE" ]] || die "no executable at BASELINE_BIN=$BASELINE"
 
 process_count() { find /proc -maxdepth 1 -name '[0-9]*' | wc -l; }
 
@@ -85,6 +88,7 @@ peak_kib() {
 }
 
 results=()
+baselines=()
 running=0
 for count in "${COUNTS[@]}"; do
     if ((count > running)); then
@@ -112,19 +116,39 @@ for count in "${COUNTS[@]}"; do
         head -c 500 "$WORK/scan.json" >&2
         exit 1
     fi
+    if [[ -n "$BASELINE" ]]; then
+        # A baseline that fails (say, on rule files newer than it) would be timed doing less.
+        set +e
+        "$BASELINE" scan --format json >"$WORK/baseline.json" 2>"$WORK/baseline.err"
+        status=$?
+        set -e
+        if ((status > 1)) || ! jq -e '.schema == "cloister.scan/v1"' "$WORK/baseline.json" >/dev/null 2>&1; then
+            echo "bench-scan.sh: the baseline's scan failed (exit $status; CLOISTER_RULES picks the rules it reads):" >&2
+            head -c 2000 "$WORK/baseline.err" >&2
+            exit 1
+        fi
+    fi
     seen=$(jq --arg p "$PREFIX" '[.workloads[] | select(.runtime == "podman" and (.name | startswith($p)))] | length' "$WORK/scan.json")
     ((seen == count)) || log "WARNING: the scan reported $seen of the $count benchmark containers"
 
     log "N=$count: timing ($RUNS runs each, $processes host processes)"
+    baseline_command=()
+    [[ -n "$BASELINE" ]] && baseline_command=(--command-name baseline "$BASELINE scan --format json")
     hyperfine --style basic --runs "$RUNS" --warmup 1 --ignore-failure -N \
         --export-json "$WORK/hyperfine-$count.json" \
         --command-name scan "$CLOISTER scan --format json" \
+        "${baseline_command[@]}" \
         --command-name inspect "${PODMAN[*]} inspect ${names[*]}" >&2
     scan_ms=$(jq '.results[] | select(.command == "scan") | .median * 1000' "$WORK/hyperfine-$count.json")
     inspect_ms=$(jq '.results[] | select(.command == "inspect") | .median * 1000' "$WORK/hyperfine-$count.json")
     scan_kib=$(peak_kib "$CLOISTER" scan --format json)
     inspect_kib=$(peak_kib "${PODMAN[@]}" inspect "${names[@]}")
     results+=("$count $processes $scan_ms $inspect_ms $scan_kib $inspect_kib")
+    if [[ -n "$BASELINE" ]]; then
+        baseline_ms=$(jq '.results[] | select(.command == "baseline") | .median * 1000' "$WORK/hyperfine-$count.json")
+        baseline_kib=$(peak_kib "$BASELINE" scan --format json)
+        baselines+=("$count $baseline_ms $baseline_kib")
+    fi
 done
 
 echo
@@ -144,6 +168,18 @@ for row in "${results[@]}"; do
     fi
     awk -v m="$scan_mb" -v t=$TARGET_PEAK_MB 'BEGIN { exit !(m < t) }' || verdict=1
 done
+if ((${#baselines[@]})); then
+    echo
+    echo "baseline $BASELINE, timed in the same runs:"
+    printf '%10s %12s %15s %9s %13s\n' containers "baseline ms" "inspect ms" speedup "peak MB"
+    for index in "${!baselines[@]}"; do
+        read -r count baseline_ms baseline_kib <<<"${baselines[$index]}"
+        read -r _ _ _ inspect_ms _ _ <<<"${results[$index]}"
+        printf '%10s %12.1f %15.1f %8sx %13s\n' "$count" "$baseline_ms" "$inspect_ms" \
+            "$(awk -v s="$baseline_ms" -v i="$inspect_ms" 'BEGIN { printf "%.1f", (s > 0 ? i / s : 0) }')" \
+            "$(awk -v k="$baseline_kib" 'BEGIN { printf "%.1f", k / 1024 }')"
+    done
+fi
 echo "targets: at 200 containers scan >= ${TARGET_SPEEDUP}x faster than podman inspect; scan peak memory < ${TARGET_PEAK_MB} MB at every N"
 [[ $measured_200 == yes ]] || echo "targets: speedup not judged (N=200 not measured)"
 if ((verdict == 0)); then echo "targets: met"; else echo "targets: MISSED (see table)"; fi

@@ -6,8 +6,10 @@ set -euo pipefail
 
 # C libraries the package's .systemLibrary targets link against (see Package.swift).
 # libc6-dev: libc.a, for the statically linked `cloister` front (-static-executable; its
-# libseccomp.a comes with libseccomp-dev).
-BUILD_PACKAGES=(pkg-config libseccomp-dev libcap-dev libselinux1-dev libapparmor-dev libc6-dev)
+# libseccomp.a comes with libseccomp-dev). libxml2-dev: libxml2.so, which the release
+# `cloister-full` links by name because its Swift runtime and Foundation are linked statically
+# (static FoundationXML needs it; see Package.swift).
+BUILD_PACKAGES=(pkg-config libseccomp-dev libcap-dev libselinux1-dev libapparmor-dev libc6-dev libxml2-dev)
 # Real workloads the integration tests start and scan (DESIGN.md: real components).
 # containernetworking-plugins and iptables: podman's default bridge network (CNI on Debian 12);
 # spelled out because apt could satisfy podman's network stack with netavark instead.

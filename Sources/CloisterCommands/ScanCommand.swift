@@ -4,6 +4,7 @@ import CloisterModel
 import CloisterReport
 import CloisterRules
 import CloisterSystem
+import Dispatch
 
 struct ScanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,8 +28,16 @@ struct ScanCommand: ParsableCommand {
     var root: String?
 
     func run() throws {
-        let (report, pack) = try Self.liveReport(root: root, pid: pid, assess: assessment.assess)
-        try assessment.finish(report, pack: pack, verbose: verbose)
+        var timings = PhaseTimings()
+        let scannedAt = Clock.rfc3339Now()
+        // The rules load on another core while this one reads /proc; a bad rule file is still
+        // reported after a scan error, as before.
+        let (rules, policy, baseline) = (assessment.rules, assessment.policy, assessment.baseline)
+        let judges = BackgroundWork { try AssessmentOptions.loadJudges(rules: rules, policy: policy, baseline: baseline) }
+        let result = try Self.scanHost(root: root, pid: pid) { timings.mark($0) }
+        let (assessed, pack) = try assessment.assess(result.workloads, judges: try judges.value()) { timings.mark($0) }
+        let report = Self.report(scannedAt: scannedAt, result: result, assessed: assessed, root: root)
+        try assessment.finish(report, pack: pack, verbose: verbose) { timings.mark($0) }
     }
 
     /// One scan of this host (or of a captured tree under `root`) as a report: the path both
@@ -37,13 +46,24 @@ struct ScanCommand: ParsableCommand {
         root: String?, pid: Int?, assess: ([Posture]) throws -> (assessment: Assessment, pack: RulePack)
     ) throws -> (ScanReport, RulePack) {
         let scannedAt = Clock.rfc3339Now()
-        let result: HostScanner.Result
+        let result = try scanHost(root: root, pid: pid)
+        let (assessed, pack) = try assess(result.workloads)
+        return (report(scannedAt: scannedAt, result: result, assessed: assessed, root: root), pack)
+    }
+
+    /// Reads every workload's posture from the kernel; `phase` marks each step's end
+    /// (CLOISTER_DEBUG_TIMINGS).
+    static func scanHost(root: String?, pid: Int?, phase: (String) -> Void = { _ in }) throws -> HostScanner.Result {
         do {
-            result = try HostScanner(root: HostRoot(prefix: root ?? "")).scan(pid: pid)
+            return try HostScanner(root: HostRoot(prefix: root ?? "")).scan(pid: pid, phase: phase)
         } catch let error as HostScanner.ScanError {
             throw CLIError.input(error.description)
         }
-        let (assessed, pack) = try assess(result.workloads)
+    }
+
+    /// The report of a scan: the judged postures, the host facts with the capabilities the
+    /// scanner held, and every issue (reduced coverage first).
+    static func report(scannedAt: String, result: HostScanner.Result, assessed: Assessment, root: String?) -> ScanReport {
         var issues = result.issues
         var host = result.host
         if root == nil, let held = try? Privileges.heldByAnyThread() {
@@ -59,10 +79,9 @@ struct ScanCommand: ParsableCommand {
             }
         }
         for undetermined in assessed.undetermined { issues.append(undetermined.asIssue) }
-        let report = ScanReport(
+        return ScanReport(
             scannedAt: scannedAt, host: host, workloads: assessed.postures, findings: assessed.findings,
             issues: issues)
-        return (report, pack)
     }
 
     /// Keeps CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH for a live scan, nothing for a captured
@@ -77,5 +96,25 @@ struct ScanCommand: ParsableCommand {
         } catch {
             writeStandardError("cloister: warning: cannot drop capabilities (\(error)); scanning with those the process holds\n")
         }
+    }
+}
+
+/// One piece of work started on a global queue at once, its result collected later.
+final class BackgroundWork<Value: Sendable>: @unchecked Sendable {
+    // Written once by the worker before `done` is signalled, read only after waiting on it.
+    private var result: Result<Value, any Error> = .failure(CLIError.input("the background work did not finish"))
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ work: @escaping @Sendable () throws -> Value) {
+        DispatchQueue.global().async {
+            self.result = Result { try work() }
+            self.done.signal()
+        }
+    }
+
+    /// Waits for the work, then returns its value or throws its error.
+    func value() throws -> Value {
+        done.wait()
+        return try result.get()
     }
 }

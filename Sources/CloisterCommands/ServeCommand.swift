@@ -151,12 +151,14 @@ public struct ServeCommand: AsyncParsableCommand {
                 "--threat-model \(threatModel) is not in the catalogue; it has: \(catalogue.threatModels.map(\.id).joined(separator: ", "))")
         }
         let judge = AdmissionJudge(
-            pack: judges.pack, policy: judges.policy, baseline: judges.baseline, catalogue: catalogue,
+            pack: judges.pack, policy: judges.weights, baseline: judges.baseline, catalogue: catalogue,
             failOn: assessment.failOn ?? .high, maxExposure: assessment.maxExposure, runtimeClasses: try runtimeClasses(),
             threatModel: threatModel)
         let root = self.root
+        // One engine for every rescan, as for admission: building it compiles every rule.
+        let engine = RuleEngine(pack: judges.pack)
         let assess: @Sendable ([Posture]) -> (assessment: Assessment, pack: RulePack) = { postures in
-            (Assessment(postures: postures, pack: judges.pack, policy: judges.policy, baseline: judges.baseline), judges.pack)
+            (Assessment(postures: postures, engine: engine, policy: judges.weights, baseline: judges.baseline), judges.pack)
         }
         return ServeConfiguration(
             host: address.host, port: address.port, tlsCertificate: tlsCertificate, tlsKey: tlsKey,

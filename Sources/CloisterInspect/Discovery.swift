@@ -283,7 +283,9 @@ enum CgroupSignature {
     static func match(_ memberships: [CgroupMembership]) -> Match? {
         // Prefer the unified hierarchy, then any.
         let ordered = memberships.sorted { ($0.isUnified ? 0 : 1) < ($1.isUnified ? 0 : 1) }
-        for membership in ordered {
+        // A hybrid host lists a dozen v1 hierarchies, mostly at the same path: each path once.
+        var tried: Set<String> = []
+        for membership in ordered where tried.insert(membership.path).inserted {
             if let found = match(path: membership.path) { return found }
         }
         return nil

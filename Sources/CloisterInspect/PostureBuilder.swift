@@ -101,8 +101,7 @@ struct PostureBuilder {
         var workloadMounts: [MountInfoEntry] = []
         // Mount paths are the workload's: raw invalid UTF-8 is kept as \xNN, not replaced.
         if let bytes = try? Files.read(base + "/mountinfo", limit: 8 << 20) {
-            let text = SafeText.decode(bytes, limit: bytes.count)
-            workloadMounts = MountInfoParser.parse(text).entries
+            workloadMounts = MountInfoParser.parse(bytes: bytes).entries
             let ownCgroups = Set(leader.cgroups.map(\.path))
             posture.mounts = workloadMounts.map { mount($0, ownCgroups: ownCgroups) }
             let protected = Self.protectedPaths(workloadMounts)

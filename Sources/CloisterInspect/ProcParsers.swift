@@ -198,14 +198,24 @@ public enum MountInfoParser {
     /// Parses mountinfo (proc(5)); malformed lines are skipped and counted.
     public static func parse(_ text: String) -> (entries: [MountInfoEntry], malformed: Int) {
         var copy = text
-        return copy.withUTF8 { buffer in
-            var entries: [MountInfoEntry] = []
-            var malformed = 0
-            for line in Bytes.lines(buffer) {
-                if let entry = parseLine(line) { entries.append(entry) } else { malformed += 1 }
-            }
-            return (entries, malformed)
+        return copy.withUTF8 { parse(buffer: $0) }
+    }
+
+    /// The same from the file's raw bytes, with no text made of the whole file first: each
+    /// field is decoded on its own, so invalid UTF-8 comes out as `\xNN` exactly as decoding
+    /// the whole text with `SafeText` first did (its escapes are never octal, so `unescape`
+    /// leaves them alone either way).
+    public static func parse(bytes: [UInt8]) -> (entries: [MountInfoEntry], malformed: Int) {
+        bytes.withUnsafeBufferPointer { parse(buffer: $0) }
+    }
+
+    static func parse(buffer: UnsafeBufferPointer<UInt8>) -> (entries: [MountInfoEntry], malformed: Int) {
+        var entries: [MountInfoEntry] = []
+        var malformed = 0
+        for line in Bytes.lines(buffer) {
+            if let entry = parseLine(line) { entries.append(entry) } else { malformed += 1 }
         }
+        return (entries, malformed)
     }
 
     static func parseLine(_ line: Bytes.Slice) -> MountInfoEntry? {
@@ -280,12 +290,30 @@ public struct CgroupMembership: Sendable, Equatable {
 
 public enum CgroupFileParser {
     public static func parse(_ text: String) -> [CgroupMembership] {
-        text.split(separator: "\n").compactMap { line in
-            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count == 3, let hierarchy = Int(parts[0]) else { return nil }
-            let controllers = parts[1].split(separator: ",").map(String.init)
-            return CgroupMembership(hierarchy: hierarchy, controllers: controllers, path: String(parts[2]))
+        var copy = text
+        return copy.withUTF8 { parse(buffer: $0) }
+    }
+
+    /// The same from the file's bytes (invalid UTF-8 in a path becomes U+FFFD, as reading the
+    /// file as text did). Split on bytes, not Characters: the scan reads one such file per
+    /// process, and grapheme-aware splitting was most of `cgroup`'s cost.
+    public static func parse(bytes: [UInt8]) -> [CgroupMembership] {
+        bytes.withUnsafeBufferPointer { parse(buffer: $0) }
+    }
+
+    static func parse(buffer: UnsafeBufferPointer<UInt8>) -> [CgroupMembership] {
+        var memberships: [CgroupMembership] = []
+        for line in Bytes.lines(buffer) {
+            guard let first = line.firstIndex(of: UInt8(ascii: ":")),
+                let second = line[(first + 1)...].firstIndex(of: UInt8(ascii: ":")),
+                let hierarchy = Int(String(decoding: line[..<first], as: UTF8.self))
+            else { continue }
+            let controllers = line[(first + 1)..<second].split(separator: UInt8(ascii: ","))
+                .map { String(decoding: $0, as: UTF8.self) }
+            memberships.append(CgroupMembership(
+                hierarchy: hierarchy, controllers: controllers, path: String(decoding: line[(second + 1)...], as: UTF8.self)))
         }
+        return memberships
     }
 
     /// A cgroup limit file: `max` or a number; cgroup v1 writes "unlimited" as a huge page-aligned

@@ -39,7 +39,7 @@ enum ProcessReader {
                 namespaces[type] = inode
             }
         }
-        let cgroups = (try? Files.readText(base + "/cgroup", limit: 64 << 10)).map(CgroupFileParser.parse) ?? []
+        let cgroups = (try? Files.read(base + "/cgroup", limit: 64 << 10)).map(CgroupFileParser.parse(bytes:)) ?? []
         return ProcessRecord(
             pid: pid, parentPID: status.parentPID ?? 0, name: SafeText.decode(Array((status.name ?? "").utf8)),
             command: command, namespaces: namespaces, cgroups: cgroups, status: status)

@@ -31,13 +31,15 @@ public struct HostScanner: Sendable {
     }
 
     /// Scans every workload, or only the one process `pid` belongs to.
-    public func scan(pid: Int? = nil) throws -> Result {
+    /// `phase` is told the name of each phase as it ends (for `CLOISTER_DEBUG_TIMINGS`).
+    public func scan(pid: Int? = nil, phase: (String) -> Void = { _ in }) throws -> Result {
         let table: [Int: ProcessRecord]
         do {
             table = try ProcessReader.readAll(root: root)
         } catch {
             throw ScanError.procUnreadable("\(error)")
         }
+        phase("process table read")
         var issues: [ScanIssue] = []
         let reference = HostReference.choose(table: table)
         if let note = reference.note { issues.append(ScanIssue(pid: reference.pid, message: note)) }
@@ -47,6 +49,7 @@ public struct HostScanner: Sendable {
         let state = RuntimeState.load(root: root)
         let discovery = Discovery(root: root, table: table, hostNamespaces: reference.namespaces)
         var discovered = discovery.discover(state: state)
+        phase("host facts and discovery")
 
         if let pid {
             guard table[pid] != nil else { throw ScanError.noSuchProcess(pid) }
@@ -82,6 +85,7 @@ public struct HostScanner: Sendable {
             }
             workloads.append(posture)
         }
+        phase("postures built")
         workloads.sort { ($0.kind.rawValue, $0.runtime, $0.name, $0.id) < ($1.kind.rawValue, $1.runtime, $1.name, $1.id) }
         return Result(host: host, workloads: workloads, issues: issues)
     }

@@ -69,8 +69,23 @@ public enum NIST80053 {
     public static let source = "nist-800-53-rev5"
 
     /// `AC-6`, `CM-7(2)`, `SC-39`: a family, a number, optionally one enhancement.
+    /// Matched by hand, not with Foundation's regular expressions: those run on ICU, which a
+    /// scan otherwise never touches (see `ReferenceSyntax`).
     public static func isControl(_ text: String) -> Bool {
-        text.range(of: #"^[A-Z]{2}-[0-9]{1,2}(\([0-9]{1,2}\))?$"#, options: .regularExpression) != nil
+        let bytes = Array(text.utf8)
+        func isUpper(_ byte: UInt8) -> Bool { (0x41...0x5a).contains(byte) }
+        func isDigit(_ byte: UInt8) -> Bool { (0x30...0x39).contains(byte) }
+        // Family: two capitals, a hyphen.
+        guard bytes.count >= 4, isUpper(bytes[0]), isUpper(bytes[1]), bytes[2] == UInt8(ascii: "-") else { return false }
+        // Number: one or two digits.
+        var index = 3
+        while index < bytes.count, index < 5, isDigit(bytes[index]) { index += 1 }
+        guard index > 3 else { return false }
+        if index == bytes.count { return true }
+        // Enhancement: "(" one or two digits ")", and nothing after.
+        guard bytes[index] == UInt8(ascii: "("), bytes.last == UInt8(ascii: ")") else { return false }
+        let enhancement = bytes[(index + 1)..<(bytes.count - 1)]
+        return (1...2).contains(enhancement.count) && enhancement.allSatisfy(isDigit)
     }
 }
 

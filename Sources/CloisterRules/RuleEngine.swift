@@ -60,7 +60,7 @@ public struct RuleEngine: Sendable {
         return RuleEvaluation(findings: findings, undetermined: undetermined)
     }
 
-    private func evaluate(
+    func evaluate(
         _ posture: Posture, tree: JSONValue, shared: [String: [String: [String: [String]]]]
     ) -> RuleEvaluation {
         var mine: [Finding] = []
@@ -93,6 +93,31 @@ public struct RuleEngine: Sendable {
     }
 
     /// For rules with `shared: true` tests: the value each workload of the rule's kinds holds.
+    /// The cross-workload index without holding every tree: each posture's tree is made, read
+    /// for the shared fields, and dropped. Nothing is made when no rule compares workloads.
+    func sharedIndex(postures: [Posture]) -> [String: [String: [String: [String]]]] {
+        guard pack.rules.contains(where: { $0.condition.usesShared }) else { return [:] }
+        // Each rule's shared fields, once each (a field tested twice is indexed once).
+        var fields: [(rule: Rule, field: FieldPath)] = []
+        var index: [String: [String: [String: [String]]]] = [:]
+        for rule in pack.rules where rule.condition.usesShared {
+            for (test, _) in rule.condition.fieldTests() {
+                guard case .shared = test.op, index[rule.id]?[test.field.absolute] == nil else { continue }
+                index[rule.id, default: [:]][test.field.absolute] = [:]
+                fields.append((rule, test.field))
+            }
+        }
+        for posture in postures {
+            let tree = PostureTree.make(posture)
+            for (rule, field) in fields where rule.applies(to: posture.kind) {
+                if case .one(let value) = field.resolve(in: tree) {
+                    index[rule.id]?[field.absolute]?[value.text, default: []].append(posture.id)
+                }
+            }
+        }
+        return index
+    }
+
     private func sharedIndex(postures: [Posture], trees: [JSONValue]) -> [String: [String: [String: [String]]]] {
         var index: [String: [String: [String: [String]]]] = [:]
         for rule in pack.rules where rule.condition.usesShared {

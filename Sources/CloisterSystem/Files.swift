@@ -93,6 +93,18 @@ public enum Files {
         return Status(mode: info.st_mode, uid: info.st_uid, rdevMajor: cl_dev_major(UInt64(info.st_rdev)), rdevMinor: cl_dev_minor(UInt64(info.st_rdev)))
     }
 
+    /// Writes all of `bytes` to an open descriptor (standard output, say), through short writes
+    /// and interrupts, without copying them first.
+    public static func write(_ bytes: [UInt8], to fd: Int32, name: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = try bytes.withUnsafeBytes { (raw) throws -> Int in
+                try retryingInterrupts("write", path: name) { Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset) }
+            }
+            offset += written
+        }
+    }
+
     /// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, then rename, so a
     /// reader sees the old content or the new, never half of either.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
@@ -116,7 +128,7 @@ public enum Files {
         while offset < bytes.count {
             let written = try bytes.withUnsafeBytes { (raw) throws -> Int in
                 try retryingInterrupts("write", path: temporary) {
-                    write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
                 }
             }
             offset += written

@@ -78,6 +78,22 @@ import CloisterSystem
         #expect(entry.mountPoint == "/x\\xffy")
     }
 
+    /// The scan parses raw bytes; it must give what decoding the whole file with SafeText and
+    /// parsing the text gave: raw invalid bytes, octal escapes of invalid bytes, and a raw
+    /// invalid byte followed by digits.
+    @Test(arguments: [
+        [UInt8]("1 0 0:1 / /x\\377y rw - tmpfs tmpfs rw\n".utf8),
+        [UInt8]("1 0 0:1 /a".utf8) + [0xFF, 0x31, 0x32, 0x33] + [UInt8](" /b".utf8) + [0xC3] + [UInt8](" rw - ext4 /dev/x".utf8) + [0xE2, 0x82] + [UInt8](" rw\n".utf8),
+        [UInt8]("22 27 0:21 / /proc rw,relatime - proc proc rw\ngarbage\n7 1 8:1 /srv/d\\040x /mnt/\\134y ro master:1 - ext4 /dev/vda1 rw\n".utf8),
+    ])
+    func bytesParseLikeDecodedText(bytes: [UInt8]) {
+        let fromText = MountInfoParser.parse(SafeText.decode(bytes, limit: bytes.count))
+        let fromBytes = MountInfoParser.parse(bytes: bytes)
+        #expect(fromBytes.entries == fromText.entries)
+        #expect(fromBytes.malformed == fromText.malformed)
+        #expect(!fromBytes.entries.isEmpty)
+    }
+
     @Test func malformedLinesAreCountedNotFatal() {
         let parsed = MountInfoParser.parse("garbage\n1 2 3\n22 27 0:21 / /proc rw,relatime - proc proc rw\n")
         #expect(parsed.entries.count == 1)
@@ -93,6 +109,15 @@ import CloisterSystem
         #expect(IDMapParser.hostID(70000, in: map) == nil)
         #expect(IDMapParser.hostID(0, in: IDMapParser.parse("0 0 4294967295")) == 0)
         #expect(PostureBuilder.insideID(hostID: 100005, map: map) == 5)
+    }
+
+    @Test func cgroupBytesParseLikeText() {
+        let bytes = [UInt8]("12:pids:/libpod_parent/libpod-abc\n4:cpu,cpuacct:/a".utf8) + [0xFF] + [UInt8]("b:c\nx:y:z\n\n0::/user.slice\n".utf8)
+        let fromBytes = CgroupFileParser.parse(bytes: bytes)
+        #expect(fromBytes == CgroupFileParser.parse(String(decoding: bytes, as: UTF8.self)))
+        #expect(fromBytes.count == 3)
+        #expect(fromBytes[1].controllers == ["cpu", "cpuacct"])
+        #expect(fromBytes[1].path == "/a\u{FFFD}b:c")
     }
 
     @Test func cgroupFiles() {

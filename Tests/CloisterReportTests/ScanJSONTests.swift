@@ -43,3 +43,26 @@ import Testing
         #expect(!text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" })
     }
 }
+
+@Suite struct ScanJSONStreamingTests {
+    /// `scan` writes the report to standard output in pieces; the pieces, joined, are the
+    /// document `render` returns, whatever the piece size and however many workloads (more
+    /// than one encoding batch of 64).
+    @Test(arguments: [1, 100, 64 << 10, Int.max])
+    func piecesJoinToTheRenderedDocument(chunkSize: Int) throws {
+        var report = ScanJSONTests.sampleReport()
+        let template = report.workloads[0]
+        report.workloads = (0..<150).map { index in
+            var posture = template
+            posture.id = "podman:\(index)"
+            posture.name = "c\(index)"
+            return posture
+        }
+        var pieces: [[UInt8]] = []
+        try ScanJSON.write(report, chunkSize: chunkSize) { pieces.append($0) }
+        #expect(pieces.joined().elementsEqual(try ScanJSON.render(report)))
+        #expect(pieces.allSatisfy { !$0.isEmpty })
+        if chunkSize == Int.max { #expect(pieces.count == 1) }
+        if chunkSize == 64 << 10 { #expect(pieces.count > 1) }
+    }
+}
