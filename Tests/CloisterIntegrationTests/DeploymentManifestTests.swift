@@ -295,6 +295,15 @@ struct DeploymentManifestTests {
         }
     }
 
+    /// What the image installs in /usr/local/bin: the front and the two it execs.
+    static let executables = ["cloister", "cloister-full", "cloister-serve"]
+
+    /// The built executables, from the directory of the one the tests run.
+    static func builtExecutables() throws -> [URL] {
+        let directory = try Paths.cloisterExecutable().resolvingSymlinksInPath().deletingLastPathComponent()
+        return executables.map { directory.appendingPathComponent($0) }
+    }
+
     @Test("the Containerfile builds from source as the package needs and copies what exists")
     func containerfile() throws {
         let file = try Containerfile()
@@ -315,7 +324,13 @@ struct DeploymentManifestTests {
         }
         #expect(copies.contains { $0 == ("rules", "/usr/local/share/cloister/rules") })
         #expect(copies.contains { $0 == ("policies", "/usr/local/share/cloister/policies") })
-        #expect(file.stages[1].contains { $0.hasPrefix("COPY --from=build") && $0.hasSuffix(" /usr/local/bin/cloister") })
+        // The three executables `cloister` needs beside it (the front execs the other two).
+        let build = file.stages[0].joined(separator: "\n")
+        for tool in Self.executables {
+            #expect(build.contains(tool), "the build stage installs \(tool)")
+        }
+        #expect(!build.contains("--product"), "every executable is built")
+        #expect(file.stages[1].contains { $0.hasPrefix("COPY --from=build /out/usr/local/bin/ /usr/local/bin/") })
         #expect(file.stages[1].contains { $0.hasPrefix("USER ") && !$0.hasPrefix("USER 0") && !$0.hasPrefix("USER root") })
     }
 
@@ -354,20 +369,27 @@ struct DeploymentManifestTests {
             .filter { !$0.isEmpty && !$0.contains(" ") && !$0.hasPrefix("<") })
         // The binary built here: Swift's runtime (in the toolchain) is linked statically in the
         // image; every other library must come from a Debian package the runtime stage has.
-        let binary = try Paths.cloisterExecutable().resolvingSymlinksInPath().path
-        let ldd = try Shell.run(["ldd", binary])
         var checked = 0
-        for line in ldd.stdout.split(separator: "\n") {
-            guard let arrow = line.range(of: "=> ") else { continue }
-            let path = String(line[arrow.upperBound...].split(separator: " ").first ?? "")
-            guard path.hasPrefix("/"), !path.contains("/swift/") else { continue }
-            let owner = try Shell.run(["dpkg", "-S", path], check: false)
-            let resolved = owner.status == 0 ? owner : try Shell.run(["dpkg", "-S", "/usr" + path], check: false)
-            let package = try #require(resolved.stdout.split(separator: ":").first.map(String.init), "\(path) belongs to no package")
-            #expect(available.contains(package), "\(path) is in \(package), which the runtime stage does not install")
-            checked += 1
+        for binary in try Self.builtExecutables().map(\.path) {
+            let ldd = try Shell.run(["ldd", binary], check: false)
+            if binary.hasSuffix("/cloister") {
+                // The front is linked -static-executable: nothing to load.
+                #expect(ldd.status != 0 && (ldd.stdout + ldd.stderr).contains("not a dynamic executable"), "\(ldd.stdout)")
+                continue
+            }
+            #expect(ldd.status == 0, "ldd \(binary): \(ldd.stderr)")
+            for line in ldd.stdout.split(separator: "\n") {
+                guard let arrow = line.range(of: "=> ") else { continue }
+                let path = String(line[arrow.upperBound...].split(separator: " ").first ?? "")
+                guard path.hasPrefix("/"), !path.contains("/swift/") else { continue }
+                let owner = try Shell.run(["dpkg", "-S", path], check: false)
+                let resolved = owner.status == 0 ? owner : try Shell.run(["dpkg", "-S", "/usr" + path], check: false)
+                let package = try #require(resolved.stdout.split(separator: ":").first.map(String.init), "\(path) belongs to no package")
+                #expect(available.contains(package), "\(path) is in \(package), which the runtime stage does not install")
+                checked += 1
+            }
         }
-        #expect(checked >= 5, "libseccomp, libcap, libselinux, libapparmor and libc at least: \(ldd.stdout)")
+        #expect(checked >= 10, "libseccomp, libcap, libselinux, libapparmor and libc at least, in each of cloister-full and cloister-serve")
     }
 
     @Test("rules and policies where the Containerfile puts them are found by the binary")
@@ -378,8 +400,8 @@ struct DeploymentManifestTests {
         try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
         let installed = bin.appendingPathComponent("cloister")
         // Copied by cp, not in this process: a test forking meanwhile would inherit the open
-        // file and the exec below would fail with ETXTBSY.
-        try Shell.run(["cp", try Paths.cloisterExecutable().resolvingSymlinksInPath().path, installed.path])
+        // file and the exec below would fail with ETXTBSY. All three, as the image has them.
+        try Shell.run(["cp"] + (try Self.builtExecutables().map(\.path)) + [bin.path])
         for (source, destination) in try Containerfile().contextCopies() where source == "rules" || source == "policies" {
             let target = scratch.url.appendingPathComponent(String(destination.dropFirst()))
             try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
