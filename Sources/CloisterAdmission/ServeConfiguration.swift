@@ -20,13 +20,16 @@ public struct ServeConfiguration: Sendable {
     public var judge: AdmissionJudge
     /// One full scan, the same as `cloister scan` makes. Blocking: run off the event loops.
     public var scan: @Sendable () throws -> ScanReport
+    /// False with `--no-scan`: admission only, no rescans, no `/metrics` or `/scan`.
+    public var scanning: Bool
 
     public init(
         host: String = ServeConfiguration.defaultHost, port: Int = ServeConfiguration.defaultPort,
         tlsCertificate: String? = nil, tlsKey: String? = nil, interval: Duration = .seconds(30),
-        limits: ServeLimits = ServeLimits(), mutate: Bool = false, judge: AdmissionJudge,
+        limits: ServeLimits = ServeLimits(), mutate: Bool = false, judge: AdmissionJudge, scanning: Bool = true,
         scan: @escaping @Sendable () throws -> ScanReport
     ) {
+        self.scanning = scanning
         self.host = host
         self.port = port
         self.tlsCertificate = tlsCertificate

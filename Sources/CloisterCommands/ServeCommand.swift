@@ -49,6 +49,11 @@ public struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Scan a captured tree under this directory instead of / (as `scan --root`).")
     var root: String?
 
+    @Flag(
+        name: .customLong("no-scan"),
+        help: "Answer admission requests only: no rescans, no /metrics or /scan, and no scanning capabilities kept.")
+    var noScan = false
+
     @Flag(name: .long, help: "Answer POST /mutate with a JSON patch that sets runtimeClassName to the runtime advise chose.")
     var mutate = false
 
@@ -166,7 +171,7 @@ public struct ServeCommand: AsyncParsableCommand {
             limits: ServeLimits(
                 maxBodyBytes: maxBodyBytes, requestTimeout: .milliseconds(Int64(requestTimeout * 1000)),
                 maxConcurrentRequests: maxConcurrentRequests, idleTimeout: .milliseconds(Int64(idleTimeout * 1000))),
-            mutate: mutate, judge: judge,
+            mutate: mutate, judge: judge, scanning: !noScan,
             scan: { try ScanCommand.liveReport(root: root, pid: nil, assess: assess).0 })
     }
 
@@ -187,7 +192,8 @@ public struct ServeCommand: AsyncParsableCommand {
 
     /// As `scan`: keep only what reading /proc needs (and binding a port below 1024, if asked).
     func dropPrivileges() {
-        var keep = root == nil ? Privileges.scannerCapabilities : []
+        // An admission-only server reads no other process: it keeps no scanning capability.
+        var keep = root == nil && !noScan ? Privileges.scannerCapabilities : []
         if let port = ServeConfiguration.parseListen(listen)?.port, port > 0, port < 1024 {
             keep.append(Privileges.bindServiceCapability)
         }

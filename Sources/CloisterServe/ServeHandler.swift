@@ -79,10 +79,14 @@ public struct ServeHandler: Sendable {
     public var mutate: Bool
     public var state: ServeState
 
-    public init(judge: AdmissionJudge, mutate: Bool, state: ServeState) {
+    /// False with `--no-scan`: `/metrics` and `/scan` answer 404 saying so.
+    public var scanning: Bool
+
+    public init(judge: AdmissionJudge, mutate: Bool, state: ServeState, scanning: Bool = true) {
         self.judge = judge
         self.mutate = mutate
         self.state = state
+        self.scanning = scanning
     }
 
     /// The paths served and the one method each answers.
@@ -110,6 +114,11 @@ public struct ServeHandler: Sendable {
             return .text(405, "\(path) takes \(allowed)", headers: [("Allow", allowed)])
         }
         switch path {
+        // (A `where` binds to one pattern only, so each carries its own.)
+        case "/metrics" where !scanning, "/scan" where !scanning:
+            return .text(404, "\(path) is off: this server was started with --no-scan and answers admission requests only")
+        case "/healthz" where !scanning:
+            return .text(200, "ok: admission only (--no-scan)")
         case "/healthz":
             let statistics = state.statistics
             return .text(200, "ok: \(statistics.scans) scans, \(statistics.errors) failed")

@@ -35,7 +35,8 @@ public enum CloisterServer {
             logger.warning("relaxation: serving plain HTTP off loopback; give --tls-cert and --tls-key")
         }
         let state = ServeState()
-        let handler = ServeHandler(judge: configuration.judge, mutate: configuration.mutate, state: state)
+        let handler = ServeHandler(
+            judge: configuration.judge, mutate: configuration.mutate, state: state, scanning: configuration.scanning)
         let responder = BoundedResponder(handler: handler, limits: configuration.limits)
         let http1 = HTTPServerBuilder.http1(
             configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.limits.idleTimeout.seconds * 1e9))))
@@ -45,7 +46,7 @@ public enum CloisterServer {
             responder: CallbackResponder<BasicRequestContext> { request, _ in try await responder.respond(request) },
             server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            services: [Rescanner(configuration: configuration, state: state, logger: logger)],
+            services: configuration.scanning ? [Rescanner(configuration: configuration, state: state, logger: logger)] : [],
             onServerRunning: { channel in
                 // One line on standard error, read by people and by the tests (which listen on port 0).
                 let port = channel.localAddress?.port ?? configuration.port

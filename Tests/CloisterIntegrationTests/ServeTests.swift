@@ -255,6 +255,27 @@ struct ServeTests {
         }
     }
 
+    @Test(
+        "--no-scan (the admission Deployment's mode) keeps no capability, serves no scan, and still judges",
+        .enabled(if: Host.requires(Host.isRoot), "needs root (capabilities are dropped from root's)"))
+    func admissionOnly() throws {
+        let server = try ServeProcess.start(["--no-scan"])
+        defer { server.process.stop() }
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.process.pid)/task")
+        #expect(!tasks.isEmpty)
+        for task in tasks {
+            let status = try String(contentsOfFile: "/proc/\(server.process.pid)/task/\(task)/status", encoding: .utf8)
+            let effective = status.split(separator: "\n").first { $0.hasPrefix("CapEff:") }
+            #expect(effective?.hasSuffix("0000000000000000") == true, "thread \(task): \(effective ?? "")")
+        }
+        let scan = try Shell.run(["curl", "-s", "-w", "\n%{http_code}", "\(server.url)/scan"], check: false)
+        #expect(scan.stdout.hasSuffix("\n404"), "\(scan.stdout)")
+        #expect(scan.stdout.contains("--no-scan"))
+        let judged = try server.post("/admission", body: Self.review(uid: "no-scan-1", object: Self.privilegedPod))
+        #expect(judged.status == 200)
+        #expect(judged.body.contains("\"allowed\":false"), "\(judged.body)")
+    }
+
     @Test("a TLS key file that is not PEM: exit 2 naming the file")
     func badTLSFile() throws {
         let directory = try temporaryDirectory("serve-tls")

@@ -234,6 +234,22 @@ struct ServeRouteTests {
         #expect(handler.respond(method: "GET", path: "/healthz", body: []).status == 200)
     }
 
+    @Test("--no-scan: /metrics and /scan are 404 saying why, admission still judges, /healthz says admission only")
+    func admissionOnly() throws {
+        let handler = ServeHandler(judge: try Shipped.judge(), mutate: false, state: ServeState(), scanning: false)
+        for path in ["/metrics", "/scan"] {
+            let off = handler.respond(method: "GET", path: path, body: [])
+            #expect(off.status == 404, "\(path)")
+            #expect(off.text.contains("--no-scan"), "\(path): \(off.text)")
+        }
+        #expect(handler.respond(method: "GET", path: "/healthz", body: []).text.contains("admission only"))
+        let judged = handler.respond(method: "POST", path: "/admission", body: Reviews.review(object: Reviews.privilegedPod))
+        #expect(judged.status == 200)
+        #expect(judged.text.contains("\"allowed\":false"))
+        // And the scanning server still serves /metrics (each `where` guards its own pattern).
+        #expect(try self.handler().respond(method: "GET", path: "/metrics", body: []).status == 200)
+    }
+
     @Test("a bad body is a 400 with the reason; a good one a 200 AdmissionReview")
     func admission() throws {
         let handler = try handler()
