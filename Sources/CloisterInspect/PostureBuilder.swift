@@ -275,6 +275,12 @@ struct PostureBuilder {
             unknown["cgroup"] = "cannot read \(root.pid(leader.pid))/cgroup"
             return nil
         }
+        // A path that is not valid UTF-8 is shown escaped; opening the escaped (or a U+FFFD)
+        // form could read a decoy cgroup the workload named so: its limits stay unknown.
+        if let inexact = memberships.first(where: { !$0.pathIsExact }) {
+            unknown["cgroup"] = "cgroup path \(inexact.path) is not valid UTF-8: its limits are not read, so no other cgroup can stand in for it"
+            return nil
+        }
         let unified = memberships.first(where: \.isUnified)
         func v1Path(_ controller: String) -> String? {
             guard let membership = memberships.first(where: { $0.controllers.contains(controller) }),

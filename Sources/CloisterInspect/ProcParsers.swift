@@ -283,7 +283,12 @@ public enum MountInfoParser {
 public struct CgroupMembership: Sendable, Equatable {
     public var hierarchy: Int
     public var controllers: [String]
+    /// As shown: exact when the kernel's bytes are valid UTF-8, else with each invalid byte
+    /// written `\xNN` (SafeText.decode), which names the cgroup for a reader but not for open().
     public var path: String
+    /// False when `path` is not the kernel's bytes: nothing may be read through it, since a
+    /// cgroup named like its escaped (or U+FFFD-replaced) form could stand in for it.
+    public var pathIsExact = true
 
     public var isUnified: Bool { hierarchy == 0 && controllers.isEmpty }
 }
@@ -294,8 +299,8 @@ public enum CgroupFileParser {
         return copy.withUTF8 { parse(buffer: $0) }
     }
 
-    /// The same from the file's bytes (invalid UTF-8 in a path becomes U+FFFD, as reading the
-    /// file as text did). Split on bytes, not Characters: the scan reads one such file per
+    /// The same from the file's bytes (invalid UTF-8 in a path is kept visible as `\xNN`, and
+    /// the path marked inexact). Split on bytes, not Characters: the scan reads one such file per
     /// process, and grapheme-aware splitting was most of `cgroup`'s cost.
     public static func parse(bytes: [UInt8]) -> [CgroupMembership] {
         bytes.withUnsafeBufferPointer { parse(buffer: $0) }
@@ -310,8 +315,14 @@ public enum CgroupFileParser {
             else { continue }
             let controllers = line[(first + 1)..<second].split(separator: UInt8(ascii: ","))
                 .map { String(decoding: $0, as: UTF8.self) }
-            memberships.append(CgroupMembership(
-                hierarchy: hierarchy, controllers: controllers, path: String(decoding: line[(second + 1)...], as: UTF8.self)))
+            let pathBytes = line[(second + 1)...]
+            if let path = String(validating: pathBytes, as: UTF8.self) {
+                memberships.append(CgroupMembership(hierarchy: hierarchy, controllers: controllers, path: path))
+            } else {
+                memberships.append(CgroupMembership(
+                    hierarchy: hierarchy, controllers: controllers, path: SafeText.decode(pathBytes, limit: 1 << 16),
+                    pathIsExact: false))
+            }
         }
         return memberships
     }

@@ -111,13 +111,20 @@ import CloisterSystem
         #expect(PostureBuilder.insideID(hostID: 100005, map: map) == 5)
     }
 
-    @Test func cgroupBytesParseLikeText() {
-        let bytes = [UInt8]("12:pids:/libpod_parent/libpod-abc\n4:cpu,cpuacct:/a".utf8) + [0xFF] + [UInt8]("b:c\nx:y:z\n\n0::/user.slice\n".utf8)
-        let fromBytes = CgroupFileParser.parse(bytes: bytes)
-        #expect(fromBytes == CgroupFileParser.parse(String(decoding: bytes, as: UTF8.self)))
+    @Test func cgroupBytesParseLikeTextAndKeepInvalidBytesVisible() {
+        let valid = [UInt8]("12:pids:/libpod_parent/libpod-abc\n4:cpu,cpuacct:/a\u{FFFD}b:c\nx:y:z\n\n0::/user.slice\n".utf8)
+        let fromBytes = CgroupFileParser.parse(bytes: valid)
+        #expect(fromBytes == CgroupFileParser.parse(String(decoding: valid, as: UTF8.self)))
         #expect(fromBytes.count == 3)
         #expect(fromBytes[1].controllers == ["cpu", "cpuacct"])
         #expect(fromBytes[1].path == "/a\u{FFFD}b:c")
+        #expect(fromBytes.allSatisfy { $0.pathIsExact })
+        // An invalid byte is not replaced (a cgroup really named "/a\u{FFFD}b" could then stand
+        // in for it): it is shown as \xff and the path is marked inexact.
+        let invalid = [UInt8]("4:cpu,cpuacct:/a".utf8) + [0xFF] + [UInt8]("b\n".utf8)
+        let parsed = CgroupFileParser.parse(bytes: invalid)
+        #expect(parsed.first?.path == "/a\\xffb")
+        #expect(parsed.first?.pathIsExact == false)
     }
 
     @Test func cgroupFiles() {

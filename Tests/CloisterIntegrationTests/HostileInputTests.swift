@@ -81,6 +81,34 @@ struct HostileInputTests {
         #expect(web.command.joined().utf8.count < 64 << 10)
     }
 
+    /// A cgroup path with an invalid UTF-8 byte, beside decoy cgroups named as its U+FFFD and
+    /// its `\xff` spellings with a tight memory limit: the path is shown escaped, and its limits
+    /// are unknown rather than read from a decoy the workload could have made.
+    @Test func invalidUTF8CgroupPathIsShownButNeverOpenedThroughADecoy() throws {
+        let tree = try copyOfFixture("apparmor-host")
+        defer { try? FileManager.default.removeItem(at: tree) }
+        let container = "libpod_parent/libpod-aca08a9156cb9e45065545a5dc3f9fc13b95840e2bc180db6844e6fdb9d3c9c4"
+        let cgroupFile = tree.appendingPathComponent("proc/17518/cgroup")
+        let original = try String(contentsOf: cgroupFile, encoding: .utf8)
+        var bytes: [UInt8] = []
+        for line in original.split(separator: "\n") {
+            bytes += Array(line.utf8) + Array("/x".utf8) + [0xFF] + [0x0A]
+        }
+        try Data(bytes).write(to: cgroupFile)
+        for decoy in ["x\u{FFFD}", "x\\xff"] {
+            let directory = tree.appendingPathComponent("sys/fs/cgroup/memory/\(container)/\(decoy)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try Data("4096\n".utf8).write(to: directory.appendingPathComponent("memory.limit_in_bytes"))
+        }
+        let json = try scan(tree, ["--format", "json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let report = try JSONDecoder().decode(ScanReport.self, from: Data(json.stdout.utf8))
+        let web = try #require(report.workloads.first { $0.name == "web1" })
+        #expect(web.cgroup?.memoryMax != .value(4096), "a decoy's limit was read")
+        #expect(web.cgroup == nil)
+        #expect(web.unknown["cgroup"]?.contains("/\(container)/x\\xff is not valid UTF-8") == true, "\(web.unknown)")
+    }
+
     /// Files of a process that vanish between the listing and the reads: a workload whose
     /// namespace links and mount table are gone is shown with those fields unknown; one whose
     /// only process is gone is not reported at all, never as a half-read posture.
