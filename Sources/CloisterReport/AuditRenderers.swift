@@ -31,9 +31,7 @@ enum MarkdownRenderer {
         }
         out += "## Findings\n\n"
         if report.findings.isEmpty { out += "No findings.\n\n" }
-        var groups = report.workloads.map(\.id)
-        for finding in facts.orphanFindings where !groups.contains(finding.workload) { groups.append(finding.workload) }
-        for workload in groups {
+        for workload in facts.findingGroups {
             let findings = facts.findings(for: workload)
             guard !findings.isEmpty else { continue }
             out += "### \(md(workload))\n\n"
@@ -125,9 +123,7 @@ enum HTMLRenderer {
         }
         out += "<h2>Findings</h2>\n"
         if report.findings.isEmpty { out += "<p>No findings.</p>\n" }
-        var groups = report.workloads.map(\.id)
-        for finding in facts.orphanFindings where !groups.contains(finding.workload) { groups.append(finding.workload) }
-        for workload in groups {
+        for workload in facts.findingGroups {
             let findings = facts.findings(for: workload)
             guard !findings.isEmpty else { continue }
             out += "<h3><code>\(h(workload))</code></h3>\n"

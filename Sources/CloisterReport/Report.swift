@@ -60,6 +60,14 @@ struct ReportFacts {
         return report.findings.filter { !ids.contains($0.workload) }
     }
 
+    /// The workload ids findings are grouped under: the report's workloads in order, then those
+    /// that only findings name, each once.
+    var findingGroups: [String] {
+        var groups = report.workloads.map(\.id)
+        for finding in orphanFindings where !groups.contains(finding.workload) { groups.append(finding.workload) }
+        return groups
+    }
+
     var counts: [Severity: Int] {
         var counts: [Severity: Int] = [:]
         for finding in report.findings where finding.accepted == nil { counts[finding.severity, default: 0] += 1 }
