@@ -160,8 +160,8 @@ public struct ServeCommand: AsyncParsableCommand {
             failOn: assessment.failOn ?? .high, maxExposure: assessment.maxExposure, runtimeClasses: try runtimeClasses(),
             threatModel: threatModel)
         let root = self.root
-        // One engine for every rescan, as for admission: building it compiles every rule.
-        let engine = RuleEngine(pack: judges.pack)
+        // The judge's engine serves every rescan too: building one compiles every rule.
+        let engine = judge.engine
         let assess: @Sendable ([Posture]) -> (assessment: Assessment, pack: RulePack) = { postures in
             (Assessment(postures: postures, engine: engine, policy: judges.weights, baseline: judges.baseline), judges.pack)
         }
