@@ -205,6 +205,26 @@ struct RuleFileParser {
         }
     }
 
+    /// A list of reference ids: each item that `isValid` accepts, and an error at every other
+    /// (or at the node, when it is not a list).
+    mutating func parseReferenceList(
+        _ node: Node, listMessage: String, isValid: (String) -> Bool, itemIs: String
+    ) -> [String] {
+        guard node.isSequence else {
+            fail(node, listMessage)
+            return []
+        }
+        var accepted: [String] = []
+        for item in node.items {
+            if let text = item.string, isValid(text) {
+                accepted.append(text)
+            } else {
+                fail(item, "`\(item.string ?? "")` is not \(itemIs)")
+            }
+        }
+        return accepted
+    }
+
     mutating func parseReferences(_ node: Node) -> RuleReferences {
         var references = RuleReferences()
         guard node.isMapping else {
@@ -237,29 +257,13 @@ struct RuleFileParser {
                 references.podSecurityLevel = level
                 references.podSecurityControl = control
             case "sp800-53":
-                guard pair.value.isSequence else {
-                    fail(pair.value, "`sp800-53` is a list of NIST SP 800-53 Rev. 5 controls ([AC-6, CM-7])")
-                    continue
-                }
-                for item in pair.value.items {
-                    if let control = item.string, NIST80053.isControl(control) {
-                        references.nist80053.append(control)
-                    } else {
-                        fail(item, "`\(item.string ?? "")` is not a NIST SP 800-53 control (AC-6, CM-7(2))")
-                    }
-                }
+                references.nist80053 += parseReferenceList(
+                    pair.value, listMessage: "`sp800-53` is a list of NIST SP 800-53 Rev. 5 controls ([AC-6, CM-7])",
+                    isValid: NIST80053.isControl, itemIs: "a NIST SP 800-53 control (AC-6, CM-7(2))")
             case "cves":
-                guard pair.value.isSequence else {
-                    fail(pair.value, "`cves` is a list of CVE ids")
-                    continue
-                }
-                for item in pair.value.items {
-                    if let cve = item.string, ReferenceSyntax.isCVE(cve) {
-                        references.cves.append(cve)
-                    } else {
-                        fail(item, "`\(item.string ?? "")` is not a CVE id (CVE-2019-5736)")
-                    }
-                }
+                references.cves += parseReferenceList(
+                    pair.value, listMessage: "`cves` is a list of CVE ids", isValid: ReferenceSyntax.isCVE,
+                    itemIs: "a CVE id (CVE-2019-5736)")
             case "urls":
                 references.urls = pair.value.items.compactMap(\.string)
             default:
