@@ -91,7 +91,7 @@ public enum Compose {
             builder.posture.namespaces.cgroup = try cgroup.string() == "host" ? .host : .private
             builder.declared("namespaces.cgroup", at: cgroup)
         } else {
-            builder.unknown("namespaces.cgroup", "private on cgroup v2 hosts, the host's on cgroup v1 hosts")
+            builder.unknown(.namespace(.cgroup), "private on cgroup v2 hosts, the host's on cgroup v1 hosts")
         }
         if let userns = service["userns_mode"] {
             let value = try userns.string()
@@ -114,12 +114,12 @@ public enum Compose {
             } else if parts.first == "root" {
                 builder.posture.user.uid = 0
             } else {
-                builder.unknown("user.uid", "the image's passwd entry for \(text)")
+                builder.unknown(.userUid, "the image's passwd entry for \(text)")
             }
             if parts.count == 2, let gid = UInt32(parts[1]) { builder.posture.user.gid = gid }
             builder.declared("user.uid", at: user)
         } else {
-            builder.unknown("user.uid", "the image's USER (often root)")
+            builder.unknown(.userUid, "the image's USER (often root)")
         }
 
         // Capabilities.
@@ -173,7 +173,7 @@ public enum Compose {
             builder.posture.mac.apparmor = AppArmorLabel(profile: "unconfined", mode: "unconfined")
             builder.defaulted("mac.apparmor", DefaultSource.dockerPrivileged, at: privilegedCursor)
         } else {
-            builder.unknown("mac.apparmor", "docker-default (or containers-default) on hosts with AppArmor enabled, none elsewhere")
+            builder.unknown(.macAppArmor, "docker-default (or containers-default) on hosts with AppArmor enabled, none elsewhere")
         }
         if labels.contains(where: { $0.value == "disable" }) {
             builder.posture.mac.selinux = SELinuxLabel(context: "spc_t", user: nil, role: nil, type: "spc_t", level: nil)

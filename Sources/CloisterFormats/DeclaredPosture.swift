@@ -37,7 +37,7 @@ public struct DeclaredPosture: Sendable {
         if let cursor, posture.fieldLocations[field] == nil { posture.fieldLocations[field] = cursor.location(file: file) }
     }
 
-    public mutating func unknown(_ field: String, _ reason: String) {
+    public mutating func unknown(_ field: FieldPath, _ reason: String) {
         posture.unknown[field] = reason
     }
 }

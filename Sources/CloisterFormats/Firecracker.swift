@@ -50,7 +50,7 @@ public enum Firecracker {
             builder.declared("mounts[\(builder.posture.mounts.count - 1)]", at: drive)
         }
         builder.posture.command = [kernelPath] + (bootArgs.isEmpty ? [] : [bootArgs])
-        builder.unknown("hypervisor.user", "set by the jailer's --uid/--gid on the command line, not in the configuration")
+        builder.unknown(.hypervisorUser, "set by the jailer's --uid/--gid on the command line, not in the configuration")
         builder.posture.hypervisor = hypervisor
         return builder.posture
     }

@@ -120,7 +120,7 @@ public enum Kubernetes {
         builder.posture.namespaces.mnt = .private
         builder.posture.namespaces.time = .host
         builder.defaulted("namespaces.time", DefaultSource.k8sTimeNamespace, at: podSpec)
-        builder.unknown("namespaces.cgroup", "private on cgroup v2 nodes, the host's on cgroup v1 nodes (containerd, CRI-O)")
+        builder.unknown(.namespace(.cgroup), "private on cgroup v2 nodes, the host's on cgroup v1 nodes (containerd, CRI-O)")
         if let hostUsers = podSpec["hostUsers"] {
             let host = try hostUsers.bool()
             builder.posture.namespaces.user = host ? .host : .private
@@ -135,10 +135,10 @@ public enum Kubernetes {
             builder.posture.user.uid = try uid.uint32()
             builder.declared("user.uid", at: uid)
         } else if let nonRoot = setting("runAsNonRoot"), try nonRoot.bool() {
-            builder.unknown("user.uid", "the image's USER; runAsNonRoot: true makes the kubelet refuse UID 0")
+            builder.unknown(.userUid, "the image's USER; runAsNonRoot: true makes the kubelet refuse UID 0")
             builder.declared("user.uid", at: nonRoot)
         } else {
-            builder.unknown("user.uid", "the image's USER (often root); neither runAsUser nor runAsNonRoot is set")
+            builder.unknown(.userUid, "the image's USER (often root); neither runAsUser nor runAsNonRoot is set")
         }
         if let gid = setting("runAsGroup") {
             builder.posture.user.gid = try gid.uint32()
@@ -155,7 +155,7 @@ public enum Kubernetes {
             // The kubelet picks a 65536-ID range that never includes host root.
             builder.posture.user.rootMappedToHost = false
             builder.declared("user.rootMappedToHost", at: podSpec["hostUsers"])
-            builder.unknown("user.uidMap", "a 65536-ID range the kubelet chooses at run time")
+            builder.unknown(.userUidMap, "a 65536-ID range the kubelet chooses at run time")
         }
 
         // Capabilities.
@@ -191,7 +191,7 @@ public enum Kubernetes {
             builder.posture.capabilities.effective = bounding
             builder.posture.capabilities.permitted = bounding
             if runsAsRoot == nil {
-                builder.unknown("capabilities.effective", "the full set if the image runs as root, none otherwise")
+                builder.unknown(.capabilities(.effective), "the full set if the image runs as root, none otherwise")
             }
         }
         let hasSysAdmin = bounding.contains("CAP_SYS_ADMIN")
@@ -260,7 +260,7 @@ public enum Kubernetes {
             }
             builder.declared("mac.apparmor", at: annotation.value)
         } else {
-            builder.unknown("mac.apparmor", "the runtime's default profile on nodes with AppArmor enabled, none elsewhere")
+            builder.unknown(.macAppArmor, "the runtime's default profile on nodes with AppArmor enabled, none elsewhere")
         }
         if let options = setting("seLinuxOptions") {
             let parts = try ["user", "role", "type", "level"].map { key throws(DocumentError) in try options[key]?.string() }
@@ -272,7 +272,7 @@ public enum Kubernetes {
             }
             builder.declared("mac.selinux", at: options)
         } else if !privileged {
-            builder.unknown("mac.selinux", "container_t with a per-pod MCS level on SELinux nodes, none elsewhere")
+            builder.unknown(.macSELinux, "container_t with a per-pod MCS level on SELinux nodes, none elsewhere")
         }
 
         // Devices.

@@ -83,7 +83,7 @@ public enum Libvirt {
                 } else if let label {
                     builder.posture.mac.selinux = selinuxLabel(label)
                 } else {
-                    builder.unknown("mac.selinux", "svirt_t with a dynamic MCS level chosen at start")
+                    builder.unknown(.macSELinux, "svirt_t with a dynamic MCS level chosen at start")
                 }
                 at(seclabel, path, "mac.selinux")
             case "apparmor":
@@ -108,17 +108,17 @@ public enum Libvirt {
                 }
             default:
                 if labelType == "none" {
-                    builder.unknown("mac", "<seclabel type='none'>: no security driver confines this guest")
+                    builder.unknown(.mac, "<seclabel type='none'>: no security driver confines this guest")
                     at(seclabel, path, "mac")
                 }
             }
         }
         if seclabels.isEmpty {
             builder.defaulted("mac", DefaultSource.libvirtSeclabel)
-            builder.unknown("mac", "the host's security driver (SELinux svirt or AppArmor libvirt-UUID) labels the guest dynamically")
+            builder.unknown(.mac, "the host's security driver (SELinux svirt or AppArmor libvirt-UUID) labels the guest dynamically")
         }
         if hypervisor.user.uid == nil, hypervisor.user.name == nil {
-            builder.unknown("hypervisor.user", "qemu.conf user (libvirt-qemu on Debian, qemu on Fedora; root if so configured)")
+            builder.unknown(.hypervisorUser, "qemu.conf user (libvirt-qemu on Debian, qemu on Fedora; root if so configured)")
         }
 
         // Devices.

@@ -42,7 +42,7 @@ public enum OCIConfig {
                     if path.hasPrefix("/proc/1/ns/") {
                         builder.posture.namespaces[postureName] = .host
                     } else {
-                        builder.unknown(field, "joins the namespace at \(path); whose it is is not in the file")
+                        builder.unknown(.namespace(postureName), "joins the namespace at \(path); whose it is is not in the file")
                     }
                 } else {
                     builder.posture.namespaces[postureName] = .private
@@ -87,7 +87,7 @@ public enum OCIConfig {
                 ambient: try set("ambient"), inheritable: try set("inheritable"))
             builder.posture.capabilities = LinuxCapabilities.afterExec(declared, uid: builder.posture.user.uid ?? 0)
         } else {
-            builder.unknown("capabilities", "process.capabilities is absent; runtimes differ on what that means")
+            builder.unknown(.capabilities, "process.capabilities is absent; runtimes differ on what that means")
         }
 
         // seccomp.
@@ -97,7 +97,7 @@ public enum OCIConfig {
             if let action = try seccomp["defaultAction"]?.string(), action == "SCMP_ACT_ALLOW",
                 try seccomp["syscalls"]?.list().isEmpty ?? true
             {
-                builder.unknown("seccomp.filters", "the filter allows every system call (defaultAction SCMP_ACT_ALLOW, no rules)")
+                builder.unknown(.seccompFilters, "the filter allows every system call (defaultAction SCMP_ACT_ALLOW, no rules)")
             }
         } else {
             builder.posture.seccomp = Seccomp(mode: .disabled)

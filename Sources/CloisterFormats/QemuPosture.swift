@@ -28,15 +28,15 @@ extension QemuConfig {
             // qemu uses the first accelerator that initialises: a guest declared kvm:tcg runs
             // under TCG, silently, on a host where /dev/kvm cannot be opened.
             builder.unknown(
-                "hypervisor.accelerator",
+                .hypervisorAccelerator,
                 "\(accelerators.joined(separator: ", then ")): the first that initialises on the host is used")
         }
-        for (index, note) in notes.enumerated() { builder.unknown("notes[\(index)]", note) }
+        for (index, note) in notes.enumerated() { builder.unknown(FieldPath("notes").element(index), note) }
         if !readConfig.isEmpty {
-            builder.unknown("hypervisor", "-readconfig files were not read: \(readConfig.joined(separator: ", "))")
+            builder.unknown(.hypervisor, "-readconfig files were not read: \(readConfig.joined(separator: ", "))")
         }
         if !unrecognizedOptions.isEmpty {
-            builder.unknown("command", "options not interpreted: \(unrecognizedOptions.prefix(20).joined(separator: " "))")
+            builder.unknown(.command, "options not interpreted: \(unrecognizedOptions.prefix(20).joined(separator: " "))")
         }
         return builder.posture
     }

@@ -9,7 +9,7 @@ struct HypervisorInspector {
     let table: [Int: ProcessRecord]
     let passwd: [UInt32: String]
 
-    func inspect(_ workload: DiscoveredWorkload, leader: ProcessRecord, unknown: inout [String: String]) -> Hypervisor {
+    func inspect(_ workload: DiscoveredWorkload, leader: ProcessRecord, unknown: inout [FieldPath: String]) -> Hypervisor {
         let emulator = workload.runtime == "libvirt" ? "qemu" : workload.runtime
         var hypervisor = DeclaredHypervisor.from(arguments: leader.command, emulator: emulator)
         hypervisor.binary = leader.command.first
@@ -36,16 +36,16 @@ struct HypervisorInspector {
                 }
             }
         } else {
-            unknown["hypervisor.accelerator"] = "cannot list \(base)/fd (needs CAP_SYS_PTRACE or the same user)"
+            unknown[.hypervisorAccelerator] = "cannot list \(base)/fd (needs CAP_SYS_PTRACE or the same user)"
         }
 
         // What the kernel shows wins over what was asked: `-accel kvm:tcg` falls back silently.
         if kvmVM {
             hypervisor.accelerator = "kvm"
             hypervisor.vcpus = vcpus
-        } else if unknown["hypervisor.accelerator"] == nil {
+        } else if unknown[.hypervisorAccelerator] == nil {
             hypervisor.accelerator = emulator == "qemu" ? "tcg" : "unknown"
-            if emulator != "qemu" { unknown["hypervisor.accelerator"] = "no KVM file descriptor open" }
+            if emulator != "qemu" { unknown[.hypervisorAccelerator] = "no KVM file descriptor open" }
         }
         for device in observedPassthrough where !hypervisor.passthrough.contains(device) {
             hypervisor.passthrough.append(device)
@@ -55,7 +55,7 @@ struct HypervisorInspector {
             let uid = leader.status.uids[1]
             hypervisor.user = ProcessUser(uid: uid, name: passwd[uid])
         } else {
-            unknown["hypervisor.user"] = "no Uid line in \(base)/status"
+            unknown[.hypervisorUser] = "no Uid line in \(base)/status"
         }
 
         hypervisor.listening = listening(pid: leader.pid, inodes: socketInodes)

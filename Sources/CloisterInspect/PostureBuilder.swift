@@ -1,19 +1,20 @@
 import CloisterModel
 import CloisterSystem
 
-/// Builds one workload's posture from /proc and /sys. Every field either holds what the kernel
-/// said or is listed in `unknown` with why; nothing is guessed.
+/// A device's major and minor numbers: the key that ties a bind mount to the host mount it
+/// came from.
 struct DeviceNumber: Hashable {
     var major: UInt32
     var minor: UInt32
 }
 
+/// Builds one workload's posture from /proc and /sys. Every field either holds what the kernel
+/// said or is listed in `unknown` with why; nothing is guessed.
 struct PostureBuilder {
     let root: HostRoot
     let table: [Int: ProcessRecord]
     let host: HostFacts
     let hostNamespaces: [NamespaceType: UInt64]
-    let hostMounts: [MountInfoEntry]
     /// The host's mounts by device, so resolving a bind mount's host path is not a scan of
     /// every host mount (hundreds on a busy container host) for every container mount.
     let hostMountsByDevice: [DeviceNumber: [MountInfoEntry]]
@@ -31,16 +32,16 @@ struct PostureBuilder {
             pid: leader.pid, processes: workload.members,
             command: leader.command.isEmpty ? ProcessReader.readCommand(pid: leader.pid, root: root) : leader.command,
             source: .observed)
-        var unknown: [String: String] = [:]
+        var unknown: [FieldPath: String] = [:]
 
         // Namespaces, compared with PID 1's.
         for type in NamespaceType.allCases {
             guard let host = hostNamespaces[type] else {
-                unknown["namespaces.\(type.rawValue)"] = "the host's \(type.rawValue) namespace is unknown (no readable link for kthreadd or PID 1)"
+                unknown[.namespace(type)] = "the host's \(type.rawValue) namespace is unknown (no readable link for kthreadd or PID 1)"
                 continue
             }
             guard let mine = leader.namespaces[type] else {
-                unknown["namespaces.\(type.rawValue)"] = "cannot read \(base)/ns/\(type.rawValue)"
+                unknown[.namespace(type)] = "cannot read \(base)/ns/\(type.rawValue)"
                 continue
             }
             posture.namespaces[type] = mine == host ? .host : .private
@@ -49,14 +50,14 @@ struct PostureBuilder {
         // User identity: status shows IDs as the host sees them; the maps translate.
         let uidMap = (try? Files.readText(base + "/uid_map", limit: 64 << 10)).map(IDMapParser.parse)
         let gidMap = (try? Files.readText(base + "/gid_map", limit: 64 << 10)).map(IDMapParser.parse)
-        if let uidMap { posture.user.uidMap = uidMap } else { unknown["user.uidMap"] = "cannot read \(base)/uid_map" }
-        if let gidMap { posture.user.gidMap = gidMap } else { unknown["user.gidMap"] = "cannot read \(base)/gid_map" }
+        if let uidMap { posture.user.uidMap = uidMap } else { unknown[.userUidMap] = "cannot read \(base)/uid_map" }
+        if let gidMap { posture.user.gidMap = gidMap } else { unknown[.userGidMap] = "cannot read \(base)/gid_map" }
         if leader.status.uids.count >= 2 {
             let hostUid = leader.status.uids[1]
             posture.user.hostUid = hostUid
             posture.user.uid = uidMap.flatMap { Self.insideID(hostID: hostUid, map: $0) }
         } else {
-            unknown["user.uid"] = "no Uid line in \(base)/status"
+            unknown[.userUid] = "no Uid line in \(base)/status"
         }
         if leader.status.gids.count >= 2 {
             let hostGid = leader.status.gids[1]
@@ -68,31 +69,31 @@ struct PostureBuilder {
         // Capabilities, decoded against the kernel's cap_last_cap.
         if let lastCap = host.capLastCap {
             let status = leader.status
-            func names(_ mask: UInt64?, _ field: String) -> [String] {
+            func names(_ mask: UInt64?, _ set: CapabilitySet) -> [String] {
                 guard let mask else {
-                    unknown["capabilities.\(field)"] = "no capability line for the \(field) set in \(base)/status"
+                    unknown[.capabilities(set)] = "no capability line for the \(set.rawValue) set in \(base)/status"
                     return []
                 }
                 return CapabilityNames.decode(mask: mask, lastCap: lastCap).names
             }
             posture.capabilities = CapabilitySets(
-                effective: names(status.capEffective, "effective"), permitted: names(status.capPermitted, "permitted"),
-                bounding: names(status.capBounding, "bounding"), ambient: names(status.capAmbient, "ambient"),
-                inheritable: names(status.capInheritable, "inheritable"))
+                effective: names(status.capEffective, .effective), permitted: names(status.capPermitted, .permitted),
+                bounding: names(status.capBounding, .bounding), ambient: names(status.capAmbient, .ambient),
+                inheritable: names(status.capInheritable, .inheritable))
         } else {
-            unknown["capabilities"] = "kernel.cap_last_cap is unreadable, so capability masks cannot be decoded"
+            unknown[.capabilities] = "kernel.cap_last_cap is unreadable, so capability masks cannot be decoded"
         }
 
         // Seccomp and no_new_privs.
         if let mode = leader.status.seccompMode {
             posture.seccomp = Seccomp(mode: mode, filters: leader.status.seccompFilters)
         } else {
-            unknown["seccomp"] = "no Seccomp line in \(base)/status (kernel built without CONFIG_SECCOMP)"
+            unknown[.seccomp] = "no Seccomp line in \(base)/status (kernel built without CONFIG_SECCOMP)"
         }
         if let noNewPrivileges = leader.status.noNewPrivileges {
             posture.noNewPrivileges = noNewPrivileges
         } else {
-            unknown["noNewPrivileges"] = "no NoNewPrivs line in \(base)/status"
+            unknown[.noNewPrivileges] = "no NoNewPrivs line in \(base)/status"
         }
 
         posture.mac = macLabels(pid: leader.pid, unknown: &unknown)
@@ -110,11 +111,11 @@ struct PostureBuilder {
             if let rootMount = workloadMounts.last(where: { $0.mountPoint == "/" }) {
                 posture.readOnlyRootfs = rootMount.readOnly
             } else {
-                unknown["readOnlyRootfs"] = "no mount at / in \(base)/mountinfo"
+                unknown[.readOnlyRootfs] = "no mount at / in \(base)/mountinfo"
             }
         } else {
-            unknown["mounts"] = "cannot read \(base)/mountinfo"
-            unknown["readOnlyRootfs"] = "cannot read \(base)/mountinfo"
+            unknown[.mounts] = "cannot read \(base)/mountinfo"
+            unknown[.readOnlyRootfs] = "cannot read \(base)/mountinfo"
         }
 
         var deviceRules: [CgroupFileParser.DeviceRule]?
@@ -124,13 +125,12 @@ struct PostureBuilder {
         if workload.kind == .vm {
             posture.hypervisor = HypervisorInspector(root: root, table: table, passwd: passwd)
                 .inspect(workload, leader: leader, unknown: &unknown)
-            if let hypervisor = posture.hypervisor, var seccomp = posture.seccomp {
+            if posture.hypervisor != nil, var seccomp = posture.seccomp {
                 // The weakest thread decides what a compromised device model can do.
                 let threads = threadSeccomp(pid: leader.pid)
                 seccomp.threads = threads.count
                 seccomp.threadsUnfiltered = threads.unfiltered
                 posture.seccomp = seccomp
-                _ = hypervisor
             }
         }
         posture.unknown = unknown
@@ -158,7 +158,7 @@ struct PostureBuilder {
 
     // MARK: MAC
 
-    func macLabels(pid: Int, unknown: inout [String: String]) -> MACLabels {
+    func macLabels(pid: Int, unknown: inout [FieldPath: String]) -> MACLabels {
         var labels = MACLabels()
         let base = root.pid(pid)
         let lsms = host.lsms
@@ -176,7 +176,7 @@ struct PostureBuilder {
             {
                 labels.apparmor = MACLabelParser.apparmor(SafeText.decode(Array(text.utf8)))
             } else if apparmorActive == true {
-                unknown["mac.apparmor"] = "AppArmor is active but \(base)/attr/current cannot be read"
+                unknown[.macAppArmor] = "AppArmor is active but \(base)/attr/current cannot be read"
             }
         }
         if selinuxActive != false {
@@ -187,7 +187,7 @@ struct PostureBuilder {
             {
                 labels.selinux = parsed
             } else if selinuxActive == true {
-                unknown["mac.selinux"] = "SELinux is active but \(base)/attr/current cannot be read"
+                unknown[.macSELinux] = "SELinux is active but \(base)/attr/current cannot be read"
             }
         }
         return labels
@@ -268,17 +268,17 @@ struct PostureBuilder {
     /// Also hands back the v1 device rules, read once here for both `devicesAllowAll` and the
     /// access of each device node.
     func cgroupLimits(
-        _ leader: ProcessRecord, unknown: inout [String: String], deviceRules: inout [CgroupFileParser.DeviceRule]?
+        _ leader: ProcessRecord, unknown: inout [FieldPath: String], deviceRules: inout [CgroupFileParser.DeviceRule]?
     ) -> CgroupLimits? {
         let memberships = leader.cgroups
         guard !memberships.isEmpty else {
-            unknown["cgroup"] = "cannot read \(root.pid(leader.pid))/cgroup"
+            unknown[.cgroup] = "cannot read \(root.pid(leader.pid))/cgroup"
             return nil
         }
         // A path that is not valid UTF-8 is shown escaped; opening the escaped (or a U+FFFD)
         // form could read a decoy cgroup the workload named so: its limits stay unknown.
         if let inexact = memberships.first(where: { !$0.pathIsExact }) {
-            unknown["cgroup"] = "cgroup path \(inexact.path) is not valid UTF-8: its limits are not read, so no other cgroup can stand in for it"
+            unknown[.cgroup] = "cgroup path \(inexact.path) is not valid UTF-8: its limits are not read, so no other cgroup can stand in for it"
             return nil
         }
         let unified = memberships.first(where: \.isUnified)
@@ -308,7 +308,7 @@ struct PostureBuilder {
             if let text = read(directory + "/memory.limit_in_bytes") { limits.memoryMax = CgroupFileParser.limit(text) }
             if let text = read(directory + "/memory.memsw.limit_in_bytes") { limits.memorySwapMax = CgroupFileParser.limit(text) }
         }
-        if limits.memoryMax == nil { unknown["cgroup.memoryMax"] = "no memory controller file readable for cgroup \(primaryPath)" }
+        if limits.memoryMax == nil { unknown[.cgroupMemoryMax] = "no memory controller file readable for cgroup \(primaryPath)" }
 
         // PIDs
         if v2Has("pids"), let directory = unifiedDirectory, let text = read(directory + "/pids.max") {
@@ -319,7 +319,7 @@ struct PostureBuilder {
         if limits.pidsMax == nil {
             // The root cgroup has no pids.max: no limit applies there.
             if (unified?.path ?? primaryPath) == "/" { limits.pidsMax = .max } else {
-                unknown["cgroup.pidsMax"] = "no pids controller file readable for cgroup \(primaryPath)"
+                unknown[.cgroupPidsMax] = "no pids controller file readable for cgroup \(primaryPath)"
             }
         }
 
@@ -349,7 +349,7 @@ struct PostureBuilder {
     /// device nodes its root filesystem offers.
     func devices(
         _ workload: DiscoveredWorkload, leader: ProcessRecord, deviceRules: [CgroupFileParser.DeviceRule]?,
-        unknown: inout [String: String]
+        unknown: inout [FieldPath: String]
     ) -> [Device] {
         var devices: [Device] = []
         var seen: Set<String> = []
@@ -361,7 +361,7 @@ struct PostureBuilder {
             } catch let error as SystemError where !error.isGone {
                 // Without CAP_DAC_READ_SEARCH a user-namespaced workload's fd/ (0500, its own
                 // UID) cannot be listed: what it holds open is unknown, not absent.
-                if unknown["devices"] == nil { unknown["devices"] = "cannot list \(fdDirectory): \(error)" }
+                if unknown[.devices] == nil { unknown[.devices] = "cannot list \(fdDirectory): \(error)" }
                 continue
             } catch {
                 continue
@@ -402,18 +402,18 @@ struct PostureBuilder {
     /// Device nodes under /dev in the workload's root, walked with every lookup confined to that
     /// root (openat2 RESOLVE_IN_ROOT) and nothing followed: a workload that plants `/dev ->
     /// /host/dev` or `dev/x -> ../../..` shows its own tree, never the host's.
-    func rootDevices(pid: Int, unknown: inout [String: String]) -> [Device] {
+    func rootDevices(pid: Int, unknown: inout [FieldPath: String]) -> [Device] {
         let rooted: RootedDirectory
         do {
             rooted = try RootedDirectory(path: root.pid(pid) + "/root")
         } catch {
-            unknown["devices"] = "cannot open the workload's root: \(error)"
+            unknown[.devices] = "cannot open the workload's root: \(error)"
             return []
         }
         return Self.deviceNodes(in: rooted, unknown: &unknown)
     }
 
-    static func deviceNodes(in rooted: RootedDirectory, unknown: inout [String: String]) -> [Device] {
+    static func deviceNodes(in rooted: RootedDirectory, unknown: inout [FieldPath: String]) -> [Device] {
         var devices: [Device] = []
         var queue = ["dev"]
         var visited = 0
@@ -425,7 +425,7 @@ struct PostureBuilder {
             do {
                 entries = try rooted.listDevices(in: directory)
             } catch {
-                if directory == "dev" { unknown["devices"] = "cannot list /dev in the workload's root: \(error)" }
+                if directory == "dev" { unknown[.devices] = "cannot list /dev in the workload's root: \(error)" }
                 continue
             }
             for (name, status) in entries.prefix(4096) {

@@ -7,7 +7,7 @@ public enum WorkloadKind: String, Codable, Sendable, CaseIterable {
 }
 
 /// Whether a posture was read from a running workload or from what a file declares.
-public enum PostureSource: String, Codable, Sendable {
+public enum PostureSource: String, Codable, Sendable, CaseIterable {
     case observed, declared
 }
 
@@ -39,7 +39,7 @@ public struct Posture: Codable, Sendable, Equatable {
     public var exposure: Exposure?
     public var hypervisor: Hypervisor?
     /// Fields that could not be read, keyed by their JSON path, with why. Never guessed.
-    public var unknown: [String: String]
+    public var unknown: [FieldPath: String]
     /// For a declared posture: where the workload is declared.
     public var location: SourceLocation?
     /// For a declared posture: where each field was declared, keyed by its JSON path
@@ -65,7 +65,7 @@ public struct Posture: Codable, Sendable, Equatable {
         capabilities: CapabilitySets = CapabilitySets(), seccomp: Seccomp? = nil,
         noNewPrivileges: Bool? = nil, mac: MACLabels = MACLabels(), devices: [Device] = [],
         mounts: [Mount] = [], readOnlyRootfs: Bool? = nil, cgroup: CgroupLimits? = nil,
-        exposure: Exposure? = nil, hypervisor: Hypervisor? = nil, unknown: [String: String] = [:]
+        exposure: Exposure? = nil, hypervisor: Hypervisor? = nil, unknown: [FieldPath: String] = [:]
     ) {
         self.id = id
         self.kind = kind
@@ -101,7 +101,7 @@ public enum NamespaceType: String, Codable, Sendable, CaseIterable {
 }
 
 /// `private`: the workload has its own namespace. `host`: it shares the host's (PID 1's).
-public enum NamespaceSharing: String, Codable, Sendable {
+public enum NamespaceSharing: String, Codable, Sendable, CaseIterable {
     case `private`, host
 }
 
@@ -218,9 +218,14 @@ public struct CapabilitySets: Codable, Sendable, Equatable {
     }
 }
 
+/// The five capability sets a thread has, named as `CapabilitySets`' properties and the JSON.
+public enum CapabilitySet: String, Codable, Sendable, CaseIterable {
+    case effective, permitted, bounding, ambient, inheritable
+}
+
 // MARK: - Seccomp
 
-public enum SeccompMode: String, Codable, Sendable {
+public enum SeccompMode: String, Codable, Sendable, CaseIterable {
     case disabled, strict, filter
 }
 
@@ -298,7 +303,7 @@ public struct MACLabels: Codable, Sendable, Equatable {
 
 // MARK: - Devices and mounts
 
-public enum DeviceSource: String, Codable, Sendable {
+public enum DeviceSource: String, Codable, Sendable, CaseIterable {
     /// An open file descriptor of one of the workload's processes.
     case fd
     /// A device node inside the workload's root filesystem.

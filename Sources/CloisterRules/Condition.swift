@@ -16,44 +16,9 @@ public enum Truth: Sendable, Equatable {
     }
 }
 
-/// One step of a field path: a key, or every element of a list (`[]`).
-enum PathStep: Sendable, Equatable {
-    case key(String)
-    case each
-}
-
-/// A field path as written in a rule (`mounts[].hostPath`), parsed once on load.
-public struct FieldPath: Sendable, Equatable, Hashable, CustomStringConvertible {
-    /// The path from the posture's root, as the JSON contract names it.
-    public let absolute: String
-    /// The path as written, relative to the list element inside a `where`.
-    public let relative: String
-    let steps: [PathStep]
-    let hasEach: Bool
-
-    init(relative: String, scope: String) {
-        self.relative = relative
-        self.absolute = scope.isEmpty ? relative : scope + "." + relative
-        var steps: [PathStep] = []
-        for part in relative.split(separator: ".", omittingEmptySubsequences: false) {
-            var key = Substring(part)
-            var eachCount = 0
-            while key.hasSuffix("[]") {
-                key = key.dropLast(2)
-                eachCount += 1
-            }
-            steps.append(.key(String(key)))
-            steps.append(contentsOf: Array(repeating: PathStep.each, count: eachCount))
-        }
-        self.steps = steps
-        self.hasEach = steps.contains(.each)
-    }
-
-    public var description: String { absolute }
-
-    public static func == (lhs: FieldPath, rhs: FieldPath) -> Bool { lhs.absolute == rhs.absolute }
-    public func hash(into hasher: inout Hasher) { hasher.combine(absolute) }
-
+// `FieldPath` (a posture field's path, parsed once) belongs to the model; resolving it against a
+// posture's JSON tree is the rules engine's.
+extension FieldPath {
     /// The values the path reaches: nil when a key is missing (for a path without `[]`),
     /// or every reachable value when the path crosses lists.
     func resolve(in root: JSONValue) -> Resolved {
@@ -427,9 +392,9 @@ struct EvaluationContext {
     /// List elements a top-level `where` matched, by the list's path, for evidence.
     var matches: [String: [Int]] = [:]
 
-    init(postureID: String, unknown: [String: String], sharedValues: [String: [String: [String]]] = [:]) {
+    init(postureID: String, unknown: [FieldPath: String], sharedValues: [String: [String: [String]]] = [:]) {
         self.postureID = postureID
-        self.unknownPaths = unknown.isEmpty ? [] : unknown.keys.map(EvaluationContext.normalize)
+        self.unknownPaths = unknown.isEmpty ? [] : unknown.keys.map(\.normalized)
         self.sharedValues = sharedValues
     }
 
@@ -437,19 +402,6 @@ struct EvaluationContext {
         self.postureID = postureID
         self.unknownPaths = unknownPaths
         self.sharedValues = sharedValues
-    }
-
-    /// `mounts[3].hostPath` → `mounts[].hostPath`.
-    static func normalize(_ path: String) -> String {
-        guard path.contains("[") else { return path }
-        var output = ""
-        var inIndex = false
-        for character in path {
-            if character == "[" { inIndex = true; output += "[]"; continue }
-            if character == "]" { inIndex = false; continue }
-            if !inIndex { output.append(character) }
-        }
-        return output
     }
 
     /// A field is unknown when it, a field containing it, or a field inside it could not be read.

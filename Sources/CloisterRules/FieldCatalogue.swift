@@ -65,13 +65,16 @@ public struct FieldCatalogue: Sendable {
 
     /// Fields that hold one of a closed set of words: a condition naming another is a mistake.
     public static let allowedValues: [String: [String]] = {
+        // From the model's enums, so a case added there is accepted here at once.
         var values: [String: [String]] = [
             "kind": WorkloadKind.allCases.map(\.rawValue),
-            "source": ["observed", "declared"],
-            "seccomp.mode": ["disabled", "strict", "filter"],
-            "devices[].source": ["fd", "rootfs", "config"],
+            "source": PostureSource.allCases.map(\.rawValue),
+            FieldPath.seccompMode.absolute: SeccompMode.allCases.map(\.rawValue),
+            "devices[].source": DeviceSource.allCases.map(\.rawValue),
         ]
-        for type in NamespaceType.allCases { values["namespaces.\(type.rawValue)"] = ["private", "host"] }
+        for type in NamespaceType.allCases {
+            values[FieldPath.namespace(type).absolute] = NamespaceSharing.allCases.map(\.rawValue)
+        }
         return values
     }()
 

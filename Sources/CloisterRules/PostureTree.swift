@@ -29,7 +29,9 @@ public enum PostureTree {
         root["processes"] = .array(posture.processes.map { .number(Double($0)) })
         root["command"] = strings(posture.command)
         root["source"] = .string(posture.source.rawValue)
-        root["unknown"] = .object(posture.unknown.jsonObject { .string($0) })
+        var unknown = JSONObject(minimumCapacity: posture.unknown.count)
+        for (path, reason) in posture.unknown { unknown[path.absolute] = .string(reason) }
+        root["unknown"] = .object(unknown)
         root["fieldLocations"] = .object(posture.fieldLocations.jsonObject(location))
         root["defaulted"] = strings(posture.defaulted)
         root["pid"] = posture.pid.map { .number(Double($0)) }

@@ -66,7 +66,7 @@ public struct RuleEngine: Sendable {
         var mine: [Finding] = []
         var undetermined: [Undetermined] = []
         let noShared: [String: [String: [String]]] = [:]
-        let unknownPaths = posture.unknown.isEmpty ? [] : posture.unknown.keys.map(EvaluationContext.normalize)
+        let unknownPaths = posture.unknown.isEmpty ? [] : posture.unknown.keys.map(\.normalized)
         for plan in plans where plan.kinds.contains(posture.kind) {
             var context = EvaluationContext(
                 postureID: posture.id, unknownPaths: unknownPaths,
@@ -79,8 +79,8 @@ public struct RuleEngine: Sendable {
                 var fields: [String: String] = [:]
                 for field in rule.fields where context.isUnknown(field) {
                     for (key, reason) in posture.unknown
-                    where context.isUnknown(field) && EvaluationContext.related(EvaluationContext.normalize(key), field) {
-                        fields[key] = reason
+                    where context.isUnknown(field) && EvaluationContext.related(key.normalized, field) {
+                        fields[key.absolute] = reason
                     }
                 }
                 undetermined.append(Undetermined(rule: rule.id, workload: posture.id, fields: fields))

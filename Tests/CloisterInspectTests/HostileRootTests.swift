@@ -1,3 +1,4 @@
+import CloisterModel
 import Testing
 @testable import CloisterInspect
 import CloisterSystem
@@ -20,7 +21,7 @@ import Glibc
         defer { _ = system("rm -rf '\(root)'") }
         #expect(symlink(target, root + "/dev") == 0)
         let rooted = try RootedDirectory(path: root)
-        var unknown: [String: String] = [:]
+        var unknown: [FieldPath: String] = [:]
         let devices = PostureBuilder.deviceNodes(in: rooted, unknown: &unknown)
         // The host's /dev has /dev/null, /dev/kvm…; none may show up.
         #expect(devices.isEmpty)
@@ -34,7 +35,7 @@ import Glibc
         #expect(symlink("/dev/net", root + "/dev/net") == 0)
         #expect(symlink("../../../../../dev/block", root + "/dev/block") == 0)
         let rooted = try RootedDirectory(path: root)
-        var unknown: [String: String] = [:]
+        var unknown: [FieldPath: String] = [:]
         #expect(PostureBuilder.deviceNodes(in: rooted, unknown: &unknown).isEmpty)
     }
 
@@ -45,7 +46,7 @@ import Glibc
         // mknod needs CAP_MKNOD: this suite runs as root in CI.
         try #require(mknod(root + "/dev/mem", S_IFCHR | 0o640, dev_t(1 << 8 | 1)) == 0, "mknod needs root")
         let rooted = try RootedDirectory(path: root)
-        var unknown: [String: String] = [:]
+        var unknown: [FieldPath: String] = [:]
         let devices = PostureBuilder.deviceNodes(in: rooted, unknown: &unknown)
         #expect(devices.count == 1)
         #expect(devices.first?.path == "/dev/mem")

@@ -62,3 +62,36 @@ struct PostureTreeTests {
         }
     }
 }
+
+@Suite("Field paths")
+struct FieldPathTests {
+    @Test("Every stored property of Posture has its entry in the rules' tree, named as the JSON names it")
+    func everyPropertyInTree() throws {
+        let sample = FieldCatalogue.samplePosture()
+        guard case .object(let members) = PostureTree.make(sample) else {
+            Issue.record("the tree of a posture is not an object")
+            return
+        }
+        let properties = Mirror(reflecting: sample).children.compactMap(\.label)
+        #expect(properties.count > 20)
+        for property in properties {
+            #expect(members[property] != nil, "Posture.\(property) has no entry in PostureTree.make")
+        }
+    }
+
+    @Test("The paths the scanner and readers report unknown fields by exist in the posture contract")
+    func namedPathsExist() {
+        for path in FieldPath.named {
+            #expect(FieldCatalogue.posture.shape(of: path.absolute) != nil, "\(path) is not a posture field")
+        }
+    }
+
+    @Test("Unknown fields keep their JSON form: an object keyed by the path")
+    func unknownEncoding() throws {
+        var posture = Posture(id: "p", kind: .container, runtime: "runc", name: "p")
+        posture.unknown = [.seccomp: "unreadable", FieldPath.mounts.element(2).appending("hostPath"): "gone"]
+        let tree = try JSONValue.encode(posture)
+        #expect(tree["unknown"] == .object(["seccomp": .string("unreadable"), "mounts[2].hostPath": .string("gone")]))
+        #expect(FieldPath("mounts[2].hostPath").normalized == "mounts[].hostPath")
+    }
+}
