@@ -37,6 +37,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // Insecure.SHA1 for OSCAL's RFC 4122 version 5 UUIDs (already in the graph through Hummingbird).
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         cLibrary("CSeccomp", pkgConfig: "libseccomp", apt: "libseccomp-dev"),
@@ -64,7 +66,9 @@ let package = Package(
         .target(name: "CloisterLaunchCore", dependencies: ["CCloisterShim", "CSeccomp"]),
         .target(name: "CloisterRules", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
         .target(name: "CloisterPlacement", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
-        .target(name: "CloisterReport", dependencies: ["CloisterModel", "CloisterRules"]),
+        .target(
+            name: "CloisterReport",
+            dependencies: ["CloisterModel", "CloisterRules", .product(name: "Crypto", package: "swift-crypto")]),
         // Pure profile generators: target needs, groups and learned records in, text or Codable out.
         .target(name: "CloisterProfiles", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
         // libseccomp compilation, running under a filter, and the user-notification recorder.

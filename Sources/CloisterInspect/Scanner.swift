@@ -60,7 +60,6 @@ public struct HostScanner: Sendable {
         let passwd = root.readTextIfPresent("/etc/passwd").map(PasswdParser.names) ?? [:]
         let builder = PostureBuilder(
             root: root, table: table, host: host, hostNamespaces: reference.namespaces,
-            hostMounts: hostMounts,
             hostMountsByDevice: Dictionary(grouping: hostMounts) { DeviceNumber(major: $0.major, minor: $0.minor) },
             hierarchies: CgroupHierarchies(hostMounts: hostMounts), passwd: passwd,
             useAppArmorLibrary: root.isLive && (host.lsms?.contains("apparmor") ?? false) && AppArmorLibrary.isEnabled,

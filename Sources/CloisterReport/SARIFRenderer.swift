@@ -180,6 +180,6 @@ enum SARIFRenderer {
     }
 
     static func isDateTime(_ text: String) -> Bool {
-        ISO8601DateFormatter().date(from: text) != nil
+        InternetTime.parse(text) != nil
     }
 }
