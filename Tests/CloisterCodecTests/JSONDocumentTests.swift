@@ -1,6 +1,6 @@
 import Testing
 
-@testable import CloisterFormats
+@testable import CloisterCodec
 
 @Suite("JSON with positions")
 struct JSONDocumentTests {
