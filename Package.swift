@@ -4,7 +4,9 @@ import PackageDescription
 // Direction of dependencies (see DESIGN.md):
 //   C bridges ← CloisterSystem ← CloisterInspect ─┐
 //   CloisterModel ← CloisterRules, CloisterPlacement, CloisterReport ← CloisterCommands ← cloister
+//   CloisterCodec (JSON, YAML, escaping; a leaf on Yams only) ← Formats, Rules, Placement, Report, …
 // The model, rules, placement and reporting never import the OS layer, so they test anywhere.
+// The model never imports CloisterCodec: it is the posture, not the ways of writing it.
 
 func cLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
     .systemLibrary(name: name, pkgConfig: pkgConfig, providers: [.apt([apt])])
@@ -24,8 +26,8 @@ let package = Package(
         .library(
             name: "CloisterParsers",
             targets: [
-                "CloisterModel", "CloisterInspect", "CloisterFormats", "CloisterCheck", "CloisterRules", "CloisterPlacement",
-                "CloisterAdmission",
+                "CloisterCodec", "CloisterModel", "CloisterInspect", "CloisterFormats", "CloisterCheck", "CloisterRules",
+                "CloisterPlacement", "CloisterAdmission",
             ]),
     ],
     dependencies: [
@@ -50,12 +52,17 @@ let package = Package(
 
         // Pure: Codable, Sendable values. No I/O, no C.
         .target(name: "CloisterModel"),
+        // A leaf of text codecs: the JSON value and its encoders (one string escaper), the one
+        // YAML entry point and its error, the document tree with positions (DocNode) and its
+        // JSON parser, and the escapers for terminal, HTML/XML and Markdown. Knows no posture.
+        .target(name: "CloisterCodec", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The only layer that talks to the kernel and the C libraries.
         .target(
             name: "CloisterSystem",
             dependencies: ["CCloisterShim", "CSeccomp", "CLibcap", "CSELinux", "CAppArmor"]),
         // Live /proc and /sys inspection: discovery and posture of workloads.
-        .target(name: "CloisterInspect", dependencies: ["CloisterModel", "CloisterSystem", "CloisterFormats"]),
+        .target(
+            name: "CloisterInspect", dependencies: ["CloisterCodec", "CloisterModel", "CloisterSystem", "CloisterFormats"]),
         // `launch`: plans a sandbox from a target posture, compiles its seccomp filter, sets up
         // cgroups, and starts it through the C child in CCloisterShim (cl_launch).
         .target(
@@ -64,32 +71,40 @@ let package = Package(
         // Foundation-free: the spec handed to the C child, cgroups, the default seccomp list,
         // and the fast path of `launch --no-verify` that the front executable runs.
         .target(name: "CloisterLaunchCore", dependencies: ["CCloisterShim", "CSeccomp"]),
-        .target(name: "CloisterRules", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
-        .target(name: "CloisterPlacement", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "CloisterRules", dependencies: ["CloisterCodec", "CloisterModel", .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "CloisterPlacement",
+            dependencies: ["CloisterCodec", "CloisterModel", .product(name: "Yams", package: "Yams")]),
+        // Rules for the pack's titles, descriptions and references that reports show.
         .target(
             name: "CloisterReport",
-            dependencies: ["CloisterModel", "CloisterRules", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: [
+                "CloisterCodec", "CloisterModel", "CloisterRules", .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // Pure profile generators: target needs, groups and learned records in, text or Codable out.
-        .target(name: "CloisterProfiles", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "CloisterProfiles",
+            dependencies: ["CloisterCodec", "CloisterModel", .product(name: "Yams", package: "Yams")]),
         // libseccomp compilation, running under a filter, and the user-notification recorder.
         .target(name: "CloisterSeccomp", dependencies: ["CloisterProfiles", "CSeccomp", "CCloisterShim"]),
         // Pure parsers of configuration formats (qemu argv, JSON with positions, and the
         // mapping of each format to a declared posture). No I/O: the live scanner reuses them.
-        .target(name: "CloisterFormats", dependencies: ["CloisterModel"]),
+        .target(name: "CloisterFormats", dependencies: ["CloisterCodec", "CloisterModel"]),
         // `check`: reads files, detects their format, and yields declared postures.
         .target(
             name: "CloisterCheck",
-            dependencies: ["CloisterModel", "CloisterFormats", .product(name: "Yams", package: "Yams")]),
+            dependencies: ["CloisterCodec", "CloisterModel", "CloisterFormats"]),
         // Pure: an AdmissionReview in, the same mapping, rules and placement as `check` and
         // `advise`, a decision (and JSON patch) out. No HTTP, so the fuzz package links it.
         .target(
             name: "CloisterAdmission",
-            dependencies: ["CloisterModel", "CloisterFormats", "CloisterRules", "CloisterPlacement"]),
+            dependencies: ["CloisterCodec", "CloisterModel", "CloisterFormats", "CloisterRules", "CloisterPlacement"]),
         // `serve`: the HTTP server (Hummingbird) over the pure parts above and in CloisterReport.
         .target(
             name: "CloisterServe",
             dependencies: [
-                "CloisterModel", "CloisterAdmission", "CloisterReport", "CloisterRules",
+                "CloisterCodec", "CloisterModel", "CloisterAdmission", "CloisterReport", "CloisterRules",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -104,7 +119,7 @@ let package = Package(
         .target(
             name: "CloisterCommands",
             dependencies: [
-                "CloisterModel", "CloisterInspect", "CloisterRules", "CloisterPlacement", "CloisterReport",
+                "CloisterCodec", "CloisterModel", "CloisterInspect", "CloisterRules", "CloisterPlacement", "CloisterReport",
                 "CloisterCheck", "CloisterSystem", "CloisterLaunch", "CloisterProfiles", "CloisterSeccomp",
                 "CloisterAdmission",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -133,7 +148,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-executable"])]),
         .executableTarget(name: "cloister-serve", dependencies: ["CloisterCommands", "CloisterServe"]),
 
-        .testTarget(name: "CloisterModelTests", dependencies: ["CloisterModel"]),
+        .testTarget(name: "CloisterCodecTests", dependencies: ["CloisterCodec", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "CloisterServeTests",
             dependencies: ["CloisterServe", "CloisterAdmission", "CloisterReport", "CloisterModel", "CloisterRules"]),
@@ -145,19 +160,19 @@ let package = Package(
             ]),
         .testTarget(
             name: "CloisterCheckTests",
-            dependencies: ["CloisterCheck", "CloisterFormats", "CloisterModel", "CloisterRules"],
+            dependencies: ["CloisterCheck", "CloisterCodec", "CloisterFormats", "CloisterModel", "CloisterRules"],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CloisterInspectTests",
-            dependencies: ["CloisterInspect", "CloisterSystem", "CloisterModel"],
+            dependencies: ["CloisterInspect", "CloisterSystem", "CloisterModel", "CloisterCodec"],
             exclude: ["Fixtures"]),
         .testTarget(name: "CloisterPlacementTests", dependencies: ["CloisterPlacement", "CloisterModel"]),
         .testTarget(name: "CloisterLaunchTests", dependencies: ["CloisterLaunch", "CloisterLaunchCore", "CloisterModel"]),
         .testTarget(name: "CloisterProfilesTests", dependencies: ["CloisterProfiles"]),
-        .testTarget(name: "CloisterRulesTests", dependencies: ["CloisterRules", "CloisterModel"]),
+        .testTarget(name: "CloisterRulesTests", dependencies: ["CloisterRules", "CloisterModel", "CloisterCodec"]),
         .testTarget(
             name: "CloisterReportTests",
-            dependencies: ["CloisterReport", "CloisterRules", "CloisterModel"],
+            dependencies: ["CloisterReport", "CloisterRules", "CloisterModel", "CloisterCodec"],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CloisterIntegrationTests",

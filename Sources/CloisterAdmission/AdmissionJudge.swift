@@ -1,3 +1,4 @@
+import CloisterCodec
 import CloisterFormats
 import CloisterModel
 import CloisterPlacement
@@ -161,7 +162,7 @@ public struct AdmissionJudge: Sendable {
     /// An RFC 6902 patch: `add` sets the member whether or not it is already there.
     public static func runtimeClassPatch(kind: String, runtimeClass: String) -> [UInt8] {
         let path = runtimeClassPath(kind: kind)
-        return Array("[{\"op\":\"add\",\"path\":\"\(path)\",\"value\":\(JSONText.quoted(runtimeClass))}]".utf8)
+        return Array("[{\"op\":\"add\",\"path\":\"\(path)\",\"value\":\(JSONString.quoted(runtimeClass))}]".utf8)
     }
 
     static func setting(namespace: String, in object: DocNode) -> DocNode {
@@ -201,44 +202,21 @@ public struct AdmissionDecision: Sendable {
     /// The AdmissionReview response body (admission.k8s.io/v1).
     public func responseJSON() -> [UInt8] {
         var out = "{\"apiVersion\":\"\(AdmissionReview.apiVersion)\",\"kind\":\"AdmissionReview\",\"response\":{"
-        out += "\"uid\":\(JSONText.quoted(uid)),\"allowed\":\(allowed)"
+        out += "\"uid\":\(JSONString.quoted(uid)),\"allowed\":\(allowed)"
         if message != nil || code != nil {
             out += ",\"status\":{"
             var parts: [String] = []
             if let code { parts.append("\"code\":\(code)") }
-            if let message { parts.append("\"message\":\(JSONText.quoted(message))") }
+            if let message { parts.append("\"message\":\(JSONString.quoted(message))") }
             out += parts.joined(separator: ",") + "}"
         }
         if !warnings.isEmpty {
-            out += ",\"warnings\":[" + warnings.map(JSONText.quoted).joined(separator: ",") + "]"
+            out += ",\"warnings\":[" + warnings.map { JSONString.quoted($0) }.joined(separator: ",") + "]"
         }
         if let patch {
             out += ",\"patchType\":\"JSONPatch\",\"patch\":\"\(Data(patch).base64EncodedString())\""
         }
         out += "}}"
         return Array(out.utf8)
-    }
-}
-
-/// JSON string literals for hand-built documents: every control character escaped, so a
-/// hostile name stays one string.
-public enum JSONText {
-    public static func quoted(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

@@ -1,3 +1,4 @@
+import CloisterCodec
 import CloisterFormats
 
 /// The parts of an `admission.k8s.io/v1` AdmissionReview request that a decision needs. Read

@@ -1,7 +1,7 @@
+import CloisterCodec
 import CloisterFormats
 import CloisterModel
 import Foundation
-import Yams
 
 #if canImport(FoundationXML)
     import FoundationXML
@@ -249,85 +249,23 @@ public enum Check {
 
     // MARK: - YAML
 
-    /// At most this many nodes per document after aliases are expanded (no billion laughs).
-    static let maximumNodes = 2_000_000
-
     static func checkYAML(_ text: String, file: String) throws -> ([Posture], Int) {
         var postures: [Posture] = []
         var documents = 0
         do {
-            // The basic resolver: cloister reads scalars by their text and quoting, so the default
-            // resolver's per-scalar regular expressions (most of the parse time) buy nothing.
-            var sequence = try Yams.compose_all(yaml: text, .basic)
-            while let node = sequence.next() {
+            var sequence = try YAMLText.documents(text, file: file)
+            while let root = try sequence.next() {
                 documents += 1
-                var budget = maximumNodes
-                let root = try convert(node, budget: &budget, file: file)
                 if root.isNull { continue }
                 postures += try self.postures(of: root, file: file, jsonFormat: false)
             }
-            if let error = sequence.error { throw error }
-        } catch let error as YamlError {
-            throw yamlError(error, file: file)
+        } catch let error as YAMLError {
+            throw CheckError(file: error.file, line: error.line, column: error.column, message: error.message)
         }
         if documents == 0 {
             throw CheckError(file: file, line: 1, message: "is empty: no YAML document")
         }
         return (postures, documents)
-    }
-
-    static func yamlError(_ error: YamlError, file: String) -> CheckError {
-        switch error {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-            .composer(let context, let problem, let mark, _):
-            let detail = context.map { "\($0.text) (line \($0.mark.line)): " } ?? ""
-            return CheckError(file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(detail)\(problem)")
-        case .reader(let problem, let offset, _, _):
-            return CheckError(file: file, message: "invalid YAML: \(problem)\(offset.map { " at byte \($0)" } ?? "")")
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            return CheckError(
-                file: file, line: context.mark.line, column: context.mark.column,
-                message: "invalid YAML: duplicate keys \(duplicates.joined(separator: ", "))")
-        default:
-            return CheckError(file: file, message: "invalid YAML: \(error)")
-        }
-    }
-
-    static func convert(_ node: Node, budget: inout Int, file: String) throws -> DocNode {
-        budget -= 1
-        if budget < 0 {
-            throw CheckError(
-                file: file, line: node.mark?.line,
-                message: "expands to more than \(maximumNodes) nodes through aliases; refused")
-        }
-        let line = node.mark?.line ?? 0
-        let column = node.mark?.column ?? 0
-        switch node {
-        case .scalar(let scalar):
-            return DocNode(.scalar(scalar.string, plain: scalar.style == .plain || scalar.style == .any), line: line, column: column)
-        case .sequence(let sequence):
-            var elements: [DocNode] = []
-            elements.reserveCapacity(sequence.count)
-            for element in sequence { elements.append(try convert(element, budget: &budget, file: file)) }
-            return DocNode(.sequence(elements), line: line, column: column)
-        case .mapping(let mapping):
-            var entries: [DocEntry] = []
-            var merged: [DocEntry] = []
-            for (key, value) in mapping {
-                let keyText = key.scalar?.string ?? ""
-                let converted = try convert(value, budget: &budget, file: file)
-                if keyText == "<<", key.scalar?.style != .singleQuoted, key.scalar?.style != .doubleQuoted {
-                    // YAML merge key: entries of the merged mapping(s), overridden by explicit ones.
-                    for source in converted.elements ?? [converted] { merged += source.entries ?? [] }
-                    continue
-                }
-                entries.append(DocEntry(key: keyText, value: converted, keyLine: key.mark?.line, keyColumn: key.mark?.column))
-            }
-            for entry in merged where !entries.contains(where: { $0.key == entry.key }) { entries.append(entry) }
-            return DocNode(.mapping(entries), line: line, column: column)
-        case .alias:
-            return DocNode(.scalar("", plain: true), line: line, column: column)
-        }
     }
 
     // MARK: - XML

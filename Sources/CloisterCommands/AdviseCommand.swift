@@ -1,5 +1,6 @@
 import ArgumentParser
 import CloisterCheck
+import CloisterCodec
 import CloisterInspect
 import CloisterModel
 import CloisterPlacement

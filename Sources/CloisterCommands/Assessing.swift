@@ -1,4 +1,5 @@
 import ArgumentParser
+import CloisterCodec
 import CloisterModel
 import CloisterReport
 import CloisterRules

@@ -1,3 +1,4 @@
+import CloisterCodec
 import CloisterModel
 
 /// Compose files (compose-spec, services) → one declared posture per service, with the

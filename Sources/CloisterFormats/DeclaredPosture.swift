@@ -1,3 +1,4 @@
+import CloisterCodec
 import CloisterModel
 
 /// Builds a declared posture and keeps, beside each field, where it was declared or which

@@ -1,3 +1,4 @@
+import CloisterCodec
 import CloisterModel
 
 /// Firecracker VM configuration (`--config-file`, the same shape as the API's PUT bodies:

@@ -1,3 +1,4 @@
+import CloisterCodec
 import CloisterModel
 
 /// Kubernetes manifests → one declared posture per container. Field meanings and defaults

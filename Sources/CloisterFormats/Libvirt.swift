@@ -1,3 +1,4 @@
+import CloisterCodec
 import CloisterModel
 
 /// An XML element with the line it starts on. CloisterCheck builds it with FoundationXML's

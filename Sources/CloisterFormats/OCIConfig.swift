@@ -1,3 +1,4 @@
+import CloisterCodec
 import CloisterModel
 
 /// OCI runtime `config.json` (runtime-spec config.md and config-linux.md) → declared posture.

@@ -1,3 +1,5 @@
+import CloisterCodec
+
 // qemu's option syntax (QemuOpts, util/qemu-option.c): `value,key=value,flag,key=value`.
 // - A first element without `=` is the value of the option's implied key (`-accel kvm`,
 //   `-netdev user,id=n0`, `-vnc :1`).

@@ -1,3 +1,4 @@
+import CloisterCodec
 import CloisterModel
 
 // Parsers for the kernel's text formats, split from the reading so each is tested on

@@ -1,3 +1,4 @@
+import CloisterCodec
 import Foundation
 import Yams
 
@@ -50,9 +51,14 @@ struct YAMLMap {
     static func document(_ text: String, file: String) throws -> YAMLMap {
         let node: Node?
         do {
-            node = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw PlacementInputError(file: file, field: "", message: "is not valid YAML: \(error)")
+            // The basic resolver, as every reader: this one reads scalars by their text, and its
+            // `null` test below covers what the default resolver would have tagged null.
+            node = try YAMLText.compose(text, file: file)
+        } catch {
+            if error.reason == .tooManyNodes {
+                throw PlacementInputError(file: file, line: error.line, field: "", message: error.message)
+            }
+            throw PlacementInputError(file: file, field: "", message: "is not valid YAML: \(error.detail)")
         }
         guard let node else { throw PlacementInputError(file: file, field: "", message: "is empty") }
         guard case .mapping(let mapping) = node else {

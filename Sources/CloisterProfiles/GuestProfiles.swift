@@ -1,3 +1,4 @@
+import CloisterCodec
 import CloisterModel
 
 /// What a guest's hypervisor configuration is built from.

@@ -1,3 +1,4 @@
+import CloisterCodec
 import Foundation
 import CloisterModel
 import CloisterRules
@@ -7,7 +8,7 @@ import CloisterRules
 enum MarkdownRenderer {
     static func render(_ report: ScanReport, rules: RulePack?) -> String {
         let facts = ReportFacts(report: report, rules: rules)
-        let md = Escape.markdown
+        let md = SafeText.forMarkdown
         var out = "# cloister audit report\n\n"
         out += "| | |\n|---|---|\n"
         for (label, value) in facts.hostLines { out += "| \(label) | \(md(value)) |\n" }
@@ -78,7 +79,7 @@ enum MarkdownRenderer {
 enum HTMLRenderer {
     static func render(_ report: ScanReport, rules: RulePack?) -> String {
         let facts = ReportFacts(report: report, rules: rules)
-        let h = Escape.html
+        let h = SafeText.forXML
         var out = """
             <!DOCTYPE html>
             <html lang="en">

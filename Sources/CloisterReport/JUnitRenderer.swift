@@ -1,3 +1,4 @@
+import CloisterCodec
 import CloisterModel
 import CloisterRules
 
@@ -32,26 +33,26 @@ enum JUnitRenderer {
                 var body = ""
                 for finding in findings where finding.rule == ruleID {
                     if let accepted = finding.accepted {
-                        body += "      <skipped message=\"\(Escape.xml("accepted: " + accepted))\"/>\n"
+                        body += "      <skipped message=\"\(SafeText.forXML("accepted: " + accepted))\"/>\n"
                         skipped += 1
                     } else {
                         let details = ([finding.message] + ReportFacts.sortedEvidence(finding.evidence).map { "\($0) = \($1)" }
                             + finding.references.map { "\($0.source) \($0.id)" }).joined(separator: "\n")
-                        body += "      <failure type=\"\(finding.severity.rawValue)\" message=\"\(Escape.xml(finding.message))\">"
-                            + Escape.xml(details) + "</failure>\n"
+                        body += "      <failure type=\"\(finding.severity.rawValue)\" message=\"\(SafeText.forXML(finding.message))\">"
+                            + SafeText.forXML(details) + "</failure>\n"
                         failures += 1
                     }
                 }
-                let open = "    <testcase classname=\"\(Escape.xml(workload.id))\" name=\"\(Escape.xml(name))\""
+                let open = "    <testcase classname=\"\(SafeText.forXML(workload.id))\" name=\"\(SafeText.forXML(name))\""
                 cases.append(body.isEmpty ? open + "/>\n" : open + ">\n" + body + "    </testcase>\n")
             }
             totalTests += cases.count
             totalFailures += failures
             totalSkipped += skipped
             suites.append(
-                "  <testsuite name=\"\(Escape.xml(workload.id))\" tests=\"\(cases.count)\" failures=\"\(failures)\" "
-                    + "errors=\"0\" skipped=\"\(skipped)\" timestamp=\"\(Escape.xml(report.scannedAt))\" "
-                    + "hostname=\"\(Escape.xml(report.host.hostname ?? "localhost"))\">\n"
+                "  <testsuite name=\"\(SafeText.forXML(workload.id))\" tests=\"\(cases.count)\" failures=\"\(failures)\" "
+                    + "errors=\"0\" skipped=\"\(skipped)\" timestamp=\"\(SafeText.forXML(report.scannedAt))\" "
+                    + "hostname=\"\(SafeText.forXML(report.host.hostname ?? "localhost"))\">\n"
                     + cases.joined() + "  </testsuite>\n")
         }
         return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"

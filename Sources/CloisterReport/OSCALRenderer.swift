@@ -1,3 +1,4 @@
+import CloisterCodec
 import Crypto
 import CloisterModel
 import CloisterRules
@@ -23,7 +24,7 @@ import Foundation
 /// it points (`#uuid`) at a back-matter resource that describes the rule pack as the plan.
 ///
 /// Hostile text: JSON encoding keeps every string data. OSCAL's `title`, `description` and
-/// `remarks` are Markdown, so workload text in them is Markdown-escaped (`Escape.markdown`);
+/// `remarks` are Markdown, so workload text in them is Markdown-escaped (`SafeText.forMarkdown`);
 /// property values must be one line without surrounding spaces, so there workload text has
 /// its line breaks turned into spaces and its ends trimmed (`propertyValue`).
 enum OSCALRenderer {
@@ -83,7 +84,7 @@ enum OSCALRenderer {
                 if let location = posture.location {
                     evidence.append(.object([
                         "href": .string(SARIFRenderer.uri(location.file)),
-                        "description": .string("Declared in " + Escape.markdown(locationText(location)) + "."),
+                        "description": .string("Declared in " + SafeText.forMarkdown(locationText(location)) + "."),
                     ]))
                 }
             } else {
@@ -91,10 +92,10 @@ enum OSCALRenderer {
             }
             observations.append(.object([
                 "uuid": .string(observationUUID),
-                "title": .string("Posture of " + Escape.markdown(posture?.name ?? id)),
+                "title": .string("Posture of " + SafeText.forMarkdown(posture?.name ?? id)),
                 "description": .string(
                     (isDeclared ? "The declared configuration of " : "The live confinement, read from the kernel, of ")
-                        + Escape.markdown(posture?.name ?? id) + "."),
+                        + SafeText.forMarkdown(posture?.name ?? id) + "."),
                 "methods": .array([.string(isDeclared ? "EXAMINE" : "TEST")]),
                 // No `types`: OSCAL's (finding, historic, mitigation, …) name none that fits
                 // the posture examined as evidence.
@@ -125,27 +126,27 @@ enum OSCALRenderer {
             let controls = controls800_53(finding.references)
             controlsWithFindings.formUnion(controls)
             let section800190 = finding.references.first { $0.source == "nist-800-190" }?.id
-            let title = Escape.markdown(rules?.rule(id: finding.rule)?.title ?? finding.rule)
+            let title = SafeText.forMarkdown(rules?.rule(id: finding.rule)?.title ?? finding.rule)
 
             var evidence: [JSONValue] = ReportFacts.sortedEvidence(finding.evidence).map { field, value in
                 .object([
-                    "description": .string("`" + Escape.markdown(field) + "` = " + Escape.markdown(value)),
+                    "description": .string("`" + SafeText.forMarkdown(field) + "` = " + SafeText.forMarkdown(value)),
                     "props": .array([prop("posture-field", field)]),
                 ])
             }
             if let location = finding.location {
                 evidence.append(.object([
                     "href": .string(SARIFRenderer.uri(location.file)),
-                    "description": .string("Declared at " + Escape.markdown(locationText(location)) + "."),
+                    "description": .string("Declared at " + SafeText.forMarkdown(locationText(location)) + "."),
                 ]))
             }
             if evidence.isEmpty {
-                evidence.append(.object(["description": .string(Escape.markdown(finding.message))]))
+                evidence.append(.object(["description": .string(SafeText.forMarkdown(finding.message))]))
             }
             observations.append(.object([
                 "uuid": .string(observationUUID),
                 "title": .string(title),
-                "description": .string(Escape.markdown(finding.message)),
+                "description": .string(SafeText.forMarkdown(finding.message)),
                 "props": .array([prop("rule", finding.rule), prop("severity", finding.severity.rawValue)]),
                 "methods": .array([.string(isDeclared ? "EXAMINE" : "TEST")]),
                 "types": .array([.string("finding")]),
@@ -162,7 +163,7 @@ enum OSCALRenderer {
             }
             var status: JSONObject = ["state": .string("not-satisfied"), "reason": .string("fail")]
             if let accepted = finding.accepted {
-                status["remarks"] = .string("Accepted by a baseline: " + Escape.markdown(accepted))
+                status["remarks"] = .string("Accepted by a baseline: " + SafeText.forMarkdown(accepted))
             }
             var target: JSONObject = [
                 "type": .string("objective-id"),
@@ -183,7 +184,7 @@ enum OSCALRenderer {
             findings.append(.object([
                 "uuid": .string(nameUUID("finding", candidate)),
                 "title": .string(title),
-                "description": .string(Escape.markdown(finding.message)),
+                "description": .string(SafeText.forMarkdown(finding.message)),
                 "props": .array(findingProps),
                 "origins": origins,
                 "target": .object(target),
@@ -240,7 +241,7 @@ enum OSCALRenderer {
         ]
         if !inventory.isEmpty { localDefinitions["inventory-items"] = .array(inventory) }
 
-        let hostName = report.host.hostname.map(Escape.markdown)
+        let hostName = report.host.hostname.map(SafeText.forMarkdown)
         var result: JSONObject = [
             "uuid": .string(UUID().uuidString.lowercased()),
             "title": .string(declared ? "cloister check" : "cloister scan" + (hostName.map { " of " + $0 } ?? "")),
@@ -256,7 +257,7 @@ enum OSCALRenderer {
         if !observations.isEmpty { result["observations"] = .array(observations) }
         if !findings.isEmpty { result["findings"] = .array(findings) }
         if !report.issues.isEmpty {
-            result["remarks"] = .string("Problems met:\n\n" + report.issues.map { "- " + Escape.markdown($0.message) }.joined(separator: "\n"))
+            result["remarks"] = .string("Problems met:\n\n" + report.issues.map { "- " + SafeText.forMarkdown($0.message) }.joined(separator: "\n"))
         }
 
         let document: JSONValue = .object([
@@ -293,14 +294,14 @@ enum OSCALRenderer {
         .object([
             "subject-uuid": .string(itemUUID),
             "type": .string("inventory-item"),
-            "title": .string(Escape.markdown(posture?.name ?? id)),
+            "title": .string(SafeText.forMarkdown(posture?.name ?? id)),
         ])
     }
 
     static func workloadDescription(id: String, posture: Posture?) -> String {
-        guard let posture else { return "Workload " + Escape.markdown(id) + "." }
-        return "A \(posture.kind.rawValue) run by " + Escape.markdown(posture.runtime) + ": " + Escape.markdown(posture.name)
-            + " (" + Escape.markdown(id) + ")."
+        guard let posture else { return "Workload " + SafeText.forMarkdown(id) + "." }
+        return "A \(posture.kind.rawValue) run by " + SafeText.forMarkdown(posture.runtime) + ": " + SafeText.forMarkdown(posture.name)
+            + " (" + SafeText.forMarkdown(id) + ")."
     }
 
     /// The posture facts a reader checks first, as Markdown.
@@ -313,12 +314,12 @@ enum OSCALRenderer {
         ].filter { $0.1 == .host }.map(\.0)
         lines.append("- namespaces shared with the host: " + (shared.isEmpty ? "none" : shared.joined(separator: ", ")))
         let effective = posture.capabilities.effective
-        lines.append("- effective capabilities: " + (effective.isEmpty ? "none" : Escape.markdown(effective.joined(separator: ", "))))
-        lines.append("- seccomp: " + Escape.markdown(posture.seccomp?.mode.rawValue ?? "unknown"))
+        lines.append("- effective capabilities: " + (effective.isEmpty ? "none" : SafeText.forMarkdown(effective.joined(separator: ", "))))
+        lines.append("- seccomp: " + SafeText.forMarkdown(posture.seccomp?.mode.rawValue ?? "unknown"))
         lines.append("- no_new_privs: " + (posture.noNewPrivileges.map { $0 ? "set" : "not set" } ?? "unknown"))
         lines.append("- read-only root filesystem: " + (posture.readOnlyRootfs.map { $0 ? "yes" : "no" } ?? "unknown"))
         if let exposure = posture.exposure {
-            lines.append("- exposure: \(score(exposure.score)) (" + Escape.markdown(exposure.level) + ")")
+            lines.append("- exposure: \(score(exposure.score)) (" + SafeText.forMarkdown(exposure.level) + ")")
         }
         return lines.joined(separator: "\n")
     }

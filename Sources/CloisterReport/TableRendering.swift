@@ -1,3 +1,4 @@
+import CloisterCodec
 import CloisterModel
 
 /// The terminal view: one line a workload, everything from workloads escaped.

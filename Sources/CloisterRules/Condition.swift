@@ -1,3 +1,4 @@
+import CloisterCodec
 import CloisterModel
 import Yams
 

@@ -1,3 +1,5 @@
+import CloisterCodec
+
 /// A condition written back as one readable line, for `rules show`.
 extension Condition: CustomStringConvertible {
     public var description: String {

@@ -1,3 +1,4 @@
+import CloisterCodec
 import Foundation
 import Yams
 
@@ -40,7 +41,7 @@ public struct InputFileErrors: Error, LocalizedError, Sendable {
     public var errorDescription: String? { errors.map(\.description).joined(separator: "\n") }
 }
 
-/// Reads and composes a YAML file, turning parser errors into `InputFileError`.
+/// Reads a rule, policy or baseline file, turning its errors into `InputFileError`.
 enum YAMLFile {
     static func read(path: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -52,43 +53,24 @@ enum YAMLFile {
         return text
     }
 
+    /// The file's one document through `YAMLText` (the basic resolver: `jsonScalar` resolves
+    /// plain scalars itself, exactly as Yams' default resolver would), its error worded as rule
+    /// files have always worded it.
     static func compose(_ text: String, file: String) throws -> Node {
+        let node: Node?
         do {
-            // The basic resolver tags every plain scalar `str` instead of running Yams' seven
-            // regular expressions (ICU) over each one: loading the rule pack that way cost 7 ms
-            // and kept 1.5 MB of ICU resident in every scan. `jsonScalar` resolves plain
-            // scalars itself, exactly as Yams' default resolver would.
-            guard let node = try Yams.compose(yaml: text, .basic) else {
-                throw InputFileError(file: file, line: 1, message: "the file is empty")
-            }
-            return node
-        } catch let error as InputFileError {
-            throw error
-        } catch let error as YamlError {
-            throw InputFileError(file: file, line: yamlErrorLine(error), message: "not valid YAML: \(yamlProblem(error))")
+            node = try YAMLText.compose(text, file: file)
         } catch {
-            throw InputFileError(file: file, message: "not valid YAML: \(error)")
+            switch error.reason {
+            case .syntax: throw InputFileError(file: file, line: error.line, message: "not valid YAML: \(error.problem)")
+            case .duplicateKeys(let keys):
+                throw InputFileError(file: file, message: "not valid YAML: duplicated keys " + keys.joined(separator: ", "))
+            case .tooManyNodes: throw InputFileError(file: file, line: error.line, message: error.message)
+            case .unreadable, .other: throw InputFileError(file: file, message: "not valid YAML: \(error.detail)")
+            }
         }
-    }
-
-    private static func yamlProblem(_ error: YamlError) -> String {
-        switch error {
-        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _):
-            return problem
-        case .duplicatedKeysInMapping(let duplicates, _):
-            return "duplicated keys " + duplicates.joined(separator: ", ")
-        default:
-            return String(describing: error)
-        }
-    }
-
-    private static func yamlErrorLine(_ error: YamlError) -> Int? {
-        switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
-            return mark.line
-        default:
-            return nil
-        }
+        guard let node else { throw InputFileError(file: file, line: 1, message: "the file is empty") }
+        return node
     }
 
     /// Checks `version`: present, an integer, and not newer than this program understands.

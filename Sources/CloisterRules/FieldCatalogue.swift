@@ -1,3 +1,4 @@
+import CloisterCodec
 import CloisterModel
 
 /// What a posture field holds, for checking conditions on load.

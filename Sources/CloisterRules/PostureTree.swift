@@ -1,3 +1,4 @@
+import CloisterCodec
 import CloisterModel
 
 /// A posture's JSON tree, built field by field. The same tree as `JSONValue.encode(posture)`

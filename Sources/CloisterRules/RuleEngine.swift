@@ -1,3 +1,4 @@
+import CloisterCodec
 import CloisterModel
 
 /// A rule that could not be decided for a workload because a field it reads is unknown.

@@ -1,4 +1,5 @@
 import CloisterAdmission
+import CloisterCodec
 import CloisterModel
 import CloisterReport
 import Synchronization

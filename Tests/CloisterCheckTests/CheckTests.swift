@@ -1,3 +1,4 @@
+import CloisterCodec
 import CloisterFormats
 import CloisterModel
 import Foundation

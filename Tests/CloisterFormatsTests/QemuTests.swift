@@ -243,3 +243,13 @@ struct LibvirtQemuCommandLineTests {
         #expect(options["x.y"] == "on")
     }
 }
+
+/// Stays with CloisterFormats (ShellWords) when the JSON document tests moved to CloisterCodec.
+@Suite struct ShellWordsTests {
+    @Test func shellWords() {
+        #expect(ShellWords.split("qemu -name 'a b' -vnc \"127.0.0.1:0\" \\\n -m 1 # comment\n") == [
+            "qemu", "-name", "a b", "-vnc", "127.0.0.1:0", "-m", "1",
+        ])
+        #expect(Array(ShellWords.commandStart(["exec", "FOO=1", "qemu-kvm", "-m"])) == ["qemu-kvm", "-m"])
+    }
+}

@@ -1,3 +1,4 @@
+import CloisterCodec
 import Testing
 @testable import CloisterInspect
 @testable import CloisterModel

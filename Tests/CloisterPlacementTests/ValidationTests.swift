@@ -86,6 +86,24 @@ import Testing
         #expect(error.message.contains("not valid YAML"))
     }
 
+    /// The reader now composes with the basic resolver (YAMLText) rather than Yams' default one;
+    /// it reads scalars by their text, so what the default resolver typed reads the same.
+    @Test func scalarsTheDefaultResolverTypedReadTheSame() throws {
+        let base = "version: 1\nname: a\ntrust: trusted\ntenancy: single\n"
+        for absent in ["~", "null", "NULL", "", "!!null ''"] {
+            let description = try WorkloadDescription.parse(yaml: base + "hostTrusted: \(absent)\n")
+            #expect(description.hostTrusted, "hostTrusted: \(absent)")
+            #expect(description.defaulted.contains("hostTrusted") == false)
+        }
+        for (text, value) in [("no", false), ("False", false), ("yes", true), ("TRUE", true), ("'false'", false)] {
+            #expect(try WorkloadDescription.parse(yaml: base + "hostTrusted: \(text)\n").hostTrusted == value, "\(text)")
+        }
+        #expect(failure(base + "hostTrusted: off\n")?.message == "must be true or false, not 'off'")
+        let performance = try WorkloadDescription.parse(yaml: base + "performance:\n  startupMs: 200\n")
+        #expect(performance.performance.startupMs == 200)
+        #expect(failure(base + "performance:\n  startupMs: 0x10\n")?.field == "performance.startupMs")
+    }
+
     @Test func defaultsAreRecordedAsAssumptions() throws {
         let description = try WorkloadDescription.parse(yaml: "version: 1\nname: a\ntrust: trusted\ntenancy: single\n")
         #expect(description.defaulted.contains("hostTrusted"))

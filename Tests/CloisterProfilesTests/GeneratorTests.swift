@@ -57,7 +57,7 @@ import Testing
         let xml = LibvirtDomainGenerator.domain(for: needs)
         #expect(!xml.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\n") || $0.value == 0xFFFF })
         #expect(xml.contains("<name>g\\x1b[2J</name>"))
-        #expect(xml.contains("path='/run/it&apos;s &amp; &lt;odd&gt;/g\\x1b[2J.console'"))
+        #expect(xml.contains("path='/run/it&#39;s &amp; &lt;odd&gt;/g\\x1b[2J.console'"))
     }
 
     @Test func landlockRulesetHandlesWhatItGrants() {

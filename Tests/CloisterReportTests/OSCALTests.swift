@@ -1,3 +1,4 @@
+import CloisterCodec
 import CloisterModel
 @testable import CloisterReport
 import CloisterRules
@@ -109,7 +110,7 @@ struct OSCALTests {
         for posture in report.workloads {
             let observation = try #require(observations.first { observation in
                 observation["types"] == nil
-                    && (observation["subjects"] as? [[String: Any]])?.first?["title"] as? String == Escape.markdown(posture.name)
+                    && (observation["subjects"] as? [[String: Any]])?.first?["title"] as? String == SafeText.forMarkdown(posture.name)
             })
             #expect(observation["methods"] as? [String] == [posture.source == .declared ? "EXAMINE" : "TEST"])
         }

@@ -6,6 +6,7 @@
 import CFuzzDriver
 import CloisterAdmission
 import CloisterCheck
+import CloisterCodec
 import CloisterFormats
 import CloisterInspect
 import CloisterModel

@@ -1,6 +1,6 @@
 // A compact JSON encoder with sorted keys for the public contract (scan and check reports). It writes what Foundation's
 // JSONEncoder writes with [.sortedKeys, .withoutEscapingSlashes] (keys in UTF-8 byte order,
-// the same string escapes), byte for byte — a test holds it to that — at a fraction of the
+// the same string escapes, `JSONString.Style.foundation`), byte for byte — a test holds it to that — at a fraction of the
 // cost: encoding thousands of postures was most of `check`'s run time.
 
 public enum CompactJSON {
@@ -31,26 +31,29 @@ public enum CompactJSON {
     }
 
     static func box<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> Value {
-        // Compared by metatype, not with `as?`: a dynamic cast per candidate type, failing
-        // seven times for every struct, was a fifth of encoding a scan report.
+        // Compared by metatype first, not with a bare `as?`: a failing dynamic cast per
+        // candidate type, seven for every struct, was a fifth of encoding a scan report. Only
+        // a value whose type matched is cast, and a cast to its own type is the runtime's
+        // shortest path (and folds away where `box` is specialised).
         switch ObjectIdentifier(T.self) {
-        case ObjectIdentifier(String.self): return .string(unsafeBitCast(value, to: String.self))
-        case ObjectIdentifier(Bool.self): return .literal(unsafeBitCast(value, to: Bool.self) ? "true" : "false")
-        case ObjectIdentifier(Int.self): return .literal(String(unsafeBitCast(value, to: Int.self)))
-        case ObjectIdentifier(UInt32.self): return .literal(String(unsafeBitCast(value, to: UInt32.self)))
-        case ObjectIdentifier(UInt64.self): return .literal(String(unsafeBitCast(value, to: UInt64.self)))
-        case ObjectIdentifier(Int64.self): return .literal(String(unsafeBitCast(value, to: Int64.self)))
-        case ObjectIdentifier(Double.self): return .literal(format(unsafeBitCast(value, to: Double.self)))
-        default:
-            let encoder = NodeEncoder(codingPath: codingPath)
-            try value.encode(to: encoder)
-            switch encoder.node.kind {
-            case .single: return encoder.node.single
-            case .empty:
-                encoder.node.kind = .object
-                return .container(encoder.node)
-            case .array, .object: return .container(encoder.node)
-            }
+        case ObjectIdentifier(String.self): if let text = value as? String { return .string(text) }
+        case ObjectIdentifier(Bool.self): if let flag = value as? Bool { return .literal(flag ? "true" : "false") }
+        case ObjectIdentifier(Int.self): if let number = value as? Int { return .literal(String(number)) }
+        case ObjectIdentifier(UInt32.self): if let number = value as? UInt32 { return .literal(String(number)) }
+        case ObjectIdentifier(UInt64.self): if let number = value as? UInt64 { return .literal(String(number)) }
+        case ObjectIdentifier(Int64.self): if let number = value as? Int64 { return .literal(String(number)) }
+        case ObjectIdentifier(Double.self): if let number = value as? Double { return .literal(format(number)) }
+        default: break
+        }
+        // Every other type (and, never in practice, a scalar whose cast failed) encodes itself.
+        let encoder = NodeEncoder(codingPath: codingPath)
+        try value.encode(to: encoder)
+        switch encoder.node.kind {
+        case .single: return encoder.node.single
+        case .empty:
+            encoder.node.kind = .object
+            return .container(encoder.node)
+        case .array, .object: return .container(encoder.node)
         }
     }
 
@@ -94,31 +97,7 @@ public enum CompactJSON {
     }
 
     static func writeString(_ text: String, into output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\""))
-        // Most strings need no escape: copy them whole.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            output.append(contentsOf: text.utf8)
-            output.append(UInt8(ascii: "\""))
-            return
-        }
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x08: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case 0x0A: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0x00..<0x20:
-                let digits = Array("0123456789abcdef".utf8)
-                output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                output.append(digits[Int(byte >> 4)])
-                output.append(digits[Int(byte & 0xF)])
-            default: output.append(byte)
-            }
-        }
-        output.append(UInt8(ascii: "\""))
+        JSONString.write(text, into: &output, style: .foundation)
     }
 
     final class NodeEncoder: Encoder, SingleValueEncodingContainer {

@@ -1,5 +1,3 @@
-import CloisterModel
-
 /// A posture as the generic tree its JSON form describes, so conditions can address any field
 /// by the same path the JSON contract uses. Built by `JSONTreeEncoder` straight from the
 /// `Codable` conformance, so a field added to the model is addressable without touching the
@@ -30,70 +28,50 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
-    static func format(_ number: Double) -> String {
+    /// A number as cloister's tree documents write it: whole numbers without a fraction.
+    public static func format(_ number: Double) -> String {
         if number.rounded() == number, abs(number) < 1e18 { return String(Int64(number)) }
         return String(number)
     }
 
     /// Compact JSON text with sorted keys (deterministic output for reports and tests).
     public func serialized(pretty: Bool = false, indent: Int = 0) -> String {
-        var output = ""
+        var output: [UInt8] = []
         write(into: &output, pretty: pretty, indent: indent)
-        return output
+        return String(decoding: output, as: UTF8.self)
     }
 
-    private func write(into output: inout String, pretty: Bool, indent: Int) {
+    private func write(into output: inout [UInt8], pretty: Bool, indent: Int) {
         let pad = pretty ? String(repeating: "  ", count: indent + 1) : ""
         let closePad = pretty ? String(repeating: "  ", count: indent) : ""
         let newline = pretty ? "\n" : ""
         switch self {
-        case .null: output += "null"
-        case .bool(let flag): output += flag ? "true" : "false"
-        case .number(let number): output += JSONValue.format(number)
-        case .string(let string): JSONValue.quote(string, into: &output)
+        case .null: output += "null".utf8
+        case .bool(let flag): output += (flag ? "true" : "false").utf8
+        case .number(let number): output += JSONValue.format(number).utf8
+        case .string(let string): JSONString.write(string, into: &output, style: .strict)
         case .array(let items):
-            if items.isEmpty { output += "[]"; return }
-            output += "[" + newline
+            if items.isEmpty { output += "[]".utf8; return }
+            output += ("[" + newline).utf8
             for (index, item) in items.enumerated() {
-                output += pad
+                output += pad.utf8
                 item.write(into: &output, pretty: pretty, indent: indent + 1)
-                output += (index + 1 < items.count ? "," : "") + newline
+                output += ((index + 1 < items.count ? "," : "") + newline).utf8
             }
-            output += closePad + "]"
+            output += (closePad + "]").utf8
         case .object(let members):
-            if members.isEmpty { output += "{}"; return }
-            output += "{" + newline
+            if members.isEmpty { output += "{}".utf8; return }
+            output += ("{" + newline).utf8
             let keys = members.keys.sorted()
             for (index, key) in keys.enumerated() {
-                output += pad
-                JSONValue.quote(key, into: &output)
-                output += pretty ? ": " : ":"
+                output += pad.utf8
+                JSONString.write(key, into: &output, style: .strict)
+                output += (pretty ? ": " : ":").utf8
                 members[key]?.write(into: &output, pretty: pretty, indent: indent + 1)
-                output += (index + 1 < keys.count ? "," : "") + newline
+                output += ((index + 1 < keys.count ? "," : "") + newline).utf8
             }
-            output += closePad + "}"
+            output += (closePad + "}").utf8
         }
-    }
-
-    static func quote(_ string: String, into output: inout String) {
-        output += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || (0x2028...0x2029).contains(scalar.value) {
-                    let hex = String(scalar.value, radix: 16)
-                    output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    output.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        output += "\""
     }
 
     /// Objects merged key by key, anything else replaced; `null` in the overlay removes the key.

@@ -1,8 +1,6 @@
-import CloisterModel
-
 /// A parsed JSON or YAML document that remembers where each value stands, so a posture field
-/// can point at the line that declared it. YAML is turned into this by CloisterCheck (with
-/// Yams); JSON by `JSONDocument`, here.
+/// can point at the line that declared it. YAML is turned into this by `YAMLText` (with
+/// Yams), JSON by `JSONDocument`, both here.
 public struct DocNode: Sendable {
     public enum Value: Sendable {
         case mapping([DocEntry])
@@ -179,9 +177,5 @@ public struct DocCursor: Sendable {
 
     public func error(_ message: String) -> DocumentError {
         DocumentError(line: line, column: column, path: path, message: "\(path.isEmpty ? "document" : path) \(message)")
-    }
-
-    public func location(file: String) -> SourceLocation {
-        SourceLocation(file: file, line: line, column: column, path: path)
     }
 }

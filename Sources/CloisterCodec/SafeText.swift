@@ -1,6 +1,8 @@
 /// Text that comes from workloads (process names, labels, paths, file contents) is hostile:
 /// it may hold invalid UTF-8, terminal escape sequences, newlines and huge lengths. These
-/// helpers keep it data: decoded losslessly, bounded, and escaped for whatever shows it.
+/// helpers keep it data: decoded losslessly, bounded, and escaped for whatever shows it
+/// (terminal, HTML and XML, Markdown; JSON strings are `JSONString`'s). One policy a format,
+/// here, so no two renderers can disagree about it.
 public enum SafeText {
     /// Decodes bytes as UTF-8, writing each byte of an invalid sequence as `\xNN` so nothing
     /// is lost or guessed. Output is bounded to `limit` bytes of input, marked with `…` when cut.
@@ -39,9 +41,12 @@ public enum SafeText {
         return truncated ? output + "…" : output
     }
 
-    /// XML 1.0 text and attribute values (quoted with either quote): markup escaped, control
-    /// characters first made visible by `forTerminal`, and U+FFFE and U+FFFF, which XML 1.0
-    /// forbids, dropped. One definition for every XML cloister writes (JUnit, HTML, libvirt).
+    /// HTML and XML 1.0 text and attribute values (quoted with either quote): the one markup
+    /// escaper, for every HTML and XML cloister writes (HTML reports, JUnit, libvirt XML).
+    /// Control characters are first made visible by `forTerminal`; `&<>"'` are escaped, the
+    /// apostrophe as `&#39;` (a character reference every HTML and XML 1.0 reader knows, where
+    /// `&apos;` is not an HTML 4 entity); U+FFFE and U+FFFF, which XML 1.0 forbids and HTML
+    /// calls noncharacters, are dropped.
     public static func forXML(_ text: String) -> String {
         var output = ""
         output.reserveCapacity(text.utf8.count)
@@ -51,9 +56,27 @@ public enum SafeText {
             case "<": output += "&lt;"
             case ">": output += "&gt;"
             case "\"": output += "&quot;"
-            case "'": output += "&apos;"
+            case "'": output += "&#39;"
             case "\u{FFFE}", "\u{FFFF}": continue
             default: output.unicodeScalars.append(scalar)
+            }
+        }
+        return output
+    }
+
+    /// Markdown inline text, safe in a table cell: pipes, backticks, emphasis, links and raw
+    /// HTML are escaped so a workload's name cannot change a report's structure. Control
+    /// characters are first made visible by `forTerminal`.
+    public static func forMarkdown(_ text: String) -> String {
+        var output = ""
+        for character in forTerminal(text) {
+            switch character {
+            case "|", "`", "*", "_", "[", "]", "\\", "#", "~", "!", "(", ")":
+                output += "\\" + String(character)
+            case "<": output += "&lt;"
+            case ">": output += "&gt;"
+            case "&": output += "&amp;"
+            default: output.append(character)
             }
         }
         return output

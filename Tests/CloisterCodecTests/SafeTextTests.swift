@@ -1,5 +1,5 @@
+import CloisterCodec
 import Testing
-@testable import CloisterModel
 
 @Suite struct SafeTextTests {
     @Test func validUTF8IsKept() {

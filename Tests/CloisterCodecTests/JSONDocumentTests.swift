@@ -1,6 +1,6 @@
 import Testing
 
-@testable import CloisterFormats
+@testable import CloisterCodec
 
 @Suite("JSON with positions")
 struct JSONDocumentTests {
@@ -50,12 +50,5 @@ struct JSONDocumentTests {
             let text = String((0..<length).map { _ in alphabet.randomElement(using: &generator) ?? " " })
             _ = try? JSONDocument.parse(text)
         }
-    }
-
-    @Test func shellWords() {
-        #expect(ShellWords.split("qemu -name 'a b' -vnc \"127.0.0.1:0\" \\\n -m 1 # comment\n") == [
-            "qemu", "-name", "a b", "-vnc", "127.0.0.1:0", "-m", "1",
-        ])
-        #expect(Array(ShellWords.commandStart(["exec", "FOO=1", "qemu-kvm", "-m"])) == ["qemu-kvm", "-m"])
     }
 }
