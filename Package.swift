@@ -4,7 +4,10 @@ import PackageDescription
 // Direction of dependencies (see DESIGN.md):
 //   C bridges ← CloisterSystem ← CloisterInspect ─┐
 //   CloisterModel ← CloisterRules, CloisterPlacement, CloisterReport ← CloisterCommands ← cloister
+//   CloisterOCI (runtime-spec wire types, a leaf) ← CloisterFormats, CloisterProfiles,
+//     CloisterSeccomp, CloisterLaunch: each maps the wire types to and from its own domain.
 // The model, rules, placement and reporting never import the OS layer, so they test anywhere.
+// The model never imports CloisterOCI: a posture is not an OCI config.
 
 func cLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
     .systemLibrary(name: name, pkgConfig: pkgConfig, providers: [.apt([apt])])
@@ -48,6 +51,9 @@ let package = Package(
 
         // Pure: Codable, Sendable values. No I/O, no C.
         .target(name: "CloisterModel"),
+        // The OCI runtime-spec wire types (config.json, linux.seccomp): Codable values only, no
+        // Foundation, no I/O. Every reader and writer of those files shares them.
+        .target(name: "CloisterOCI"),
         // The only layer that talks to the kernel and the C libraries.
         .target(
             name: "CloisterSystem",
@@ -58,7 +64,10 @@ let package = Package(
         // cgroups, and starts it through the C child in CCloisterShim (cl_launch).
         .target(
             name: "CloisterLaunch",
-            dependencies: ["CloisterModel", "CloisterSystem", "CloisterSeccomp", "CLibcap", "CCloisterShim", "CloisterLaunchCore"]),
+            dependencies: [
+                "CloisterModel", "CloisterOCI", "CloisterSystem", "CloisterSeccomp", "CLibcap", "CCloisterShim",
+                "CloisterLaunchCore",
+            ]),
         // Foundation-free: the spec handed to the C child, cgroups, the default seccomp list,
         // and the fast path of `launch --no-verify` that the front executable runs.
         .target(name: "CloisterLaunchCore", dependencies: ["CCloisterShim", "CSeccomp"]),
@@ -66,9 +75,9 @@ let package = Package(
         .target(name: "CloisterPlacement", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
         .target(name: "CloisterReport", dependencies: ["CloisterModel", "CloisterRules"]),
         // Pure profile generators: target needs, groups and learned records in, text or Codable out.
-        .target(name: "CloisterProfiles", dependencies: ["CloisterModel", .product(name: "Yams", package: "Yams")]),
+        .target(name: "CloisterProfiles", dependencies: ["CloisterModel", "CloisterOCI", .product(name: "Yams", package: "Yams")]),
         // libseccomp compilation, running under a filter, and the user-notification recorder.
-        .target(name: "CloisterSeccomp", dependencies: ["CloisterProfiles", "CSeccomp", "CCloisterShim"]),
+        .target(name: "CloisterSeccomp", dependencies: ["CloisterOCI", "CloisterProfiles", "CSeccomp", "CCloisterShim"]),
         // Pure parsers of configuration formats (qemu argv, JSON with positions, and the
         // mapping of each format to a declared posture). No I/O: the live scanner reuses them.
         .target(name: "CloisterFormats", dependencies: ["CloisterModel"]),
@@ -102,7 +111,7 @@ let package = Package(
             dependencies: [
                 "CloisterModel", "CloisterInspect", "CloisterRules", "CloisterPlacement", "CloisterReport",
                 "CloisterCheck", "CloisterSystem", "CloisterLaunch", "CloisterProfiles", "CloisterSeccomp",
-                "CloisterAdmission",
+                "CloisterAdmission", "CloisterOCI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -148,8 +157,10 @@ let package = Package(
             dependencies: ["CloisterInspect", "CloisterSystem", "CloisterModel"],
             exclude: ["Fixtures"]),
         .testTarget(name: "CloisterPlacementTests", dependencies: ["CloisterPlacement", "CloisterModel"]),
-        .testTarget(name: "CloisterLaunchTests", dependencies: ["CloisterLaunch", "CloisterLaunchCore", "CloisterModel"]),
-        .testTarget(name: "CloisterProfilesTests", dependencies: ["CloisterProfiles"]),
+        .testTarget(
+            name: "CloisterLaunchTests",
+            dependencies: ["CloisterLaunch", "CloisterLaunchCore", "CloisterModel", "CloisterOCI", "CloisterSeccomp"]),
+        .testTarget(name: "CloisterProfilesTests", dependencies: ["CloisterProfiles", "CloisterOCI"]),
         .testTarget(name: "CloisterRulesTests", dependencies: ["CloisterRules", "CloisterModel"]),
         .testTarget(
             name: "CloisterReportTests",
