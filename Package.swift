@@ -28,7 +28,7 @@ let package = Package(
             name: "CloisterParsers",
             targets: [
                 "CloisterModel", "CloisterInspect", "CloisterFormats", "CloisterCheck", "CloisterRules", "CloisterPlacement",
-                "CloisterAdmission",
+                "CloisterAdmission", "CloisterOCI",
             ]),
     ],
     dependencies: [
@@ -80,7 +80,7 @@ let package = Package(
         .target(name: "CloisterSeccomp", dependencies: ["CloisterOCI", "CloisterProfiles", "CSeccomp", "CCloisterShim"]),
         // Pure parsers of configuration formats (qemu argv, JSON with positions, and the
         // mapping of each format to a declared posture). No I/O: the live scanner reuses them.
-        .target(name: "CloisterFormats", dependencies: ["CloisterModel"]),
+        .target(name: "CloisterFormats", dependencies: ["CloisterModel", "CloisterOCI"]),
         // `check`: reads files, detects their format, and yields declared postures.
         .target(
             name: "CloisterCheck",
@@ -161,6 +161,9 @@ let package = Package(
             name: "CloisterLaunchTests",
             dependencies: ["CloisterLaunch", "CloisterLaunchCore", "CloisterModel", "CloisterOCI", "CloisterSeccomp"]),
         .testTarget(name: "CloisterProfilesTests", dependencies: ["CloisterProfiles", "CloisterOCI"]),
+        // Round trips of real config.json files, and the launch bundle read back by `check`'s reader.
+        .testTarget(
+            name: "CloisterOCITests", dependencies: ["CloisterOCI", "CloisterFormats", "CloisterLaunch", "CloisterModel"]),
         .testTarget(name: "CloisterRulesTests", dependencies: ["CloisterRules", "CloisterModel"]),
         .testTarget(
             name: "CloisterReportTests",

@@ -216,9 +216,7 @@ struct LaunchCommand: ParsableCommand {
         if dryRun {
             print(plan.summary)
             if mode == "oci", let rootfs {
-                let object = try OCIBundle.config(plan, rootfs: rootfs)
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-                print(String(decoding: data, as: UTF8.self))
+                print(String(decoding: try OCIBundle.encoded(plan, rootfs: rootfs), as: UTF8.self))
             }
             return
         }
