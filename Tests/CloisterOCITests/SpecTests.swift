@@ -47,12 +47,12 @@ struct SpecTests {
         #expect(missing.line == 2 && missing.message == "linux.uidMappings[0] needs containerID, hostID and size")
     }
 
-    func failure(_ body: () throws(DocumentError) -> some Any) -> DocumentError? {
+    func failure(_ body: () throws -> some Any) -> DocumentError? {
         do {
             _ = try body()
             return nil
         } catch {
-            return error
+            return error as? DocumentError
         }
     }
 
