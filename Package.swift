@@ -5,8 +5,10 @@ import PackageDescription
 //   C bridges ← CloisterSystem ← CloisterInspect ─┐
 //   CloisterModel ← CloisterRules, CloisterPlacement, CloisterReport ← CloisterCommands ← cloister
 //   CloisterCodec (JSON, YAML, escaping; a leaf on Yams only) ← Formats, Rules, Placement, Report, …
+//   CloisterOCI (runtime-spec wire types, a leaf) ← CloisterFormats, CloisterProfiles,
+//     CloisterSeccomp, CloisterLaunch: each maps the wire types to and from its own domain.
 // The model, rules, placement and reporting never import the OS layer, so they test anywhere.
-// The model never imports CloisterCodec: it is the posture, not the ways of writing it.
+// The model imports neither leaf: it is the posture, not the ways of writing it.
 
 func cLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
     .systemLibrary(name: name, pkgConfig: pkgConfig, providers: [.apt([apt])])
@@ -27,7 +29,7 @@ let package = Package(
             name: "CloisterParsers",
             targets: [
                 "CloisterCodec", "CloisterModel", "CloisterInspect", "CloisterFormats", "CloisterCheck", "CloisterRules",
-                "CloisterPlacement", "CloisterAdmission",
+                "CloisterPlacement", "CloisterAdmission", "CloisterOCI",
             ]),
     ],
     dependencies: [
@@ -56,6 +58,9 @@ let package = Package(
         // YAML entry point and its error, the document tree with positions (DocNode) and its
         // JSON parser, and the escapers for terminal, HTML/XML and Markdown. Knows no posture.
         .target(name: "CloisterCodec", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // The OCI runtime-spec wire types (config.json, linux.seccomp): Codable values only, no
+        // Foundation, no I/O. Every reader and writer of those files shares them.
+        .target(name: "CloisterOCI"),
         // The only layer that talks to the kernel and the C libraries.
         .target(
             name: "CloisterSystem",
@@ -67,7 +72,10 @@ let package = Package(
         // cgroups, and starts it through the C child in CCloisterShim (cl_launch).
         .target(
             name: "CloisterLaunch",
-            dependencies: ["CloisterModel", "CloisterSystem", "CloisterSeccomp", "CLibcap", "CCloisterShim", "CloisterLaunchCore"]),
+            dependencies: [
+                "CloisterModel", "CloisterOCI", "CloisterSystem", "CloisterSeccomp", "CLibcap", "CCloisterShim",
+                "CloisterLaunchCore",
+            ]),
         // Foundation-free: the spec handed to the C child, cgroups, the default seccomp list,
         // and the fast path of `launch --no-verify` that the front executable runs.
         .target(name: "CloisterLaunchCore", dependencies: ["CCloisterShim", "CSeccomp"]),
@@ -85,12 +93,12 @@ let package = Package(
         // Pure profile generators: target needs, groups and learned records in, text or Codable out.
         .target(
             name: "CloisterProfiles",
-            dependencies: ["CloisterCodec", "CloisterModel", .product(name: "Yams", package: "Yams")]),
+            dependencies: ["CloisterCodec", "CloisterModel", "CloisterOCI", .product(name: "Yams", package: "Yams")]),
         // libseccomp compilation, running under a filter, and the user-notification recorder.
-        .target(name: "CloisterSeccomp", dependencies: ["CloisterProfiles", "CSeccomp", "CCloisterShim"]),
+        .target(name: "CloisterSeccomp", dependencies: ["CloisterOCI", "CloisterProfiles", "CSeccomp", "CCloisterShim"]),
         // Pure parsers of configuration formats (qemu argv, JSON with positions, and the
         // mapping of each format to a declared posture). No I/O: the live scanner reuses them.
-        .target(name: "CloisterFormats", dependencies: ["CloisterCodec", "CloisterModel"]),
+        .target(name: "CloisterFormats", dependencies: ["CloisterCodec", "CloisterModel", "CloisterOCI"]),
         // `check`: reads files, detects their format, and yields declared postures.
         .target(
             name: "CloisterCheck",
@@ -121,7 +129,7 @@ let package = Package(
             dependencies: [
                 "CloisterCodec", "CloisterModel", "CloisterInspect", "CloisterRules", "CloisterPlacement", "CloisterReport",
                 "CloisterCheck", "CloisterSystem", "CloisterLaunch", "CloisterProfiles", "CloisterSeccomp",
-                "CloisterAdmission",
+                "CloisterAdmission", "CloisterOCI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -167,8 +175,14 @@ let package = Package(
             dependencies: ["CloisterInspect", "CloisterSystem", "CloisterModel", "CloisterCodec"],
             exclude: ["Fixtures"]),
         .testTarget(name: "CloisterPlacementTests", dependencies: ["CloisterPlacement", "CloisterModel"]),
-        .testTarget(name: "CloisterLaunchTests", dependencies: ["CloisterLaunch", "CloisterLaunchCore", "CloisterModel"]),
-        .testTarget(name: "CloisterProfilesTests", dependencies: ["CloisterProfiles"]),
+        .testTarget(
+            name: "CloisterLaunchTests",
+            dependencies: ["CloisterLaunch", "CloisterLaunchCore", "CloisterModel", "CloisterOCI", "CloisterSeccomp"]),
+        .testTarget(name: "CloisterProfilesTests", dependencies: ["CloisterProfiles", "CloisterOCI"]),
+        // Round trips of real config.json files, and the launch bundle read back by `check`'s reader.
+        .testTarget(
+            name: "CloisterOCITests",
+            dependencies: ["CloisterOCI", "CloisterCodec", "CloisterFormats", "CloisterLaunch", "CloisterModel"]),
         .testTarget(name: "CloisterRulesTests", dependencies: ["CloisterRules", "CloisterModel", "CloisterCodec"]),
         .testTarget(
             name: "CloisterReportTests",

@@ -216,9 +216,7 @@ struct LaunchCommand: ParsableCommand {
         if dryRun {
             print(plan.summary)
             if mode == "oci", let rootfs {
-                let object = try OCIBundle.config(plan, rootfs: rootfs)
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-                print(String(decoding: data, as: UTF8.self))
+                print(String(decoding: try OCIBundle.encoded(plan, rootfs: rootfs), as: UTF8.self))
             }
             return
         }
@@ -233,7 +231,7 @@ struct LaunchCommand: ParsableCommand {
         // rather than killing cloister and leaving them behind. Ignored only now, after execve,
         // so the workload keeps the default dispositions.
         let pid = workload.pid
-        let forwarding = Self.forwardTerminationSignals { _ = kill(pid, SIGKILL) }
+        let forwarding = Supervisor.forwardTerminationSignals { _ = kill(pid, SIGKILL) }
         defer { withExtendedLifetime(forwarding) {} }
         if !noVerify {
             let drifts: [PostureDrift]
@@ -299,22 +297,9 @@ struct LaunchCommand: ParsableCommand {
                 close(fd)
             }
         }
-        let argv: [UnsafeMutablePointer<CChar>?] = plan.arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var child: pid_t = 0
-        let spawned = posix_spawnp(&child, plan.arguments[0], nil, nil, argv, environ)
-        guard spawned == 0 else {
-            throw CLIError.input("cannot start \(plan.arguments[0]): \(String(cString: strerror(spawned))); nothing was started")
-        }
-        let qemuPID = child
-        let forwarding = Self.forwardTerminationSignals { _ = kill(qemuPID, SIGKILL) }
-        defer { withExtendedLifetime(forwarding) {} }
-        func reap() -> Int32 {
-            var status: Int32 = 0
-            while waitpid(child, &status, 0) < 0 && errno == EINTR {}
-            let signal = status & 0x7f
-            return signal == 0 ? (status >> 8) & 0xff : 128 + signal
-        }
+        let qemu = try supervise(plan.arguments)
+        let child = qemu.pid
+        qemu.stopOnTermination { _ = kill(child, SIGKILL) }
         if !noVerify {
             // setpriv execs qemu in place, so the child is qemu once its name says so.
             var observed: Posture?
@@ -332,7 +317,7 @@ struct LaunchCommand: ParsableCommand {
                     for drift in drifts { writeStandardError("cloister: drift: \(drift)\n") }
                     if !keepOnDrift {
                         kill(child, SIGKILL)
-                        _ = reap()
+                        _ = qemu.wait()
                         writeStandardError("cloister: the VM differs from its target and was stopped\n")
                         throw ExitCode(1)
                     }
@@ -341,7 +326,7 @@ struct LaunchCommand: ParsableCommand {
                 writeStandardError("cloister: warning: the VM exited before it could be verified\n")
             }
         }
-        let status = reap()
+        let status = qemu.wait()
         if status != 0 { throw ExitCode(status) }
     }
 
@@ -356,23 +341,9 @@ struct LaunchCommand: ParsableCommand {
         try OCIBundle.write(plan, rootfs: (rootfs as NSString).standardizingPath.hasPrefix("/") ? rootfs
                             : FileManager.default.currentDirectoryPath + "/" + rootfs, to: directory)
         let id = "cloister-\(getpid())"
-        let arguments = [runtime, "run", "--bundle", directory, id]
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var child: pid_t = 0
-        let spawned = posix_spawnp(&child, runtime, nil, nil, argv, environ)
-        guard spawned == 0 else {
-            throw CLIError.input("cannot start \(runtime): \(String(cString: strerror(spawned))); nothing was started")
-        }
+        let runtimeProcess = try supervise([runtime, "run", "--bundle", directory, id])
         let runtimeName = runtime
-        let forwarding = Self.forwardTerminationSignals { _ = Shell.kill(runtime: runtimeName, id: id) }
-        defer { withExtendedLifetime(forwarding) {} }
-        func reap() -> Int32 {
-            var status: Int32 = 0
-            while waitpid(child, &status, 0) < 0 && errno == EINTR {}
-            let signal = status & 0x7f
-            return signal == 0 ? (status >> 8) & 0xff : 128 + signal
-        }
+        runtimeProcess.stopOnTermination { _ = Shell.kill(runtime: runtimeName, id: id) }
         if !noVerify {
             // The container's init, from the runtime's state (runc /run/runc, crun /run/crun).
             var initPID: Int32?
@@ -386,11 +357,8 @@ struct LaunchCommand: ParsableCommand {
                         initPID = Int32(pid)
                     }
                 }
-                var status: Int32 = 0
-                if waitpid(child, &status, WNOHANG) == child {
+                if let code = runtimeProcess.exitCodeIfExited() {
                     writeStandardError("cloister: warning: the workload exited before it could be verified\n")
-                    let signal = status & 0x7f
-                    let code = signal == 0 ? (status >> 8) & 0xff : 128 + signal
                     if code != 0 { throw ExitCode(code) }
                     return
                 }
@@ -406,25 +374,23 @@ struct LaunchCommand: ParsableCommand {
                     for drift in drifts { writeStandardError("cloister: drift: \(drift)\n") }
                     if !keepOnDrift {
                         _ = Shell.kill(runtime: runtime, id: id)
-                        _ = reap()
+                        _ = runtimeProcess.wait()
                         writeStandardError("cloister: the workload differs from its target and was stopped\n")
                         throw ExitCode(1)
                     }
                 }
             }
         }
-        let status = reap()
+        let status = runtimeProcess.wait()
         if status != 0 { throw ExitCode(status) }
     }
 
-    /// Dispatch sources that run `stop` on SIGTERM, SIGINT or SIGHUP; keep them alive.
-    static func forwardTerminationSignals(_ stop: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
-        [SIGTERM, SIGINT, SIGHUP].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler(handler: stop)
-            source.resume()
-            return source
+    /// Starts a foreground child for VM or OCI mode; a failure to start is an input error.
+    private func supervise(_ arguments: [String]) throws -> Supervisor {
+        do {
+            return try Supervisor(spawning: arguments)
+        } catch {
+            throw CLIError.input(error.description)
         }
     }
 
@@ -453,15 +419,9 @@ struct LaunchCommand: ParsableCommand {
 
 enum Shell {
     /// `RUNTIME kill ID KILL`: stops an OCI container cloister started.
+    /// Returns the runtime's exit code, or -1 when it could not be started.
     static func kill(runtime: String, id: String) -> Int32 {
-        let arguments = [runtime, "kill", id, "KILL"]
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        guard posix_spawnp(&pid, runtime, nil, nil, argv, environ) == 0 else { return -1 }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return status
+        (try? Supervisor(spawning: [runtime, "kill", id, "KILL"]).wait()) ?? -1
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CloisterModel
+import CloisterOCI
 import CloisterPlacement
 import CloisterProfiles
 import CloisterSeccomp
@@ -290,8 +291,8 @@ public struct SeccompExecCommand: AsyncParsableCommand {
         do { data = try Data(contentsOf: URL(fileURLWithPath: profile)) } catch {
             throw ProfileInputError(file: profile, message: "cannot be read: \(error.localizedDescription)")
         }
-        let seccomp: OCISeccomp
-        do { seccomp = try JSONDecoder().decode(OCISeccomp.self, from: data) } catch {
+        let seccomp: LinuxSeccomp
+        do { seccomp = try JSONDecoder().decode(LinuxSeccomp.self, from: data) } catch {
             throw ProfileInputError(file: profile, message: "is not an OCI seccomp profile: \(error)")
         }
         let compiled = try SeccompCompiler.compile(seccomp)

@@ -1,7 +1,10 @@
 import CloisterCodec
 import CloisterModel
+import CloisterOCI
 
 /// OCI runtime `config.json` (runtime-spec config.md and config-linux.md) → declared posture.
+/// The file is read into the runtime-spec wire type (`Spec`, shared with the bundle writers);
+/// `posture(_:file:name:document:)` is the one conversion from it to a posture.
 public enum OCIConfig {
     /// Namespace type names in the runtime-spec and their posture names.
     static let namespaceTypes: [(spec: String, posture: NamespaceType)] = [
@@ -9,37 +12,48 @@ public enum OCIConfig {
         ("cgroup", .cgroup), ("time", .time),
     ]
 
+    /// Reads a parsed config.json. Type errors name the line of the value at fault, and each
+    /// posture field keeps the line that declared it.
     public static func posture(_ root: DocNode, file: String, name: String? = nil) throws(DocumentError) -> Posture {
         let document = DocCursor(root)
         guard root.entries != nil else { throw document.error("must be a JSON object") }
-        guard let version = document["ociVersion"] else { throw document.error("has no ociVersion: not an OCI runtime configuration") }
-        _ = try version.string()
-        let hostname = try document["hostname"]?.string()
-        let workloadName = name ?? hostname ?? file
+        guard document["ociVersion"] != nil else { throw document.error("has no ociVersion: not an OCI runtime configuration") }
+        let spec = try DocNodeDecoder.decode(Spec.self, from: document)
+        return try posture(spec, file: file, name: name, document: document)
+    }
+
+    /// The posture `spec` declares. `document` is the file it was read from, if any: field
+    /// locations (and the lines of errors) are looked up there by the same key paths; without
+    /// it (a bundle cloister wrote) the posture carries none.
+    public static func posture(_ spec: Spec, file: String, name: String? = nil, document: DocCursor? = nil) throws(DocumentError)
+        -> Posture
+    {
+        let workloadName = name ?? spec.hostname ?? file
         var builder = DeclaredPosture(
             id: "oci:\(file)", kind: .container, runtime: "oci", name: workloadName, file: file, at: document)
-        let process = document["process"]
-        let linux = document["linux"]
+        let process = document?["process"]
+        let linux = document?["linux"]
+        // Where a default lands when the file has no object that would have declared it.
+        let anywhere: DocCursor? = document
 
-        if let args = process?["args"] {
-            builder.posture.command = try args.list().map { element throws(DocumentError) in try element.string() }
-        }
+        if let args = spec.process?.args { builder.posture.command = args }
 
         // Namespaces: listed → the container gets its own (or joins the one at `path`).
-        var listed: [String: DocCursor] = [:]
-        for entry in try linux?["namespaces"]?.list() ?? [] {
-            guard let type = entry["type"] else { throw entry.error("has no type") }
-            let typeName = try type.string()
-            guard namespaceTypes.contains(where: { $0.spec == typeName }) else {
-                throw type.error("\"\(typeName)\" is not a namespace type (pid, network, mount, ipc, uts, user, cgroup, time)")
+        var listed: [String: (namespace: Spec.Namespace, at: DocCursor?)] = [:]
+        for (index, namespace) in (spec.linux?.namespaces ?? []).enumerated() {
+            let entry = element(linux?["namespaces"], index)
+            guard namespaceTypes.contains(where: { $0.spec == namespace.type }) else {
+                throw error(
+                    at: entry?["type"], path: "linux.namespaces[\(index)].type",
+                    "\"\(namespace.type)\" is not a namespace type (pid, network, mount, ipc, uts, user, cgroup, time)")
             }
-            listed[typeName] = entry
+            listed[namespace.type] = (namespace, entry)
         }
         for (specName, postureName) in namespaceTypes {
             let field = "namespaces.\(postureName.rawValue)"
-            if let entry = listed[specName] {
+            if let (namespace, entry) = listed[specName] {
                 builder.declared(field, at: entry)
-                if let path = try entry["path"]?.string() {
+                if let path = namespace.path {
                     if path.hasPrefix("/proc/1/ns/") {
                         builder.posture.namespaces[postureName] = .host
                     } else {
@@ -50,17 +64,17 @@ public enum OCIConfig {
                 }
             } else {
                 builder.posture.namespaces[postureName] = .host
-                builder.defaulted(field, DefaultSource.ociNamespaceAbsent, at: linux?["namespaces"] ?? linux ?? document)
+                builder.defaulted(field, DefaultSource.ociNamespaceAbsent, at: linux?["namespaces"] ?? linux ?? anywhere)
             }
         }
 
         // User and ID mappings.
-        if let user = process?["user"] {
-            if let uid = user["uid"] { builder.posture.user.uid = try uid.uint32(); builder.declared("user.uid", at: uid) }
-            if let gid = user["gid"] { builder.posture.user.gid = try gid.uint32(); builder.declared("user.gid", at: gid) }
+        if let user = spec.process?.user {
+            if let uid = user.uid { builder.posture.user.uid = uid; builder.declared("user.uid", at: process?.at("user", "uid")) }
+            if let gid = user.gid { builder.posture.user.gid = gid; builder.declared("user.gid", at: process?.at("user", "gid")) }
         }
-        builder.posture.user.uidMap = try mappings(linux?["uidMappings"])
-        builder.posture.user.gidMap = try mappings(linux?["gidMappings"])
+        builder.posture.user.uidMap = mappings(spec.linux?.uidMappings)
+        builder.posture.user.gidMap = mappings(spec.linux?.gidMappings)
         builder.declared("user.uidMap", at: linux?["uidMappings"])
         if builder.posture.namespaces.user == .private {
             let root = builder.posture.user.uidMap.lazy.compactMap { $0.hostID(for: 0) }.first
@@ -75,149 +89,137 @@ public enum OCIConfig {
         }
 
         // Capabilities: the five sets as listed.
-        if let capabilities = process?["capabilities"] {
-            func set(_ key: String) throws(DocumentError) -> [String] {
-                let names = try (capabilities[key]?.list() ?? []).map { element throws(DocumentError) in
-                    LinuxCapabilities.normalize(try element.string())
-                }
-                builder.declared("capabilities.\(key)", at: capabilities[key] ?? capabilities)
-                return LinuxCapabilities.sorted(names)
+        if let capabilities = spec.process?.capabilities {
+            let at = process?["capabilities"]
+            func set(_ key: String, _ names: [String]?) -> [String] {
+                builder.declared("capabilities.\(key)", at: at?[key] ?? at)
+                return LinuxCapabilities.sorted((names ?? []).map(LinuxCapabilities.normalize))
             }
             let declared = CapabilitySets(
-                effective: try set("effective"), permitted: try set("permitted"), bounding: try set("bounding"),
-                ambient: try set("ambient"), inheritable: try set("inheritable"))
+                effective: set("effective", capabilities.effective), permitted: set("permitted", capabilities.permitted),
+                bounding: set("bounding", capabilities.bounding), ambient: set("ambient", capabilities.ambient),
+                inheritable: set("inheritable", capabilities.inheritable))
             builder.posture.capabilities = LinuxCapabilities.afterExec(declared, uid: builder.posture.user.uid ?? 0)
         } else {
             builder.unknown(.capabilities, "process.capabilities is absent; runtimes differ on what that means")
         }
 
         // seccomp.
-        if let seccomp = linux?["seccomp"] {
+        if let seccomp = spec.linux?.seccomp {
             builder.posture.seccomp = Seccomp(mode: .filter, filters: 1)
-            builder.declared("seccomp.mode", at: seccomp)
-            if let action = try seccomp["defaultAction"]?.string(), action == "SCMP_ACT_ALLOW",
-                try seccomp["syscalls"]?.list().isEmpty ?? true
-            {
+            builder.declared("seccomp.mode", at: linux?["seccomp"])
+            if seccomp.defaultAction == "SCMP_ACT_ALLOW", seccomp.syscalls?.isEmpty ?? true {
                 builder.unknown(.seccompFilters, "the filter allows every system call (defaultAction SCMP_ACT_ALLOW, no rules)")
             }
         } else {
             builder.posture.seccomp = Seccomp(mode: .disabled)
-            builder.defaulted("seccomp.mode", DefaultSource.ociSeccompAbsent, at: linux ?? document)
+            builder.defaulted("seccomp.mode", DefaultSource.ociSeccompAbsent, at: linux ?? anywhere)
         }
 
-        if let noNewPrivileges = process?["noNewPrivileges"] {
-            builder.posture.noNewPrivileges = try noNewPrivileges.bool()
-            builder.declared("noNewPrivileges", at: noNewPrivileges)
+        if let noNewPrivileges = spec.process?.noNewPrivileges {
+            builder.posture.noNewPrivileges = noNewPrivileges
+            builder.declared("noNewPrivileges", at: process?["noNewPrivileges"])
         } else {
             builder.posture.noNewPrivileges = false
-            builder.defaulted("noNewPrivileges", DefaultSource.ociNoNewPrivileges, at: process ?? document)
+            builder.defaulted("noNewPrivileges", DefaultSource.ociNoNewPrivileges, at: process ?? anywhere)
         }
 
-        if let profile = process?["apparmorProfile"] {
-            builder.posture.mac.apparmor = AppArmorLabel(profile: try profile.string(), mode: nil)
-            builder.declared("mac.apparmor", at: profile)
+        if let profile = spec.process?.apparmorProfile {
+            builder.posture.mac.apparmor = AppArmorLabel(profile: profile, mode: nil)
+            builder.declared("mac.apparmor", at: process?["apparmorProfile"])
         }
-        if let label = process?["selinuxLabel"] {
-            builder.posture.mac.selinux = selinuxLabel(try label.string())
-            builder.declared("mac.selinux", at: label)
+        if let label = spec.process?.selinuxLabel {
+            builder.posture.mac.selinux = selinuxLabel(label)
+            builder.declared("mac.selinux", at: process?["selinuxLabel"])
         }
 
         // Devices: the defaults plus those listed.
-        let terminal = try process?["terminal"]?.bool() ?? false
-        builder.posture.devices = ociDefaultDevices(terminal: terminal)
-        builder.defaulted("devices", DefaultSource.ociDefaultDevices, at: linux?["devices"] ?? linux ?? document)
-        for entry in try linux?["devices"]?.list() ?? [] {
-            guard let path = entry["path"] else { throw entry.error("has no path") }
-            let type = try entry["type"]?.string()
+        builder.posture.devices = ociDefaultDevices(terminal: spec.process?.terminal ?? false)
+        builder.defaulted("devices", DefaultSource.ociDefaultDevices, at: linux?["devices"] ?? linux ?? anywhere)
+        for (index, entry) in (spec.linux?.devices ?? []).enumerated() {
+            let type = entry.type
             var device = Device(
-                path: try path.string(), access: "rw", source: .config,
+                path: entry.path, access: "rw", source: .config,
                 type: type == "b" ? "block" : type == "c" || type == "u" ? "char" : type == "p" ? "fifo" : type,
-                major: try entry["major"].map { c throws(DocumentError) in try c.uint32() },
-                minor: try entry["minor"].map { c throws(DocumentError) in try c.uint32() })
+                major: entry.major, minor: entry.minor)
             device.standard = Device.isStandard(device.path)
             builder.posture.devices.removeAll { $0.path == device.path }
             builder.posture.devices.append(device)
-            builder.declared("devices[\(builder.posture.devices.count - 1)]", at: entry)
+            builder.declared("devices[\(builder.posture.devices.count - 1)]", at: element(linux?["devices"], index))
         }
 
         // Mounts.
-        for entry in try document["mounts"]?.list() ?? [] {
-            guard let destination = entry["destination"] else { throw entry.error("has no destination") }
-            let options = try (entry["options"]?.list() ?? []).map { element throws(DocumentError) in try element.string() }
-            let type = try entry["type"]?.string() ?? (options.contains("bind") || options.contains("rbind") ? "bind" : "")
-            let source = try entry["source"]?.string() ?? ""
+        for (index, entry) in (spec.mounts ?? []).enumerated() {
+            let options = entry.options ?? []
+            let type = entry.type ?? (options.contains("bind") || options.contains("rbind") ? "bind" : "")
+            let source = entry.source ?? ""
             let bind = type == "bind" || options.contains("bind") || options.contains("rbind")
             let mount = Mount(
-                source: source, target: try destination.string(), readOnly: options.contains("ro"), type: type,
+                source: source, target: entry.destination, readOnly: options.contains("ro"), type: type,
                 hostPath: bind ? source : nil, options: options)
             builder.posture.mounts.append(mount)
-            builder.declared("mounts[\(builder.posture.mounts.count - 1)]", at: entry)
+            builder.declared("mounts[\(builder.posture.mounts.count - 1)]", at: element(document?["mounts"], index))
         }
 
-        if let masked = linux?["maskedPaths"] {
-            builder.posture.maskedPaths = try masked.list().map { element throws(DocumentError) in try element.string() }
-            builder.declared("maskedPaths", at: masked)
-        } else {
-            builder.posture.maskedPaths = []
-        }
-        if let readonly = linux?["readonlyPaths"] {
-            builder.posture.readOnlyPaths = try readonly.list().map { element throws(DocumentError) in try element.string() }
-            builder.declared("readOnlyPaths", at: readonly)
-        } else {
-            builder.posture.readOnlyPaths = []
-        }
+        builder.posture.maskedPaths = spec.linux?.maskedPaths ?? []
+        if spec.linux?.maskedPaths != nil { builder.declared("maskedPaths", at: linux?["maskedPaths"]) }
+        builder.posture.readOnlyPaths = spec.linux?.readonlyPaths ?? []
+        if spec.linux?.readonlyPaths != nil { builder.declared("readOnlyPaths", at: linux?["readonlyPaths"]) }
 
-        if let readonly = document.at("root", "readonly") {
-            builder.posture.readOnlyRootfs = try readonly.bool()
-            builder.declared("readOnlyRootfs", at: readonly)
+        if let readonly = spec.root?.readonly {
+            builder.posture.readOnlyRootfs = readonly
+            builder.declared("readOnlyRootfs", at: document?.at("root", "readonly"))
         } else {
             builder.posture.readOnlyRootfs = false
-            builder.defaulted("readOnlyRootfs", DefaultSource.ociRootReadonly, at: document["root"] ?? document)
+            builder.defaulted("readOnlyRootfs", DefaultSource.ociRootReadonly, at: document?["root"] ?? anywhere)
         }
 
         // Resources.
-        let resources = linux?["resources"]
-        var cgroup = CgroupLimits(version: "declared", path: try linux?["cgroupsPath"]?.string() ?? "")
-        func limit(_ cursor: DocCursor?, field: String) throws(DocumentError) -> Limit {
-            if let cursor {
-                let value = try cursor.int()
-                builder.declared(field, at: cursor)
+        let resources = spec.linux?.resources
+        let resourcesAt = linux?["resources"]
+        var cgroup = CgroupLimits(version: "declared", path: spec.linux?.cgroupsPath ?? "")
+        func limit(_ value: Int64?, at keys: String..., field: String) -> Limit {
+            if let value {
+                builder.declared(field, at: keys.reduce(resourcesAt) { $0?[$1] })
                 return value < 0 ? .max : .value(UInt64(value))
             }
-            builder.defaulted(field, DefaultSource.noLimit, at: resources ?? linux ?? document)
+            builder.defaulted(field, DefaultSource.noLimit, at: resourcesAt ?? linux ?? anywhere)
             return .max
         }
-        cgroup.memoryMax = try limit(resources?.at("memory", "limit"), field: "cgroup.memoryMax")
-        cgroup.memorySwapMax = try resources?.at("memory", "swap").map { c throws(DocumentError) in
-            let value = try c.int()
-            return value < 0 ? Limit.max : .value(UInt64(value))
-        }
-        cgroup.pidsMax = try limit(resources?.at("pids", "limit"), field: "cgroup.pidsMax")
-        cgroup.cpuQuota = try limit(resources?.at("cpu", "quota"), field: "cgroup.cpuQuota")
-        cgroup.cpuPeriod = try resources?.at("cpu", "period").map { c throws(DocumentError) in UInt64(clamping: try c.int()) }
-        cgroup.cpuWeight = try resources?.at("cpu", "shares").map { c throws(DocumentError) in UInt64(clamping: try c.int()) }
-        for rule in try resources?["devices"]?.list() ?? [] {
-            let allow = try rule["allow"]?.bool() ?? false
-            let type = try rule["type"]?.string()
-            let wildcard = type == nil || type == "a"
-            let anyNumber = rule["major"] == nil && rule["minor"] == nil
+        cgroup.memoryMax = limit(resources?.memory?.limit, at: "memory", "limit", field: "cgroup.memoryMax")
+        cgroup.memorySwapMax = resources?.memory?.swap.map { $0 < 0 ? Limit.max : .value(UInt64($0)) }
+        cgroup.pidsMax = limit(resources?.pids?.limit, at: "pids", "limit", field: "cgroup.pidsMax")
+        cgroup.cpuQuota = limit(resources?.cpu?.quota, at: "cpu", "quota", field: "cgroup.cpuQuota")
+        cgroup.cpuPeriod = resources?.cpu?.period
+        cgroup.cpuWeight = resources?.cpu?.shares
+        for (index, rule) in (resources?.devices ?? []).enumerated() {
+            let wildcard = rule.type == nil || rule.type == "a"
+            let anyNumber = rule.major == nil && rule.minor == nil
             if wildcard, anyNumber {
-                cgroup.devicesAllowAll = allow
-                builder.declared("cgroup.devicesAllowAll", at: rule)
+                cgroup.devicesAllowAll = rule.allow ?? false
+                builder.declared("cgroup.devicesAllowAll", at: element(resourcesAt?["devices"], index))
             }
         }
         builder.posture.cgroup = cgroup
         return builder.posture
     }
 
-    static func mappings(_ cursor: DocCursor?) throws(DocumentError) -> [IDMapRange] {
-        try (cursor?.list() ?? []).map { entry throws(DocumentError) in
-            guard let inside = entry["containerID"], let outside = entry["hostID"], let size = entry["size"] else {
-                throw entry.error("needs containerID, hostID and size")
-            }
-            return IDMapRange(
-                inside: try inside.uint32(), outside: try outside.uint32(),
-                count: try size.uint32())
-        }
+    static func mappings(_ ranges: [Spec.IDMapping]?) -> [IDMapRange] {
+        (ranges ?? []).map { IDMapRange(inside: $0.containerID, outside: $0.hostID, count: $0.size) }
     }
+
+    /// The cursor of element `index` of a list, as `DocCursor.list()` names it.
+    static func element(_ list: DocCursor?, _ index: Int) -> DocCursor? {
+        guard let list, let elements = list.node.elements, elements.indices.contains(index) else { return nil }
+        return DocCursor(elements[index], path: "\(list.path)[\(index)]")
+    }
+
+    /// An error at `cursor`, or, for a spec that was not read from a file, at `path` alone.
+    static func error(at cursor: DocCursor?, path: String, _ message: String) -> DocumentError {
+        cursor?.error(message) ?? DocumentError(line: nil, path: path, message: "\(path) \(message)")
+    }
+}
+
+extension Spec.IDMapping: DocRequiredKeys {
+    public static var missingKeysMessage: String { "needs containerID, hostID and size" }
 }

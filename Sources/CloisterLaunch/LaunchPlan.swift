@@ -1,5 +1,7 @@
 import CCloisterShim
 import CloisterModel
+import CloisterOCI
+import CloisterSeccomp
 import CloisterSystem
 import Foundation
 
@@ -70,7 +72,7 @@ public struct LaunchPlan: Sendable {
     public var seccomp: SeccompFilter?
     public var seccompSource: String?
     /// The profile the filter was compiled from (OCI mode hands it to the runtime as is).
-    public var seccompProfile: OCISeccompProfile?
+    public var seccompProfile: LinuxSeccomp?
     public var landlockHandled: UInt64
     public var landlockRules: [(path: String, access: UInt64, writable: Bool)]
     public var landlockABI: Int?
@@ -193,7 +195,7 @@ public struct LaunchPlan: Sendable {
         // Seccomp: a filter when the target's mode is filter (strict mode would kill execve).
         var seccomp: SeccompFilter?
         var seccompSource: String?
-        var seccompProfile: OCISeccompProfile?
+        var seccompProfile: LinuxSeccomp?
         switch target.seccomp?.mode {
         case .filter?:
             let profile = try options.seccompProfile.map { try SeccompFilter.load(path: $0) } ?? .builtInDefault

@@ -13,13 +13,9 @@ public struct LaunchedWorkload: Sendable {
     /// Waits for the workload and returns its exit code (128 + signal when killed), then
     /// removes its cgroups.
     public func wait() -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { break }
-        }
+        let code = Supervisor.reap(pid)
         plan.cgroup?.remove()
-        let signal = status & 0x7f
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        return code
     }
 
     public func kill() { _ = Glibc.kill(pid, SIGKILL) }

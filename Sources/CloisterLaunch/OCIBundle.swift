@@ -1,4 +1,5 @@
 import CloisterModel
+import CloisterOCI
 import Foundation
 
 /// OCI mode: the plan written as a runtime-spec bundle (config.json beside a rootfs link), for
@@ -10,74 +11,81 @@ public enum OCIBundle {
         plan.landlockHandled != 0 ? ["Landlock: the OCI runtime-spec has no Landlock field (use sandbox mode or --no-landlock)"] : []
     }
 
-    /// The config.json object for `plan`. The root must be a directory (`--rootfs`).
-    public static func config(_ plan: LaunchPlan, rootfs: String) throws -> [String: Any] {
-        let capabilities = plan.capabilityNames
-        var process: [String: Any] = [
-            "terminal": false,
-            "user": ["uid": plan.uid, "gid": plan.gid],
-            "args": plan.command,
-            "env": plan.environment,
-            "cwd": "/",
-            "capabilities": [
-                "bounding": capabilities, "effective": capabilities, "permitted": capabilities,
-                "inheritable": capabilities, "ambient": capabilities,
-            ],
-            "noNewPrivileges": plan.noNewPrivileges,
-            // runc needs an explicit NOFILE within the hard limit on hosts without CAP_SYS_RESOURCE.
-            "rlimits": (plan.rlimits.isEmpty ? [(resource: Int32(7), soft: UInt64(1024), hard: UInt64(1024))] : plan.rlimits)
-                .map { ["type": rlimitName($0.resource), "soft": $0.soft, "hard": $0.hard] as [String: Any] },
-        ]
-        if let profile = plan.apparmorProfile { process["apparmorProfile"] = profile }
-        if let label = plan.selinuxLabel { process["selinuxLabel"] = label }
-
-        var linux: [String: Any] = [
-            "namespaces": plan.namespaces.map { ["type": ociNamespace($0)] },
-            "maskedPaths": ["/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-                            "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"],
-            "readonlyPaths": ["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
-        ]
+    /// The runtime-spec configuration for `plan`: the one place a launch plan becomes a `Spec`.
+    /// The root must be a directory (`--rootfs`).
+    public static func config(_ plan: LaunchPlan, rootfs: String) -> Spec {
+        var linux = Spec.Linux(
+            namespaces: plan.namespaces.map { Spec.Namespace(type: ociNamespace($0)) },
+            maskedPaths: ["/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+                          "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"],
+            readonlyPaths: ["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"])
         if !plan.uidMap.isEmpty {
-            func ranges(_ map: [IDMapRange]) -> [[String: UInt32]] {
-                map.map { ["containerID": $0.inside, "hostID": $0.outside, "size": $0.count] }
+            func ranges(_ map: [IDMapRange]) -> [Spec.IDMapping] {
+                map.map { Spec.IDMapping(containerID: $0.inside, hostID: $0.outside, size: $0.count) }
             }
-            linux["uidMappings"] = ranges(plan.uidMap)
-            linux["gidMappings"] = ranges(plan.gidMap)
+            linux.uidMappings = ranges(plan.uidMap)
+            linux.gidMappings = ranges(plan.gidMap)
         }
         if let limits = plan.cgroup?.limits {
-            var resources: [String: Any] = [:]
-            if case .value(let bytes)? = limits.memoryMax { resources["memory"] = ["limit": bytes] }
-            if case .value(let count)? = limits.pidsMax { resources["pids"] = ["limit": count] }
-            if case .value(let quota)? = limits.cpuQuota { resources["cpu"] = ["quota": quota, "period": limits.cpuPeriod ?? 100_000] }
-            linux["resources"] = resources
+            // The spec's limits are signed (-1 is unlimited); a planned limit is a byte or
+            // process count far below Int64.max, so clamping never changes one.
+            var resources = Spec.Resources()
+            if case .value(let bytes)? = limits.memoryMax { resources.memory = .init(limit: Int64(clamping: bytes)) }
+            if case .value(let count)? = limits.pidsMax { resources.pids = .init(limit: Int64(clamping: count)) }
+            if case .value(let quota)? = limits.cpuQuota {
+                resources.cpu = .init(quota: Int64(clamping: quota), period: limits.cpuPeriod ?? 100_000)
+            }
+            linux.resources = resources
         }
-        if let profile = plan.seccompProfile {
-            let data = try JSONEncoder().encode(profile)
-            linux["seccomp"] = try JSONSerialization.jsonObject(with: data)
-        }
-        let mounts: [[String: Any]] = [
-            ["destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]],
-            ["destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]],
-            ["destination": "/dev/pts", "type": "devpts", "source": "devpts",
-             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]],
-            ["destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=1777", "size=65536k"]],
-        ]
-        return [
-            "ociVersion": "1.0.2",
-            "process": process,
-            "root": ["path": rootfs, "readonly": plan.readOnlyRoot],
-            "hostname": plan.hostname,
-            "mounts": mounts,
-            "linux": linux,
-        ]
+        linux.seccomp = plan.seccompProfile.map(runtimeFields)
+        return Spec(
+            ociVersion: "1.0.2",
+            process: Spec.Process(
+                terminal: false, user: Spec.User(uid: plan.uid, gid: plan.gid), args: plan.command, env: plan.environment,
+                cwd: "/", capabilities: Spec.Capabilities(all: plan.capabilityNames),
+                // runc needs an explicit NOFILE within the hard limit on hosts without CAP_SYS_RESOURCE.
+                rlimits: (plan.rlimits.isEmpty ? [(resource: Int32(7), soft: UInt64(1024), hard: UInt64(1024))] : plan.rlimits)
+                    .map { Spec.Rlimit(type: rlimitName($0.resource), hard: $0.hard, soft: $0.soft) },
+                noNewPrivileges: plan.noNewPrivileges, apparmorProfile: plan.apparmorProfile, selinuxLabel: plan.selinuxLabel),
+            root: Spec.Root(path: rootfs, readonly: plan.readOnlyRoot),
+            hostname: plan.hostname,
+            mounts: [
+                Spec.Mount(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),
+                Spec.Mount(destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"]),
+                Spec.Mount(destination: "/dev/pts", type: "devpts", source: "devpts",
+                           options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]),
+                Spec.Mount(destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777", "size=65536k"]),
+            ],
+            linux: linux)
+    }
+
+    /// The bundle's config.json bytes for `plan`, as `write` stores them and `--dry-run` prints
+    /// them.
+    public static func encoded(_ plan: LaunchPlan, rootfs: String) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(config(plan, rootfs: rootfs))
     }
 
     /// Writes `DIRECTORY/config.json`.
     public static func write(_ plan: LaunchPlan, rootfs: String, to directory: String) throws {
-        let object = try config(plan, rootfs: rootfs)
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        let data = try encoded(plan, rootfs: rootfs)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try data.write(to: URL(fileURLWithPath: directory + "/config.json"), options: .atomic)
+    }
+
+    /// The profile without cloister's `comment` keys: a bundle has always carried only
+    /// runtime-spec fields, so the config.json a user diffs or hands to another runtime stays
+    /// as it was.
+    static func runtimeFields(_ profile: LinuxSeccomp) -> LinuxSeccomp {
+        var stripped = profile
+        stripped.comment = nil
+        stripped.syscalls = profile.syscalls?.map { rule in
+            var rule = rule
+            rule.comment = nil
+            return rule
+        }
+        return stripped
     }
 
     static func ociNamespace(_ type: NamespaceType) -> String {

@@ -8,7 +8,7 @@ import Glibc
 /// The seccomp filter `cloister launch` loads when the target asks for one and names no
 /// profile: allow by default, EPERM for the calls that reach kernel attack surface or other
 /// namespaces and that no ordinary program needs (the core of Docker's and bwrap's lists).
-/// The one list: `OCISeccompProfile.builtInDefault` is built from it too.
+/// The one list: `LinuxSeccomp.builtInDefault` is built from it too.
 public enum DefaultSeccomp {
     public static let deniedSyscalls = [
         "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module",

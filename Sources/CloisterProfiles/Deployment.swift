@@ -1,3 +1,4 @@
+import CloisterOCI
 import Foundation
 import Yams
 
@@ -8,12 +9,12 @@ public struct DeploymentNeeds: Sendable, Equatable {
     public var image: String
     public var command: [String]
     public var capabilities: CapabilityProfile
-    public var seccomp: OCISeccomp
+    public var seccomp: LinuxSeccomp
     /// The Kubernetes RuntimeClass for a sandboxed runtime (gvisor, kata), nil for runc.
     public var runtimeClass: String?
     public var generatedFrom: String
 
-    public init(name: String, image: String, command: [String], capabilities: CapabilityProfile, seccomp: OCISeccomp,
+    public init(name: String, image: String, command: [String], capabilities: CapabilityProfile, seccomp: LinuxSeccomp,
                 runtimeClass: String?, generatedFrom: String) {
         self.name = name
         self.image = image
@@ -41,84 +42,36 @@ public struct DeploymentNeeds: Sendable, Equatable {
 
 /// OCI runtime-spec `config.json` (1.0.2): the hardened bundle configuration runc reads.
 public enum OCIConfigGenerator {
-    public struct Config: Codable, Sendable, Equatable {
-        public var ociVersion = "1.0.2"
-        public var annotations: [String: String]
-        public var process: Process
-        public var root: Root
-        public var hostname: String
-        public var mounts: [Mount]
-        public var linux: Linux
-    }
-    public struct Process: Codable, Sendable, Equatable {
-        public var terminal = false
-        public var user: User
-        public var args: [String]
-        public var env: [String]
-        public var cwd = "/"
-        public var capabilities: Capabilities
-        public var rlimits: [Rlimit]
-        public var noNewPrivileges = true
-    }
-    public struct User: Codable, Sendable, Equatable {
-        public var uid: UInt32
-        public var gid: UInt32
-        public init(uid: UInt32, gid: UInt32) {
-            self.uid = uid
-            self.gid = gid
-        }
-    }
-    public struct Capabilities: Codable, Sendable, Equatable {
-        public var bounding: [String]
-        public var effective: [String]
-        public var permitted: [String]
-        public var inheritable: [String]
-        public var ambient: [String]
-    }
-    public struct Rlimit: Codable, Sendable, Equatable { public var type: String; public var hard: UInt64; public var soft: UInt64 }
-    public struct Root: Codable, Sendable, Equatable { public var path: String; public var readonly: Bool }
-    public struct Mount: Codable, Sendable, Equatable {
-        public var destination: String
-        public var type: String
-        public var source: String
-        public var options: [String]
-    }
-    public struct Namespace: Codable, Sendable, Equatable { public var type: String }
-    public struct Linux: Codable, Sendable, Equatable {
-        public var namespaces: [Namespace]
-        public var maskedPaths: [String]
-        public var readonlyPaths: [String]
-        public var seccomp: OCISeccomp
-    }
-
-    public static func config(for needs: DeploymentNeeds, rootfs: String = "rootfs", user: User = User(uid: 65534, gid: 65534)) -> Config {
+    public static func config(for needs: DeploymentNeeds, rootfs: String = "rootfs", user: Spec.User = Spec.User(uid: 65534, gid: 65534)) -> Spec {
         let caps = needs.capabilities
-        return Config(
-            annotations: [DeploymentNeeds.annotation: needs.generatedFrom],
-            process: Process(
-                user: user, args: needs.command,
-                env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-                capabilities: Capabilities(bounding: caps.bounding, effective: caps.effective, permitted: caps.permitted,
-                                           inheritable: caps.inheritable, ambient: caps.ambient),
+        return Spec(
+            ociVersion: "1.0.2",
+            process: Spec.Process(
+                terminal: false, user: user, args: needs.command,
+                env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], cwd: "/",
+                capabilities: Spec.Capabilities(bounding: caps.bounding, effective: caps.effective, inheritable: caps.inheritable,
+                                                permitted: caps.permitted, ambient: caps.ambient),
                 // A bound on descriptors: runc sets the hard limit too, so it must not exceed the host's.
-                rlimits: [Rlimit(type: "RLIMIT_NOFILE", hard: 1024, soft: 1024)]),
-            root: Root(path: rootfs, readonly: true),
+                rlimits: [Spec.Rlimit(type: "RLIMIT_NOFILE", hard: 1024, soft: 1024)],
+                noNewPrivileges: true),
+            root: Spec.Root(path: rootfs, readonly: true),
             hostname: needs.name,
             mounts: [
-                Mount(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),
-                Mount(destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"]),
-                Mount(destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]),
-                Mount(destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
-                Mount(destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
-                Mount(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"]),
-                Mount(destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777", "size=65536k"]),
+                Spec.Mount(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),
+                Spec.Mount(destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"]),
+                Spec.Mount(destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]),
+                Spec.Mount(destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
+                Spec.Mount(destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
+                Spec.Mount(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"]),
+                Spec.Mount(destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777", "size=65536k"]),
             ],
-            linux: Linux(
-                namespaces: ["pid", "network", "ipc", "uts", "mount", "cgroup"].map(Namespace.init(type:)),
+            linux: Spec.Linux(
+                namespaces: ["pid", "network", "ipc", "uts", "mount", "cgroup"].map { Spec.Namespace(type: $0) },
+                seccomp: needs.seccomp,
                 maskedPaths: ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
                               "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
-                readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
-                seccomp: needs.seccomp))
+                readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]),
+            annotations: [DeploymentNeeds.annotation: needs.generatedFrom])
     }
 }
 

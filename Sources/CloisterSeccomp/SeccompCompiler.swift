@@ -1,18 +1,30 @@
 import CCloisterShim
 import CSeccomp
-import CloisterProfiles
+import CloisterOCI
 import Glibc
 
-/// An error from libseccomp or the kernel, naming the operation and errno.
-public struct SeccompError: Error, CustomStringConvertible {
+/// Why a seccomp profile could not be read, compiled or loaded. The one error of every seccomp
+/// step (`profile`, `launch`, `seccomp-exec`, the recorder), so callers catch one type.
+public struct SeccompError: Error, CustomStringConvertible, Sendable {
+    /// The operation that failed (a libseccomp function, a system call, reading a profile).
     public var operation: String
-    public var code: Int32
+    /// The errno, or nil when the failure is not a system call's (a profile that cannot be read
+    /// or parsed, whose sentence then names the path and the cause).
+    public var code: Int32?
+    public let description: String
+
+    /// A failed libseccomp function or system call, with its errno.
     public init(_ operation: String, code: Int32) {
         self.operation = operation
         self.code = code
+        description = "\(operation) failed: \(String(cString: strerror(code))) (errno \(code))"
     }
-    public var description: String {
-        "\(operation) failed: \(String(cString: strerror(code))) (errno \(code))"
+
+    /// A failure told as a whole sentence.
+    public init(description: String) {
+        operation = description
+        code = nil
+        self.description = description
     }
 }
 
@@ -70,18 +82,18 @@ public enum SeccompCompiler {
         return token == 0 ? nil : token
     }
 
-    public static func compile(_ profile: OCISeccomp) throws -> Compiled {
+    public static func compile(_ profile: LinuxSeccomp) throws -> Compiled {
         let defaultAction = try action(profile.defaultAction, errno: profile.defaultErrnoRet)
         let context = try FilterContext(defaultAction: defaultAction)
         let native = seccomp_arch_native()
-        for name in profile.architectures {
+        for name in profile.architectures ?? [] {
             guard let token = architecture(name) else { throw SeccompError("unknown architecture \(name)", code: EINVAL) }
             if token == native { continue }
             let result = seccomp_arch_add(context.handle, token)
             if result < 0 && result != -EEXIST { throw SeccompError("seccomp_arch_add(\(name))", code: -result) }
         }
         var unknown: [String] = []
-        for rule in profile.syscalls {
+        for rule in profile.syscalls ?? [] {
             let ruleAction = try action(rule.action, errno: rule.errnoRet)
             // libseccomp refuses a rule whose action is the default; it changes nothing, so it
             // is skipped, as runc skips it.

@@ -2,6 +2,7 @@ import CCloisterShim
 import CloisterLaunch
 import CloisterLaunchCore
 import CloisterModel
+import CloisterOCI
 import Foundation
 import Testing
 
@@ -70,9 +71,9 @@ struct FastLaunchTests {
 
     @Test("the built-in OCI profile is the fast path's deny list")
     func oneDenyList() {
-        let names = OCISeccompProfile.builtInDefault.syscalls?.flatMap(\.names) ?? []
+        let names = LinuxSeccomp.builtInDefault.syscalls?.flatMap(\.names) ?? []
         #expect(names == DefaultSeccomp.deniedSyscalls)
-        #expect(OCISeccompProfile.builtInDefault.defaultAction == "SCMP_ACT_ALLOW")
+        #expect(LinuxSeccomp.builtInDefault.defaultAction == "SCMP_ACT_ALLOW")
     }
 }
 

@@ -1,5 +1,7 @@
 import CloisterLaunch
 import CloisterModel
+import CloisterOCI
+import CloisterSeccomp
 import Testing
 
 @Suite("launch plan, seccomp compilation and verification (no launch)")
@@ -13,18 +15,18 @@ struct LaunchPlanTests {
 
     @Test("an unknown action or operator is refused with its name")
     func badProfile() {
-        let action = OCISeccompProfile(defaultAction: "SCMP_ACT_NOPE", syscalls: [])
+        let action = LinuxSeccomp(defaultAction: "SCMP_ACT_NOPE", syscalls: [])
         #expect(throws: SeccompError.self) { try SeccompFilter.compile(action) }
-        let argument = OCISeccompProfile.Argument(index: 0, value: 1, op: "SCMP_CMP_WHAT")
-        let rule = OCISeccompProfile.Rule(names: ["read"], action: "SCMP_ACT_ERRNO", args: [argument])
-        var profile = OCISeccompProfile(defaultAction: "SCMP_ACT_ALLOW", syscalls: [rule])
+        let argument = LinuxSeccomp.Argument(index: 0, value: 1, op: "SCMP_CMP_WHAT")
+        let rule = LinuxSeccomp.Syscall(names: ["read"], action: "SCMP_ACT_ERRNO", args: [argument])
+        var profile = LinuxSeccomp(defaultAction: "SCMP_ACT_ALLOW", syscalls: [rule])
         do {
             _ = try SeccompFilter.compile(profile)
             Issue.record("an unknown operator compiled")
         } catch {
             #expect("\(error)".contains("SCMP_CMP_WHAT"))
         }
-        profile.syscalls = [OCISeccompProfile.Rule(names: ["no_such_call"], action: "SCMP_ACT_ERRNO")]
+        profile.syscalls = [LinuxSeccomp.Syscall(names: ["no_such_call"], action: "SCMP_ACT_ERRNO")]
         #expect((try? SeccompFilter.compile(profile))?.unknownSyscalls == ["no_such_call"])
     }
 
