@@ -3,9 +3,6 @@ import CloisterFormats
 import CloisterModel
 import Foundation
 
-#if canImport(FoundationXML)
-    import FoundationXML
-#endif
 
 /// A file that could not be read as its format: where, and what is wrong.
 public struct CheckError: Error, Codable, Sendable, Equatable, CustomStringConvertible {
@@ -25,7 +22,7 @@ public struct CheckError: Error, Codable, Sendable, Equatable, CustomStringConve
     }
 
     /// The file parsed but is none of the formats `check` reads.
-    public var isUnrecognizedFormat: Bool { message.hasPrefix("is JSON but not") || message.hasPrefix("is YAML but neither") || message.hasPrefix("is XML with root") }
+    public var isUnrecognizedFormat: Bool { FormatRegistry.isUnrecognized(message) }
 
     public var description: String {
         var place = file
@@ -33,11 +30,6 @@ public struct CheckError: Error, Codable, Sendable, Equatable, CustomStringConve
         if let column { place += ":\(column)" }
         return "\(place): \(message)"
     }
-}
-
-/// The formats `check` reads.
-public enum DeclaredFormat: String, Codable, Sendable {
-    case oci, kubernetes, compose, libvirt, qemu, firecracker
 }
 
 /// What checking some files found: the declared workloads and the files that were not valid.
@@ -63,8 +55,8 @@ public struct CheckResult: Sendable {
 }
 
 public enum Check {
-    /// File name endings looked at when a directory is given.
-    public static let directoryExtensions: Set<String> = ["json", "yaml", "yml", "xml", "qemu", "args", "cmdline"]
+    /// File name endings looked at when a directory is given: those of every format.
+    public static let directoryExtensions: Set<String> = FormatRegistry.fileEndings
     /// Files larger than this are refused rather than read.
     public static let maximumFileSize = 64 * 1024 * 1024
 
@@ -145,7 +137,9 @@ public enum Check {
         return checked
     }
 
-    /// Checks one file's contents; `file` is the name reported.
+    /// Checks one file's contents; `file` is the name reported. The syntax is told from the
+    /// first bytes; each document is then read by the first format in `FormatRegistry` that
+    /// recognises it.
     public static func check(contents text: String, file: String) -> CheckResult {
         var result = CheckResult()
         result.files = 1
@@ -153,16 +147,25 @@ public enum Check {
         do {
             if start.hasPrefix("{") || start.hasPrefix("[") {
                 result.documents = 1
-                result.workloads = try checkJSON(text, file: file)
+                let root: DocNode
+                do {
+                    root = try JSONDocument.parse(text)
+                } catch {
+                    throw CheckError(file: file, line: error.line, column: error.column, message: "invalid JSON: \(error.message)")
+                }
+                result.workloads = try postures(of: .tree(root, .json), file: file)
             } else if start.hasPrefix("<") {
                 result.documents = 1
-                result.workloads = [try checkXML(text, file: file)]
-            } else if let words = qemuWords(text) {
+                let root: XMLElementNode
+                do {
+                    root = try XMLText.parse(text)
+                } catch {
+                    throw Check.error(error, file: file)
+                }
+                result.workloads = try postures(of: .xml(root), file: file)
+            } else if let words = QemuFormat.commandLine(in: text) {
                 result.documents = 1
-                result.workloads = [
-                    QemuCommandLine.parse(words.map(\.word)).declaredPosture(
-                        file: file, line: words.first?.line, argumentLines: words.map(\.line))
-                ]
+                result.workloads = try postures(of: .commandLine(words), file: file)
             } else {
                 let (postures, documents) = try checkYAML(text, file: file)
                 result.workloads = postures
@@ -183,68 +186,30 @@ public enum Check {
         QemuCommandLine.parse(argv).declaredPosture(file: source, line: nil)
     }
 
-    static func contains(_ bytes: Substring.UTF8View.SubSequence, _ needle: String) -> Bool {
-        let pattern = Array(needle.utf8)
-        let haystack = Array(bytes)
-        guard haystack.count >= pattern.count else { return false }
-        for start in 0...(haystack.count - pattern.count) where haystack[start] == pattern[0] {
-            if Array(haystack[start..<start + pattern.count]) == pattern { return true }
-        }
-        return false
-    }
-
-    /// The words of a qemu command line with their lines, when the text is one.
-    static func qemuWords(_ text: String) -> ArraySlice<(word: String, line: Int)>? {
-        // Only the first 4 KiB decide; most YAML and JSON fail at once.
-        // Every qemu binary name holds "qemu" or "kvm": most files are ruled out by a byte
-        // search of the first line that is not blank or a comment, without splitting words.
-        guard let firstLine = text.utf8.split(separator: UInt8(ascii: "\n"), maxSplits: 64).first(where: { line in
-            guard let start = line.first(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) else { return false }
-            return start != UInt8(ascii: "#")
-        }), contains(firstLine, "qemu") || contains(firstLine, "kvm") else { return nil }
-        let head = String(text.prefix(4096))
-        let words = ShellWords.commandStart(ShellWords.split(head))
-        guard let first = words.first, QemuCommandLine.isQemuBinary(first) else { return nil }
-        let all = ShellWords.splitWithLines(text)
-        return all[ShellWords.commandStartIndex(all.map(\.word))...]
-    }
-
     static func error(_ error: DocumentError, file: String) -> CheckError {
         CheckError(file: file, line: error.line, column: error.column, path: error.path, message: error.message)
     }
 
-    // MARK: - JSON
-
-    static func checkJSON(_ text: String, file: String) throws -> [Posture] {
-        let root: DocNode
-        do {
-            root = try JSONDocument.parse(text)
-        } catch {
-            throw CheckError(file: file, line: error.line, column: error.column, message: "invalid JSON: \(error.message)")
+    /// The workloads of one parsed document, read by the format that recognises it.
+    static func postures(of document: ParsedDocument, file: String) throws -> [Posture] {
+        if let format = FormatRegistry.format(of: document) {
+            do {
+                return try format.postures(document, file: file)
+            } catch {
+                throw Check.error(error, file: file)
+            }
         }
-        return try postures(of: root, file: file, jsonFormat: true)
-    }
-
-    static func postures(of root: DocNode, file: String, jsonFormat: Bool) throws -> [Posture] {
-        do {
-            if root["ociVersion"] != nil { return [try OCIConfig.posture(root, file: file)] }
-            if Firecracker.isConfiguration(root) { return [try Firecracker.posture(root, file: file)] }
-            if Kubernetes.isManifest(root) { return try Kubernetes.postures(root, file: file) }
-            if Compose.isCompose(root) { return try Compose.postures(root, file: file, project: projectName(file)) }
-        } catch {
-            throw Check.error(error, file: file)
+        switch document {
+        case .tree(let root, let syntax):
+            if root.isNull { return [] }
+            throw CheckError(file: file, line: root.line, column: root.column, message: FormatRegistry.unrecognized(syntax))
+        case .xml(let root):
+            throw CheckError(
+                file: file, line: root.line,
+                message: FormatRegistry.unrecognized(.xml) + ": its root element is <\(root.name)>")
+        case .commandLine(let words):
+            throw CheckError(file: file, line: words.first?.line, message: FormatRegistry.unrecognized(.commandLine))
         }
-        if root.isNull { return [] }
-        throw CheckError(
-            file: file, line: root.line, column: root.column,
-            message: jsonFormat
-                ? "is JSON but not an OCI config (no ociVersion), a Firecracker configuration (no boot-source) or a Kubernetes object (no apiVersion and kind)"
-                : "is YAML but neither a Kubernetes object (apiVersion and kind) nor a Compose file (services)")
-    }
-
-    static func projectName(_ file: String) -> String {
-        let parts = file.split(separator: "/")
-        return parts.count >= 2 ? String(parts[parts.count - 2]) : "default"
     }
 
     // MARK: - YAML
@@ -257,7 +222,7 @@ public enum Check {
             while let root = try sequence.next() {
                 documents += 1
                 if root.isNull { continue }
-                postures += try self.postures(of: root, file: file, jsonFormat: false)
+                postures += try self.postures(of: .tree(root, .yaml), file: file)
             }
         } catch let error as YAMLError {
             throw CheckError(file: error.file, line: error.line, column: error.column, message: error.message)
@@ -266,98 +231,6 @@ public enum Check {
             throw CheckError(file: file, line: 1, message: "is empty: no YAML document")
         }
         return (postures, documents)
-    }
-
-    // MARK: - XML
-
-    static func checkXML(_ text: String, file: String) throws -> Posture {
-        if let range = text.range(of: "<!ENTITY") {
-            // Entity declarations are how XML bombs and external-entity reads start; libvirt
-            // domain XML never declares any.
-            let line = text[..<range.lowerBound].filter { $0 == "\n" }.count + 1
-            throw CheckError(file: file, line: line, message: "declares XML entities (<!ENTITY>), which libvirt domain XML never does; refused")
-        }
-        let builder = XMLTreeBuilder()
-        let parser = XMLParser(data: Data(text.utf8))
-        parser.shouldProcessNamespaces = false
-        parser.shouldResolveExternalEntities = false
-        parser.delegate = builder
-        if !parser.parse() || builder.root == nil {
-            let line = builder.errorLine ?? parser.lineNumber
-            let reason = builder.errorMessage ?? parser.parserError.map { "\($0.localizedDescription)" } ?? "not well-formed"
-            throw CheckError(file: file, line: line, column: parser.columnNumber, message: "invalid XML: \(reason)")
-        }
-        guard let root = builder.root else { throw CheckError(file: file, line: 1, message: "invalid XML: no root element") }
-        if root.name != "domain" {
-            throw CheckError(file: file, line: root.line, message: "is XML with root <\(root.name)>, not a libvirt <domain>")
-        }
-        do {
-            return try Libvirt.posture(root, file: file)
-        } catch {
-            throw Check.error(error, file: file)
-        }
-    }
-}
-
-/// Builds an `XMLElementNode` tree with line numbers. Bounded in depth and element count.
-final class XMLTreeBuilder: NSObject, XMLParserDelegate {
-    var stack: [XMLElementNode] = []
-    var root: XMLElementNode?
-    var count = 0
-    var errorLine: Int?
-    var errorMessage: String?
-    static let maximumDepth = 256
-    static let maximumElements = 1_000_000
-
-    func parser(
-        _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?,
-        attributes: [String: String] = [:]
-    ) {
-        count += 1
-        if stack.count >= Self.maximumDepth || count > Self.maximumElements {
-            errorLine = parser.lineNumber
-            errorMessage = "nested or repeated beyond cloister's limits"
-            parser.abortParsing()
-            return
-        }
-        stack.append(XMLElementNode(name: qualifiedName ?? elementName, attributes: attributes, line: parser.lineNumber))
-    }
-
-    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
-        guard let element = stack.popLast() else { return }
-        if stack.isEmpty {
-            root = element
-        } else {
-            stack[stack.count - 1].children.append(element)
-        }
-    }
-
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
-        guard !stack.isEmpty, stack[stack.count - 1].text.utf8.count < 65_536 else { return }
-        stack[stack.count - 1].text += string
-    }
-
-    func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
-        guard errorLine == nil else { return }
-        errorLine = parser.lineNumber
-        let open = stack.last.map { "<\($0.name)> opened on line \($0.line)" }
-        // Codes are libxml2's xmlParserErrors, which XMLParser passes through.
-        switch (parseError as NSError).code {
-        case 4: errorMessage = "the document is empty"
-        case 5: errorMessage = "there is content after the root element"
-        case 39, 41, 65: errorMessage = "an attribute value must be quoted"
-        case 73: errorMessage = "'>' was expected"
-        case 76: errorMessage = "a closing tag does not match \(open ?? "the open element")"
-        case 77: errorMessage = "\(open ?? "an element") is never closed"
-        default: errorMessage = "not well-formed (XML parser error \((parseError as NSError).code)\(open.map { ", inside \($0)" } ?? ""))"
-        }
-    }
-
-    func parser(_ parser: XMLParser, foundInternalEntityDeclarationWithName name: String, value: String?) {
-        // Entity declarations are how XML bombs start; a libvirt domain has none.
-        errorLine = parser.lineNumber
-        errorMessage = "declares entities (<!ENTITY>), which libvirt domain XML never does; refused"
-        parser.abortParsing()
     }
 }
 

@@ -1,38 +1,6 @@
 import CloisterCodec
 import CloisterModel
 
-/// An XML element with the line it starts on. CloisterCheck builds it with FoundationXML's
-/// XMLParser; the libvirt mapping below stays pure.
-public struct XMLElementNode: Sendable {
-    public var name: String
-    public var attributes: [String: String]
-    public var children: [XMLElementNode]
-    public var text: String
-    public var line: Int
-
-    public init(name: String, attributes: [String: String] = [:], children: [XMLElementNode] = [], text: String = "", line: Int) {
-        self.name = name
-        self.attributes = attributes
-        self.children = children
-        self.text = text
-        self.line = line
-    }
-
-    public func child(_ name: String) -> XMLElementNode? { children.first { $0.name == name } }
-    public func all(_ name: String) -> [XMLElementNode] { children.filter { $0.name == name } }
-    public subscript(attribute: String) -> String? { attributes[attribute] }
-    public var trimmedText: String { text.trimmingCharacters(in: " \n\t\r") }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var slice = Substring(self)
-        while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
-        while let last = slice.last, set.contains(last) { slice = slice.dropLast() }
-        return String(slice)
-    }
-}
-
 /// libvirt domain XML (formatdomain.html) → declared posture of the guest's qemu.
 public enum Libvirt {
     public static func posture(_ domain: XMLElementNode, file: String) throws(DocumentError) -> Posture {

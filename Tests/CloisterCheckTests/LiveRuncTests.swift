@@ -96,6 +96,14 @@ struct LiveRuncTests {
         let state = try run(["state", id])
         let stateObject = try JSONSerialization.jsonObject(with: Data(state.utf8)) as? [String: Any]
         let pid = try #require((stateObject?["pid"] as? NSNumber)?.int32Value, "runc state: \(state)")
+        // `runc run -d` returns once the container is started, which can be before its init
+        // has called execve: until then the process holds the capabilities runc gave it, not
+        // those the kernel leaves after exec. Observe the command the config runs, not runc's init.
+        for _ in 0..<200 {
+            let command = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
+            if !command.hasPrefix("runc") { break }
+            usleep(10_000)
+        }
         let observed = try observe(pid: pid)
         let declared = try #require(Check.check(paths: [configURL.path]).workloads.first)
         return (declared, observed)

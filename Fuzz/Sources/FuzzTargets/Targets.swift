@@ -98,35 +98,10 @@ public enum FuzzTargets {
         FuzzTarget(name: "json-document") { bytes in
             _ = try? JSONDocument.parse(text(bytes))
         },
-        FuzzTarget(name: "oci-config") { bytes in
-            guard let root = try? JSONDocument.parse(text(bytes)) else { return }
-            _ = try? OCIConfig.posture(root, file: "config.json")
-        },
-        FuzzTarget(name: "firecracker") { bytes in
-            guard let root = try? JSONDocument.parse(text(bytes)) else { return }
-            _ = try? Firecracker.posture(root, file: "vm_config.json")
-        },
-        FuzzTarget(name: "qemu-cmdline") { bytes in
-            // As `check` reads a file holding a command line, and as `scan` reads a live
-            // guest's NUL-separated argv.
-            let words = ShellWords.split(text(bytes))
-            _ = QemuCommandLine.parse(words).declaredPosture(file: "guest.qemu", line: 1)
-            let argv = CmdlineParser.parse(bytes)
-            _ = QemuCommandLine.parse(argv).declaredPosture(file: "/proc/1/cmdline", line: nil)
-        },
         FuzzTarget(name: "qemu-options") { bytes in
             let options = QemuOptionList.parse(text(bytes), impliedKey: "type")
             _ = QemuEndpoint.parseChardev(options)
             _ = QemuEndpoint.parseLegacy(text(bytes))
-        },
-        FuzzTarget(name: "kubernetes") { bytes in
-            _ = Check.check(contents: text(bytes), file: "manifest.yaml")
-        },
-        FuzzTarget(name: "compose") { bytes in
-            _ = Check.check(contents: text(bytes), file: "compose.yaml")
-        },
-        FuzzTarget(name: "libvirt-xml") { bytes in
-            _ = Check.check(contents: text(bytes), file: "domain.xml")
         },
         FuzzTarget(name: "rule-file") { bytes in
             _ = try? RulePack.parse(yaml: text(bytes), file: "rule.yaml")
@@ -157,7 +132,44 @@ public enum FuzzTargets {
                 precondition(scalar.value >= 0x20 && !(0x7F...0x9F).contains(scalar.value), "control character shown")
             }
         },
-    ]
+    ] + FormatRegistry.formats.map(formatTarget)
+
+    /// One target a configuration format, from the registry: the bytes as `check` reads a file
+    /// (syntax told from its first bytes, the first format that recognises it), then straight
+    /// through the format's own reader whether or not its signature is there, so the fuzzer
+    /// reaches the reader without first having to find the signature.
+    static func formatTarget(_ format: any DeclaredFormat.Type) -> FuzzTarget {
+        FuzzTarget(name: format.name) { bytes in
+            let content = text(bytes)
+            _ = Check.check(contents: content, file: format.exampleFile)
+            for document in documents(content, syntaxes: format.syntaxes) {
+                _ = try? format.postures(document, file: format.exampleFile)
+            }
+            if format.syntaxes.contains(.commandLine) {
+                // As `scan` reads a live guest's NUL-separated argv.
+                _ = QemuCommandLine.parse(CmdlineParser.parse(bytes)).declaredPosture(file: "/proc/1/cmdline", line: nil)
+            }
+        }
+    }
+
+    /// The trees `content` gives in each syntax, as far as it parses.
+    static func documents(_ content: String, syntaxes: [DocumentSyntax]) -> [ParsedDocument] {
+        var parsed: [ParsedDocument] = []
+        for syntax in syntaxes {
+            switch syntax {
+            case .json:
+                if let root = try? JSONDocument.parse(content) { parsed.append(.tree(root, .json)) }
+            case .yaml:
+                guard var sequence = try? YAMLText.documents(content, file: "fuzz.yaml") else { continue }
+                while let root = try? sequence.next() { parsed.append(.tree(root, .yaml)) }
+            case .xml:
+                if let root = try? XMLText.parse(content) { parsed.append(.xml(root)) }
+            case .commandLine:
+                parsed.append(.commandLine(ShellWords.splitWithLines(content)))
+            }
+        }
+        return parsed
+    }
 }
 
 /// The judge `serve` builds, from the repository's rules/ and policies/ (loaded once).
