@@ -512,24 +512,17 @@ public enum QemuCommandLine {
         // the graphical display, where anyone who can see the display can switch to the monitor.
         if !config.noDefaults {
             let displayNone = config.display == "none" && state.vncDisplays.isEmpty && state.spiceOptions.isEmpty
+            // The monitor and a serial port qemu adds when none is given, on `transport`.
+            func addDefaultConsoles(transport: String, localOnly: Bool) {
+                for (kind, given) in [("monitor", state.monitorGiven), ("serial", state.serialGiven)] where !given {
+                    config.defaultConsoleIndexes.append(config.consoles.count)
+                    config.consoles.append(Console(kind: kind, transport: transport, localOnly: localOnly))
+                }
+            }
             if config.noGraphic {
-                if !state.monitorGiven {
-                    config.defaultConsoleIndexes.append(config.consoles.count)
-                    config.consoles.append(Console(kind: "monitor", transport: "stdio", localOnly: true))
-                }
-                if !state.serialGiven {
-                    config.defaultConsoleIndexes.append(config.consoles.count)
-                    config.consoles.append(Console(kind: "serial", transport: "stdio", localOnly: true))
-                }
+                addDefaultConsoles(transport: "stdio", localOnly: true)
             } else if !displayNone {
-                if !state.monitorGiven {
-                    config.defaultConsoleIndexes.append(config.consoles.count)
-                    config.consoles.append(Console(kind: "monitor", transport: "vc", localOnly: displayLocal))
-                }
-                if !state.serialGiven {
-                    config.defaultConsoleIndexes.append(config.consoles.count)
-                    config.consoles.append(Console(kind: "serial", transport: "vc", localOnly: displayLocal))
-                }
+                addDefaultConsoles(transport: "vc", localOnly: displayLocal)
             }
             // Any -net, -netdev or -nic turns the default network off (vl.c: default_net = 0);
             // otherwise qemu adds "-net nic -net user": user-mode (SLiRP) networking.

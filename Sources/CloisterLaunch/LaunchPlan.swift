@@ -236,22 +236,22 @@ public struct LaunchPlan: Sendable {
         }
 
         // MAC exec labels: only where those LSMs run.
-        var apparmorProfile = target.mac.apparmor.flatMap { $0.confined ? $0.profile : nil }
-        if let profile = apparmorProfile, !AppArmorLibrary.isEnabled {
+        // A label for an LSM that is not running fails closed, or is skipped (and said) under
+        // best effort.
+        func label(_ value: String?, control: String, lsmRunning: Bool, absent: String) throws -> String? {
+            guard let value, !lsmRunning else { return value }
             guard options.bestEffort else {
-                throw LaunchError(control: "AppArmor profile \(profile)", reason: "AppArmor is not running on this host; pass --best-effort to skip it")
+                throw LaunchError(control: "\(control) \(value)", reason: "\(absent); pass --best-effort to skip it")
             }
-            skipped.append("AppArmor profile \(profile): AppArmor is not running on this host")
-            apparmorProfile = nil
+            skipped.append("\(control) \(value): \(absent)")
+            return nil
         }
-        var selinuxLabel = target.mac.selinux.flatMap { $0.confined ? $0.context : nil }
-        if let label = selinuxLabel, !SELinuxLibrary.isEnabled {
-            guard options.bestEffort else {
-                throw LaunchError(control: "SELinux label \(label)", reason: "SELinux is not enabled on this host; pass --best-effort to skip it")
-            }
-            skipped.append("SELinux label \(label): SELinux is not enabled on this host")
-            selinuxLabel = nil
-        }
+        let apparmorProfile = try label(
+            target.mac.apparmor.flatMap { $0.confined ? $0.profile : nil }, control: "AppArmor profile",
+            lsmRunning: AppArmorLibrary.isEnabled, absent: "AppArmor is not running on this host")
+        let selinuxLabel = try label(
+            target.mac.selinux.flatMap { $0.confined ? $0.context : nil }, control: "SELinux label",
+            lsmRunning: SELinuxLibrary.isEnabled, absent: "SELinux is not enabled on this host")
 
         // rlimits: raising a hard limit needs CAP_SYS_RESOURCE in the host's user namespace.
         for limit in options.rlimits {
