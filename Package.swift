@@ -29,7 +29,7 @@ let package = Package(
             name: "CloisterParsers",
             targets: [
                 "CloisterCodec", "CloisterModel", "CloisterInspect", "CloisterFormats", "CloisterCheck", "CloisterRules",
-                "CloisterPlacement", "CloisterAdmission", "CloisterOCI",
+                "CloisterPlacement", "CloisterAdmission", "CloisterOCI", "CloisterResourceFiles",
             ]),
     ],
     dependencies: [
@@ -84,6 +84,10 @@ let package = Package(
         .target(
             name: "CloisterPlacement",
             dependencies: ["CloisterCodec", "CloisterModel", .product(name: "Yams", package: "Yams")]),
+        // Reads rule files, policies, baselines, scenarios, descriptions and syscall groups from
+        // disk and hands their text to the pure parsers above: the one place those are read.
+        .target(
+            name: "CloisterResourceFiles", dependencies: ["CloisterRules", "CloisterPlacement", "CloisterProfiles"]),
         // Rules for the pack's titles, descriptions and references that reports show.
         .target(
             name: "CloisterReport",
@@ -129,7 +133,7 @@ let package = Package(
             dependencies: [
                 "CloisterCodec", "CloisterModel", "CloisterInspect", "CloisterRules", "CloisterPlacement", "CloisterReport",
                 "CloisterCheck", "CloisterSystem", "CloisterLaunch", "CloisterProfiles", "CloisterSeccomp",
-                "CloisterAdmission", "CloisterOCI",
+                "CloisterAdmission", "CloisterOCI", "CloisterResourceFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -159,7 +163,7 @@ let package = Package(
         .testTarget(name: "CloisterCodecTests", dependencies: ["CloisterCodec", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "CloisterServeTests",
-            dependencies: ["CloisterServe", "CloisterAdmission", "CloisterReport", "CloisterModel", "CloisterRules"]),
+            dependencies: ["CloisterServe", "CloisterAdmission", "CloisterReport", "CloisterModel", "CloisterRules", "CloisterResourceFiles"]),
         .testTarget(name: "CloisterFormatsTests", dependencies: ["CloisterFormats", "CloisterModel"]),
         .testTarget(
             name: "CloisterCommandsTests",
@@ -168,25 +172,25 @@ let package = Package(
             ]),
         .testTarget(
             name: "CloisterCheckTests",
-            dependencies: ["CloisterCheck", "CloisterCodec", "CloisterFormats", "CloisterModel", "CloisterRules"],
+            dependencies: ["CloisterCheck", "CloisterCodec", "CloisterFormats", "CloisterModel", "CloisterRules", "CloisterResourceFiles"],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CloisterInspectTests",
             dependencies: ["CloisterInspect", "CloisterSystem", "CloisterModel", "CloisterCodec"],
             exclude: ["Fixtures"]),
-        .testTarget(name: "CloisterPlacementTests", dependencies: ["CloisterPlacement", "CloisterModel"]),
+        .testTarget(name: "CloisterPlacementTests", dependencies: ["CloisterPlacement", "CloisterModel", "CloisterResourceFiles"]),
         .testTarget(
             name: "CloisterLaunchTests",
             dependencies: ["CloisterLaunch", "CloisterLaunchCore", "CloisterModel", "CloisterOCI", "CloisterSeccomp"]),
-        .testTarget(name: "CloisterProfilesTests", dependencies: ["CloisterProfiles", "CloisterOCI"]),
+        .testTarget(name: "CloisterProfilesTests", dependencies: ["CloisterProfiles", "CloisterOCI", "CloisterResourceFiles"]),
         // Round trips of real config.json files, and the launch bundle read back by `check`'s reader.
         .testTarget(
             name: "CloisterOCITests",
             dependencies: ["CloisterOCI", "CloisterCodec", "CloisterFormats", "CloisterLaunch", "CloisterModel"]),
-        .testTarget(name: "CloisterRulesTests", dependencies: ["CloisterRules", "CloisterModel", "CloisterCodec"]),
+        .testTarget(name: "CloisterRulesTests", dependencies: ["CloisterRules", "CloisterModel", "CloisterCodec", "CloisterResourceFiles"]),
         .testTarget(
             name: "CloisterReportTests",
-            dependencies: ["CloisterReport", "CloisterRules", "CloisterModel", "CloisterCodec"],
+            dependencies: ["CloisterReport", "CloisterRules", "CloisterModel", "CloisterCodec", "CloisterResourceFiles"],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CloisterIntegrationTests",

@@ -4,6 +4,7 @@ import CloisterCodec
 import CloisterInspect
 import CloisterModel
 import CloisterPlacement
+import CloisterResourceFiles
 import Foundation
 
 /// `cloister advise`: where should this workload run, why, what lost, and what hardening the

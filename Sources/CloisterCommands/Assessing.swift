@@ -2,6 +2,7 @@ import ArgumentParser
 import CloisterCodec
 import CloisterModel
 import CloisterReport
+import CloisterResourceFiles
 import CloisterRules
 import CloisterSystem
 import Foundation

@@ -4,6 +4,7 @@ import CloisterCodec
 import CloisterModel
 import CloisterReport
 import CloisterRules
+import CloisterSystem
 import Foundation
 
 /// `cloister check FILE… [DIR…] [--qemu -- ARGV…]`: the postures that configuration files
@@ -55,7 +56,7 @@ public struct CheckCommand: ParsableCommand {
     }
 
     public func run() throws {
-        let checkedAt = Clock.rfc3339Now()
+        let checkedAt = Clocks.rfc3339Now()
         var result = Check.check(paths: paths)
         if !qemuArguments.isEmpty {
             result.workloads.append(Check.check(qemu: qemuArguments))

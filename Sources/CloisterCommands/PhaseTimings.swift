@@ -1,7 +1,4 @@
 import CloisterSystem
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `CLOISTER_DEBUG_TIMINGS=1`: after each phase of a scan, one line on standard error with the
 /// wall and CPU time since the previous mark and the process's resident and peak memory, so
@@ -15,18 +12,18 @@ struct PhaseTimings {
     private var lastCPU: Double
 
     init() {
-        let setting = getenv("CLOISTER_DEBUG_TIMINGS").map { String(cString: $0) } ?? ""
+        let setting = ProcessEnvironment.value("CLOISTER_DEBUG_TIMINGS") ?? ""
         enabled = setting != "" && setting != "0"
         verbose = setting == "smaps"
-        lastWall = Self.seconds(CLOCK_MONOTONIC)
-        lastCPU = Self.seconds(CLOCK_PROCESS_CPUTIME_ID)
+        lastWall = Clocks.seconds(.monotonic)
+        lastCPU = Clocks.seconds(.processCPU)
         if enabled { mark("start-up") }
     }
 
     mutating func mark(_ phase: String) {
         guard enabled else { return }
-        let wall = Self.seconds(CLOCK_MONOTONIC)
-        let cpu = Self.seconds(CLOCK_PROCESS_CPUTIME_ID)
+        let wall = Clocks.seconds(.monotonic)
+        let cpu = Clocks.seconds(.processCPU)
         var line = "cloister: timing: \(phase): wall \(Self.milliseconds(wall - lastWall)) ms, cpu \(Self.milliseconds(cpu - lastCPU)) ms"
         if phase == "start-up" {
             // Since exec: the process's own CPU clock starts there.
@@ -56,12 +53,6 @@ struct PhaseTimings {
         writeStandardError(line + "\n")
         lastWall = wall
         lastCPU = cpu
-    }
-
-    private static func seconds(_ clock: clockid_t) -> Double {
-        var now = timespec()
-        clock_gettime(clock, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 
     private static func milliseconds(_ seconds: Double) -> String {

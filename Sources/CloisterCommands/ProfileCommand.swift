@@ -3,6 +3,7 @@ import CloisterModel
 import CloisterOCI
 import CloisterPlacement
 import CloisterProfiles
+import CloisterResourceFiles
 import CloisterSeccomp
 import Foundation
 

@@ -1,8 +1,6 @@
 import ArgumentParser
+import CloisterSystem
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 public struct CloisterCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -40,7 +38,7 @@ public struct CloisterCommand: AsyncParsableCommand {
         } catch {
             if exitCode(for: error) == .success { Self.exit(withError: error) }
             writeStandardError(fullMessage(for: error) + "\n")
-            Glibc.exit(2)
+            ProcessExit.now(2)
         }
         do {
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -52,22 +50,19 @@ public struct CloisterCommand: AsyncParsableCommand {
             Self.exit(withError: error)
         } catch let error as CLIError {
             writeStandardError("cloister: \(error.description)\n")
-            Glibc.exit(2)
+            ProcessExit.now(2)
         } catch let error as ValidationError {
             writeStandardError("cloister: \(error.message)\n")
-            Glibc.exit(2)
+            ProcessExit.now(2)
         } catch {
             // Help and version requests arrive as errors from ArgumentParser's own help
             // command: let it print them and exit 0.
             if exitCode(for: error) == .success { Self.exit(withError: error) }
             let message = error is LocalizedError ? (error as? LocalizedError)?.errorDescription : nil
             writeStandardError("cloister: \(message ?? String(describing: error))\n")
-            Glibc.exit(2)
+            ProcessExit.now(2)
         }
     }
 }
 
-func writeStandardError(_ text: String) {
-    var copy = text
-    copy.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
-}
+func writeStandardError(_ text: String) { StandardError.write(text) }

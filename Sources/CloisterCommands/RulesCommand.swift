@@ -1,6 +1,7 @@
 import ArgumentParser
 import CloisterCodec
 import CloisterModel
+import CloisterResourceFiles
 import CloisterRules
 import Foundation
 

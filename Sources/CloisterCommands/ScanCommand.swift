@@ -29,7 +29,7 @@ struct ScanCommand: ParsableCommand {
 
     func run() throws {
         var timings = PhaseTimings()
-        let scannedAt = Clock.rfc3339Now()
+        let scannedAt = Clocks.rfc3339Now()
         // The rules load on another core while this one reads /proc; a bad rule file is still
         // reported after a scan error, as before.
         let (rules, policy, baseline) = (assessment.rules, assessment.policy, assessment.baseline)
@@ -45,7 +45,7 @@ struct ScanCommand: ParsableCommand {
     static func liveReport(
         root: String?, pid: Int?, assess: ([Posture]) throws -> (assessment: Assessment, pack: RulePack)
     ) throws -> (ScanReport, RulePack) {
-        let scannedAt = Clock.rfc3339Now()
+        let scannedAt = Clocks.rfc3339Now()
         let result = try scanHost(root: root, pid: pid)
         let (assessed, pack) = try assess(result.workloads)
         return (report(scannedAt: scannedAt, result: result, assessed: assessed, root: root), pack)

@@ -2,6 +2,7 @@ import ArgumentParser
 import CloisterAdmission
 import CloisterModel
 import CloisterPlacement
+import CloisterResourceFiles
 import CloisterRules
 import CloisterSystem
 import Foundation

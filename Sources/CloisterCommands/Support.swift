@@ -1,8 +1,5 @@
 import ArgumentParser
 import CloisterSystem
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Errors a user sees: a sentence naming what is wrong and what to do; exit code 2.
 enum CLIError: Error, CustomStringConvertible {
@@ -27,15 +24,5 @@ func emit(_ text: String, to path: String?) throws {
         }
     } else {
         print(text, terminator: "")
-    }
-}
-
-enum Clock {
-    static func rfc3339Now() -> String {
-        var now = time(nil)
-        var parts = tm()
-        gmtime_r(&now, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 }

@@ -192,13 +192,18 @@ public struct Catalogue: Codable, Sendable, Equatable {
 extension Catalogue {
     public static let fileNames = ["sources.yaml", "catalogue.yaml", "threat-models.yaml", "compliance.yaml"]
 
-    /// Reads `sources.yaml`, `catalogue.yaml`, `threat-models.yaml` and `compliance.yaml` from
-    /// a policies directory and checks that every cited source exists.
-    public static func load(directory: URL) throws -> Catalogue {
-        let sourcesMap = try YAMLMap.load(directory.appendingPathComponent("sources.yaml"))
-        let catalogueMap = try YAMLMap.load(directory.appendingPathComponent("catalogue.yaml"))
-        let threatMap = try YAMLMap.load(directory.appendingPathComponent("threat-models.yaml"))
-        let complianceMap = try YAMLMap.load(directory.appendingPathComponent("compliance.yaml"))
+    /// Parses the texts of `sources.yaml`, `catalogue.yaml`, `threat-models.yaml` and
+    /// `compliance.yaml` (each with the path that names it in errors) and checks that every
+    /// cited source exists. Reading a policies directory is `CloisterResourceFiles`'
+    /// `load(directory:)`.
+    public static func parse(
+        sources sourcesFile: (file: String, text: String), catalogue catalogueFile: (file: String, text: String),
+        threatModels threatFile: (file: String, text: String), compliance complianceFile: (file: String, text: String)
+    ) throws -> Catalogue {
+        let sourcesMap = try YAMLMap.document(sourcesFile.text, file: sourcesFile.file)
+        let catalogueMap = try YAMLMap.document(catalogueFile.text, file: catalogueFile.file)
+        let threatMap = try YAMLMap.document(threatFile.text, file: threatFile.file)
+        let complianceMap = try YAMLMap.document(complianceFile.text, file: complianceFile.file)
 
         try sourcesMap.checkKeys(["version", "sources"])
         _ = try sourcesMap.checkVersion(supported: supportedVersion, kind: "policy")

@@ -20,8 +20,10 @@ public struct Scenario: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { id }
 
-    public static func load(contentsOf url: URL) throws -> Scenario {
-        let root = try YAMLMap.load(url)
+    /// Parses a scenario file's text. `file` (its path) names it in errors; `name` (its file
+    /// name) is what `Scenario.file` keeps. Reading it is `CloisterResourceFiles`'.
+    public static func parse(yaml text: String, file: String, name: String) throws -> Scenario {
+        let root = try YAMLMap.document(text, file: file)
         try root.checkKeys(["version", "id", "title", "source", "rationale", "threatModel", "description", "expect"])
         _ = try root.checkVersion(supported: 1, kind: "scenario")
         guard let descriptionMap = try root.map("description") else { throw root.error("description", "is required") }
@@ -31,19 +33,12 @@ public struct Scenario: Sendable, Equatable, CustomStringConvertible {
         if source.isEmpty { throw root.error("source", "must cite the public guidance the expectation rests on") }
         let option = try expect.requiredString("option")
         return Scenario(
-            id: try root.requiredString("id"), title: try root.requiredString("title"), file: url.lastPathComponent,
+            id: try root.requiredString("id"), title: try root.requiredString("title"), file: name,
             source: source, rationale: try root.string("rationale") ?? "", threatModel: try root.string("threatModel"),
             workload: try WorkloadDescription.read(descriptionMap),
             expectOption: option == "none" ? nil : option, expectScope: try expect.enumValue("scope", PlacementScope.self),
             expectHardening: try expect.strings("hardening"), expectResidualRisks: try expect.strings("residualRisks"),
             expectRejected: try expect.strings("rejected"))
-    }
-
-    /// Every `*.yaml` in a directory, sorted by file name.
-    public static func loadAll(directory: URL) throws -> [Scenario] {
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-            .filter { $0.hasSuffix(".yaml") }.sorted()
-        return try names.map { try load(contentsOf: directory.appendingPathComponent($0)) }
     }
 
     /// What differs between the advice and the expectation; empty when the scenario passes.

@@ -171,12 +171,8 @@ extension WorkloadDescription {
     static let performanceKeys = ["startupMs", "density", "io"]
     static let platformKeys = ["kvm", "confidentialHardware", "hostKernel"]
 
-    /// Reads a description file. Errors name the file, line, field and allowed values.
-    public static func load(contentsOf url: URL) throws -> WorkloadDescription {
-        try read(YAMLMap.load(url))
-    }
-
-    /// Reads a description from YAML text; `file` names it in errors.
+    /// Reads a description from YAML text; `file` names it in errors (with line, field and
+    /// allowed values). Reading the file is `CloisterResourceFiles`'.
     public static func parse(yaml: String, file: String = "<description>") throws -> WorkloadDescription {
         try read(YAMLMap.document(yaml, file: file))
     }

@@ -69,16 +69,6 @@ struct YAMLMap {
         return YAMLMap(file: file, path: "", mapping: mapping, mark: mapping.mark)
     }
 
-    static func load(_ url: URL) throws -> YAMLMap {
-        let text: String
-        do {
-            text = try String(contentsOf: url, encoding: .utf8)
-        } catch {
-            throw PlacementInputError(file: url.path, field: "", message: "cannot be read: \(error.localizedDescription)")
-        }
-        return try document(text, file: url.path)
-    }
-
     func fieldPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     func node(_ key: String) -> Node? {

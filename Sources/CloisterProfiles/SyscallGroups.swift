@@ -42,16 +42,6 @@ public struct SyscallGroups: Codable, Sendable, Equatable {
         return groups
     }
 
-    public static func load(contentsOf url: URL) throws -> SyscallGroups {
-        let text: String
-        do {
-            text = try String(contentsOf: url, encoding: .utf8)
-        } catch {
-            throw ProfileInputError(file: url.path, message: "cannot be read: \(error.localizedDescription)")
-        }
-        return try parse(yaml: text, file: url.path)
-    }
-
     /// Every syscall of the named groups (allowed or denied ones), or an error naming the
     /// unknown group.
     public func syscalls(inGroups names: [String]) throws -> Set<String> {

@@ -44,10 +44,6 @@ public struct Baseline: Sendable {
 
     public init(entries: [Entry]) { self.entries = entries }
 
-    public static func load(path: String) throws -> Baseline {
-        try parse(yaml: try YAMLFile.read(path: path), file: path)
-    }
-
     public static func parse(yaml text: String, file: String) throws -> Baseline {
         let root = try YAMLFile.compose(text, file: file)
         try YAMLFile.checkVersion(root, file: file, known: supportedVersion, what: "baseline")

@@ -41,18 +41,9 @@ public struct InputFileErrors: Error, LocalizedError, Sendable {
     public var errorDescription: String? { errors.map(\.description).joined(separator: "\n") }
 }
 
-/// Reads a rule, policy or baseline file, turning its errors into `InputFileError`.
+/// A rule, policy or baseline file's text, turned into a checked YAML tree whose errors are
+/// `InputFileError`s. The text is handed in: reading the file is `CloisterResourceFiles`'.
 enum YAMLFile {
-    static func read(path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw InputFileError(file: path, message: "cannot read the file (missing or not readable)")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw InputFileError(file: path, message: "the file is not UTF-8 text")
-        }
-        return text
-    }
-
     /// The file's one document through `YAMLText` (the basic resolver: `jsonScalar` resolves
     /// plain scalars itself, exactly as Yams' default resolver would), its error worded as rule
     /// files have always worded it.

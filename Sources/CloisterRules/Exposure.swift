@@ -55,11 +55,6 @@ public struct ExposurePolicy: Sendable {
     public var unknownBadness: Double
     public var file: String
 
-    public static func load(path: String) throws -> ExposurePolicy {
-        let text = try YAMLFile.read(path: path)
-        return try parse(yaml: text, file: path)
-    }
-
     public static func parse(yaml text: String, file: String) throws -> ExposurePolicy {
         let root = try YAMLFile.compose(text, file: file)
         try YAMLFile.checkVersion(root, file: file, known: supportedVersion, what: "exposure policy")

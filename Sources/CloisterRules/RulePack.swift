@@ -19,37 +19,18 @@ public struct RulePack: Sendable {
 
     public func rule(id: String) -> Rule? { rules.first { $0.id == id } }
 
-    /// Loads every `*.yaml`/`*.yml` file in `directory` (sorted by name). Throws
-    /// `InputFileErrors` listing every problem in every file, each with file and line.
-    /// `includeCases: false` skips building each rule's test postures: `scan` and `check`
-    /// only evaluate, and the cases are most of what a rule file holds. `rules lint` and
-    /// `rules test` keep the default.
-    public static func load(directory: String, includeCases: Bool = true) throws -> RulePack {
-        let files = try ruleFiles(in: directory)
-        return try load(files: files, includeCases: includeCases)
-    }
-
-    public static func ruleFiles(in directory: String) throws -> [String] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw InputFileError(file: directory, message: "no rules directory here (pass --rules DIR or set CLOISTER_RULES)")
-        }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        let files = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
-            .map { (directory as NSString).appendingPathComponent($0) }
-        guard !files.isEmpty else {
-            throw InputFileError(file: directory, message: "no rule files (*.yaml) in this directory")
-        }
-        return files
-    }
-
-    public static func load(files: [String], includeCases: Bool = true) throws -> RulePack {
+    /// Parses the texts of rule files, in order (reading them is the caller's: see
+    /// `CloisterResourceFiles`, whose `load(directory:)` hands them here). `name` names each
+    /// file in errors and in `files`. Throws `InputFileErrors` listing every problem in every
+    /// file, each with file and line. `includeCases: false` skips building each rule's test
+    /// postures: `scan` and `check` only evaluate, and the cases are most of what a rule file
+    /// holds. `rules lint` and `rules test` keep the default.
+    public static func parse(files: [(name: String, text: String)], includeCases: Bool = true) throws -> RulePack {
         var rules: [Rule] = []
         var errors: [InputFileError] = []
         var seen: [String: String] = [:]
-        for file in files {
+        for (file, text) in files {
             do {
-                let text = try YAMLFile.read(path: file)
                 let loaded = try parse(yaml: text, file: file, includeCases: includeCases)
                 for rule in loaded {
                     if let first = seen[rule.id] {
@@ -67,7 +48,7 @@ public struct RulePack: Sendable {
             }
         }
         if !errors.isEmpty { throw InputFileErrors(errors) }
-        return RulePack(rules: rules, files: files)
+        return RulePack(rules: rules, files: files.map(\.name))
     }
 
     /// Parses one rule file's text. `file` names it in errors.

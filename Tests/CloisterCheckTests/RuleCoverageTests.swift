@@ -1,4 +1,5 @@
 import CloisterModel
+import CloisterResourceFiles
 import CloisterRules
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import CloisterResourceFiles
 import Foundation
 import Testing
 @testable import CloisterPlacement

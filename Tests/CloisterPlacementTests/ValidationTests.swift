@@ -1,4 +1,5 @@
 import CloisterModel
+import CloisterResourceFiles
 import Foundation
 import Testing
 @testable import CloisterPlacement

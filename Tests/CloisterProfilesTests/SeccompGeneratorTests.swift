@@ -1,4 +1,5 @@
 import CloisterOCI
+import CloisterResourceFiles
 import Foundation
 import Testing
 

@@ -1,5 +1,6 @@
 import CloisterModel
 import CloisterReport
+import CloisterResourceFiles
 import CloisterRules
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import CloisterResourceFiles
 import CloisterRules
 import Testing
 

@@ -2,6 +2,7 @@ import CloisterAdmission
 import CloisterModel
 import CloisterPlacement
 import CloisterReport
+import CloisterResourceFiles
 import CloisterRules
 import CloisterServe
 import Foundation

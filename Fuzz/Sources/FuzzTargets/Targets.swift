@@ -11,6 +11,7 @@ import CloisterFormats
 import CloisterInspect
 import CloisterModel
 import CloisterPlacement
+import CloisterResourceFiles
 import CloisterRules
 import Foundation
 
