@@ -617,21 +617,15 @@ public enum QemuCommandLine {
                 continue
             }
             let local = !address.isEmpty && NetworkAddress.isLoopback(address)
-            if let port = options["port"] {
+            // A plain and a TLS port may both listen: each is a console of its own.
+            for (key, tls) in [("port", false), ("tls-port", true)] {
+                guard let port = options[key] else { continue }
                 allLocal = allLocal && local
                 config.argumentIndexes["hypervisor.consoles[\(config.consoles.count)]"] = index
                 config.consoles.append(
                     Console(
                         kind: "spice", transport: "tcp", address: NetworkAddress.join(host: address, port: port),
-                        localOnly: local, password: password, tls: false))
-            }
-            if let port = options["tls-port"] {
-                allLocal = allLocal && local
-                config.argumentIndexes["hypervisor.consoles[\(config.consoles.count)]"] = index
-                config.consoles.append(
-                    Console(
-                        kind: "spice", transport: "tcp", address: NetworkAddress.join(host: address, port: port),
-                        localOnly: local, password: password, tls: true))
+                        localOnly: local, password: password, tls: tls))
             }
         }
         return allLocal

@@ -213,22 +213,22 @@ struct RuleFileParser {
             fail(node, "`references` is a mapping: cis, pss, nist, sp800-53, cves, urls")
             return references
         }
+        /// A quoted section number (`"5.5"`), or nil with `problem` reported at the value.
+        func sectionNumber(_ value: Node, minimumParts: Int, _ problem: String) -> String? {
+            if let item = value.string, value.isScalar, ReferenceSyntax.isSectionNumber(item, minimumParts: minimumParts) {
+                return item
+            }
+            fail(value, problem)
+            return nil
+        }
         for pair in node.pairs {
             switch pair.key {
             case "cis":
-                if let item = pair.value.string, pair.value.isScalar,
-                    ReferenceSyntax.isSectionNumber(item, minimumParts: 2) {
-                    references.cisDocker = item
-                } else {
-                    fail(pair.value, "`cis` is a CIS Docker Benchmark 1.6.0 item number, quoted (\"5.5\")")
-                }
+                references.cisDocker = sectionNumber(
+                    pair.value, minimumParts: 2, "`cis` is a CIS Docker Benchmark 1.6.0 item number, quoted (\"5.5\")")
             case "nist":
-                if let item = pair.value.string, pair.value.isScalar,
-                    ReferenceSyntax.isSectionNumber(item, minimumParts: 1) {
-                    references.nist800190 = item
-                } else {
-                    fail(pair.value, "`nist` is a NIST SP 800-190 section number, quoted (\"4.4.3\")")
-                }
+                references.nist800190 = sectionNumber(
+                    pair.value, minimumParts: 1, "`nist` is a NIST SP 800-190 section number, quoted (\"4.4.3\")")
             case "pss":
                 let level = pair.value.pairs.first { $0.key == "level" }?.value.string
                 let control = pair.value.pairs.first { $0.key == "control" }?.value.string
