@@ -1,11 +1,12 @@
 import ArgumentParser
 import CloisterCodec
 import CloisterModel
+import CloisterPipeline
 import CloisterRules
 import Foundation
 
 /// `cloister rules list|show|lint|test`: the rule pack, described, checked and tested.
-public struct RulesCommand: ParsableCommand {
+public struct RulesCommand: CloisterSubcommand {
     public static let configuration = CommandConfiguration(
         commandName: "rules",
         abstract: "List, show, lint and test the rules that scan and check apply.",
@@ -57,7 +58,7 @@ enum InputErrors {
 }
 
 extension RulesCommand {
-    struct List: ParsableCommand {
+    struct List: CloisterSubcommand {
         static let configuration = CommandConfiguration(abstract: "List the rules: id, severity, kinds, title.")
 
         @OptionGroup var location: RulesLocation
@@ -65,7 +66,7 @@ extension RulesCommand {
         @Option(help: "Show only rules for this kind of workload (container, sandbox, vm).")
         var kind: String?
 
-        func run() throws {
+        func run() async throws {
             if let kind, WorkloadKind(rawValue: kind) == nil {
                 throw InputErrors.usage("unknown kind \(kind); use container, sandbox or vm")
             }
@@ -85,7 +86,7 @@ extension RulesCommand {
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: CloisterSubcommand {
         static let configuration = CommandConfiguration(abstract: "Show one rule in full: condition, message, remediation, references, cases.")
 
         @OptionGroup var location: RulesLocation
@@ -93,7 +94,7 @@ extension RulesCommand {
         @Argument(help: "The rule's id.")
         var id: String
 
-        func run() throws {
+        func run() async throws {
             let pack = try location.load()
             guard let rule = pack.rule(id: id) else {
                 let close = pack.rules.map(\.id).filter { $0.contains(id) || id.contains($0) }
@@ -126,7 +127,7 @@ extension RulesCommand {
         }
     }
 
-    struct Lint: ParsableCommand {
+    struct Lint: CloisterSubcommand {
         static let configuration = CommandConfiguration(
             abstract: "Check rule files (and an exposure policy) for errors, each named with file and line.",
             discussion: "Exit status: 0 no problems, 1 problems found, 2 the directory or a file could not be read.")
@@ -136,7 +137,7 @@ extension RulesCommand {
         @Option(help: ArgumentHelp("Also check this exposure policy file.", valueName: "FILE"))
         var policy: String?
 
-        func run() throws {
+        func run() async throws {
             let directory = try location.directory()
             let files: [String]
             do {
@@ -172,7 +173,7 @@ extension RulesCommand {
         }
     }
 
-    struct Test: ParsableCommand {
+    struct Test: CloisterSubcommand {
         static let configuration = CommandConfiguration(
             abstract: "Run every rule's cases: postures it must fire on and must stay silent on.",
             discussion: "Exit status: 0 all cases pass, 1 a case failed, 2 the rules could not be loaded.")
@@ -185,7 +186,7 @@ extension RulesCommand {
         @Flag(help: "Print every case, not only failures.")
         var verbose = false
 
-        func run() throws {
+        func run() async throws {
             let pack = try location.load()
             var rules = pack.rules
             if let rule {
@@ -211,7 +212,7 @@ extension RulesCommand {
         }
     }
 
-    struct Benchmark: ParsableCommand {
+    struct Benchmark: CloisterSubcommand {
         static let configuration = CommandConfiguration(
             abstract: "Time the whole pack over synthetic postures (target: 1,000 postures in under 50 ms).",
             shouldDisplay: false)
@@ -236,7 +237,7 @@ extension RulesCommand {
 
         static func wallNanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
-        func run() throws {
+        func run() async throws {
             let pack = try location.load()
             var exposurePolicy: ExposurePolicy?
             let policyPath = CloisterResources.exposurePolicy(explicit: policy, rulesDirectory: try? location.directory())
