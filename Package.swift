@@ -170,6 +170,8 @@ let package = Package(
         .testTarget(
             name: "CloisterServeTests",
             dependencies: ["CloisterServe", "CloisterAdmission", "CloisterReport", "CloisterModel", "CloisterRules"]),
+        // Reads the shipped rules and the captured host trees by path, as the commands would.
+        .testTarget(name: "CloisterPipelineTests", dependencies: ["CloisterPipeline", "CloisterModel", "CloisterRules"]),
         .testTarget(name: "CloisterFormatsTests", dependencies: ["CloisterFormats", "CloisterModel"]),
         .testTarget(
             name: "CloisterCommandsTests",
