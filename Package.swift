@@ -4,6 +4,9 @@ import PackageDescription
 // Direction of dependencies (see DESIGN.md):
 //   C bridges ← CloisterSystem ← CloisterInspect ─┐
 //   CloisterModel ← CloisterRules, CloisterPlacement, CloisterReport ← CloisterCommands ← cloister
+//   CloisterInspect, CloisterCheck, CloisterRules ← CloisterPipeline (scan and check as library
+//     calls, no ArgumentParser) ← CloisterCommands: `scan`, `check`, `serve`, `launch` share it.
+//   CloisterServe knows neither: it runs the scan it is handed (ServeConfiguration.scan).
 //   CloisterCodec (JSON, YAML, escaping; a leaf on Yams only) ← Formats, Rules, Placement, Report, …
 //   CloisterOCI (runtime-spec wire types, a leaf) ← CloisterFormats, CloisterProfiles,
 //     CloisterSeccomp, CloisterLaunch: each maps the wire types to and from its own domain.
@@ -112,11 +115,20 @@ let package = Package(
         .target(
             name: "CloisterAdmission",
             dependencies: ["CloisterCodec", "CloisterModel", "CloisterFormats", "CloisterRules", "CloisterPlacement"]),
+        // The pipeline as library calls with typed inputs and outputs: a scan (discover →
+        // postures → assess → report), a check (files → declared postures → assess → report),
+        // and the assessment both share (rules, exposure, baseline, gate). Rendering, writing
+        // and exit status stay with the commands.
+        .target(
+            name: "CloisterPipeline",
+            dependencies: [
+                "CloisterModel", "CloisterInspect", "CloisterCheck", "CloisterRules", "CloisterSystem", "CloisterResourceFiles",
+            ]),
         // `serve`: the HTTP server (Hummingbird) over the pure parts above and in CloisterReport.
         .target(
             name: "CloisterServe",
             dependencies: [
-                "CloisterCodec", "CloisterModel", "CloisterAdmission", "CloisterReport", "CloisterRules",
+                "CloisterCodec", "CloisterModel", "CloisterAdmission", "CloisterReport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -131,9 +143,9 @@ let package = Package(
         .target(
             name: "CloisterCommands",
             dependencies: [
-                "CloisterCodec", "CloisterModel", "CloisterInspect", "CloisterRules", "CloisterPlacement", "CloisterReport",
-                "CloisterCheck", "CloisterSystem", "CloisterLaunch", "CloisterProfiles", "CloisterSeccomp",
-                "CloisterAdmission", "CloisterOCI", "CloisterResourceFiles",
+                "CloisterCodec", "CloisterModel", "CloisterPipeline", "CloisterRules", "CloisterPlacement",
+                "CloisterReport", "CloisterCheck", "CloisterSystem", "CloisterLaunch", "CloisterProfiles",
+                "CloisterSeccomp", "CloisterAdmission", "CloisterOCI", "CloisterResourceFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -163,7 +175,11 @@ let package = Package(
         .testTarget(name: "CloisterCodecTests", dependencies: ["CloisterCodec", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "CloisterServeTests",
-            dependencies: ["CloisterServe", "CloisterAdmission", "CloisterReport", "CloisterModel", "CloisterRules", "CloisterResourceFiles"]),
+            dependencies: [
+                "CloisterServe", "CloisterAdmission", "CloisterReport", "CloisterModel", "CloisterRules", "CloisterResourceFiles",
+            ]),
+        // Reads the shipped rules and the captured host trees by path, as the commands would.
+        .testTarget(name: "CloisterPipelineTests", dependencies: ["CloisterPipeline", "CloisterModel", "CloisterRules"]),
         .testTarget(name: "CloisterFormatsTests", dependencies: ["CloisterFormats", "CloisterModel"]),
         .testTarget(
             name: "CloisterCommandsTests",

@@ -1,15 +1,15 @@
 import ArgumentParser
 import CloisterCheck
 import CloisterCodec
-import CloisterInspect
 import CloisterModel
+import CloisterPipeline
 import CloisterPlacement
 import CloisterResourceFiles
 import Foundation
 
 /// `cloister advise`: where should this workload run, why, what lost, and what hardening the
 /// choice still needs.
-public struct AdviseCommand: AsyncParsableCommand {
+public struct AdviseCommand: CloisterSubcommand {
     public static let configuration = CommandConfiguration(
         commandName: "advise",
         abstract: "Recommend where a workload should run (container, sandbox, microVM, VM, confidential VM) and why.")
@@ -93,12 +93,7 @@ public struct AdviseCommand: AsyncParsableCommand {
     /// "Should this be a VM?" for something already running: its observed posture says what it
     /// needs; the host says whether KVM is there.
     static func describeRunning(pid: Int) throws -> WorkloadDescription {
-        let result: HostScanner.Result
-        do {
-            result = try HostScanner().scan(pid: pid)
-        } catch let error as HostScanner.ScanError {
-            throw CLIError.input(error.description)
-        }
+        let result = try ScanPipeline(ScanPipeline.Options(pid: pid)).discover()
         guard let posture = result.workloads.first else {
             throw CLIError.input("PID \(pid): the workload exited during the scan")
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CloisterCodec
 import CloisterModel
+import CloisterPipeline
 import CloisterReport
 import CloisterResourceFiles
 import CloisterRules
@@ -37,47 +38,9 @@ struct AssessmentOptions: ParsableArguments {
         }
     }
 
-    /// The rule pack, exposure weights and baseline that judge postures.
-    struct Judges: Sendable {
-        var pack: RulePack
-        var weights: ExposurePolicy
-        var baseline: Baseline?
-    }
-
-    /// Loads the judges named by the options; bad rule, policy or baseline files are input
-    /// errors (exit 2) that name the file and line.
-    func loadJudges() throws -> Judges {
-        try Self.loadJudges(rules: rules, policy: policy, baseline: baseline)
-    }
-
-    static func loadJudges(rules: String?, policy: String?, baseline: String?) throws -> Judges {
-        guard let rulesDirectory = CloisterResources.rulesDirectory(explicit: rules) else {
-            throw CLIError.input("no rules directory found: pass --rules DIR or set CLOISTER_RULES")
-        }
-        guard let policyPath = CloisterResources.exposurePolicy(explicit: policy, rulesDirectory: rulesDirectory) else {
-            throw CLIError.input("no exposure policy found: pass --policy FILE or set CLOISTER_POLICY")
-        }
-        do {
-            let pack = try RulePack.load(directory: rulesDirectory, includeCases: false)
-            let weights = try ExposurePolicy.load(path: policyPath)
-            let accepted = try baseline.map { try Baseline.load(path: $0) }
-            return Judges(pack: pack, weights: weights, baseline: accepted)
-        } catch let error as InputFileError {
-            throw CLIError.input(error.description)
-        } catch let error as InputFileErrors {
-            throw CLIError.input(error.errorDescription ?? "invalid input files")
-        }
-    }
-
-    /// Scores the postures and applies the rules (loading them first unless `judges` is given).
-    func assess(_ postures: [Posture], judges: Judges? = nil, phase: (String) -> Void = { _ in }) throws
-        -> (assessment: Assessment, pack: RulePack)
-    {
-        let judges = try judges ?? loadJudges()
-        phase("rules and policy loaded")
-        let assessment = Assessment(postures: postures, pack: judges.pack, policy: judges.weights, baseline: judges.baseline)
-        phase("rules evaluated")
-        return (assessment, judges.pack)
+    /// What the pipeline judges with and what fails the gate, as these flags name them.
+    var settings: AssessmentSettings {
+        AssessmentSettings(rules: rules, policy: policy, baseline: baseline, failOn: failOn, maxExposure: maxExposure)
     }
 
     /// Writes the report, then applies the gate: 0 clean, 1 failed.
@@ -121,8 +84,7 @@ struct AssessmentOptions: ParsableArguments {
 
     /// Applies `--fail-on` and `--max-exposure`, saying on standard error why the gate failed.
     func gatePasses(_ report: ScanReport) -> Bool {
-        let gate = Gate(failOn: failOn, maxExposure: maxExposure)
-        let result = gate.evaluate(findings: report.findings, postures: report.workloads)
+        let result = settings.gate.evaluate(findings: report.findings, postures: report.workloads)
         for reason in result.reasons where !result.passed {
             writeStandardError("cloister: gate: \(SafeText.forTerminal(reason))\n")
         }

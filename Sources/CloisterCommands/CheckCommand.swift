@@ -1,7 +1,7 @@
 import ArgumentParser
 import CloisterCheck
 import CloisterCodec
-import CloisterModel
+import CloisterPipeline
 import CloisterReport
 import CloisterRules
 import CloisterSystem
@@ -9,7 +9,7 @@ import Foundation
 
 /// `cloister check FILE… [DIR…] [--qemu -- ARGV…]`: the postures that configuration files
 /// declare, before anything is deployed.
-public struct CheckCommand: ParsableCommand {
+public struct CheckCommand: CloisterSubcommand {
     public static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Check configuration files before deployment.",
@@ -55,38 +55,25 @@ public struct CheckCommand: ParsableCommand {
         }
     }
 
-    public func run() throws {
-        let checkedAt = Clocks.rfc3339Now()
-        var result = Check.check(paths: paths)
-        if !qemuArguments.isEmpty {
-            result.workloads.append(Check.check(qemu: qemuArguments))
-            result.documents += 1
-        }
+    public func run() async throws {
         // Bad rule, policy or baseline files stop here (exit 2): there is nothing to judge with.
-        let (assessed, pack) = try assessment.assess(result.workloads)
-        result.workloads = assessed.postures
-        var issues = assessed.undetermined.map(\.asIssue)
-
+        let checked = try CheckPipeline(paths: paths, qemuArguments: qemuArguments).run(settings: assessment.settings)
+        let result = checked.result
         if assessment.format == .json {
             if assessment.output == nil {
                 // Streamed: the document for thousands of workloads is never held whole.
-                try CheckReportJSON.render(result, findings: assessed.findings, issues: issues) {
+                try CheckReportJSON.render(result, findings: checked.findings, issues: checked.undetermined) {
                     FileHandle.standardOutput.write($0)
                 }
             } else {
-                try assessment.write(Array(try CheckReportJSON.render(result, findings: assessed.findings, issues: issues)))
+                try assessment.write(
+                    Array(try CheckReportJSON.render(result, findings: checked.findings, issues: checked.undetermined)))
             }
         } else {
-            // The other formats take the scan report's shape; invalid files and skipped ones
-            // become its issues, so a SARIF or JUnit reader sees them too.
-            issues = result.errors.map { ScanIssue(message: "invalid input: \($0.description)") }
-                + result.skipped.map { ScanIssue(message: "skipped (not a format check reads): \($0)") } + issues
-            let report = ScanReport(
-                scannedAt: checkedAt, host: HostFacts(), workloads: result.workloads, findings: assessed.findings,
-                issues: issues)
-            let heading = "checked \(result.files) files, \(result.documents) documents: \(result.workloads.count) workloads, \(assessed.findings.count) findings, \(result.errors.count) invalid files"
             try assessment.write(
-                try Report.render(format: assessment.format, report: report, rules: pack, verbose: verbose, heading: heading))
+                try Report.render(
+                    format: assessment.format, report: checked.report, rules: checked.pack, verbose: verbose,
+                    heading: checked.heading))
         }
         for error in result.errors {
             writeStandardError("cloister check: error: \(SafeTextLine.clean(error.description))\n")
@@ -94,9 +81,7 @@ public struct CheckCommand: ParsableCommand {
         // Every file has been reported; now the exit status. An invalid input (2) wins over a
         // failed gate (1): the gate judged an incomplete set of workloads, so passing it would
         // prove nothing and failing it is not the whole story. Gate reasons are still printed.
-        let report = ScanReport(
-            scannedAt: checkedAt, host: HostFacts(), workloads: result.workloads, findings: assessed.findings)
-        let gatePassed = assessment.gatePasses(report)
+        let gatePassed = assessment.gatePasses(checked.report)
         if !result.errors.isEmpty { throw ExitCode(2) }
         if !gatePassed { throw ExitCode(1) }
     }

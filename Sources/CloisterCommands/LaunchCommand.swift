@@ -1,14 +1,14 @@
 import ArgumentParser
-import CloisterInspect
 import CloisterLaunch
 import CloisterModel
+import CloisterPipeline
 import Foundation
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-struct LaunchCommand: ParsableCommand {
+struct LaunchCommand: CloisterSubcommand {
     static let configuration = CommandConfiguration(
         commandName: "launch",
         abstract: "Start a command hardened as a target posture asks, then verify it from /proc.",
@@ -185,7 +185,7 @@ struct LaunchCommand: ParsableCommand {
         return target
     }
 
-    func run() throws {
+    func run() async throws {
         if mode == "vm" { return try runVM() }
         var options = LaunchOptions(command: command)
         options.rootfs = rootfs
@@ -236,9 +236,7 @@ struct LaunchCommand: ParsableCommand {
         if !noVerify {
             let drifts: [PostureDrift]
             do {
-                let result = try HostScanner(root: HostRoot()).scan(pid: Int(workload.pid))
-                guard let observed = result.workloads.first else { throw HostScanner.ScanError.notAWorkload(Int(workload.pid)) }
-                drifts = Verification.compare(plan: plan, observed: observed)
+                drifts = Verification.compare(plan: plan, observed: try ScanPipeline.observe(pid: Int(workload.pid)))
             } catch {
                 // A workload that already exited (a short command) cannot be scanned.
                 if hasExited(workload.pid) {
@@ -307,7 +305,7 @@ struct LaunchCommand: ParsableCommand {
                 if hasExited(child) { break }
                 if ProcessNames.comm(child).hasPrefix("qemu") {
                     usleep(200_000)  // let qemu install its sandbox and open KVM
-                    observed = try? HostScanner(root: HostRoot()).scan(pid: Int(child)).workloads.first
+                    observed = try? ScanPipeline.observe(pid: Int(child))
                 }
                 if observed == nil { usleep(20_000) }
             }
@@ -365,7 +363,7 @@ struct LaunchCommand: ParsableCommand {
                 if initPID == nil { usleep(10_000) }
             }
             if let initPID, !isZombie(initPID),
-                let observed = try? HostScanner(root: HostRoot()).scan(pid: Int(initPID)).workloads.first
+                let observed = try? ScanPipeline.observe(pid: Int(initPID))
             {
                 var expected = plan
                 expected.cgroup = plan.cgroup  // the runtime's own cgroup; limits compared by value

@@ -4,7 +4,7 @@ import CloisterSeccomp
 import Foundation
 
 /// `cloister learn -- CMD`: run CMD and record every syscall it and its children make.
-public struct LearnCommand: AsyncParsableCommand {
+public struct LearnCommand: CloisterSubcommand {
     public static let configuration = CommandConfiguration(
         commandName: "learn",
         abstract: "Run a command and record the syscalls it and its children make, for 'cloister profile --learned'.",

@@ -9,7 +9,7 @@ import Foundation
 
 /// `cloister profile`: the profiles a workload's hardening needs, from its description, a
 /// running process, a configuration file or learned records.
-public struct ProfileCommand: AsyncParsableCommand {
+public struct ProfileCommand: CloisterSubcommand {
     public static let configuration = CommandConfiguration(
         commandName: "profile",
         abstract: "Generate hardening profiles (seccomp, capabilities, AppArmor, SELinux CIL, OCI config.json, Kubernetes, qemu, libvirt, Landlock) for a workload.",
@@ -270,7 +270,7 @@ public struct ProfileCommand: AsyncParsableCommand {
 /// `cloister seccomp-exec PROFILE -- CMD`: compile an OCI seccomp profile with libseccomp and
 /// run CMD under it (no_new_privs, filter, exec). Hidden: it is how tests and the tightness
 /// benchmark load a generated profile without a container runtime.
-public struct SeccompExecCommand: AsyncParsableCommand {
+public struct SeccompExecCommand: CloisterSubcommand {
     public static let configuration = CommandConfiguration(
         commandName: "seccomp-exec", abstract: "Run a command under an OCI seccomp profile compiled by libseccomp.",
         shouldDisplay: false)

@@ -1,12 +1,13 @@
 import ArgumentParser
 import CloisterCodec
 import CloisterModel
+import CloisterPipeline
 import CloisterResourceFiles
 import CloisterRules
 import Foundation
 
 /// `cloister rules list|show|lint|test`: the rule pack, described, checked and tested.
-public struct RulesCommand: ParsableCommand {
+public struct RulesCommand: CloisterSubcommand {
     public static let configuration = CommandConfiguration(
         commandName: "rules",
         abstract: "List, show, lint and test the rules that scan and check apply.",
@@ -58,7 +59,7 @@ enum InputErrors {
 }
 
 extension RulesCommand {
-    struct List: ParsableCommand {
+    struct List: CloisterSubcommand {
         static let configuration = CommandConfiguration(abstract: "List the rules: id, severity, kinds, title.")
 
         @OptionGroup var location: RulesLocation
@@ -66,7 +67,7 @@ extension RulesCommand {
         @Option(help: "Show only rules for this kind of workload (container, sandbox, vm).")
         var kind: String?
 
-        func run() throws {
+        func run() async throws {
             if let kind, WorkloadKind(rawValue: kind) == nil {
                 throw InputErrors.usage("unknown kind \(kind); use container, sandbox or vm")
             }
@@ -86,7 +87,7 @@ extension RulesCommand {
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: CloisterSubcommand {
         static let configuration = CommandConfiguration(abstract: "Show one rule in full: condition, message, remediation, references, cases.")
 
         @OptionGroup var location: RulesLocation
@@ -94,7 +95,7 @@ extension RulesCommand {
         @Argument(help: "The rule's id.")
         var id: String
 
-        func run() throws {
+        func run() async throws {
             let pack = try location.load()
             guard let rule = pack.rule(id: id) else {
                 let close = pack.rules.map(\.id).filter { $0.contains(id) || id.contains($0) }
@@ -127,7 +128,7 @@ extension RulesCommand {
         }
     }
 
-    struct Lint: ParsableCommand {
+    struct Lint: CloisterSubcommand {
         static let configuration = CommandConfiguration(
             abstract: "Check rule files (and an exposure policy) for errors, each named with file and line.",
             discussion: "Exit status: 0 no problems, 1 problems found, 2 the directory or a file could not be read.")
@@ -137,7 +138,7 @@ extension RulesCommand {
         @Option(help: ArgumentHelp("Also check this exposure policy file.", valueName: "FILE"))
         var policy: String?
 
-        func run() throws {
+        func run() async throws {
             let directory = try location.directory()
             let files: [String]
             do {
@@ -173,7 +174,7 @@ extension RulesCommand {
         }
     }
 
-    struct Test: ParsableCommand {
+    struct Test: CloisterSubcommand {
         static let configuration = CommandConfiguration(
             abstract: "Run every rule's cases: postures it must fire on and must stay silent on.",
             discussion: "Exit status: 0 all cases pass, 1 a case failed, 2 the rules could not be loaded.")
@@ -186,7 +187,7 @@ extension RulesCommand {
         @Flag(help: "Print every case, not only failures.")
         var verbose = false
 
-        func run() throws {
+        func run() async throws {
             let pack = try location.load()
             var rules = pack.rules
             if let rule {
@@ -212,7 +213,7 @@ extension RulesCommand {
         }
     }
 
-    struct Benchmark: ParsableCommand {
+    struct Benchmark: CloisterSubcommand {
         static let configuration = CommandConfiguration(
             abstract: "Time the whole pack over synthetic postures (target: 1,000 postures in under 50 ms).",
             shouldDisplay: false)
@@ -237,7 +238,7 @@ extension RulesCommand {
 
         static func wallNanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
-        func run() throws {
+        func run() async throws {
             let pack = try location.load()
             var exposurePolicy: ExposurePolicy?
             let policyPath = CloisterResources.exposurePolicy(explicit: policy, rulesDirectory: try? location.directory())

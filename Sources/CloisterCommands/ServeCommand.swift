@@ -1,6 +1,6 @@
 import ArgumentParser
 import CloisterAdmission
-import CloisterModel
+import CloisterPipeline
 import CloisterPlacement
 import CloisterResourceFiles
 import CloisterRules
@@ -16,7 +16,7 @@ import Glibc
 /// The HTTP server lives in the `cloister-serve` executable, installed beside `cloister`: this
 /// command execs it, so `cloister` itself does not link the HTTP stack (and starts as fast as
 /// it did). `cloister-serve` runs this same command with `server` set.
-public struct ServeCommand: AsyncParsableCommand {
+public struct ServeCommand: CloisterSubcommand {
     public static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Serve scan results (Prometheus /metrics, /scan JSON) and a Kubernetes admission webhook over HTTP.",
@@ -145,7 +145,7 @@ public struct ServeCommand: AsyncParsableCommand {
         for path in [tlsCertificate, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
             throw CLIError.input("cannot read the TLS file \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
         }
-        let judges = try assessment.loadJudges()
+        let judges = try assessment.settings.loadJudges()
         let catalogue: Catalogue
         do {
             catalogue = try Catalogue.load(directory: try AdviseCommand.policiesDirectory(explicit: policies))
@@ -160,12 +160,10 @@ public struct ServeCommand: AsyncParsableCommand {
             pack: judges.pack, policy: judges.weights, baseline: judges.baseline, catalogue: catalogue,
             failOn: assessment.failOn ?? .high, maxExposure: assessment.maxExposure, runtimeClasses: try runtimeClasses(),
             threatModel: threatModel)
-        let root = self.root
         // The judge's engine serves every rescan too: building one compiles every rule.
-        let engine = judge.engine
-        let assess: @Sendable ([Posture]) -> (assessment: Assessment, pack: RulePack) = { postures in
-            (Assessment(postures: postures, engine: engine, policy: judges.weights, baseline: judges.baseline), judges.pack)
-        }
+        var rescanJudges = judges
+        rescanJudges.engine = judge.engine
+        let pipeline = ScanPipeline(ScanPipeline.Options(root: root))
         return ServeConfiguration(
             host: address.host, port: address.port, tlsCertificate: tlsCertificate, tlsKey: tlsKey,
             interval: .milliseconds(Int64(interval * 1000)),
@@ -173,7 +171,7 @@ public struct ServeCommand: AsyncParsableCommand {
                 maxBodyBytes: maxBodyBytes, requestTimeout: .milliseconds(Int64(requestTimeout * 1000)),
                 maxConcurrentRequests: maxConcurrentRequests, idleTimeout: .milliseconds(Int64(idleTimeout * 1000))),
             mutate: mutate, judge: judge, scanning: !noScan,
-            scan: { try ScanCommand.liveReport(root: root, pid: nil, assess: assess).0 })
+            scan: { [rescanJudges] in try pipeline.run(judges: rescanJudges).report })
     }
 
     /// Replaces this process with `cloister-serve` from cloister's own directory, with the same
@@ -191,8 +189,9 @@ public struct ServeCommand: AsyncParsableCommand {
             "cannot start \(path) (\(String(cString: strerror(error)))): `cloister serve` runs the cloister-serve executable installed beside cloister")
     }
 
-    /// As `scan`: keep only what reading /proc needs (and binding a port below 1024, if asked).
-    func dropPrivileges() {
+    /// As `scan`: keep only what reading /proc needs (and binding a port below 1024, if asked),
+    /// before any thread starts (see `CloisterSubcommand`).
+    func prepareProcess() {
         // An admission-only server reads no other process: it keeps no scanning capability.
         var keep = root == nil && !noScan ? Privileges.scannerCapabilities : []
         if let port = ServeConfiguration.parseListen(listen)?.port, port > 0, port < 1024 {

@@ -2,7 +2,8 @@ import CloisterResourceFiles
 import CloisterRules
 import Foundation
 
-/// Where cloister's shipped files are, for commands that take `--rules DIR` and `--policy FILE`.
+/// Where cloister's shipped files are: the pipeline loads its judges from them, and the commands
+/// that take `--rules DIR` and `--policy FILE` name them.
 public enum CloisterResources {
     /// `explicit`, else `$CLOISTER_RULES`, else a `rules/` (or `share/cloister/rules/`) folder
     /// beside the executable or one of its ancestors.

@@ -1,0 +1,67 @@
+import CloisterSystem
+import CloisterCheck
+import CloisterModel
+import CloisterRules
+
+/// A check as one library call: read configuration files (and a qemu command line), map each
+/// to the posture it declares, and assess the postures with the same judges as a scan.
+/// Rendering, writing and the exit status (an invalid file wins over a failed gate) stay with
+/// the command.
+public struct CheckPipeline: Sendable {
+    /// Files and directories to read; directories are searched for the formats check reads.
+    public var paths: [String]
+    /// One qemu command line to check beside the files; empty: none.
+    public var qemuArguments: [String]
+
+    public init(paths: [String], qemuArguments: [String] = []) {
+        self.paths = paths
+        self.qemuArguments = qemuArguments
+    }
+
+    /// What a check found.
+    public struct Output: Sendable {
+        /// When the check began (RFC 3339).
+        public var checkedAt: String
+        /// Files and documents read, invalid and skipped files, and the declared postures with
+        /// their exposure scored.
+        public var result: CheckResult
+        public var findings: [Finding]
+        /// Rules left undecided by unknown fields.
+        public var undetermined: [ScanIssue]
+        /// The rule pack that judged the postures (reports show its titles and references).
+        public var pack: RulePack
+
+        /// The scan report's shape, for every format but `cloister.check/v1`: invalid and
+        /// skipped files become issues, so a SARIF or JUnit reader sees them too.
+        public var report: ScanReport {
+            let issues =
+                result.errors.map { ScanIssue(message: "invalid input: \($0.description)") }
+                + result.skipped.map { ScanIssue(message: "skipped (not a format check reads): \($0)") } + undetermined
+            return ScanReport(
+                scannedAt: checkedAt, host: HostFacts(), workloads: result.workloads, findings: findings, issues: issues)
+        }
+
+        /// The table's first line.
+        public var heading: String {
+            "checked \(result.files) files, \(result.documents) documents: \(result.workloads.count) workloads, \(findings.count) findings, \(result.errors.count) invalid files"
+        }
+    }
+
+    /// Reads and maps every input, then loads the judges `settings` names and assesses. Bad
+    /// rule, policy or baseline files throw `PipelineInputError`: there is nothing to judge with.
+    /// An invalid input file does not throw; it is in `result.errors`.
+    public func run(settings: AssessmentSettings) throws -> Output {
+        let checkedAt = Clocks.rfc3339Now()
+        var result = Check.check(paths: paths)
+        if !qemuArguments.isEmpty {
+            result.workloads.append(Check.check(qemu: qemuArguments))
+            result.documents += 1
+        }
+        let judges = try settings.loadJudges()
+        let assessed = judges.assess(result.workloads)
+        result.workloads = assessed.postures
+        return Output(
+            checkedAt: checkedAt, result: result, findings: assessed.findings,
+            undetermined: assessed.undetermined.map(\.asIssue), pack: judges.pack)
+    }
+}

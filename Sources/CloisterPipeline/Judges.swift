@@ -1,0 +1,87 @@
+import CloisterModel
+import CloisterRules
+import Foundation
+
+/// An input the pipeline cannot work with: no rules or policy found, a rule, policy or baseline
+/// file that is invalid (named with its line), or a host tree that cannot be scanned. Its text
+/// reads as a sentence for the user; the commands exit 2 on it.
+public struct PipelineInputError: Error, CustomStringConvertible, LocalizedError {
+    public var description: String
+
+    public init(_ description: String) { self.description = description }
+
+    public var errorDescription: String? { description }
+}
+
+/// How postures are judged and what fails the gate, as `scan`, `check` and `serve` take it:
+/// rules, exposure weights and baseline by path (nil: the default lookup), and the gate's bounds.
+public struct AssessmentSettings: Sendable, Equatable {
+    public var rules: String?
+    public var policy: String?
+    public var baseline: String?
+    /// Fails the gate at a finding at or above this severity that the baseline does not accept.
+    public var failOn: Severity?
+    /// Fails the gate at a workload whose exposure score is above this.
+    public var maxExposure: Double?
+
+    public init(
+        rules: String? = nil, policy: String? = nil, baseline: String? = nil, failOn: Severity? = nil,
+        maxExposure: Double? = nil
+    ) {
+        self.rules = rules
+        self.policy = policy
+        self.baseline = baseline
+        self.failOn = failOn
+        self.maxExposure = maxExposure
+    }
+
+    /// Loads the rule pack, exposure weights and baseline; a missing or invalid file is a
+    /// `PipelineInputError` naming the file and line.
+    public func loadJudges() throws -> Judges {
+        guard let rulesDirectory = CloisterResources.rulesDirectory(explicit: rules) else {
+            throw PipelineInputError("no rules directory found: pass --rules DIR or set CLOISTER_RULES")
+        }
+        guard let policyPath = CloisterResources.exposurePolicy(explicit: policy, rulesDirectory: rulesDirectory) else {
+            throw PipelineInputError("no exposure policy found: pass --policy FILE or set CLOISTER_POLICY")
+        }
+        do {
+            let pack = try RulePack.load(directory: rulesDirectory, includeCases: false)
+            let weights = try ExposurePolicy.load(path: policyPath)
+            let accepted = try baseline.map { try Baseline.load(path: $0) }
+            return Judges(pack: pack, weights: weights, baseline: accepted)
+        } catch let error as InputFileError {
+            throw PipelineInputError(error.description)
+        } catch let error as InputFileErrors {
+            throw PipelineInputError(error.errorDescription ?? "invalid input files")
+        }
+    }
+
+    /// The gate these settings describe.
+    public var gate: Gate { Gate(failOn: failOn, maxExposure: maxExposure) }
+}
+
+/// What judges postures: the rule pack, the exposure weights and the accepted findings.
+public struct Judges: Sendable {
+    public var pack: RulePack
+    public var weights: ExposurePolicy
+    public var baseline: Baseline?
+    /// An engine already built from `pack`: building one compiles every rule, so `serve`
+    /// shares its admission judge's engine with every rescan. Nil: built for each assessment.
+    public var engine: RuleEngine?
+
+    public init(pack: RulePack, weights: ExposurePolicy, baseline: Baseline? = nil, engine: RuleEngine? = nil) {
+        self.pack = pack
+        self.weights = weights
+        self.baseline = baseline
+        self.engine = engine
+    }
+
+    /// The assessment step `scan`, `check` and `serve` share: scores each posture's exposure,
+    /// applies the rules and marks the findings the baseline accepts.
+    public func assess(_ postures: [Posture]) -> Assessment {
+        if let engine {
+            return Assessment(postures: postures, engine: engine, policy: weights, baseline: baseline)
+        }
+        return Assessment(postures: postures, pack: pack, policy: weights, baseline: baseline)
+    }
+}

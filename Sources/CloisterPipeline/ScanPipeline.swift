@@ -1,0 +1,122 @@
+import CloisterInspect
+import CloisterModel
+import CloisterRules
+import CloisterSystem
+import Dispatch
+
+/// A scan as one library call: discover the workloads on this host (or a captured tree), read
+/// each one's posture from the kernel, assess the postures, and make the report. `scan`, `serve`
+/// and `launch --verify` all take this path, so they never disagree about what a host shows.
+/// Rendering and writing the report, and the gate's exit status, stay with the commands.
+public struct ScanPipeline: Sendable {
+    /// What to scan.
+    public struct Options: Sendable, Equatable {
+        /// Read /proc, /sys, /run and /etc under this directory (a captured tree); nil: this host.
+        public var root: String?
+        /// Only the workload this process belongs to; nil: every workload.
+        public var pid: Int?
+
+        public init(root: String? = nil, pid: Int? = nil) {
+            self.root = root
+            self.pid = pid
+        }
+    }
+
+    /// The report, and the rule pack that judged it (reports show its titles and references).
+    public struct Output: Sendable {
+        public var report: ScanReport
+        public var pack: RulePack
+    }
+
+    public var options: Options
+
+    public init(_ options: Options = Options()) {
+        self.options = options
+    }
+
+    /// The whole scan, loading the judges named by `settings` on another core while this one
+    /// reads /proc. A scan error is reported before a bad rule file, as the scan comes first.
+    /// `phase` marks each step's end (CLOISTER_DEBUG_TIMINGS).
+    public func run(settings: AssessmentSettings, phase: (String) -> Void = { _ in }) throws -> Output {
+        let scannedAt = Clocks.rfc3339Now()
+        let judges = BackgroundWork { try settings.loadJudges() }
+        let result = try discover(phase: phase)
+        return assessAndReport(result, judges: try judges.value(), scannedAt: scannedAt, phase: phase)
+    }
+
+    /// The whole scan with judges already loaded: `serve`'s rescans, which load them once.
+    public func run(judges: Judges, phase: (String) -> Void = { _ in }) throws -> Output {
+        let scannedAt = Clocks.rfc3339Now()
+        let result = try discover(phase: phase)
+        return assessAndReport(result, judges: judges, scannedAt: scannedAt, phase: phase)
+    }
+
+    /// Discovery and postures: every workload's posture read from the kernel, unjudged.
+    public func discover(phase: (String) -> Void = { _ in }) throws -> HostScanner.Result {
+        do {
+            return try HostScanner(root: HostRoot(prefix: options.root ?? "")).scan(pid: options.pid, phase: phase)
+        } catch let error as HostScanner.ScanError {
+            throw PipelineInputError(error.description)
+        }
+    }
+
+    /// The posture of the live workload `pid` belongs to, as a scan reads it: what `launch`
+    /// compares with its plan. Throws the scanner's own error when `pid` is no workload.
+    public static func observe(pid: Int) throws -> Posture {
+        let result = try HostScanner(root: HostRoot()).scan(pid: pid)
+        guard let observed = result.workloads.first else { throw HostScanner.ScanError.notAWorkload(pid) }
+        return observed
+    }
+
+    private func assessAndReport(
+        _ result: HostScanner.Result, judges: Judges, scannedAt: String, phase: (String) -> Void
+    ) -> Output {
+        phase("rules and policy loaded")
+        let assessed = judges.assess(result.workloads)
+        phase("rules evaluated")
+        return Output(report: report(scannedAt: scannedAt, result: result, assessed: assessed), pack: judges.pack)
+    }
+
+    /// The report of a scan: the judged postures, the host facts with the capabilities the
+    /// scanner held, and every issue (reduced coverage first).
+    public func report(scannedAt: String, result: HostScanner.Result, assessed: Assessment) -> ScanReport {
+        var issues = result.issues
+        var host = result.host
+        if options.root == nil, let held = try? Privileges.heldByAnyThread() {
+            host.scannerCapabilities = held.effective.sorted().map(CapabilityNames.name)
+            let missing = Privileges.scannerCapabilities.filter { !held.effective.contains($0) }
+            if !missing.isEmpty {
+                issues.insert(
+                    ScanIssue(
+                        message: "cloister ran without \(missing.map(CapabilityNames.name).joined(separator: " and ")): "
+                            + "other users' processes (containers run by root among them) may be missing, and what "
+                            + "could not be read of the workloads shown is listed as unknown; run as root for full coverage"),
+                    at: 0)
+            }
+        }
+        for undetermined in assessed.undetermined { issues.append(undetermined.asIssue) }
+        return ScanReport(
+            scannedAt: scannedAt, host: host, workloads: assessed.postures, findings: assessed.findings,
+            issues: issues)
+    }
+}
+
+/// One piece of work started on a global queue at once, its result collected later.
+final class BackgroundWork<Value: Sendable>: @unchecked Sendable {
+    // Written once by the worker before `done` is signalled, read only after waiting on it.
+    private var result: Result<Value, any Error> = .failure(PipelineInputError("the background work did not finish"))
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ work: @escaping @Sendable () throws -> Value) {
+        DispatchQueue.global().async {
+            self.result = Result { try work() }
+            self.done.signal()
+        }
+    }
+
+    /// Waits for the work, then returns its value or throws its error.
+    func value() throws -> Value {
+        done.wait()
+        return try result.get()
+    }
+}
