@@ -1,16 +1,17 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Direction of dependencies (see DESIGN.md):
-//   C bridges ← CloisterSystem ← CloisterInspect ─┐
-//   CloisterModel ← CloisterRules, CloisterPlacement, CloisterReport ← CloisterCommands ← cloister
-//   CloisterInspect, CloisterCheck, CloisterRules ← CloisterPipeline (scan and check as library
-//     calls, no ArgumentParser) ← CloisterCommands: `scan`, `check`, `serve`, `launch` share it.
-//   CloisterServe knows neither: it runs the scan it is handed (ServeConfiguration.scan).
-//   CloisterCodec (JSON, YAML, escaping; a leaf on Yams only) ← Formats, Rules, Placement, Report, …
-//   CloisterOCI (runtime-spec wire types, a leaf) ← CloisterFormats, CloisterProfiles,
-//     CloisterSeccomp, CloisterLaunch: each maps the wire types to and from its own domain.
-// The model, rules, placement and reporting never import the OS layer, so they test anywhere.
+// Direction of dependencies (docs/architecture.md draws it, with what each module may import;
+// ModuleGraphTests holds these declarations to the sources' imports, none unused):
+//   leaves:  CloisterModel (the posture; imports nothing), CloisterCodec (JSON, YAML, XML,
+//            escaping; Yams), CloisterOCI (runtime-spec wire types; imports nothing)
+//   pure:    CloisterFormats, CloisterRules, CloisterPlacement, CloisterProfiles, CloisterReport,
+//            CloisterAdmission: handed text and values, never the OS (PureModulesTests)
+//   I/O:     CloisterSystem ← C bridges; CloisterInspect (/proc), CloisterCheck (files given),
+//            CloisterResourceFiles (rules/, policies/), CloisterSeccomp (libseccomp)
+//   pipeline and launch: CloisterPipeline (scan, check as library calls), CloisterLaunch ←
+//            CloisterLaunchCore (Foundation-free, for the static front)
+//   CloisterServe (HTTP) runs the scan it is handed; CloisterCommands ← cloister-full, cloister-serve.
 // The model imports neither leaf: it is the posture, not the ways of writing it.
 
 func cLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
@@ -76,7 +77,7 @@ let package = Package(
         .target(
             name: "CloisterLaunch",
             dependencies: [
-                "CloisterModel", "CloisterOCI", "CloisterSystem", "CloisterSeccomp", "CLibcap", "CCloisterShim",
+                "CloisterModel", "CloisterOCI", "CloisterSystem", "CloisterSeccomp", "CCloisterShim",
                 "CloisterLaunchCore",
             ]),
         // Foundation-free: the spec handed to the C child, cgroups, the default seccomp list,
