@@ -15,26 +15,21 @@ enum MarkdownRenderer {
         out += "\n## Summary\n\n"
         let counts = facts.counts
         out += Severity.allCases.reversed().map { "\($0.rawValue): \(counts[$0, default: 0])" }.joined(separator: " · ")
-        let accepted = report.findings.filter { $0.accepted != nil }.count
-        out += " · accepted: \(accepted)\n\n"
+        out += " · accepted: \(facts.acceptedCount)\n\n"
         out += "## Workloads scanned\n\n"
         if report.workloads.isEmpty {
             out += "No workloads were found.\n\n"
         } else {
             out += "| Workload | Kind | Runtime | Name | Exposure | Level | Findings |\n|---|---|---|---|---|---|---|\n"
             for posture in report.workloads {
-                let score = posture.exposure.map { String(format: "%.1f", $0.score) } ?? "–"
-                let level = posture.exposure?.level ?? "–"
-                let count = facts.findings(for: posture.id).filter { $0.accepted == nil }.count
-                out += "| \(md(posture.id)) | \(posture.kind.rawValue) | \(md(posture.runtime)) | \(md(posture.name)) | \(score) | \(md(level)) | \(count) |\n"
+                let row = facts.row(of: posture)
+                out += "| \(md(posture.id)) | \(posture.kind.rawValue) | \(md(posture.runtime)) | \(md(posture.name)) | \(row.score) | \(md(row.level)) | \(row.open) |\n"
             }
             out += "\n"
         }
         out += "## Findings\n\n"
         if report.findings.isEmpty { out += "No findings.\n\n" }
-        for workload in facts.findingGroups {
-            let findings = facts.findings(for: workload)
-            guard !findings.isEmpty else { continue }
+        for (workload, findings) in facts.groupedFindings {
             out += "### \(md(workload))\n\n"
             for finding in findings {
                 let status = finding.accepted.map { " — accepted: \(md($0))" } ?? ""
@@ -54,13 +49,9 @@ enum MarkdownRenderer {
                 if !finding.references.isEmpty {
                     out += "References:\n\n"
                     for reference in finding.references {
-                        let text = md(reference.title ?? "\(reference.source) \(reference.id)")
-                        let label = reference.source == "cve" ? md(reference.id) : text
-                        if let url = reference.url, url.hasPrefix("https://") {
-                            out += "- [\(label)](<\(url.replacingOccurrences(of: ">", with: "%3E"))>)\n"
-                        } else {
-                            out += "- \(label)\n"
-                        }
+                        let label = md(ReportFacts.label(of: reference))
+                        out += ReportFacts.link(of: reference).map { "- [\(label)](<\($0.replacingOccurrences(of: ">", with: "%3E"))>)\n" }
+                            ?? "- \(label)\n"
                     }
                     out += "\n"
                 }
@@ -108,25 +99,22 @@ enum HTMLRenderer {
         let counts = facts.counts
         out += Severity.allCases.reversed().map { "<span class=\"sev \($0.rawValue)\">\($0.rawValue)</span> \(counts[$0, default: 0])" }
             .joined(separator: " · ")
-        out += " · accepted \(report.findings.filter { $0.accepted != nil }.count)</p>\n"
+        out += " · accepted \(facts.acceptedCount)</p>\n"
         out += "<h2>Workloads scanned</h2>\n"
         if report.workloads.isEmpty {
             out += "<p>No workloads were found.</p>\n"
         } else {
             out += "<table>\n<tr><th>Workload</th><th>Kind</th><th>Runtime</th><th>Name</th><th>Exposure</th><th>Level</th><th>Findings</th></tr>\n"
             for posture in report.workloads {
-                let score = posture.exposure.map { String(format: "%.1f", $0.score) } ?? "–"
-                let count = facts.findings(for: posture.id).filter { $0.accepted == nil }.count
+                let row = facts.row(of: posture)
                 out += "<tr><td><code>\(h(posture.id))</code></td><td>\(posture.kind.rawValue)</td><td>\(h(posture.runtime))</td>"
-                    + "<td>\(h(posture.name))</td><td>\(score)</td><td>\(h(posture.exposure?.level ?? "–"))</td><td>\(count)</td></tr>\n"
+                    + "<td>\(h(posture.name))</td><td>\(row.score)</td><td>\(h(row.level))</td><td>\(row.open)</td></tr>\n"
             }
             out += "</table>\n"
         }
         out += "<h2>Findings</h2>\n"
         if report.findings.isEmpty { out += "<p>No findings.</p>\n" }
-        for workload in facts.findingGroups {
-            let findings = facts.findings(for: workload)
-            guard !findings.isEmpty else { continue }
+        for (workload, findings) in facts.groupedFindings {
             out += "<h3><code>\(h(workload))</code></h3>\n"
             for finding in findings {
                 let accepted = finding.accepted != nil
@@ -151,12 +139,8 @@ enum HTMLRenderer {
                 if !finding.references.isEmpty {
                     out += "<ul>\n"
                     for reference in finding.references {
-                        let text = h(reference.source == "cve" ? reference.id : (reference.title ?? "\(reference.source) \(reference.id)"))
-                        if let url = reference.url, url.hasPrefix("https://") {
-                            out += "<li><a href=\"\(h(url))\">\(text)</a></li>\n"
-                        } else {
-                            out += "<li>\(text)</li>\n"
-                        }
+                        let text = h(ReportFacts.label(of: reference))
+                        out += ReportFacts.link(of: reference).map { "<li><a href=\"\(h($0))\">\(text)</a></li>\n" } ?? "<li>\(text)</li>\n"
                     }
                     out += "</ul>\n"
                 }

@@ -69,6 +69,24 @@ struct ReportFacts {
         return groups
     }
 
+    /// Each group (as `findingGroups` orders them) that has findings, with its findings.
+    var groupedFindings: [(workload: String, findings: [Finding])] {
+        findingGroups.compactMap { workload in
+            let findings = findings(for: workload)
+            return findings.isEmpty ? nil : (workload, findings)
+        }
+    }
+
+    /// A workload's row in the audit tables: its exposure score and level ("–" when it has none)
+    /// and how many of its findings are not accepted.
+    func row(of posture: Posture) -> (score: String, level: String, open: Int) {
+        (posture.exposure.map { String(format: "%.1f", $0.score) } ?? "–",
+         posture.exposure?.level ?? "–",
+         findings(for: posture.id).filter { $0.accepted == nil }.count)
+    }
+
+    var acceptedCount: Int { report.findings.filter { $0.accepted != nil }.count }
+
     var counts: [Severity: Int] {
         var counts: [Severity: Int] = [:]
         for finding in report.findings where finding.accepted == nil { counts[finding.severity, default: 0] += 1 }
@@ -87,6 +105,17 @@ struct ReportFacts {
         lines.append(("Scanned at", report.scannedAt))
         lines.append(("Tool", "\(report.tool.name) \(report.tool.version)"))
         return lines
+    }
+
+    /// How the audit reports name a reference: a CVE by its id, anything else by its title
+    /// (or its source and id when it has none).
+    static func label(of reference: Reference) -> String {
+        reference.source == "cve" ? reference.id : (reference.title ?? "\(reference.source) \(reference.id)")
+    }
+
+    /// The reference's address when the audit reports link it: only https.
+    static func link(of reference: Reference) -> String? {
+        reference.url.flatMap { $0.hasPrefix("https://") ? $0 : nil }
     }
 
     static func sortedEvidence(_ evidence: [String: String]) -> [(String, String)] {
