@@ -79,10 +79,25 @@ struct ReportFacts {
 
     /// A workload's row in the audit tables: its exposure score and level ("–" when it has none)
     /// and how many of its findings are not accepted.
-    func row(of posture: Posture) -> (score: String, level: String, open: Int) {
+    typealias WorkloadRow = (score: String, level: String, open: Int)
+
+    func row(of posture: Posture) -> WorkloadRow {
         (posture.exposure.map { String(format: "%.1f", $0.score) } ?? "–",
          posture.exposure?.level ?? "–",
          findings(for: posture.id).filter { $0.accepted == nil }.count)
+    }
+
+    /// The audit reports' table of workloads: `empty` when the report has none, otherwise
+    /// `header`, a `row` a workload in report order, then `footer`.
+    func workloadTable(empty: String, header: String, footer: String, row format: (Posture, WorkloadRow) -> String) -> String {
+        guard !report.workloads.isEmpty else { return empty }
+        return header + report.workloads.map { format($0, row(of: $0)) }.joined() + footer
+    }
+
+    /// Unaccepted findings by severity, most severe first (every severity, zero or not).
+    var severityCounts: [(severity: Severity, count: Int)] {
+        let counts = self.counts
+        return Severity.allCases.reversed().map { ($0, counts[$0, default: 0]) }
     }
 
     var acceptedCount: Int { report.findings.filter { $0.accepted != nil }.count }
@@ -116,6 +131,12 @@ struct ReportFacts {
     /// The reference's address when the audit reports link it: only https.
     static func link(of reference: Reference) -> String? {
         reference.url.flatMap { $0.hasPrefix("https://") ? $0 : nil }
+    }
+
+    /// A block of the audit reports left out when it has no items: `header`, one `item` each,
+    /// then `footer`.
+    static func block<Item>(_ items: [Item], header: String, footer: String, item: (Item) -> String) -> String {
+        items.isEmpty ? "" : header + items.map(item).joined() + footer
     }
 
     static func sortedEvidence(_ evidence: [String: String]) -> [(String, String)] {
