@@ -45,6 +45,24 @@ public enum JSONDocument {
             }
         }
 
+        /// Skips whitespace and, when `close` stands next, steps over it: an empty object or array.
+        mutating func closesAtOnce(_ close: UInt8) -> Bool {
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == close else { return false }
+            index += 1
+            return true
+        }
+
+        /// After a member or an element: true when a ',' says another follows, false when
+        /// `close` ends the `container` (object or array); either is stepped over.
+        mutating func another(before close: UInt8, in container: String, openedOn startLine: Int) throws(DocumentError) -> Bool {
+            skipWhitespace()
+            guard index < bytes.count else { throw error("unexpected end of JSON in the \(container) opened on line \(startLine)") }
+            if bytes[index] == UInt8(ascii: ",") { index += 1; return true }
+            if bytes[index] == close { index += 1; return false }
+            throw error("',' or '\(Character(Unicode.Scalar(close)))' was expected in the \(container) opened on line \(startLine)")
+        }
+
         mutating func value(depth: Int) throws(DocumentError) -> DocNode {
             guard depth < JSONDocument.maximumDepth else { throw error("JSON nested deeper than \(JSONDocument.maximumDepth) levels") }
             guard index < bytes.count else { throw error("unexpected end of JSON, a value was expected") }
@@ -54,12 +72,8 @@ public enum JSONDocument {
             case UInt8(ascii: "{"):
                 index += 1
                 var entries: [DocEntry] = []
-                skipWhitespace()
-                if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-                    index += 1
-                    return DocNode(.mapping(entries), line: startLine, column: startColumn)
-                }
-                while true {
+                if closesAtOnce(UInt8(ascii: "}")) { return DocNode(.mapping(entries), line: startLine, column: startColumn) }
+                repeat {
                     skipWhitespace()
                     guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
                         throw error("a quoted key was expected in the object opened on line \(startLine)")
@@ -73,30 +87,16 @@ public enum JSONDocument {
                     skipWhitespace()
                     let member = try value(depth: depth + 1)
                     entries.append(DocEntry(key: key, value: member, keyLine: keyLine, keyColumn: keyColumn))
-                    skipWhitespace()
-                    guard index < bytes.count else { throw error("unexpected end of JSON in the object opened on line \(startLine)") }
-                    if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                    if bytes[index] == UInt8(ascii: "}") { index += 1; break }
-                    throw error("',' or '}' was expected in the object opened on line \(startLine)")
-                }
+                } while try another(before: UInt8(ascii: "}"), in: "object", openedOn: startLine)
                 return DocNode(.mapping(entries), line: startLine, column: startColumn)
             case UInt8(ascii: "["):
                 index += 1
                 var elements: [DocNode] = []
-                skipWhitespace()
-                if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-                    index += 1
-                    return DocNode(.sequence(elements), line: startLine, column: startColumn)
-                }
-                while true {
+                if closesAtOnce(UInt8(ascii: "]")) { return DocNode(.sequence(elements), line: startLine, column: startColumn) }
+                repeat {
                     skipWhitespace()
                     elements.append(try value(depth: depth + 1))
-                    skipWhitespace()
-                    guard index < bytes.count else { throw error("unexpected end of JSON in the array opened on line \(startLine)") }
-                    if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                    if bytes[index] == UInt8(ascii: "]") { index += 1; break }
-                    throw error("',' or ']' was expected in the array opened on line \(startLine)")
-                }
+                } while try another(before: UInt8(ascii: "]"), in: "array", openedOn: startLine)
                 return DocNode(.sequence(elements), line: startLine, column: startColumn)
             case UInt8(ascii: "\""):
                 return DocNode(.scalar(try string(), plain: false), line: startLine, column: startColumn)

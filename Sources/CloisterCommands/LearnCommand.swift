@@ -32,11 +32,7 @@ public struct LearnCommand: CloisterSubcommand {
     public func run() async throws {
         var previous: LearnedRecord?
         if merge, FileManager.default.fileExists(atPath: output) {
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: output)) } catch {
-                throw ProfileInputError(file: output, message: "cannot be read: \(error.localizedDescription)")
-            }
-            previous = try LearnedRecord.decode(data, file: output)
+            previous = try LearnedRecord.decode(try ProfileInputError.contents(of: output), file: output)
         }
         let recording = try SyscallRecorder.record(command)
         let record = previous.map { $0.merged(with: recording.record) } ?? recording.record

@@ -135,11 +135,7 @@ public struct ProfileCommand: CloisterSubcommand {
         }
         var record: LearnedRecord?
         for path in learned {
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-                throw ProfileInputError(file: path, message: "cannot be read: \(error.localizedDescription)")
-            }
-            let next = try LearnedRecord.decode(data, file: path)
+            let next = try LearnedRecord.decode(try ProfileInputError.contents(of: path), file: path)
             record = record.map { $0.merged(with: next) } ?? next
             sources.append("learned record \(path)")
         }
@@ -288,10 +284,7 @@ public struct SeccompExecCommand: CloisterSubcommand {
     }
 
     public func run() async throws {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: profile)) } catch {
-            throw ProfileInputError(file: profile, message: "cannot be read: \(error.localizedDescription)")
-        }
+        let data = try ProfileInputError.contents(of: profile)
         let seccomp: LinuxSeccomp
         do { seccomp = try JSONDecoder().decode(LinuxSeccomp.self, from: data) } catch {
             throw ProfileInputError(file: profile, message: "is not an OCI seccomp profile: \(error)")
@@ -299,5 +292,15 @@ public struct SeccompExecCommand: CloisterSubcommand {
         let compiled = try SeccompCompiler.compile(seccomp)
         let status = try FilteredProcess.run(command, program: compiled.program)
         throw ExitCode(status)
+    }
+}
+
+extension ProfileInputError {
+    /// The bytes of a file a profile is made from (a learned record, a profile), or the error
+    /// that names it. Here, not in CloisterProfiles, which reads no files.
+    static func contents(of path: String) throws -> Data {
+        do { return try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw ProfileInputError(file: path, message: "cannot be read: \(error.localizedDescription)")
+        }
     }
 }

@@ -103,59 +103,69 @@ extension ParsedDocument {
     }
 }
 
-/// OCI runtime `config.json` (runtime-spec).
-public enum OCIConfigFormat: DeclaredFormat {
-    public static let name = "oci-config"
-    public static let signature = "an OCI config (ociVersion)"
-    public static let syntaxes: [DocumentSyntax] = [.json, .yaml]
-    public static let fileEndings = ["json"]
-    public static let exampleFile = "config.json"
-    public static func recognizes(_ document: ParsedDocument) -> Bool { document.tree?["ociVersion"] != nil }
+/// A format written as a JSON or YAML tree: it recognises and reads the tree; reaching the
+/// tree from the parsed document is shared.
+public protocol TreeFormat: DeclaredFormat {
+    static func recognizes(tree: DocNode) -> Bool
+    static func postures(tree: DocNode, file: String) throws(DocumentError) -> [Posture]
+}
+
+extension TreeFormat {
+    public static var syntaxes: [DocumentSyntax] { [.json, .yaml] }
+
+    public static func recognizes(_ document: ParsedDocument) -> Bool { document.tree.map(recognizes(tree:)) ?? false }
+
     public static func postures(_ document: ParsedDocument, file: String) throws(DocumentError) -> [Posture] {
         guard let root = document.tree else { return [] }
-        return [try OCIConfig.posture(root, file: file)]
+        return try postures(tree: root, file: file)
+    }
+}
+
+/// OCI runtime `config.json` (runtime-spec).
+public enum OCIConfigFormat: TreeFormat {
+    public static let name = "oci-config"
+    public static let signature = "an OCI config (ociVersion)"
+    public static let fileEndings = ["json"]
+    public static let exampleFile = "config.json"
+    public static func recognizes(tree: DocNode) -> Bool { tree["ociVersion"] != nil }
+    public static func postures(tree: DocNode, file: String) throws(DocumentError) -> [Posture] {
+        [try OCIConfig.posture(tree, file: file)]
     }
 }
 
 /// Firecracker `--config-file`.
-public enum FirecrackerFormat: DeclaredFormat {
+public enum FirecrackerFormat: TreeFormat {
     public static let name = "firecracker"
     public static let signature = "a Firecracker configuration (boot-source or machine-config)"
-    public static let syntaxes: [DocumentSyntax] = [.json, .yaml]
     public static let fileEndings = ["json"]
     public static let exampleFile = "vm_config.json"
-    public static func recognizes(_ document: ParsedDocument) -> Bool { document.tree.map(Firecracker.isConfiguration) ?? false }
-    public static func postures(_ document: ParsedDocument, file: String) throws(DocumentError) -> [Posture] {
-        guard let root = document.tree else { return [] }
-        return [try Firecracker.posture(root, file: file)]
+    public static func recognizes(tree: DocNode) -> Bool { Firecracker.isConfiguration(tree) }
+    public static func postures(tree: DocNode, file: String) throws(DocumentError) -> [Posture] {
+        [try Firecracker.posture(tree, file: file)]
     }
 }
 
 /// Kubernetes objects that run pods (and Lists of them).
-public enum KubernetesFormat: DeclaredFormat {
+public enum KubernetesFormat: TreeFormat {
     public static let name = "kubernetes"
     public static let signature = "a Kubernetes object (apiVersion and kind)"
-    public static let syntaxes: [DocumentSyntax] = [.json, .yaml]
     public static let fileEndings = ["yaml", "yml", "json"]
     public static let exampleFile = "manifest.yaml"
-    public static func recognizes(_ document: ParsedDocument) -> Bool { document.tree.map(Kubernetes.isManifest) ?? false }
-    public static func postures(_ document: ParsedDocument, file: String) throws(DocumentError) -> [Posture] {
-        guard let root = document.tree else { return [] }
-        return try Kubernetes.postures(root, file: file)
+    public static func recognizes(tree: DocNode) -> Bool { Kubernetes.isManifest(tree) }
+    public static func postures(tree: DocNode, file: String) throws(DocumentError) -> [Posture] {
+        try Kubernetes.postures(tree, file: file)
     }
 }
 
 /// Compose files (compose-spec).
-public enum ComposeFormat: DeclaredFormat {
+public enum ComposeFormat: TreeFormat {
     public static let name = "compose"
     public static let signature = "a Compose file (services)"
-    public static let syntaxes: [DocumentSyntax] = [.json, .yaml]
     public static let fileEndings = ["yaml", "yml", "json"]
     public static let exampleFile = "compose.yaml"
-    public static func recognizes(_ document: ParsedDocument) -> Bool { document.tree.map(Compose.isCompose) ?? false }
-    public static func postures(_ document: ParsedDocument, file: String) throws(DocumentError) -> [Posture] {
-        guard let root = document.tree else { return [] }
-        return try Compose.postures(root, file: file, project: composeProject(file))
+    public static func recognizes(tree: DocNode) -> Bool { Compose.isCompose(tree) }
+    public static func postures(tree: DocNode, file: String) throws(DocumentError) -> [Posture] {
+        try Compose.postures(tree, file: file, project: composeProject(file))
     }
 }
 

@@ -39,10 +39,6 @@ public struct LaunchOptions: Sendable {
 public struct LaunchError: Error, CustomStringConvertible, Sendable {
     public var control: String
     public var reason: String
-    public init(control: String, reason: String) {
-        self.control = control
-        self.reason = reason
-    }
     public var description: String { "cannot apply \(control): \(reason); nothing was started" }
 }
 

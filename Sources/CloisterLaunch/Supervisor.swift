@@ -76,11 +76,6 @@ public struct SupervisorError: Error, CustomStringConvertible, Sendable {
     /// What posix_spawnp returned (an errno).
     public var code: Int32
 
-    public init(program: String, code: Int32) {
-        self.program = program
-        self.code = code
-    }
-
     public var description: String {
         "cannot start \(program): \(String(cString: strerror(code))); nothing was started"
     }

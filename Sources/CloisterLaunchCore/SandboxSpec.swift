@@ -49,31 +49,31 @@ public struct SandboxSpec: Sendable, Equatable {
     public var arguments: [String]
     public var environment: [String]
     /// CLONE_NEW* flags.
-    public var namespaceFlags: UInt64
+    public var namespaceFlags: UInt64 = 0
     /// "inside outside count\n" lines, or nil for no user namespace.
     public var uidMap: String?
     public var gidMap: String?
-    public var setgroupsDeny: Bool
+    public var setgroupsDeny: Bool = false
     /// cgroup.procs files the parent writes the child's PID into before releasing it.
-    public var cgroupProcs: [String]
+    public var cgroupProcs: [String] = []
     /// A directory to become the root, or nil for a tmpfs root holding `binds` and `symlinks`.
     public var rootfs: String?
-    public var binds: [SandboxBind]
+    public var binds: [SandboxBind] = []
     /// (link target, link name) pairs created in a tmpfs root.
-    public var symlinks: [SandboxSymlink]
-    public var readOnlyRoot: Bool
+    public var symlinks: [SandboxSymlink] = []
+    public var readOnlyRoot: Bool = true
     public var hostname: String?
-    public var rlimits: [SandboxRlimit]
-    public var uid: UInt32
-    public var gid: UInt32
+    public var rlimits: [SandboxRlimit] = []
+    public var uid: UInt32 = 0
+    public var gid: UInt32 = 0
     /// Capabilities kept (bit N = capability N) in every set.
-    public var capabilities: UInt64
-    public var lastCap: Int32
-    public var noNewPrivileges: Bool
+    public var capabilities: UInt64 = 0
+    public var lastCap: Int32 = 40
+    public var noNewPrivileges: Bool = true
     public var apparmorExec: String?
     public var selinuxExec: String?
-    public var landlockHandled: UInt64
-    public var landlockRules: [SandboxLandlockRule]
+    public var landlockHandled: UInt64 = 0
+    public var landlockRules: [SandboxLandlockRule] = []
     /// A classic BPF program (8 bytes an instruction), or nil for no filter.
     public var seccompProgram: [UInt8]?
 
@@ -81,20 +81,6 @@ public struct SandboxSpec: Sendable, Equatable {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
-        namespaceFlags = 0
-        setgroupsDeny = false
-        cgroupProcs = []
-        binds = []
-        symlinks = []
-        readOnlyRoot = true
-        rlimits = []
-        uid = 0
-        gid = 0
-        capabilities = 0
-        lastCap = 40
-        noNewPrivileges = true
-        landlockHandled = 0
-        landlockRules = []
     }
 }
 

@@ -194,18 +194,8 @@ public struct Spec: Codable, Sendable, Equatable {
         public var uid: UInt32?
         public var gid: UInt32?
 
-        public init(
-            path: String, type: String? = nil, major: UInt32? = nil, minor: UInt32? = nil, fileMode: UInt32? = nil,
-            uid: UInt32? = nil, gid: UInt32? = nil
-        ) {
-            self.path = path
-            self.type = type
-            self.major = major
-            self.minor = minor
-            self.fileMode = fileMode
-            self.uid = uid
-            self.gid = gid
-        }
+        /// The rest is set field by field: cloister reads devices more than it writes them.
+        public init(path: String) { self.path = path }
     }
 
     /// Cgroup limits. Memory and pids limits are signed in the spec: -1 means unlimited.
@@ -215,12 +205,8 @@ public struct Spec: Codable, Sendable, Equatable {
         public var cpu: CPU?
         public var devices: [DeviceRule]?
 
-        public init(memory: Memory? = nil, pids: Pids? = nil, cpu: CPU? = nil, devices: [DeviceRule]? = nil) {
-            self.memory = memory
-            self.pids = pids
-            self.cpu = cpu
-            self.devices = devices
-        }
+        /// Every field is optional: set the ones a bundle limits.
+        public init() {}
 
         public struct Memory: Codable, Sendable, Equatable {
             public var limit: Int64?
@@ -260,13 +246,7 @@ public struct Spec: Codable, Sendable, Equatable {
             public var minor: Int64?
             public var access: String?
 
-            public init(allow: Bool?, type: String? = nil, major: Int64? = nil, minor: Int64? = nil, access: String? = nil) {
-                self.allow = allow
-                self.type = type
-                self.major = major
-                self.minor = minor
-                self.access = access
-            }
+            public init() {}
         }
     }
 }

@@ -8,13 +8,7 @@ import CloisterModel
 public struct Reason: Codable, Sendable, Equatable {
     public var policy: String
     public var message: String
-    public var sources: [String]
-
-    public init(policy: String, message: String, sources: [String] = []) {
-        self.policy = policy
-        self.message = message
-        self.sources = sources
-    }
+    public var sources: [String] = []
 }
 
 public struct AppliedThreatModel: Codable, Sendable, Equatable {

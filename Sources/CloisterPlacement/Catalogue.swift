@@ -11,25 +11,14 @@ public struct PolicySource: Codable, Sendable, Equatable {
     public var id: String
     public var title: String
     public var url: String
-
-    public init(id: String, title: String, url: String) {
-        self.id = id
-        self.title = title
-        self.url = url
-    }
 }
 
 /// A test over the facts of a description (`needs.gpu=true`, `tenancy=multi-hostile`,
 /// `compliance=*` for any regime). Holds when every `all` fact holds and, if `any` is not
 /// empty, at least one `any` fact holds.
 public struct Condition: Codable, Sendable, Equatable {
-    public var all: [String]
-    public var any: [String]
-
-    public init(all: [String] = [], any: [String] = []) {
-        self.all = all
-        self.any = any
-    }
+    public var all: [String] = []
+    public var any: [String] = []
 
     public var isEmpty: Bool { all.isEmpty && any.isEmpty }
 

@@ -13,28 +13,18 @@ enum MarkdownRenderer {
         out += "| | |\n|---|---|\n"
         for (label, value) in facts.hostLines { out += "| \(label) | \(md(value)) |\n" }
         out += "\n## Summary\n\n"
-        let counts = facts.counts
-        out += Severity.allCases.reversed().map { "\($0.rawValue): \(counts[$0, default: 0])" }.joined(separator: " · ")
-        let accepted = report.findings.filter { $0.accepted != nil }.count
-        out += " · accepted: \(accepted)\n\n"
+        out += facts.severityCounts.map { "\($0.severity.rawValue): \($0.count)" }.joined(separator: " · ")
+        out += " · accepted: \(facts.acceptedCount)\n\n"
         out += "## Workloads scanned\n\n"
-        if report.workloads.isEmpty {
-            out += "No workloads were found.\n\n"
-        } else {
-            out += "| Workload | Kind | Runtime | Name | Exposure | Level | Findings |\n|---|---|---|---|---|---|---|\n"
-            for posture in report.workloads {
-                let score = posture.exposure.map { String(format: "%.1f", $0.score) } ?? "–"
-                let level = posture.exposure?.level ?? "–"
-                let count = facts.findings(for: posture.id).filter { $0.accepted == nil }.count
-                out += "| \(md(posture.id)) | \(posture.kind.rawValue) | \(md(posture.runtime)) | \(md(posture.name)) | \(score) | \(md(level)) | \(count) |\n"
-            }
-            out += "\n"
+        out += facts.workloadTable(
+            empty: "No workloads were found.\n\n",
+            header: "| Workload | Kind | Runtime | Name | Exposure | Level | Findings |\n|---|---|---|---|---|---|---|\n", footer: "\n"
+        ) { posture, row in
+            "| \(md(posture.id)) | \(posture.kind.rawValue) | \(md(posture.runtime)) | \(md(posture.name)) | \(row.score) | \(md(row.level)) | \(row.open) |\n"
         }
         out += "## Findings\n\n"
         if report.findings.isEmpty { out += "No findings.\n\n" }
-        for workload in facts.findingGroups {
-            let findings = facts.findings(for: workload)
-            guard !findings.isEmpty else { continue }
+        for (workload, findings) in facts.groupedFindings {
             out += "### \(md(workload))\n\n"
             for finding in findings {
                 let status = finding.accepted.map { " — accepted: \(md($0))" } ?? ""
@@ -43,34 +33,20 @@ enum MarkdownRenderer {
                 if let location = finding.location {
                     out += "Location: \(md(location.file))\(location.line.map { ":\($0)" } ?? "")\n\n"
                 }
-                if !finding.evidence.isEmpty {
-                    out += "| Evidence | Value |\n|---|---|\n"
-                    for (path, value) in ReportFacts.sortedEvidence(finding.evidence) { out += "| \(md(path)) | \(md(value)) |\n" }
-                    out += "\n"
+                out += ReportFacts.block(ReportFacts.sortedEvidence(finding.evidence), header: "| Evidence | Value |\n|---|---|\n", footer: "\n") {
+                    "| \(md($0.0)) | \(md($0.1)) |\n"
                 }
                 if let remediation = rules?.rule(id: finding.rule)?.remediation {
                     out += "Remediation: \(md(remediation))\n\n"
                 }
-                if !finding.references.isEmpty {
-                    out += "References:\n\n"
-                    for reference in finding.references {
-                        let text = md(reference.title ?? "\(reference.source) \(reference.id)")
-                        let label = reference.source == "cve" ? md(reference.id) : text
-                        if let url = reference.url, url.hasPrefix("https://") {
-                            out += "- [\(label)](<\(url.replacingOccurrences(of: ">", with: "%3E"))>)\n"
-                        } else {
-                            out += "- \(label)\n"
-                        }
-                    }
-                    out += "\n"
+                out += ReportFacts.block(finding.references, header: "References:\n\n", footer: "\n") { reference in
+                    let label = md(ReportFacts.label(of: reference))
+                    return ReportFacts.link(of: reference).map { "- [\(label)](<\($0.replacingOccurrences(of: ">", with: "%3E"))>)\n" }
+                        ?? "- \(label)\n"
                 }
             }
         }
-        if !report.issues.isEmpty {
-            out += "## Problems during the scan\n\n"
-            for issue in report.issues { out += "- \(md(issue.message))\n" }
-            out += "\n"
-        }
+        out += ReportFacts.block(report.issues, header: "## Problems during the scan\n\n", footer: "\n") { "- \(md($0.message))\n" }
         return out
     }
 }
@@ -105,28 +81,21 @@ enum HTMLRenderer {
         out += "<table>\n"
         for (label, value) in facts.hostLines { out += "<tr><th>\(h(label))</th><td>\(h(value))</td></tr>\n" }
         out += "</table>\n<h2>Summary</h2>\n<p>"
-        let counts = facts.counts
-        out += Severity.allCases.reversed().map { "<span class=\"sev \($0.rawValue)\">\($0.rawValue)</span> \(counts[$0, default: 0])" }
+        out += facts.severityCounts.map { "<span class=\"sev \($0.severity.rawValue)\">\($0.severity.rawValue)</span> \($0.count)" }
             .joined(separator: " · ")
-        out += " · accepted \(report.findings.filter { $0.accepted != nil }.count)</p>\n"
+        out += " · accepted \(facts.acceptedCount)</p>\n"
         out += "<h2>Workloads scanned</h2>\n"
-        if report.workloads.isEmpty {
-            out += "<p>No workloads were found.</p>\n"
-        } else {
-            out += "<table>\n<tr><th>Workload</th><th>Kind</th><th>Runtime</th><th>Name</th><th>Exposure</th><th>Level</th><th>Findings</th></tr>\n"
-            for posture in report.workloads {
-                let score = posture.exposure.map { String(format: "%.1f", $0.score) } ?? "–"
-                let count = facts.findings(for: posture.id).filter { $0.accepted == nil }.count
-                out += "<tr><td><code>\(h(posture.id))</code></td><td>\(posture.kind.rawValue)</td><td>\(h(posture.runtime))</td>"
-                    + "<td>\(h(posture.name))</td><td>\(score)</td><td>\(h(posture.exposure?.level ?? "–"))</td><td>\(count)</td></tr>\n"
-            }
-            out += "</table>\n"
+        out += facts.workloadTable(
+            empty: "<p>No workloads were found.</p>\n",
+            header: "<table>\n<tr><th>Workload</th><th>Kind</th><th>Runtime</th><th>Name</th><th>Exposure</th><th>Level</th><th>Findings</th></tr>\n",
+            footer: "</table>\n"
+        ) { posture, row in
+            "<tr><td><code>\(h(posture.id))</code></td><td>\(posture.kind.rawValue)</td><td>\(h(posture.runtime))</td>"
+                + "<td>\(h(posture.name))</td><td>\(row.score)</td><td>\(h(row.level))</td><td>\(row.open)</td></tr>\n"
         }
         out += "<h2>Findings</h2>\n"
         if report.findings.isEmpty { out += "<p>No findings.</p>\n" }
-        for workload in facts.findingGroups {
-            let findings = facts.findings(for: workload)
-            guard !findings.isEmpty else { continue }
+        for (workload, findings) in facts.groupedFindings {
             out += "<h3><code>\(h(workload))</code></h3>\n"
             for finding in findings {
                 let accepted = finding.accepted != nil
@@ -138,35 +107,21 @@ enum HTMLRenderer {
                 if let location = finding.location {
                     out += "<p>Location: <code>\(h(location.file))\(location.line.map { ":\($0)" } ?? "")</code></p>\n"
                 }
-                if !finding.evidence.isEmpty {
-                    out += "<table>\n<tr><th>Evidence</th><th>Value</th></tr>\n"
-                    for (path, value) in ReportFacts.sortedEvidence(finding.evidence) {
-                        out += "<tr><td><code>\(h(path))</code></td><td><code>\(h(value))</code></td></tr>\n"
-                    }
-                    out += "</table>\n"
-                }
+                out += ReportFacts.block(
+                    ReportFacts.sortedEvidence(finding.evidence), header: "<table>\n<tr><th>Evidence</th><th>Value</th></tr>\n", footer: "</table>\n"
+                ) { "<tr><td><code>\(h($0.0))</code></td><td><code>\(h($0.1))</code></td></tr>\n" }
                 if let remediation = rules?.rule(id: finding.rule)?.remediation {
                     out += "<p><strong>Remediation:</strong> \(h(remediation))</p>\n"
                 }
-                if !finding.references.isEmpty {
-                    out += "<ul>\n"
-                    for reference in finding.references {
-                        let text = h(reference.source == "cve" ? reference.id : (reference.title ?? "\(reference.source) \(reference.id)"))
-                        if let url = reference.url, url.hasPrefix("https://") {
-                            out += "<li><a href=\"\(h(url))\">\(text)</a></li>\n"
-                        } else {
-                            out += "<li>\(text)</li>\n"
-                        }
-                    }
-                    out += "</ul>\n"
+                out += ReportFacts.block(finding.references, header: "<ul>\n", footer: "</ul>\n") { reference in
+                    let text = h(ReportFacts.label(of: reference))
+                    return ReportFacts.link(of: reference).map { "<li><a href=\"\(h($0))\">\(text)</a></li>\n" } ?? "<li>\(text)</li>\n"
                 }
                 out += "</section>\n"
             }
         }
-        if !report.issues.isEmpty {
-            out += "<h2>Problems during the scan</h2>\n<ul>\n"
-            for issue in report.issues { out += "<li>\(h(issue.message))</li>\n" }
-            out += "</ul>\n"
+        out += ReportFacts.block(report.issues, header: "<h2>Problems during the scan</h2>\n<ul>\n", footer: "</ul>\n") {
+            "<li>\(h($0.message))</li>\n"
         }
         out += "</body>\n</html>\n"
         return out

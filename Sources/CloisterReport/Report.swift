@@ -69,6 +69,39 @@ struct ReportFacts {
         return groups
     }
 
+    /// Each group (as `findingGroups` orders them) that has findings, with its findings.
+    var groupedFindings: [(workload: String, findings: [Finding])] {
+        findingGroups.compactMap { workload in
+            let findings = findings(for: workload)
+            return findings.isEmpty ? nil : (workload, findings)
+        }
+    }
+
+    /// A workload's row in the audit tables: its exposure score and level ("–" when it has none)
+    /// and how many of its findings are not accepted.
+    typealias WorkloadRow = (score: String, level: String, open: Int)
+
+    func row(of posture: Posture) -> WorkloadRow {
+        (posture.exposure.map { String(format: "%.1f", $0.score) } ?? "–",
+         posture.exposure?.level ?? "–",
+         findings(for: posture.id).filter { $0.accepted == nil }.count)
+    }
+
+    /// The audit reports' table of workloads: `empty` when the report has none, otherwise
+    /// `header`, a `row` a workload in report order, then `footer`.
+    func workloadTable(empty: String, header: String, footer: String, row format: (Posture, WorkloadRow) -> String) -> String {
+        guard !report.workloads.isEmpty else { return empty }
+        return header + report.workloads.map { format($0, row(of: $0)) }.joined() + footer
+    }
+
+    /// Unaccepted findings by severity, most severe first (every severity, zero or not).
+    var severityCounts: [(severity: Severity, count: Int)] {
+        let counts = self.counts
+        return Severity.allCases.reversed().map { ($0, counts[$0, default: 0]) }
+    }
+
+    var acceptedCount: Int { report.findings.filter { $0.accepted != nil }.count }
+
     var counts: [Severity: Int] {
         var counts: [Severity: Int] = [:]
         for finding in report.findings where finding.accepted == nil { counts[finding.severity, default: 0] += 1 }
@@ -87,6 +120,23 @@ struct ReportFacts {
         lines.append(("Scanned at", report.scannedAt))
         lines.append(("Tool", "\(report.tool.name) \(report.tool.version)"))
         return lines
+    }
+
+    /// How the audit reports name a reference: a CVE by its id, anything else by its title
+    /// (or its source and id when it has none).
+    static func label(of reference: Reference) -> String {
+        reference.source == "cve" ? reference.id : (reference.title ?? "\(reference.source) \(reference.id)")
+    }
+
+    /// The reference's address when the audit reports link it: only https.
+    static func link(of reference: Reference) -> String? {
+        reference.url.flatMap { $0.hasPrefix("https://") ? $0 : nil }
+    }
+
+    /// A block of the audit reports left out when it has no items: `header`, one `item` each,
+    /// then `footer`.
+    static func block<Item>(_ items: [Item], header: String, footer: String, item: (Item) -> String) -> String {
+        items.isEmpty ? "" : header + items.map(item).joined() + footer
     }
 
     static func sortedEvidence(_ evidence: [String: String]) -> [(String, String)] {

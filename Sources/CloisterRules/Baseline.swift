@@ -45,10 +45,8 @@ public struct Baseline: Sendable {
     public init(entries: [Entry]) { self.entries = entries }
 
     public static func parse(yaml text: String, file: String) throws -> Baseline {
-        let root = try YAMLFile.compose(text, file: file)
-        try YAMLFile.checkVersion(root, file: file, known: supportedVersion, what: "baseline")
-        var errors: [InputFileError] = []
-        func fail(_ node: Node?, _ message: String) { errors.append(InputFileError(file: file, node: node, message)) }
+        let (root, problems) = try YAMLFile.open(text, file: file, known: supportedVersion, what: "baseline")
+        let fail = problems.fail
         var entries: [Entry] = []
         for pair in root.pairs {
             switch pair.key {
@@ -94,7 +92,7 @@ public struct Baseline: Sendable {
                 fail(pair.keyNode, "unknown key `\(pair.key)` (version, accepted)")
             }
         }
-        if !errors.isEmpty { throw InputFileErrors(errors) }
+        try problems.throwIfAny()
         return Baseline(entries: entries)
     }
 

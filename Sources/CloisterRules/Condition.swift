@@ -422,28 +422,27 @@ struct EvaluationContext {
 }
 
 extension Condition {
+    /// `all` (settled by the first `no`) and `any` (by the first `yes`) in three-valued logic:
+    /// parts are evaluated in order until one settles it; otherwise any unknown part makes the
+    /// whole unknown.
+    private static func combine(
+        _ parts: [Condition], settledBy settling: Truth, _ value: JSONValue, context: inout EvaluationContext, depth: Int
+    ) -> Truth {
+        var sawUnknown = false
+        for part in parts {
+            let truth = part.evaluate(value, context: &context, depth: depth)
+            if truth == settling { return settling }
+            if truth == .unknown { sawUnknown = true }
+        }
+        return sawUnknown ? .unknown : !settling
+    }
+
     func evaluate(_ value: JSONValue, context: inout EvaluationContext, depth: Int = 0) -> Truth {
         switch self {
         case .all(let parts):
-            var sawUnknown = false
-            for part in parts {
-                switch part.evaluate(value, context: &context, depth: depth) {
-                case .no: return .no
-                case .unknown: sawUnknown = true
-                case .yes: break
-                }
-            }
-            return sawUnknown ? .unknown : .yes
+            return Self.combine(parts, settledBy: .no, value, context: &context, depth: depth)
         case .any(let parts):
-            var sawUnknown = false
-            for part in parts {
-                switch part.evaluate(value, context: &context, depth: depth) {
-                case .yes: return .yes
-                case .unknown: sawUnknown = true
-                case .no: break
-                }
-            }
-            return sawUnknown ? .unknown : .no
+            return Self.combine(parts, settledBy: .yes, value, context: &context, depth: depth)
         case .not(let part):
             return !part.evaluate(value, context: &context, depth: depth)
         case .test(let test):

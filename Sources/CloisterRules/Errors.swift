@@ -41,6 +41,19 @@ public struct InputFileErrors: Error, LocalizedError, Sendable {
     public var errorDescription: String? { errors.map(\.description).joined(separator: "\n") }
 }
 
+/// The problems found in one file, collected so that all of them are reported together.
+final class InputFileProblems {
+    let file: String
+    var errors: [InputFileError] = []
+
+    init(file: String) { self.file = file }
+
+    func fail(_ node: Node?, _ message: String) { errors.append(InputFileError(file: file, node: node, message)) }
+
+    /// Throws every problem collected, when there is any.
+    func throwIfAny() throws { if !errors.isEmpty { throw InputFileErrors(errors) } }
+}
+
 /// A rule, policy or baseline file's text, turned into a checked YAML tree whose errors are
 /// `InputFileError`s. The text is handed in: reading the file is `CloisterResourceFiles`'.
 enum YAMLFile {
@@ -62,6 +75,14 @@ enum YAMLFile {
         }
         guard let node else { throw InputFileError(file: file, line: 1, message: "the file is empty") }
         return node
+    }
+
+    /// The preamble every versioned file shares: its tree (version checked) and an empty
+    /// collector for the problems found while reading the rest of it.
+    static func open(_ text: String, file: String, known: Int, what: String) throws -> (Node, InputFileProblems) {
+        let root = try compose(text, file: file)
+        try checkVersion(root, file: file, known: known, what: what)
+        return (root, InputFileProblems(file: file))
     }
 
     /// Checks `version`: present, an integer, and not newer than this program understands.

@@ -56,10 +56,8 @@ public struct ExposurePolicy: Sendable {
     public var file: String
 
     public static func parse(yaml text: String, file: String) throws -> ExposurePolicy {
-        let root = try YAMLFile.compose(text, file: file)
-        try YAMLFile.checkVersion(root, file: file, known: supportedVersion, what: "exposure policy")
-        var errors: [InputFileError] = []
-        func fail(_ node: Node?, _ message: String) { errors.append(InputFileError(file: file, node: node, message)) }
+        let (root, problems) = try YAMLFile.open(text, file: file, known: supportedVersion, what: "exposure policy")
+        let fail = problems.fail
         var settings: [ExposureSetting] = []
         var levels: [ExposureLevel] = []
         var kindSpecificWeight = 0.0
@@ -100,7 +98,7 @@ public struct ExposurePolicy: Sendable {
                         if !seen.insert(setting.id).inserted { fail(item, "setting `\(setting.id)` is defined twice") }
                         settings.append(setting)
                     }
-                    errors += conditionParser.errors
+                    problems.errors += conditionParser.errors
                 }
             default:
                 fail(pair.keyNode, "unknown key `\(pair.key)` (version, levels, kindSpecificWeight, unknownBadness, settings)")
@@ -109,7 +107,7 @@ public struct ExposurePolicy: Sendable {
         if levels.isEmpty { fail(root, "no `levels:`") }
         if let top = levels.last, top.upTo < 10 { fail(root, "the last level must reach 10.0 (it stops at \(top.upTo))") }
         if settings.isEmpty { fail(root, "no `settings:`") }
-        if !errors.isEmpty { throw InputFileErrors(errors) }
+        try problems.throwIfAny()
         return ExposurePolicy(
             settings: settings, levels: levels, kindSpecificWeight: kindSpecificWeight, unknownBadness: unknownBadness,
             file: file)

@@ -84,11 +84,10 @@ public enum PostureTree {
             "uidMap": .array(user.uidMap.map(idMap)),
             "gidMap": .array(user.gidMap.map(idMap)),
         ]
-        members["uid"] = number(user.uid)
-        members["gid"] = number(user.gid)
-        members["hostUid"] = number(user.hostUid)
-        members["hostGid"] = number(user.hostGid)
-        members["rootMappedToHost"] = user.rootMappedToHost.map { .bool($0) }
+        members.add([
+            "uid": number(user.uid), "gid": number(user.gid), "hostUid": number(user.hostUid),
+            "hostGid": number(user.hostGid), "rootMappedToHost": user.rootMappedToHost.map { .bool($0) },
+        ])
         return .object(members)
     }
 
@@ -141,13 +140,11 @@ public enum PostureTree {
 
     static func cgroup(_ cgroup: CgroupLimits) -> JSONValue {
         var members: JSONObject = ["version": .string(cgroup.version), "path": .string(cgroup.path)]
-        members["memoryMax"] = limit(cgroup.memoryMax)
-        members["memorySwapMax"] = limit(cgroup.memorySwapMax)
-        members["pidsMax"] = limit(cgroup.pidsMax)
-        members["cpuQuota"] = limit(cgroup.cpuQuota)
-        members["cpuPeriod"] = number(cgroup.cpuPeriod)
-        members["cpuWeight"] = number(cgroup.cpuWeight)
-        members["devicesAllowAll"] = cgroup.devicesAllowAll.map { .bool($0) }
+        members.add([
+            "memoryMax": limit(cgroup.memoryMax), "memorySwapMax": limit(cgroup.memorySwapMax),
+            "pidsMax": limit(cgroup.pidsMax), "cpuQuota": limit(cgroup.cpuQuota), "cpuPeriod": number(cgroup.cpuPeriod),
+            "cpuWeight": number(cgroup.cpuWeight), "devicesAllowAll": cgroup.devicesAllowAll.map { .bool($0) },
+        ])
         return .object(members)
     }
 
@@ -195,5 +192,13 @@ public enum PostureTree {
         members["machine"] = hypervisor.machine.map { .string($0) }
         members["uuid"] = hypervisor.uuid.map { .string($0) }
         return .object(members)
+    }
+}
+
+extension JSONObject {
+    /// Adds, in order, the members that have a value: a field the posture does not know stays
+    /// out of the tree, so a rule sees it as missing.
+    mutating func add(_ optionalMembers: KeyValuePairs<String, JSONValue?>) {
+        for (key, value) in optionalMembers { self[key] = value }
     }
 }
