@@ -211,15 +211,32 @@ public enum QemuFormat: DeclaredFormat {
     /// search of their first line that is not blank or a comment, without splitting words
     /// (every qemu binary's name holds "qemu" or "kvm").
     public static func commandLine(in text: String) -> [(word: String, line: Int)]? {
+        // The binary's line: the first that is not blank, a comment, or only the environment
+        // assignments libvirt writes before the binary in its logs (`LC_ALL=C \`, `HOME=… \`).
         guard let firstLine = text.utf8.split(separator: UInt8(ascii: "\n"), maxSplits: 64).first(where: { line in
             guard let start = line.first(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) else { return false }
-            return start != UInt8(ascii: "#")
+            return start != UInt8(ascii: "#") && !isAssignments(line)
         }), contains(firstLine, "qemu") || contains(firstLine, "kvm") else { return nil }
         let head = String(text.prefix(4096))
         let words = ShellWords.commandStart(ShellWords.split(head))
         guard let first = words.first, QemuCommandLine.isQemuBinary(first) else { return nil }
         let all = ShellWords.splitWithLines(text)
         return Array(all[ShellWords.commandStartIndex(all.map(\.word))...])
+    }
+
+    /// Whether `line` holds only `NAME=value` words, with or without a trailing `\`.
+    static func isAssignments(_ line: Substring.UTF8View.SubSequence) -> Bool {
+        let words = line.split { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }
+        guard !words.isEmpty else { return false }
+        for word in words where !(word.count == 1 && word.first == UInt8(ascii: "\\")) {
+            guard let equals = word.firstIndex(of: UInt8(ascii: "=")), equals != word.startIndex,
+                word[word.startIndex..<equals].allSatisfy({ byte in
+                    (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                        || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_")
+                })
+            else { return false }
+        }
+        return true
     }
 
     static func contains(_ bytes: Substring.UTF8View.SubSequence, _ needle: String) -> Bool {

@@ -59,6 +59,28 @@ struct FormatRegistryTests {
         let words = try #require(QemuFormat.commandLine(in: "# a guest\n/usr/bin/qemu-system-x86_64 \\\n  -m 512\n"))
         #expect(FormatRegistry.format(of: .commandLine(words))?.name == QemuFormat.name)
         #expect(QemuFormat.commandLine(in: "services:\n  web: {}\n") == nil)
+        #expect(QemuFormat.commandLine(in: "A=1 \\\nB=2\n") == nil)
+    }
+
+    @Test("A qemu command line as libvirt logs it, the environment on lines before the binary")
+    func libvirtLogCommandLine() throws {
+        let text = """
+            LC_ALL=C \\
+            PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin \\
+            HOME=/var/lib/libvirt/qemu/domain-1-guest \\
+            /usr/bin/qemu-system-x86_64 \\
+            -name guest=guest,debug-threads=on \\
+            -accel kvm \\
+            -vnc 0.0.0.0:0
+
+            """
+        let result = Check.check(contents: text, file: "guest.log")
+        #expect(result.errors.isEmpty)
+        let posture = try #require(result.workloads.first)
+        #expect(posture.kind == .vm)
+        #expect(posture.hypervisor?.consoles.contains { $0.kind == "vnc" && $0.localOnly == false } == true)
+        // Findings land on the binary's line, not on the environment's.
+        #expect(posture.location?.line == 4)
     }
 }
 
