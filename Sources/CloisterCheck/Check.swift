@@ -12,17 +12,25 @@ public struct CheckError: Error, Codable, Sendable, Equatable, CustomStringConve
     /// The path inside the document, when the error is about one field.
     public var path: String?
     public var message: String
+    /// The file parsed but is none of the formats `check` reads: set where that is decided, so
+    /// a file found in a directory is skipped without reading the message back. Not in the JSON.
+    public var isUnrecognizedFormat = false
 
-    public init(file: String, line: Int? = nil, column: Int? = nil, path: String? = nil, message: String) {
+    enum CodingKeys: String, CodingKey {
+        case file, line, column, path, message
+    }
+
+    public init(
+        file: String, line: Int? = nil, column: Int? = nil, path: String? = nil, message: String,
+        isUnrecognizedFormat: Bool = false
+    ) {
         self.file = file
         self.line = line
         self.column = column
         self.path = path
         self.message = message
+        self.isUnrecognizedFormat = isUnrecognizedFormat
     }
-
-    /// The file parsed but is none of the formats `check` reads.
-    public var isUnrecognizedFormat: Bool { FormatRegistry.isUnrecognized(message) }
 
     public var description: String {
         var place = file
@@ -202,13 +210,18 @@ public enum Check {
         switch document {
         case .tree(let root, let syntax):
             if root.isNull { return [] }
-            throw CheckError(file: file, line: root.line, column: root.column, message: FormatRegistry.unrecognized(syntax))
+            throw CheckError(
+                file: file, line: root.line, column: root.column, message: FormatRegistry.unrecognized(syntax),
+                isUnrecognizedFormat: true)
         case .xml(let root):
             throw CheckError(
                 file: file, line: root.line,
-                message: FormatRegistry.unrecognized(.xml) + ": its root element is <\(root.name)>")
+                message: FormatRegistry.unrecognized(.xml) + ": its root element is <\(root.name)>",
+                isUnrecognizedFormat: true)
         case .commandLine(let words):
-            throw CheckError(file: file, line: words.first?.line, message: FormatRegistry.unrecognized(.commandLine))
+            throw CheckError(
+                file: file, line: words.first?.line, message: FormatRegistry.unrecognized(.commandLine),
+                isUnrecognizedFormat: true)
         }
     }
 

@@ -79,12 +79,6 @@ public enum FormatRegistry {
         }
         return "is \(syntax.rawValue) but not \(list)"
     }
-
-    /// Whether an error message is `unrecognized(_:)`'s, so a file found in a directory that is
-    /// in no format is skipped rather than reported.
-    public static func isUnrecognized(_ message: String) -> Bool {
-        DocumentSyntax.allCases.contains { message.hasPrefix("is \($0.rawValue) but not ") }
-    }
 }
 
 // MARK: - The formats
