@@ -20,8 +20,15 @@ public struct AdmissionJudge: Sendable {
     /// The threat model advise applies (as `advise --threat-model`); nil lets it infer one,
     /// which for a posture alone is `internal-trusted`.
     public var threatModel: String?
-    /// Findings at or above this (not accepted by the baseline) deny.
-    public var failOn: Severity
+    /// cloister's own findings at or above this (not accepted by the baseline) deny; nil: they
+    /// only warn. The Pod Security Standards deny through `podSecurityModes.enforce`.
+    public var failOn: Severity?
+    /// The Pod Security Standards' data; nil: no control is evaluated.
+    public var podSecurity: PodSecurityStandards?
+    /// What each level does, as PSA's namespace labels say: deny, warn, or note for the audit log.
+    public var podSecurityModes: PodSecurityModes
+    /// Honour `pod-security.kubernetes.io/*` labels the request carries for its namespace.
+    public var namespaceLabels: Bool
     public var maxExposure: Double?
     /// Placement option id (from `advise`) → Kubernetes RuntimeClass name.
     public var runtimeClasses: [String: String]
@@ -42,10 +49,15 @@ public struct AdmissionJudge: Sendable {
 
     public init(
         pack: RulePack, policy: ExposurePolicy, baseline: Baseline? = nil, catalogue: Catalogue?,
-        failOn: Severity = .high, maxExposure: Double? = nil,
+        failOn: Severity? = nil, maxExposure: Double? = nil,
         runtimeClasses: [String: String] = AdmissionJudge.defaultRuntimeClasses,
-        messageLimit: Int = AdmissionJudge.defaultMessageLimit, threatModel: String? = nil
+        messageLimit: Int = AdmissionJudge.defaultMessageLimit, threatModel: String? = nil,
+        podSecurity: PodSecurityStandards? = nil, podSecurityModes: PodSecurityModes = PodSecurityModes(),
+        namespaceLabels: Bool = false
     ) {
+        self.podSecurity = podSecurity
+        self.podSecurityModes = podSecurityModes
+        self.namespaceLabels = namespaceLabels
         self.threatModel = threatModel
         self.pack = pack
         self.engine = RuleEngine(pack: pack)
@@ -71,10 +83,8 @@ public struct AdmissionJudge: Sendable {
         let kind = object["kind"]?.text ?? "object"
         let name = object["metadata"]?["name"]?.text ?? object["metadata"]?["generateName"]?.text ?? "unnamed"
         let subject = SafeText.forTerminal("\(kind) \(request.namespace.map { "\($0)/" } ?? "")\(name)")
-        let postures: [Posture]
-        do {
-            postures = try Kubernetes.postures(object, file: "admission")
-        } catch {
+        let reading = Kubernetes.read(object, file: "admission")
+        if let error = reading.errors.first {
             // A pod spec the mapper cannot read is not shown to be safe: deny, and say where.
             decision.allowed = false
             decision.code = 400
@@ -82,20 +92,41 @@ public struct AdmissionJudge: Sendable {
             decision.message = bounded("cloister cannot read \(subject)\(place): \(SafeText.forTerminal(error.message))")
             return decision
         }
+        let postures = reading.postures
         if postures.isEmpty {
             decision.message = "cloister: \(subject) runs no containers; nothing to judge"
             return decision
         }
+        // The Pod Security Standards first, worded as Pod Security Admission words them.
+        var modes = podSecurityModes
+        if namespaceLabels { modes.apply(labels: request.namespaceLabels) }
+        var podSecurityDenial: String?
+        var podSecurityWarning: String?
+        if let podSecurity {
+            func violations(_ policy: PodSecurityPolicy?) -> String? {
+                guard let policy, policy.level != .privileged else { return nil }
+                let texts = reading.pods.flatMap {
+                    podSecurity.evaluate(PodSecurityInput(spec: $0.spec, metadata: $0.metadata), policy: policy).map(\.text)
+                }
+                return texts.isEmpty ? nil : "PodSecurity \"\(policy)\": " + texts.joined(separator: ", ")
+            }
+            podSecurityDenial = violations(modes.enforce).map { "violates " + $0 }
+            podSecurityWarning = violations(modes.warn).map { "would violate " + $0 }
+            if let audit = violations(modes.audit) {
+                decision.auditAnnotations["pod-security.kubernetes.io/audit-violations"] = "would violate " + audit
+            }
+        }
         let assessed = Assessment(postures: postures, engine: engine, policy: policy, baseline: baseline, today: today)
         decision.findings = assessed.findings
         let gate = Gate(failOn: failOn, maxExposure: maxExposure).evaluate(findings: assessed.findings, postures: assessed.postures)
-        decision.allowed = gate.passed
+        decision.allowed = gate.passed && podSecurityDenial == nil
 
-        let failing = assessed.findings.filter { $0.accepted == nil && $0.severity >= failOn }
+        let failing = assessed.findings.filter { finding in finding.accepted == nil && failOn.map { finding.severity >= $0 } == true }
             .sorted { $0.severity > $1.severity }
-        let below = assessed.findings.filter { $0.accepted == nil && $0.severity < failOn }
+        let below = assessed.findings.filter { finding in finding.accepted == nil && failOn.map { finding.severity >= $0 } != true }
             .sorted { $0.severity > $1.severity }
-        var warnings = below.map { "[\($0.severity.rawValue)] \($0.rule): \(SafeText.forTerminal($0.message))" }
+        var warnings = podSecurityWarning.map { [SafeText.forTerminal($0)] } ?? []
+        warnings += below.map { "[\($0.severity.rawValue)] \($0.rule): \(SafeText.forTerminal($0.message))" }
 
         // The placement engine's choice for the pod: the strongest boundary any of its
         // containers needs, since one pod has one runtime.
@@ -125,12 +156,15 @@ public struct AdmissionJudge: Sendable {
         }
 
         if decision.allowed {
-            var text = "cloister allowed \(subject): \(assessed.findings.count) finding(s), none at or above \(failOn.rawValue)"
+            var text = "cloister allowed \(subject): \(assessed.findings.count) finding(s)"
+            if let failOn { text += ", none at or above \(failOn.rawValue)" }
+            if let enforce = modes.enforce, podSecurity != nil, enforce.level != .privileged { text += "; meets PodSecurity \"\(enforce)\"" }
             if let recommendation = decision.recommendation { text += "; advise: \(recommendation.option)" }
             decision.message = bounded(text)
         } else {
             decision.code = 403
-            var text = "cloister denied \(subject): " + gate.reasons.map(SafeText.forTerminal).joined(separator: "; ")
+            let reasons = (podSecurityDenial.map { [SafeText.forTerminal($0)] } ?? []) + gate.reasons.map(SafeText.forTerminal)
+            var text = "cloister denied \(subject): " + reasons.joined(separator: "; ")
             for finding in failing {
                 let workload = assessed.postures.first { $0.id == finding.workload }?.name ?? finding.workload
                 text += "\n[\(finding.severity.rawValue)] \(finding.rule) (\(SafeText.forTerminal(workload))): \(SafeText.forTerminal(finding.message))"
@@ -193,6 +227,8 @@ public struct AdmissionDecision: Sendable {
     public var runtimeClass: String?
     /// The JSON Patch (bytes of a JSON array) for /mutate.
     public var patch: [UInt8]?
+    /// `response.auditAnnotations`: the audit level's violations, for the API server's audit log.
+    public var auditAnnotations: [String: String] = [:]
 
     public init(uid: String, allowed: Bool) {
         self.uid = uid
@@ -216,7 +252,51 @@ public struct AdmissionDecision: Sendable {
         if let patch {
             out += ",\"patchType\":\"JSONPatch\",\"patch\":\"\(Data(patch).base64EncodedString())\""
         }
+        if !auditAnnotations.isEmpty {
+            out += ",\"auditAnnotations\":{"
+                + auditAnnotations.sorted { $0.key < $1.key }.map { "\(JSONString.quoted($0.key)):\(JSONString.quoted($0.value))" }
+                .joined(separator: ",") + "}"
+        }
         out += "}}"
         return Array(out.utf8)
+    }
+}
+
+/// What Pod Security Admission does with each level: deny at `enforce`, warn the client at
+/// `warn`, annotate the audit log at `audit`. The default is PSA's recommended start: enforce
+/// baseline, warn with restricted, both at latest.
+public struct PodSecurityModes: Sendable, Equatable {
+    public var enforce: PodSecurityPolicy?
+    public var warn: PodSecurityPolicy?
+    public var audit: PodSecurityPolicy?
+
+    public init(
+        enforce: PodSecurityPolicy? = PodSecurityPolicy(level: .baseline), warn: PodSecurityPolicy? = PodSecurityPolicy(level: .restricted),
+        audit: PodSecurityPolicy? = nil
+    ) {
+        self.enforce = enforce
+        self.warn = warn
+        self.audit = audit
+    }
+
+    public static let labelPrefix = "pod-security.kubernetes.io/"
+
+    /// `pod-security.kubernetes.io/MODE` and `MODE-version` labels, as PSA reads them from a
+    /// namespace: a label sets its mode's level (and version); a malformed value is ignored here
+    /// as PSA falls back to its defaults for it.
+    public mutating func apply(labels: [String: String]) {
+        for mode in ["enforce", "warn", "audit"] {
+            let level = labels[Self.labelPrefix + mode].flatMap(PodSecurityLevel.init(rawValue:))
+            let version = labels[Self.labelPrefix + mode + "-version"].flatMap(PodSecurityVersion.init)
+            guard level != nil || version != nil else { continue }
+            let current: PodSecurityPolicy? = mode == "enforce" ? enforce : mode == "warn" ? warn : audit
+            let policy = PodSecurityPolicy(
+                level: level ?? current?.level ?? .privileged, version: version ?? current?.version ?? .latest)
+            switch mode {
+            case "enforce": enforce = policy
+            case "warn": warn = policy
+            default: audit = policy
+            }
+        }
     }
 }

@@ -12,6 +12,10 @@ public struct AdmissionRequest: Sendable {
     public var namespace: String?
     /// The object to admit; nil for DELETE, which has only `oldObject`.
     public var object: DocNode?
+    /// Labels of the namespace the object is admitted into, when the request carries them
+    /// (`request.namespaceObject.metadata.labels`, as an admission proxy or a
+    /// ValidatingAdmissionPolicy's params give them); empty otherwise.
+    public var namespaceLabels: [String: String] = [:]
 
     /// The object's `kind` (Pod, Deployment, …) when it has one.
     public var objectKind: String? { object?["kind"]?.text }
@@ -69,7 +73,11 @@ public enum AdmissionReview {
         if object == nil, operation != "DELETE", operation != "CONNECT" {
             throw AdmissionBodyError("request.object is missing; a \(operation ?? "request") without an object cannot be judged")
         }
-        return AdmissionRequest(uid: uid, operation: operation, namespace: namespace, object: object)
+        var parsed = AdmissionRequest(uid: uid, operation: operation, namespace: namespace, object: object)
+        for entry in request["namespaceObject"]?["metadata"]?["labels"]?.entries ?? [] {
+            if let value = entry.value.text { parsed.namespaceLabels[entry.key] = value }
+        }
+        return parsed
     }
 
     static func optionalString(_ node: DocNode?, field: String) throws(AdmissionBodyError) -> String? {

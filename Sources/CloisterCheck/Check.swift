@@ -50,6 +50,9 @@ public struct CheckResult: Sendable {
     /// Files found in a directory that are in none of the formats (a CI workflow, a Helm
     /// values.yaml, a package.json): passed over, and listed so nothing is silently lost.
     public var skipped: [String] = []
+    /// The Kubernetes pod specs read, for the Pod Security Standards (not in the JSON: their
+    /// containers are in `workloads`).
+    public var pods: [PodDocument] = []
 
     public init() {}
 
@@ -59,6 +62,14 @@ public struct CheckResult: Sendable {
         documents += other.documents
         files += other.files
         skipped += other.skipped
+        pods += other.pods
+    }
+}
+
+extension CheckResult {
+    /// Each skipped entry as a report says it: a file in no format, or an object that runs no pod.
+    public var skippedMessages: [String] {
+        skipped.map { $0.hasSuffix(Kubernetes.noPodTemplate) ? "skipped: \($0)" : "skipped (not a format check reads): \($0)" }
     }
 }
 
@@ -161,7 +172,7 @@ public enum Check {
                 } catch {
                     throw CheckError(file: file, line: error.line, column: error.column, message: "invalid JSON: \(error.message)")
                 }
-                result.workloads = try postures(of: .tree(root, .json), file: file)
+                try read(.tree(root, .json), file: file, into: &result)
             } else if start.hasPrefix("<") {
                 result.documents = 1
                 let root: XMLElementNode
@@ -170,21 +181,18 @@ public enum Check {
                 } catch {
                     throw Check.error(error, file: file)
                 }
-                result.workloads = try postures(of: .xml(root), file: file)
+                try read(.xml(root), file: file, into: &result)
             } else if let words = QemuFormat.commandLine(in: text) {
                 result.documents = 1
-                result.workloads = try postures(of: .commandLine(words), file: file)
+                try read(.commandLine(words), file: file, into: &result)
             } else {
-                let (postures, documents) = try checkYAML(text, file: file)
-                result.workloads = postures
-                result.documents = documents
+                try checkYAML(text, file: file, into: &result)
             }
         } catch let error as CheckError {
+            // What was read before the error stands: a bad document never hides the good ones.
             result.errors.append(error)
-            result.workloads = []
         } catch {
             result.errors.append(CheckError(file: file, message: "\(error)"))
-            result.workloads = []
         }
         return result
     }
@@ -198,18 +206,21 @@ public enum Check {
         CheckError(file: file, line: error.line, column: error.column, path: error.path, message: error.message)
     }
 
-    /// The workloads of one parsed document, read by the format that recognises it.
-    static func postures(of document: ParsedDocument, file: String) throws -> [Posture] {
+    /// The workloads of one parsed document, read by the format that recognises it. Errors in
+    /// parts of the document are collected beside the workloads of the good parts; a document
+    /// in no format throws.
+    static func read(_ document: ParsedDocument, file: String, into result: inout CheckResult) throws {
         if let format = FormatRegistry.format(of: document) {
-            do {
-                return try format.postures(document, file: file)
-            } catch {
-                throw Check.error(error, file: file)
-            }
+            let reading = format.read(document, file: file)
+            result.workloads += reading.postures
+            result.pods += reading.pods
+            result.errors += reading.errors.map { Check.error($0, file: file) }
+            result.skipped += reading.skipped.map { "\(file): \($0)" }
+            return
         }
         switch document {
         case .tree(let root, let syntax):
-            if root.isNull { return [] }
+            if root.isNull { return }
             throw CheckError(
                 file: file, line: root.line, column: root.column, message: FormatRegistry.unrecognized(syntax),
                 isUnrecognizedFormat: true)
@@ -227,15 +238,21 @@ public enum Check {
 
     // MARK: - YAML
 
-    static func checkYAML(_ text: String, file: String) throws -> ([Posture], Int) {
-        var postures: [Posture] = []
+    /// Each document of a YAML stream; a document in no format is an error at its line and the
+    /// documents after it are still read. A syntax error ends the stream there.
+    static func checkYAML(_ text: String, file: String, into result: inout CheckResult) throws {
         var documents = 0
         do {
             var sequence = try YAMLText.documents(text, file: file)
             while let root = try sequence.next() {
                 documents += 1
+                result.documents += 1
                 if root.isNull { continue }
-                postures += try self.postures(of: .tree(root, .yaml), file: file)
+                do {
+                    try read(.tree(root, .yaml), file: file, into: &result)
+                } catch let error as CheckError {
+                    result.errors.append(error)
+                }
             }
         } catch let error as YAMLError {
             throw CheckError(file: error.file, line: error.line, column: error.column, message: error.message)
@@ -243,7 +260,6 @@ public enum Check {
         if documents == 0 {
             throw CheckError(file: file, line: 1, message: "is empty: no YAML document")
         }
-        return (postures, documents)
     }
 }
 

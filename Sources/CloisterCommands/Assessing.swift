@@ -82,9 +82,12 @@ struct AssessmentOptions: ParsableArguments {
         }
     }
 
-    /// Applies `--fail-on` and `--max-exposure`, saying on standard error why the gate failed.
-    func gatePasses(_ report: ScanReport) -> Bool {
-        let result = settings.gate.evaluate(findings: report.findings, postures: report.workloads)
+    /// Applies `--fail-on` and `--max-exposure` (and `check`'s `--pss`), saying on standard
+    /// error why the gate failed.
+    func gatePasses(_ report: ScanReport, podSecurity: PodSecuritySetting? = nil) -> Bool {
+        var gate = settings.gate
+        gate.podSecurity = podSecurity
+        let result = gate.evaluate(findings: report.findings, postures: report.workloads)
         for reason in result.reasons where !result.passed {
             writeStandardError("cloister: gate: \(SafeText.forTerminal(reason))\n")
         }

@@ -22,7 +22,13 @@ public struct CheckCommand: CloisterSubcommand {
             Every declared posture is scored and judged by the same rules as `scan`; findings carry the file, \
             line and path inside the document that caused them. \
             A file that is not valid for its format is reported with its line; the others are still checked \
-            and reported. Exit 0 when the gate passes, 1 when --fail-on or --max-exposure fails it, 2 when an \
+            and reported. \
+            Kubernetes pods are also judged against the Pod Security Standards (every control of baseline and \
+            restricted, at the newest version unless --pss names one), as Pod Security Admission judges them; \
+            each violated control is a finding citing its level and control. Other kinds that carry a pod \
+            template (spec.template, spec.jobTemplate.spec.template) are read through it; kinds that run no \
+            pod are listed as skipped. \
+            Exit 0 when the gate passes, 1 when --fail-on, --max-exposure or --pss fails it, 2 when an \
             input file is invalid (2 wins over 1) or on usage errors.
             """)
 
@@ -34,6 +40,13 @@ public struct CheckCommand: CloisterSubcommand {
         name: .customLong("qemu"), parsing: .remaining,
         help: ArgumentHelp("Check a qemu command line: everything after --qemu [--].", valueName: "argv"))
     public var qemuOption: [String] = []
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Pod Security Standards level (and version) the gate enforces: baseline, restricted or privileged, optionally :v1.N or :latest (e.g. restricted:v1.25); none leaves the standard out. Without it both levels are reported at latest and neither fails the gate.",
+            valueName: "level[:version]|none"))
+    var pss: String?
 
     /// The same report, rule, policy, baseline and gate flags as `scan`.
     @OptionGroup var assessment: AssessmentOptions
@@ -53,11 +66,25 @@ public struct CheckCommand: CloisterSubcommand {
         if paths.isEmpty, qemuOption.isEmpty {
             throw ValidationError("give at least one file or directory, or --qemu -- ARGV")
         }
+        _ = try podSecurity
+    }
+
+    /// `--pss` as a setting: absent, both levels reported at latest with no gate.
+    var podSecurity: PodSecuritySetting {
+        get throws {
+            guard let pss else { return .reportOnly }
+            guard let setting = PodSecuritySetting(flag: pss) else {
+                throw ValidationError("--pss takes none, or baseline, restricted or privileged with an optional :VERSION (v1.0 to v1.N, or latest), not \(pss)")
+            }
+            return setting
+        }
     }
 
     public func run() async throws {
         // Bad rule, policy or baseline files stop here (exit 2): there is nothing to judge with.
-        let checked = try CheckPipeline(paths: paths, qemuArguments: qemuArguments).run(settings: assessment.settings)
+        var settings = assessment.settings
+        settings.podSecurity = try podSecurity
+        let checked = try CheckPipeline(paths: paths, qemuArguments: qemuArguments).run(settings: settings)
         let result = checked.result
         if assessment.format == .json {
             if assessment.output == nil {
@@ -81,7 +108,7 @@ public struct CheckCommand: CloisterSubcommand {
         // Every file has been reported; now the exit status. An invalid input (2) wins over a
         // failed gate (1): the gate judged an incomplete set of workloads, so passing it would
         // prove nothing and failing it is not the whole story. Gate reasons are still printed.
-        let gatePassed = assessment.gatePasses(checked.report)
+        let gatePassed = assessment.gatePasses(checked.report, podSecurity: settings.podSecurity)
         if !result.errors.isEmpty { throw ExitCode(2) }
         if !gatePassed { throw ExitCode(1) }
     }

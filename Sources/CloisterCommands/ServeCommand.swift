@@ -73,6 +73,32 @@ public struct ServeCommand: CloisterSubcommand {
     @Option(name: .long, help: "Policies directory for advise (default: $CLOISTER_POLICIES, or policies/ beside cloister).")
     var policies: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Pod Security Standards level (and version) that denies, as PSA's enforce label: baseline, restricted or privileged, optionally :v1.N; none turns it off. Default: baseline:latest.",
+            valueName: "level[:version]|none"))
+    var enforce: String = "baseline:latest"
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Pod Security Standards level (and version) whose violations are returned as warnings, as PSA's warn label. Default: restricted:latest.",
+            valueName: "level[:version]|none"))
+    var warn: String = "restricted:latest"
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Pod Security Standards level (and version) whose violations go to the audit log (auditAnnotations), as PSA's audit label. Default: none.",
+            valueName: "level[:version]|none"))
+    var audit: String = "none"
+
+    @Flag(
+        name: .customLong("namespace-labels"),
+        help: "Honour the pod-security.kubernetes.io/{enforce,warn,audit}[-version] labels of the namespace when the request carries them (request.namespaceObject).")
+    var namespaceLabels = false
+
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body read; larger gets 413.")
     var maxBodyBytes = 1 << 20
 
@@ -86,7 +112,8 @@ public struct ServeCommand: CloisterSubcommand {
     var idleTimeout: Double = 60
 
     /// Rules, exposure weights, baseline and gate, as `scan` and `check` take them. Admission
-    /// denies at --fail-on (default high) or --max-exposure.
+    /// denies on a Pod Security Standards violation at --enforce (default baseline:latest), and on
+    /// cloister's own findings only when --fail-on or --max-exposure is given.
     @OptionGroup var assessment: AssessmentOptions
 
     public init() {}
@@ -109,6 +136,20 @@ public struct ServeCommand: CloisterSubcommand {
         if maxBodyBytes < 1 { throw ValidationError("--max-body-bytes must be at least 1") }
         if maxConcurrentRequests < 1 { throw ValidationError("--max-concurrent-requests must be at least 1") }
         _ = try runtimeClasses()
+        _ = try podSecurityModes()
+    }
+
+    /// `--enforce`, `--warn` and `--audit` as PSA's three modes.
+    func podSecurityModes() throws -> PodSecurityModes {
+        func policy(_ flag: String, _ text: String) throws -> PodSecurityPolicy? {
+            if text == "none" { return nil }
+            guard let policy = PodSecurityPolicy(text) else {
+                throw ValidationError("\(flag) takes none, or baseline, restricted or privileged with an optional :VERSION (v1.N or latest), not \(text)")
+            }
+            return policy
+        }
+        return PodSecurityModes(
+            enforce: try policy("--enforce", enforce), warn: try policy("--warn", warn), audit: try policy("--audit", audit))
     }
 
     func runtimeClasses() throws -> [String: String] {
@@ -145,7 +186,9 @@ public struct ServeCommand: CloisterSubcommand {
         for path in [tlsCertificate, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
             throw CLIError.input("cannot read the TLS file \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
         }
-        let judges = try assessment.settings.loadJudges()
+        let modes = try podSecurityModes()
+        let judging = modes.enforce != nil || modes.warn != nil || modes.audit != nil || namespaceLabels
+        let judges = try assessment.settings.loadJudges(podSpecs: judging)
         let catalogue: Catalogue
         do {
             catalogue = try Catalogue.load(directory: try AdviseCommand.policiesDirectory(explicit: policies))
@@ -158,8 +201,8 @@ public struct ServeCommand: CloisterSubcommand {
         }
         let judge = AdmissionJudge(
             pack: judges.pack, policy: judges.weights, baseline: judges.baseline, catalogue: catalogue,
-            failOn: assessment.failOn ?? .high, maxExposure: assessment.maxExposure, runtimeClasses: try runtimeClasses(),
-            threatModel: threatModel)
+            failOn: assessment.failOn, maxExposure: assessment.maxExposure, runtimeClasses: try runtimeClasses(),
+            threatModel: threatModel, podSecurity: judges.podSecurity, podSecurityModes: modes, namespaceLabels: namespaceLabels)
         // The judge's engine serves every rescan too: building one compiles every rule.
         var rescanJudges = judges
         rescanJudges.engine = judge.engine

@@ -90,7 +90,7 @@ public enum DefaultSource {
     public static let k8sTimeNamespace = "Kubernetes and CRI runtimes never create a time namespace"
     public static let k8sReadOnlyRootfs = "Kubernetes: readOnlyRootFilesystem defaults to false"
     public static let k8sRootMapped = "Kubernetes: without hostUsers: false there is no user namespace; UID 0 in the container is UID 0 on the host"
-    public static let k8sPids = "kubelet podPidsLimit defaults to -1 (unlimited); Kubernetes has no per-container pids limit"
+    public static let k8sPids = "set per node by the kubelet's podPidsLimit (-1, unlimited, unless the cluster configures one); a pod spec cannot set it"
     public static let k8sCPUPeriod = "kubelet --cpu-cfs-quota-period defaults to 100ms: a CPU limit of 1 is a quota of 100000us per 100000us"
     public static let k8sDevices = "containerd and CRI-O give every container the OCI default devices"
     public static let k8sPrivilegedDevices = "Kubernetes: a privileged container gets every host device"

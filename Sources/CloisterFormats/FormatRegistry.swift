@@ -48,6 +48,33 @@ public protocol DeclaredFormat: Sendable {
     static func recognizes(_ document: ParsedDocument) -> Bool
     /// The workloads `document` declares. `file` is the name reported in locations.
     static func postures(_ document: ParsedDocument, file: String) throws(DocumentError) -> [Posture]
+    /// The same, keeping the good parts beside a bad one: a format whose documents hold many
+    /// objects (a Kubernetes List) reports each bad item as its own error.
+    static func read(_ document: ParsedDocument, file: String) -> FormatReading
+}
+
+/// What one document yields: its workloads, the errors of its bad parts, what it skipped, and
+/// for Kubernetes the pod specs the Pod Security Standards judge.
+public struct FormatReading: Sendable {
+    public var postures: [Posture] = []
+    public var errors: [DocumentError] = []
+    public var skipped: [String] = []
+    public var pods: [PodDocument] = []
+
+    public init(postures: [Posture] = [], errors: [DocumentError] = []) {
+        self.postures = postures
+        self.errors = errors
+    }
+}
+
+extension DeclaredFormat {
+    public static func read(_ document: ParsedDocument, file: String) -> FormatReading {
+        do {
+            return FormatReading(postures: try postures(document, file: file))
+        } catch {
+            return FormatReading(errors: [error])
+        }
+    }
 }
 
 public enum FormatRegistry {
@@ -148,6 +175,14 @@ public enum KubernetesFormat: TreeFormat {
     public static func recognizes(tree: DocNode) -> Bool { Kubernetes.isManifest(tree) }
     public static func postures(tree: DocNode, file: String) throws(DocumentError) -> [Posture] {
         try Kubernetes.postures(tree, file: file)
+    }
+    public static func read(_ document: ParsedDocument, file: String) -> FormatReading {
+        guard let tree = document.tree else { return FormatReading() }
+        let reading = Kubernetes.read(tree, file: file)
+        var result = FormatReading(postures: reading.postures, errors: reading.errors)
+        result.skipped = reading.skipped
+        result.pods = reading.pods
+        return result
     }
 }
 

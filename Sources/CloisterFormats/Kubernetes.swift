@@ -6,8 +6,49 @@ import CloisterModel
 /// tasks "Configure a Security Context", "Restrict a Container's Syscalls with seccomp",
 /// "Restrict a Container's Access to Resources with AppArmor" and "Use a User Namespace With
 /// a Pod".
+/// A pod spec as the Pod Security Standards judge it: the document itself, so each control reads
+/// the fields exactly as Pod Security Admission does, with the postures read from it.
+public struct PodDocument: Sendable {
+    /// The object that declares the pod, and its `namespace/name`.
+    public var kind: String
+    public var name: String
+    /// The pod template's metadata (annotations), else the object's.
+    public var metadata: DocCursor?
+    public var spec: DocCursor
+    /// Each container read from the spec: its name, and the id of its posture.
+    public var containers: [(name: String, workload: String)]
+    /// The file it was read from, for the findings' locations.
+    public var file: String
+
+    public init(
+        kind: String, name: String, metadata: DocCursor?, spec: DocCursor, containers: [(name: String, workload: String)],
+        file: String
+    ) {
+        self.file = file
+        self.kind = kind
+        self.name = name
+        self.metadata = metadata
+        self.spec = spec
+        self.containers = containers
+    }
+}
+
+/// What one Kubernetes document yields. A malformed item is an error at its path; every other
+/// object and container beside it is still read.
+public struct KubernetesReading: Sendable {
+    public var postures: [Posture] = []
+    public var pods: [PodDocument] = []
+    public var errors: [DocumentError] = []
+    /// Objects that carry no pod template (`Service/default/web`): listed, never silently passed.
+    public var skipped: [String] = []
+
+    public init() {}
+}
+
 public enum Kubernetes {
-    /// Where each kind keeps its pod spec.
+    /// Where each kind keeps its pod spec. Any other kind is read through `spec.template` or
+    /// `spec.jobTemplate.spec.template` when it has one (an OpenShift DeploymentConfig, an Argo
+    /// Rollout, a Knative or KEDA job), and skipped otherwise.
     static let podSpecPaths: [String: [String]] = [
         "Pod": ["spec"],
         "Deployment": ["spec", "template", "spec"],
@@ -19,37 +60,70 @@ public enum Kubernetes {
         "CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
         "PodTemplate": ["template", "spec"],
     ]
+    static let templatePaths: [[String]] = [["spec", "template", "spec"], ["spec", "jobTemplate", "spec", "template", "spec"]]
+    static let containerGroups = ["initContainers", "containers", "ephemeralContainers"]
+    /// How a skipped object's entry ends.
+    public static let noPodTemplate = " (runs no pod: no pod template)"
 
     public static func isManifest(_ root: DocNode) -> Bool {
         root["apiVersion"]?.text != nil && root["kind"]?.text != nil
     }
 
-    /// Every container the document runs, each its own workload. Kinds that run nothing
-    /// (Service, ConfigMap, …) yield none.
+    /// Every container the document runs, each its own workload; throws the first error.
     public static func postures(_ root: DocNode, file: String) throws(DocumentError) -> [Posture] {
-        try postures(DocCursor(root), file: file, depth: 0)
+        let reading = read(root, file: file)
+        if let first = reading.errors.first { throw first }
+        return reading.postures
     }
 
-    static func postures(_ document: DocCursor, file: String, depth: Int) throws(DocumentError) -> [Posture] {
-        guard document.node.entries != nil else { throw document.error("must be a mapping") }
-        guard let kindCursor = document["kind"] else { throw document.error("has no kind") }
-        guard document["apiVersion"] != nil else { throw document.error("has no apiVersion") }
-        let kind = try kindCursor.string()
-        if kind == "List" || kind.hasSuffix("List") {
-            guard depth < 4 else { throw document.error("nests Lists too deeply") }
-            var result: [Posture] = []
-            for item in try document["items"]?.list() ?? [] {
-                result += try postures(item, file: file, depth: depth + 1)
+    /// Every container the document runs, each its own workload, with the pod specs they come
+    /// from; kinds that run nothing (Service, ConfigMap, …) are listed as skipped.
+    public static func read(_ root: DocNode, file: String) -> KubernetesReading {
+        var reading = KubernetesReading()
+        read(DocCursor(root), file: file, depth: 0, into: &reading)
+        return reading
+    }
+
+    static func read(_ document: DocCursor, file: String, depth: Int, into reading: inout KubernetesReading) {
+        do throws(DocumentError) {
+            guard document.node.entries != nil else {
+                throw document.error(document.node.isNull ? "is null, not an object" : "must be a mapping, not \(document.node.kindName)")
             }
-            return result
+            guard let kindCursor = document["kind"] else { throw document.error("has no kind") }
+            guard document["apiVersion"] != nil else { throw document.error("has no apiVersion") }
+            let kind = try kindCursor.string()
+            if kind == "List" || kind.hasSuffix("List") {
+                guard depth < 4 else { throw document.error("nests Lists too deeply") }
+                guard let items = document["items"] else { return }
+                guard let elements = items.node.elements else { throw items.error("must be a list, not \(items.node.kindName)") }
+                for (index, element) in elements.enumerated() {
+                    read(DocCursor(element, path: "\(items.path)[\(index)]"), file: file, depth: depth + 1, into: &reading)
+                }
+                return
+            }
+            try readObject(document, kind: kind, file: file, into: &reading)
+        } catch {
+            reading.errors.append(error)
         }
-        guard let specPath = podSpecPaths[kind] else { return [] }
+    }
+
+    static func readObject(_ document: DocCursor, kind: String, file: String, into reading: inout KubernetesReading) throws(DocumentError) {
         let metadata = document["metadata"]
         let declaredName = try metadata?["name"]?.string()
         let generateName = try metadata?["generateName"]?.string()
         let name = declaredName ?? generateName ?? "unnamed"
-        let declaredNamespace = try metadata?["namespace"]?.string()
-        let namespace = declaredNamespace ?? "default"
+        let namespace = try metadata?["namespace"]?.string() ?? "default"
+        let specPath: [String]
+        if let known = podSpecPaths[kind] {
+            specPath = known
+        } else if let template = templatePaths.first(where: { path in
+            path.reduce(Optional(document)) { $0?[$1] }?.node.entries != nil
+        }) {
+            specPath = template
+        } else {
+            reading.skipped.append("\(kind) \(namespace)/\(name)" + noPodTemplate)
+            return
+        }
         var podSpec: DocCursor? = document
         var podMetadata = metadata
         for (index, key) in specPath.enumerated() {
@@ -59,20 +133,36 @@ public enum Kubernetes {
         guard let podSpec else {
             throw document.error("is a \(kind) without \(specPath.joined(separator: "."))")
         }
+        guard podSpec.node.entries != nil else { throw podSpec.error("must be a mapping, not \(podSpec.node.kindName)") }
         let annotations = try podMetadata?["annotations"]?.mapping() ?? []
-        var result: [Posture] = []
+        let pod = try PodFields(podSpec: podSpec, kind: kind)
+        var containers: [(name: String, workload: String)] = []
         var seen = false
-        for group in ["initContainers", "containers", "ephemeralContainers"] {
-            for container in try podSpec[group]?.list() ?? [] {
+        for group in containerGroups {
+            guard let list = podSpec[group] else { continue }
+            guard let elements = list.node.elements else { throw list.error("must be a list, not \(list.node.kindName)") }
+            for (index, element) in elements.enumerated() {
                 seen = true
-                result.append(
-                    try posture(
+                let container = DocCursor(element, path: "\(list.path)[\(index)]")
+                do throws(DocumentError) {
+                    guard element.entries != nil else {
+                        throw container.error(element.isNull ? "is null, not a container" : "must be a mapping, not \(element.kindName)")
+                    }
+                    var posture = try posture(
                         kind: kind, name: name, namespace: namespace, document: document, podSpec: podSpec,
-                        container: container, annotations: annotations, file: file))
+                        container: container, annotations: annotations, file: file)
+                    posture.kubernetes = try pod.facts(container: container, group: group)
+                    containers.append((try container["name"]?.string() ?? "", posture.id))
+                    reading.postures.append(posture)
+                } catch {
+                    reading.errors.append(error)
+                }
             }
         }
         if !seen { throw podSpec.error("declares no containers") }
-        return result
+        reading.pods.append(
+            PodDocument(
+                kind: kind, name: "\(namespace)/\(name)", metadata: podMetadata, spec: podSpec, containers: containers, file: file))
     }
 
     static func posture(
@@ -184,10 +274,17 @@ public enum Kubernetes {
         builder.posture.capabilities.bounding = bounding
         // A process that does not run as UID 0 loses its permitted and effective capabilities
         // at execve (capabilities(7)); Kubernetes sets no ambient capabilities.
-        let runsAsRoot = builder.posture.user.uid.map { $0 == 0 }
+        // runAsNonRoot: true settles it when runAsUser does not: the kubelet refuses to start a
+        // container whose user is UID 0.
+        let nonRoot = try setting("runAsNonRoot")?.bool() == true
+        let runsAsRoot = builder.posture.user.uid.map { $0 == 0 } ?? (nonRoot ? false : nil)
         if runsAsRoot == false {
             builder.posture.capabilities.effective = []
             builder.posture.capabilities.permitted = []
+            if builder.posture.user.uid == nil, let cursor = setting("runAsNonRoot") {
+                builder.declared("capabilities.effective", at: cursor)
+                builder.declared("capabilities.permitted", at: cursor)
+            }
         } else {
             builder.posture.capabilities.effective = bounding
             builder.posture.capabilities.permitted = bounding
@@ -349,8 +446,9 @@ public enum Kubernetes {
             cgroup.cpuQuota = .max
             builder.defaulted("cgroup.cpuQuota", DefaultSource.noLimit + " (a namespace LimitRange may add one at admission)", at: limits ?? container)
         }
-        cgroup.pidsMax = .max
-        builder.defaulted("cgroup.pidsMax", DefaultSource.k8sPids, at: container)
+        // A pod spec cannot set it: the node's kubelet does (podPidsLimit), unlimited unless the
+        // cluster configures one, as managed clusters often do.
+        builder.unknown(.cgroupPidsMax, DefaultSource.k8sPids)
         if privileged {
             cgroup.devicesAllowAll = true
             builder.declared("cgroup.devicesAllowAll", at: privilegedCursor)
@@ -382,5 +480,83 @@ extension String {
         while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
         while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }
         return String(slice)
+    }
+}
+
+/// The pod-level isolation fields of one pod spec, read once for all its containers.
+struct PodFields {
+    var kind: String
+    var shareProcessNamespace: Bool?
+    var automountServiceAccountToken: Bool?
+    var runAsNonRoot: Bool?
+    var fsGroup: UInt32?
+    var supplementalGroups: [UInt32] = []
+    var sysctls: [String] = []
+    var windowsHostProcess: Bool?
+    var volumes: [PodVolume] = []
+
+    init(podSpec: DocCursor, kind: String) throws(DocumentError) {
+        self.kind = kind
+        shareProcessNamespace = try podSpec["shareProcessNamespace"]?.bool()
+        automountServiceAccountToken = try podSpec["automountServiceAccountToken"]?.bool()
+        let context = podSpec["securityContext"]
+        runAsNonRoot = try context?["runAsNonRoot"]?.bool()
+        fsGroup = try context?["fsGroup"]?.uint32()
+        supplementalGroups = try (context?["supplementalGroups"]?.list() ?? []).map { g throws(DocumentError) in try g.uint32() }
+        for sysctl in try context?["sysctls"]?.list() ?? [] {
+            guard let name = sysctl["name"] else { throw sysctl.error("has no name") }
+            sysctls.append("\(try name.string())=\(try sysctl["value"]?.string() ?? "")")
+        }
+        windowsHostProcess = try context?.at("windowsOptions", "hostProcess")?.bool()
+        for volume in try podSpec["volumes"]?.list() ?? [] {
+            guard volume.node.entries != nil else { throw volume.error("must be a mapping, not \(volume.node.kindName)") }
+            guard let name = volume["name"] else { throw volume.error("has no name") }
+            let type = volume.node.entries?.first(where: { $0.key != "name" && !$0.value.isNull })?.key ?? "emptyDir"
+            var entry = PodVolume(name: try name.string(), type: type, mounted: false)
+            if let hostPath = volume["hostPath"] {
+                guard let path = hostPath["path"] else { throw hostPath.error("has no path") }
+                entry.hostPath = try path.string()
+                entry.hostPathType = try hostPath["type"]?.string()
+            }
+            volumes.append(entry)
+        }
+    }
+
+    /// The facts for one container: its own settings where it overrides the pod's.
+    func facts(container: DocCursor, group: String) throws(DocumentError) -> KubernetesPod {
+        var pod = KubernetesPod(kind: kind, containerGroup: group)
+        let context = container["securityContext"]
+        pod.shareProcessNamespace = shareProcessNamespace
+        pod.automountServiceAccountToken = automountServiceAccountToken
+        pod.runAsNonRoot = try context?["runAsNonRoot"]?.bool() ?? runAsNonRoot
+        pod.fsGroup = fsGroup
+        pod.supplementalGroups = supplementalGroups
+        pod.sysctls = sysctls
+        pod.procMount = try context?["procMount"]?.string()
+        pod.windowsHostProcess = try context?.at("windowsOptions", "hostProcess")?.bool() ?? windowsHostProcess
+        for port in try container["ports"]?.list() ?? [] {
+            guard let hostPort = port["hostPort"], try hostPort.int() != 0 else { continue }
+            pod.hostPorts.append(
+                HostPort(
+                    hostPort: Int(try hostPort.int()), containerPort: try port["containerPort"].map { c throws(DocumentError) in Int(try c.int()) },
+                    hostIP: try port["hostIP"]?.string(), protocol: try port["protocol"]?.string()))
+        }
+        for handler in Self.handlers(of: container) {
+            for probe in ["httpGet", "tcpSocket"] {
+                if let host = handler[probe]?["host"] { pod.handlerHosts.append(try host.string()) }
+            }
+        }
+        var mounted: Set<String> = []
+        for mount in try container["volumeMounts"]?.list() ?? [] {
+            if let name = try mount["name"]?.string() { mounted.insert(name) }
+        }
+        pod.volumes = volumes.map { var volume = $0; volume.mounted = mounted.contains(volume.name); return volume }
+        return pod
+    }
+
+    /// The probes and lifecycle handlers of a container: the kubelet runs each from the node.
+    static func handlers(of container: DocCursor) -> [DocCursor] {
+        ["livenessProbe", "readinessProbe", "startupProbe"].compactMap { container[$0] }
+            + ["postStart", "preStop"].compactMap { container.at("lifecycle", $0) }
     }
 }

@@ -138,6 +138,9 @@ extension FieldPath {
     public static let cgroupMemoryMax: FieldPath = "cgroup.memoryMax"
     public static let cgroupPidsMax: FieldPath = "cgroup.pidsMax"
 
+    public static let kubernetes: FieldPath = "kubernetes"
+    public static let kubernetesPodSecurity: FieldPath = "kubernetes.podSecurity"
+
     public static let hypervisor: FieldPath = "hypervisor"
     public static let hypervisorAccelerator: FieldPath = "hypervisor.accelerator"
     public static let hypervisorUser: FieldPath = "hypervisor.user"
@@ -148,6 +151,6 @@ extension FieldPath {
             .command, .namespaces, .user, .userUid, .userGid, .userUidMap, .userGidMap, .capabilities, .seccomp,
             .seccompMode, .seccompFilters, .noNewPrivileges, .mac, .macAppArmor, .macSELinux, .devices, .mounts,
             .readOnlyRootfs, .maskedPaths, .readOnlyPaths, .cgroup, .cgroupMemoryMax, .cgroupPidsMax, .hypervisor,
-            .hypervisorAccelerator, .hypervisorUser,
+            .hypervisorAccelerator, .hypervisorUser, .kubernetes, .kubernetesPodSecurity,
         ] + NamespaceType.allCases.map(namespace) + CapabilitySet.allCases.map(capabilities)
 }

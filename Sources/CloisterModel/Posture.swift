@@ -57,6 +57,9 @@ public struct Posture: Codable, Sendable, Equatable {
     public var maskedPaths: [String]?
     /// Paths made read-only inside the workload (OCI `readonlyPaths`: /proc/sys, …).
     public var readOnlyPaths: [String]?
+    /// For a posture read from a Kubernetes pod spec: the pod's isolation fields that have no
+    /// other place in the posture, and the Pod Security Standards level the pod meets.
+    public var kubernetes: KubernetesPod?
 
     public init(
         id: String, kind: WorkloadKind, runtime: String, name: String, pid: Int? = nil,

@@ -2,6 +2,7 @@ import CloisterSystem
 import CloisterCheck
 import CloisterModel
 import CloisterRules
+import Foundation
 
 /// A check as one library call: read configuration files (and a qemu command line), map each
 /// to the posture it declares, and assess the postures with the same judges as a scan.
@@ -36,7 +37,7 @@ public struct CheckPipeline: Sendable {
         public var report: ScanReport {
             let issues =
                 result.errors.map { ScanIssue(message: "invalid input: \($0.description)") }
-                + result.skipped.map { ScanIssue(message: "skipped (not a format check reads): \($0)") } + undetermined
+                + result.skippedMessages.map { ScanIssue(message: $0) } + undetermined
             return ScanReport(
                 scannedAt: checkedAt, host: HostFacts(), workloads: result.workloads, findings: findings, issues: issues)
         }
@@ -57,11 +58,24 @@ public struct CheckPipeline: Sendable {
             result.workloads.append(Check.check(qemu: qemuArguments))
             result.documents += 1
         }
-        let judges = try settings.loadJudges()
+        let judges = try settings.loadJudges(podSpecs: !result.pods.isEmpty)
         let assessed = judges.assess(result.workloads)
         result.workloads = assessed.postures
+        var findings = assessed.findings
+        if let standards = judges.podSecurity {
+            let subjects = result.pods.map {
+                PodSecuritySubject(input: PodSecurityInput(spec: $0.spec, metadata: $0.metadata), file: $0.file, containers: $0.containers)
+            }
+            let judged = standards.judge(subjects, version: settings.podSecurity.version)
+            for index in result.workloads.indices {
+                if let verdict = judged.verdicts[result.workloads[index].id] {
+                    result.workloads[index].kubernetes?.podSecurity = verdict
+                }
+            }
+            findings += judges.baseline.map { $0.apply(to: judged.findings, postures: result.workloads, today: Date()) } ?? judged.findings
+        }
         return Output(
-            checkedAt: checkedAt, result: result, findings: assessed.findings,
+            checkedAt: checkedAt, result: result, findings: findings,
             undetermined: assessed.undetermined.map(\.asIssue), pack: judges.pack)
     }
 }

@@ -23,11 +23,15 @@ public struct AssessmentSettings: Sendable, Equatable {
     public var failOn: Severity?
     /// Fails the gate at a workload whose exposure score is above this.
     public var maxExposure: Double?
+    /// How the Pod Security Standards judge Kubernetes pods (`check --pss`); `scan` has no pod
+    /// specs, so it never loads them.
+    public var podSecurity: PodSecuritySetting
 
     public init(
         rules: String? = nil, policy: String? = nil, baseline: String? = nil, failOn: Severity? = nil,
-        maxExposure: Double? = nil
+        maxExposure: Double? = nil, podSecurity: PodSecuritySetting = .reportOnly
     ) {
+        self.podSecurity = podSecurity
         self.rules = rules
         self.policy = policy
         self.baseline = baseline
@@ -37,7 +41,7 @@ public struct AssessmentSettings: Sendable, Equatable {
 
     /// Loads the rule pack, exposure weights and baseline; a missing or invalid file is a
     /// `PipelineInputError` naming the file and line.
-    public func loadJudges() throws -> Judges {
+    public func loadJudges(podSpecs: Bool = false) throws -> Judges {
         guard let rulesDirectory = CloisterResources.rulesDirectory(explicit: rules) else {
             throw PipelineInputError("no rules directory found: pass --rules DIR or set CLOISTER_RULES")
         }
@@ -48,7 +52,13 @@ public struct AssessmentSettings: Sendable, Equatable {
             let pack = try RulePack.load(directory: rulesDirectory, includeCases: false)
             let weights = try ExposurePolicy.load(path: policyPath)
             let accepted = try baseline.map { try Baseline.load(path: $0) }
-            return Judges(pack: pack, weights: weights, baseline: accepted)
+            var judges = Judges(pack: pack, weights: weights, baseline: accepted)
+            if podSpecs, podSecurity.enabled {
+                let standards = try loadPodSecurityStandards(rulesDirectory: rulesDirectory)
+                judges.podSecurity = standards
+                judges.pack.standards = standards.rules
+            }
+            return judges
         } catch let error as InputFileError {
             throw PipelineInputError(error.description)
         } catch let error as InputFileErrors {
@@ -56,8 +66,20 @@ public struct AssessmentSettings: Sendable, Equatable {
         }
     }
 
+    /// The standard's data: `pss/pod-security-standards.yaml` in the rules directory, else in
+    /// the rules shipped beside cloister (a custom rules directory need not copy it).
+    func loadPodSecurityStandards(rulesDirectory: String) throws -> PodSecurityStandards {
+        let candidates = [rulesDirectory, CloisterResources.rulesDirectory(explicit: nil)].compactMap { $0 }
+            .map { (($0 as NSString).appendingPathComponent(PodSecurityStandards.relativePath)) }
+        guard let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw PipelineInputError(
+                "no Pod Security Standards data (\(PodSecurityStandards.relativePath)) in \(rulesDirectory) or beside cloister: restore it, or pass --pss none")
+        }
+        return try PodSecurityStandards.load(path: path)
+    }
+
     /// The gate these settings describe.
-    public var gate: Gate { Gate(failOn: failOn, maxExposure: maxExposure) }
+    public var gate: Gate { Gate(failOn: failOn, maxExposure: maxExposure, podSecurity: podSecurity) }
 }
 
 /// What judges postures: the rule pack, the exposure weights and the accepted findings.
@@ -68,6 +90,8 @@ public struct Judges: Sendable {
     /// An engine already built from `pack`: building one compiles every rule, so `serve`
     /// shares its admission judge's engine with every rescan. Nil: built for each assessment.
     public var engine: RuleEngine?
+    /// The Pod Security Standards, when Kubernetes pods are judged.
+    public var podSecurity: PodSecurityStandards?
 
     public init(pack: RulePack, weights: ExposurePolicy, baseline: Baseline? = nil, engine: RuleEngine? = nil) {
         self.pack = pack

@@ -86,6 +86,15 @@ extension RulePack {
     }
 }
 
+extension PodSecurityStandards {
+    /// Where the standard's data sits in a rules directory.
+    public static let relativePath = "pss/pod-security-standards.yaml"
+
+    public static func load(path: String) throws -> PodSecurityStandards {
+        try parse(yaml: try ResourceFiles.ruleText(path: path), file: path)
+    }
+}
+
 extension ExposurePolicy {
     public static func load(path: String) throws -> ExposurePolicy {
         try parse(yaml: try ResourceFiles.ruleText(path: path), file: path)

@@ -185,6 +185,20 @@ public struct FieldCatalogue: Sendable {
         posture.runtimeClass = "runsc"
         posture.maskedPaths = ["/proc/kcore"]
         posture.readOnlyPaths = ["/proc/sys"]
+        var pod = KubernetesPod(kind: "Pod", containerGroup: "containers")
+        pod.shareProcessNamespace = true
+        pod.automountServiceAccountToken = false
+        pod.runAsNonRoot = true
+        pod.fsGroup = 1
+        pod.supplementalGroups = [1]
+        pod.sysctls = ["kernel.shm_rmid_forced=1"]
+        pod.procMount = "Default"
+        pod.windowsHostProcess = false
+        pod.hostPorts = [HostPort(hostPort: 80, containerPort: 8080, hostIP: "0.0.0.0", protocol: "TCP")]
+        pod.handlerHosts = ["127.0.0.1"]
+        pod.volumes = [PodVolume(name: "v", type: "hostPath", hostPath: "/var", hostPathType: "Directory", mounted: true)]
+        pod.podSecurity = PodSecurityVerdict(level: "baseline", version: "v1.35")
+        posture.kubernetes = pod
         return posture
     }
 }

@@ -11,10 +11,13 @@ public struct Gate: Sendable {
     public var failOn: Severity?
     /// A workload whose exposure score is above this fails the gate.
     public var maxExposure: Double?
+    /// The Pod Security Standards level whose violations fail the gate (`--pss`).
+    public var podSecurity: PodSecuritySetting?
 
-    public init(failOn: Severity? = nil, maxExposure: Double? = nil) {
+    public init(failOn: Severity? = nil, maxExposure: Double? = nil, podSecurity: PodSecuritySetting? = nil) {
         self.failOn = failOn
         self.maxExposure = maxExposure
+        self.podSecurity = podSecurity
     }
 
     public struct Result: Sendable, Equatable {
@@ -30,6 +33,13 @@ public struct Gate: Sendable {
             if !failing.isEmpty {
                 let worst = failing.map(\.severity).max() ?? failOn
                 reasons.append("\(failing.count) finding(s) at or above \(failOn.rawValue) (worst: \(worst.rawValue))")
+            }
+        }
+        if let podSecurity, let policy = podSecurity.policy {
+            let violating = findings.filter { $0.accepted == nil && podSecurity.enforces(rule: $0.rule) }
+            if !violating.isEmpty {
+                let workloads = Set(violating.map(\.workload)).count
+                reasons.append("\(violating.count) finding(s) on \(workloads) workload(s) violate PodSecurity \"\(policy)\"")
             }
         }
         if let maxExposure {

@@ -55,6 +55,8 @@ public enum PostureTree {
         if let runtimeClass = posture.runtimeClass { root["runtimeClass"] = .string(runtimeClass) }
         if let masked = posture.maskedPaths { root["maskedPaths"] = strings(masked) }
         if let readOnly = posture.readOnlyPaths { root["readOnlyPaths"] = strings(readOnly) }
+        // Only declared Kubernetes postures have it: the generic encoder costs nothing to a scan.
+        if let pod = posture.kubernetes { root["kubernetes"] = try? JSONValue.encode(pod) }
         return .object(root)
     }
 

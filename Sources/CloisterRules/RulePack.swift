@@ -17,7 +17,11 @@ public struct RulePack: Sendable {
         self.files = files
     }
 
-    public func rule(id: String) -> Rule? { rules.first { $0.id == id } }
+    /// Rules decided outside the engine (the Pod Security Standards' controls), kept for their
+    /// titles, references and remediation in reports; the engine never evaluates them.
+    public var standards: [Rule] = []
+
+    public func rule(id: String) -> Rule? { rules.first { $0.id == id } ?? standards.first { $0.id == id } }
 
     /// Parses the texts of rule files, in order (reading them is the caller's: see
     /// `CloisterResourceFiles`, whose `load(directory:)` hands them here). `name` names each
