@@ -402,7 +402,9 @@ struct PodSecurityEvaluation {
         case .podFlags:
             let bad = variant.fields.filter { Self.isTrue(pod.spec[$0]) }
             guard !bad.isEmpty else { return nil }
-            return violation(check, Self.sortedUnique(bad).joined(separator: ", "), containers: [], at: pod.spec[bad[0]])
+            // Located at the first of them in the document.
+            let first = bad.compactMap { pod.spec[$0] }.min { ($0.line, $0.column) < ($1.line, $1.column) }
+            return violation(check, Self.sortedUnique(bad).joined(separator: ", "), containers: [], at: first)
 
         case .containerFlag:
             let bad = containers.filter { Self.isTrue(Self.at($0.cursor["securityContext"], field)) }

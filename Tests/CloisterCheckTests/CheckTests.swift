@@ -174,8 +174,9 @@ struct KubernetesTests {
         #expect(web.mac.apparmor?.profile == "runtime/default")
         #expect(web.cgroup?.memoryMax == .value(268_435_456))
         #expect(web.cgroup?.cpuQuota == .value(50_000))
-        #expect(web.cgroup?.pidsMax == .max)
-        #expect(web.defaulted.contains("cgroup.pidsMax"))
+        // The node's kubelet sets it (podPidsLimit); the pod spec cannot, so it is unknown.
+        #expect(web.cgroup?.pidsMax == nil)
+        #expect(web.unknown[.cgroupPidsMax]?.contains("podPidsLimit") == true)
         #expect(web.maskedPaths?.contains("/proc/kcore") == true)
         #expect(web.readOnlyPaths?.contains("/proc/sysrq-trigger") == true)
     }

@@ -173,7 +173,8 @@ struct RuleConfigCase: Sendable, CustomTestStringConvertible {
         RuleConfigCase("ct-no-memory-limit", fires: [pod("no-limits")]),
         // Kubernetes has no per-pod PIDs limit (the kubelet's podPidsLimit), so the hardened
         // config for this rule is the OCI one alone.
-        RuleConfigCase("ct-no-pids-limit", fires: [pod("no-pids")], silent: [[Hardened.oci]]),
+        // A pod spec cannot set a pids limit (the kubelet's podPidsLimit does): a Compose service can.
+        RuleConfigCase("ct-no-pids-limit", fires: [compose("no-pids", service: "    read_only: true")], silent: [[Hardened.oci]]),
         RuleConfigCase("ct-writable-rootfs", fires: [pod("writable", container: "    securityContext: {readOnlyRootFilesystem: false}")]),
         RuleConfigCase("ct-no-new-privs-unset", fires: [pod("escalation", container: "    securityContext: {allowPrivilegeEscalation: true}")]),
         RuleConfigCase("ct-root-no-userns", fires: [pod("root", pod: "  securityContext: {runAsUser: 0}")]),
