@@ -105,10 +105,15 @@ public struct AdmissionJudge: Sendable {
         if let podSecurity {
             func violations(_ policy: PodSecurityPolicy?) -> String? {
                 guard let policy, policy.level != .privileged else { return nil }
-                let texts = reading.pods.flatMap {
-                    podSecurity.evaluate(PodSecurityInput(spec: $0.spec, metadata: $0.metadata), policy: policy).map(\.text)
+                let found = reading.pods.flatMap {
+                    podSecurity.evaluate(PodSecurityInput(spec: $0.spec, metadata: $0.metadata), policy: policy)
                 }
-                return texts.isEmpty ? nil : "PodSecurity \"\(policy)\": " + texts.joined(separator: ", ")
+                guard !found.isEmpty else { return nil }
+                // PSA's words, then the standard's own names for the controls.
+                var controls: [String] = []
+                for violation in found where !controls.contains(violation.control) { controls.append(violation.control) }
+                return "PodSecurity \"\(policy)\": " + found.map(\.text).joined(separator: ", ")
+                    + " (Pod Security Standards \(controls.count == 1 ? "control" : "controls"): \(controls.joined(separator: ", ")))"
             }
             podSecurityDenial = violations(modes.enforce).map { "violates " + $0 }
             podSecurityWarning = violations(modes.warn).map { "would violate " + $0 }

@@ -524,3 +524,78 @@ struct WorkloadKindTests {
         }
     }
 }
+
+@Suite("Kubernetes: a bad part never hides the rest")
+struct KubernetesMalformedTests {
+    @Test func nullItemAndNamelessContainerBesideGoodObjects() throws {
+        let result = checkFixture("kubernetes-malformed/list.yaml")
+        // Each bad part is its own error at its line and path.
+        #expect(result.errors.map(\.path) == ["items[0]", "items[1].spec.template.spec.containers[0]"])
+        #expect(result.errors.map(\.line) == [7, 15])
+        #expect(result.errors[0].message.contains("is null"))
+        #expect(result.errors[1].message.contains("has no name"))
+        // Everything beside them is read.
+        #expect(Set(result.workloads.map(\.name)) == ["shop/half-named/named", "kube-system/node-agent/agent", "shop/legacy/app"])
+        let agent = try workload(result, "k8s:DaemonSet/kube-system/node-agent/agent")
+        #expect(agent.capabilities.bounding.count > 30)
+        #expect(agent.kubernetes?.hostPorts == [HostPort(hostPort: 9100, containerPort: 9100)])
+        // The DeploymentConfig is read through its pod template; its hostPath volume is in the
+        // posture though no container mounts it.
+        let legacy = try workload(result, "k8s:DeploymentConfig/shop/legacy/app")
+        #expect(legacy.kubernetes?.kind == "DeploymentConfig")
+        #expect(legacy.kubernetes?.volumes == [
+            PodVolume(name: "host-var", type: "hostPath", hostPath: "/var", hostPathType: "Directory", mounted: false),
+            PodVolume(name: "cache", type: "emptyDir", mounted: true),
+        ])
+        // The Service runs no pod: listed, not silently passed.
+        #expect(result.skipped == ["\(fixtures)/kubernetes-malformed/list.yaml: Service shop/web (runs no pod: no pod template)"])
+        #expect(result.skippedMessages.first?.hasPrefix("skipped: ") == true)
+        #expect(result.pods.count == 3)
+    }
+
+    @Test func podFieldsInTheDeclaredPosture() throws {
+        let text = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: p}
+            spec:
+              shareProcessNamespace: true
+              automountServiceAccountToken: false
+              securityContext:
+                runAsNonRoot: true
+                fsGroup: 2000
+                supplementalGroups: [3000]
+                sysctls: [{name: net.ipv4.tcp_syncookies, value: "1"}]
+              containers:
+              - name: app
+                image: x
+                securityContext: {procMount: Unmasked, windowsOptions: {hostProcess: false}}
+                livenessProbe: {httpGet: {host: 10.0.0.1, port: 80}}
+              ephemeralContainers:
+              - name: debug
+                image: busybox
+                securityContext: {runAsNonRoot: false}
+            """
+        let result = Check.check(contents: text, file: "pod.yaml")
+        #expect(result.errors.isEmpty, "\(result.errors)")
+        let app = try workload(result, "k8s:Pod/default/p/app")
+        let pod = try #require(app.kubernetes)
+        #expect(pod.shareProcessNamespace == true)
+        #expect(pod.automountServiceAccountToken == false)
+        #expect(pod.runAsNonRoot == true)
+        #expect(pod.fsGroup == 2000)
+        #expect(pod.supplementalGroups == [3000])
+        #expect(pod.sysctls == ["net.ipv4.tcp_syncookies=1"])
+        #expect(pod.procMount == "Unmasked")
+        #expect(pod.windowsHostProcess == false)
+        #expect(pod.handlerHosts == ["10.0.0.1"])
+        #expect(pod.containerGroup == "containers")
+        // runAsNonRoot: true settles what the unknown image user holds: no capabilities.
+        #expect(app.user.uid == nil)
+        #expect(app.capabilities.effective == [])
+        #expect(app.unknown[.capabilities(.effective)] == nil)
+        let debug = try workload(result, "k8s:Pod/default/p/debug")
+        #expect(debug.kubernetes?.containerGroup == "ephemeralContainers")
+        #expect(debug.kubernetes?.runAsNonRoot == false)
+    }
+}

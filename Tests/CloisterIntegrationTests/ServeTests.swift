@@ -80,7 +80,10 @@ struct ServeTests {
         #expect(deniedResponse["uid"] as? String == "deny-1")
         #expect(deniedResponse["allowed"] as? Bool == false)
         let status = try #require(deniedResponse["status"] as? [String: Any])
-        #expect((status["message"] as? String)?.contains("ct-privileged") == true)
+        // Denied by the default policy, PSA's: baseline enforced, in PSA's words.
+        let message = try #require(status["message"] as? String)
+        #expect(message.contains("violates PodSecurity \"baseline:latest\": host namespaces (hostPID)"), "\(message)")
+        #expect(message.contains("privileged (container \"shell\" must not set securityContext.privileged=true)"), "\(message)")
         #expect(status["code"] as? Int == 403)
 
         let allowed = try server.post("/validate", body: Self.review(uid: "allow-1", object: Self.hardenedPod))
@@ -93,6 +96,45 @@ struct ServeTests {
         #expect(malformed.status == 400)
         #expect(malformed.body.contains("not valid JSON"))
         #expect(server.process.isRunning)
+    }
+
+    static let plainPod = """
+        {"apiVersion":"v1","kind":"Pod","metadata":{"name":"box","namespace":"shop"},"spec":{
+        "containers":[{"name":"box","image":"busybox","command":["sleep","3600"]}]}}
+        """
+    static let hostPIDPod = """
+        {"apiVersion":"v1","kind":"Pod","metadata":{"name":"top","namespace":"shop"},"spec":{"hostPID":true,
+        "containers":[{"name":"top","image":"busybox"}]}}
+        """
+
+    @Test("default policy: a plain pod is admitted with warnings, hostPID is denied, a restricted pod has no warning")
+    func podSecurityDefaults() throws {
+        let server = try ServeProcess.start(["--interval", "3600", "--no-scan"])
+        defer { server.process.stop() }
+
+        let plain = try #require(try server.post("/admission", body: Self.review(uid: "plain", object: Self.plainPod)).json?["response"] as? [String: Any])
+        #expect(plain["allowed"] as? Bool == true)
+        let warnings = plain["warnings"] as? [String] ?? []
+        #expect(warnings.first?.hasPrefix("would violate PodSecurity \"restricted:latest\": allowPrivilegeEscalation != false") == true, "\(warnings)")
+        #expect(warnings.contains { $0.hasPrefix("[high] ct-seccomp-unconfined") }, "cloister's own findings warn: \(warnings)")
+
+        let hostPID = try #require(try server.post("/admission", body: Self.review(uid: "pid", object: Self.hostPIDPod)).json?["response"] as? [String: Any])
+        #expect(hostPID["allowed"] as? Bool == false)
+        let message = (hostPID["status"] as? [String: Any])?["message"] as? String ?? ""
+        #expect(message.contains("host namespaces (hostPID)") && message.contains("Host Namespaces"), "\(message)")
+
+        let restricted = try #require(try server.post("/admission", body: Self.review(uid: "ok", object: Self.hardenedPod)).json?["response"] as? [String: Any])
+        #expect(restricted["allowed"] as? Bool == true)
+        #expect(restricted["warnings"] == nil, "\(restricted["warnings"] ?? "")")
+
+        // PSA's own flags: enforcing restricted denies the plain pod; --enforce none admits hostPID.
+        let strict = try ServeProcess.start(["--interval", "3600", "--no-scan", "--enforce", "restricted:v1.30", "--audit", "restricted"])
+        defer { strict.process.stop() }
+        let denied = try #require(try strict.post("/admission", body: Self.review(uid: "strict", object: Self.plainPod)).json?["response"] as? [String: Any])
+        #expect(denied["allowed"] as? Bool == false)
+        #expect(((denied["status"] as? [String: Any])?["message"] as? String)?.contains("violates PodSecurity \"restricted:v1.30\"") == true)
+        let audited = denied["auditAnnotations"] as? [String: String]
+        #expect(audited?["pod-security.kubernetes.io/audit-violations"]?.hasPrefix("would violate PodSecurity \"restricted:latest\"") == true)
     }
 
     @Test(

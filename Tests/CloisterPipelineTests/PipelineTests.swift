@@ -72,4 +72,37 @@ struct PipelineTests {
         #expect(invalid.count == checked.result.errors.count)
         #expect(checked.heading.hasPrefix("checked \(checked.result.files) files, \(checked.result.documents) documents"))
     }
+
+    @Test("a check of a malformed List: the errors, and the privileged DaemonSet beside them judged by the rules and the PSS")
+    func malformedListKeepsTheGoodParts() throws {
+        let checked = try CheckPipeline(
+            paths: ["\(Self.repository)/Tests/CloisterCheckTests/Fixtures/kubernetes-malformed/list.yaml"]
+        ).run(settings: Self.settings)
+        #expect(checked.result.errors.count == 2)
+        let agent = "k8s:DaemonSet/kube-system/node-agent/agent"
+        let rules = Set(checked.findings.filter { $0.workload == agent }.map(\.rule))
+        #expect(rules.isSuperset(of: [
+            "ct-privileged", "ct-host-pid", "pss-baseline-privileged-containers", "pss-baseline-host-namespaces",
+            "pss-baseline-host-ports",
+        ]))
+        let legacy = "k8s:DeploymentConfig/shop/legacy/app"
+        #expect(checked.findings.contains { $0.workload == legacy && $0.rule == "pss-baseline-hostpath-volumes" })
+        #expect(checked.result.workloads.first { $0.id == agent }?.kubernetes?.podSecurity?.level == "privileged")
+        // The PSS controls are in the pack the reports read titles and references from.
+        #expect(checked.pack.rule(id: "pss-baseline-host-namespaces")?.references.podSecurityControl == "Host Namespaces")
+        #expect(checked.report.issues.contains { $0.message.hasPrefix("skipped: ") && $0.message.contains("Service shop/web") })
+
+        // --pss none leaves the standard out; --pss baseline fails the gate on the DaemonSet.
+        var none = Self.settings
+        none.podSecurity = .none
+        let without = try CheckPipeline(
+            paths: ["\(Self.repository)/Tests/CloisterCheckTests/Fixtures/kubernetes-malformed/list.yaml"]
+        ).run(settings: none)
+        #expect(!without.findings.contains { $0.rule.hasPrefix("pss-") })
+        var enforcing = AssessmentSettings(rules: Self.settings.rules, policy: Self.settings.policy)
+        enforcing.podSecurity = PodSecuritySetting(flag: "baseline")!
+        let gate = enforcing.gate.evaluate(findings: checked.findings, postures: checked.result.workloads)
+        #expect(!gate.passed)
+        #expect(gate.reasons.first?.contains("violate PodSecurity \"baseline:latest\"") == true)
+    }
 }
