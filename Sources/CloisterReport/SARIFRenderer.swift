@@ -78,6 +78,10 @@ enum SARIFRenderer {
                         entry["exposure"] = .number(exposure.score)
                         entry["level"] = .string(exposure.level)
                     }
+                    if let podSecurity = posture.kubernetes?.podSecurity {
+                        entry["podSecurityLevel"] = .string(podSecurity.level)
+                        entry["podSecurityVersion"] = .string(podSecurity.version)
+                    }
                     return .object(entry)
                 }),
             ]),
@@ -161,6 +165,10 @@ enum SARIFRenderer {
         ]
         if !finding.references.isEmpty {
             properties["references"] = .array(finding.references.map { .string("\($0.source):\($0.id)") })
+        }
+        if let podSecurity = posture?.kubernetes?.podSecurity {
+            // The level the workload's pod meets: restricted, baseline, or privileged (neither).
+            properties["podSecurityLevel"] = .string(podSecurity.level)
         }
         result["properties"] = .object(properties)
         result["partialFingerprints"] = .object(["cloister/rule+workload/v1": .string("\(finding.rule):\(finding.workload)")])

@@ -20,8 +20,11 @@ public enum TableRendering {
         ]
         var open: [String: Int] = [:]
         for finding in report.findings where finding.accepted == nil { open[finding.workload, default: 0] += 1 }
-        var rows: [[String]] = [header]
+        // Kubernetes pods: the Pod Security Standards level each meets, in its own column.
+        let podSecurity = report.workloads.contains { $0.kubernetes?.podSecurity != nil }
+        var rows: [[String]] = [podSecurity ? header + ["PSS"] : header]
         for posture in report.workloads {
+            let level = podSecurity ? [posture.kubernetes?.podSecurity?.level ?? "-"] : []
             rows.append([
                 posture.kind.rawValue, esc(posture.runtime), esc(clip(posture.name, 28)), posture.pid.map(String.init) ?? "-",
                 posture.namespaces.user.map { $0 == .private ? "private" : "host" } ?? "?",
@@ -33,7 +36,7 @@ public enum TableRendering {
                 posture.readOnlyRootfs.map { $0 ? "yes" : "no" } ?? "?",
                 String(open[posture.id] ?? 0),
                 posture.exposure.map { "\(formatScore($0.score)) \($0.level)" } ?? "-",
-            ])
+            ] + level)
         }
         lines.append(contentsOf: align(rows))
         if report.workloads.isEmpty { lines.append("(no containers, sandboxes or VMs found)") }

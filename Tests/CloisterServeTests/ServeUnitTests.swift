@@ -13,14 +13,18 @@ enum Shipped {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    static func judge(failOn: Severity = .high, runtimeClasses: [String: String] = AdmissionJudge.defaultRuntimeClasses)
-        throws -> AdmissionJudge
-    {
+    static func judge(
+        failOn: Severity? = .high, runtimeClasses: [String: String] = AdmissionJudge.defaultRuntimeClasses,
+        podSecurity: Bool = false, modes: PodSecurityModes = PodSecurityModes(), namespaceLabels: Bool = false
+    ) throws -> AdmissionJudge {
         AdmissionJudge(
             pack: try RulePack.load(directory: root.appendingPathComponent("rules").path, includeCases: false),
             policy: try ExposurePolicy.load(path: root.appendingPathComponent("policies/exposure.yaml").path),
             catalogue: try Catalogue.load(directory: root.appendingPathComponent("policies")),
-            failOn: failOn, runtimeClasses: runtimeClasses)
+            failOn: failOn, runtimeClasses: runtimeClasses,
+            podSecurity: podSecurity
+                ? try PodSecurityStandards.load(path: root.appendingPathComponent("rules/" + PodSecurityStandards.relativePath).path) : nil,
+            podSecurityModes: modes, namespaceLabels: namespaceLabels)
     }
 }
 
@@ -110,6 +114,38 @@ struct AdmissionJudgeTests {
         #expect(body["uid"] as? String == "u-1")
         #expect(body["allowed"] as? Bool == false)
         #expect(response["apiVersion"] as? String == "admission.k8s.io/v1")
+    }
+
+    @Test("the namespace's pod-security.kubernetes.io labels set the levels when --namespace-labels is on")
+    func namespaceLabels() throws {
+        let pod = """
+            {"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"i"}]}}
+            """
+        func review(labels: String) throws -> AdmissionRequest {
+            let body = """
+                {"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE",
+                "namespace":"team","namespaceObject":{"metadata":{"name":"team","labels":{\(labels)}}},"object":\(pod)}}
+                """
+            return try AdmissionReview.parse(Array(body.utf8))
+        }
+        let restricted = try review(labels: "\"pod-security.kubernetes.io/enforce\":\"restricted\",\"pod-security.kubernetes.io/enforce-version\":\"v1.24\"")
+        #expect(restricted.namespaceLabels["pod-security.kubernetes.io/enforce"] == "restricted")
+        let honouring = try Shipped.judge(failOn: nil, podSecurity: true, namespaceLabels: true)
+        let denied = honouring.review(restricted, mutate: false)
+        #expect(!denied.allowed)
+        #expect(denied.message?.contains("violates PodSecurity \"restricted:v1.24\"") == true, "\(denied.message ?? "")")
+        // Off by default: the flags' levels hold (baseline enforced), and the pod meets baseline.
+        let ignoring = try Shipped.judge(failOn: nil, podSecurity: true)
+        #expect(ignoring.review(restricted, mutate: false).allowed)
+        // A privileged label lets anything in; a malformed one changes nothing.
+        let privileged = try review(labels: "\"pod-security.kubernetes.io/enforce\":\"privileged\"")
+        let hostPID = try AdmissionReview.parse(Reviews.review(object: Reviews.privilegedPod))
+        #expect(!honouring.review(hostPID, mutate: false).allowed)
+        #expect(honouring.review(privileged, mutate: false).allowed)
+        var modes = PodSecurityModes()
+        modes.apply(labels: ["pod-security.kubernetes.io/warn": "strict", "pod-security.kubernetes.io/audit": "baseline"])
+        #expect(modes.warn == PodSecurityPolicy(level: .restricted))
+        #expect(modes.audit == PodSecurityPolicy(level: .baseline))
     }
 
     @Test("a hardened pod is allowed")
