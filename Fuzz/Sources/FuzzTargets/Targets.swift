@@ -180,8 +180,15 @@ enum AdmissionJudges {
             .deletingLastPathComponent().deletingLastPathComponent()
         guard let pack = try? RulePack.load(directory: root.appendingPathComponent("rules").path, includeCases: false),
             let policy = try? ExposurePolicy.load(path: root.appendingPathComponent("policies/exposure.yaml").path),
-            let catalogue = try? Catalogue.load(directory: root.appendingPathComponent("policies"))
+            let catalogue = try? Catalogue.load(directory: root.appendingPathComponent("policies")),
+            let standards = try? PodSecurityStandards.load(
+                path: root.appendingPathComponent("rules/" + PodSecurityStandards.relativePath).path)
         else { fatalError("admission-review: cannot load rules/ and policies/ under \(root.path)") }
-        return AdmissionJudge(pack: pack, policy: policy, catalogue: catalogue, threatModel: "untrusted-code")
+        // As serve runs it: the Pod Security Standards enforced, warned and audited, and the
+        // namespace's labels honoured, so every control's reading of hostile specs is fuzzed.
+        return AdmissionJudge(
+            pack: pack, policy: policy, catalogue: catalogue, threatModel: "untrusted-code", podSecurity: standards,
+            podSecurityModes: PodSecurityModes(audit: PodSecurityPolicy(level: .restricted, version: PodSecurityVersion(minor: 18))),
+            namespaceLabels: true)
     }()
 }
