@@ -31,7 +31,13 @@ struct RulesLocation: ParsableArguments {
     func load() throws -> RulePack {
         let directory = try directory()
         do {
-            return try RulePack.load(directory: directory)
+            var pack = try RulePack.load(directory: directory)
+            // The Pod Security Standards' controls, decided by their data file, not the engine.
+            let standards = (directory as NSString).appendingPathComponent(PodSecurityStandards.relativePath)
+            if FileManager.default.fileExists(atPath: standards) {
+                pack.standards = try PodSecurityStandards.load(path: standards).rules
+            }
+            return pack
         } catch {
             InputErrors.print(error)
             throw ExitCode(Gate.usageOrInputError)
@@ -84,6 +90,17 @@ extension RulesCommand {
                         + kinds.padding(toLength: 25, withPad: " ", startingAt: 0) + rule.title)
             }
             Swift.print("\(rules.count) rule(s) from \(pack.files.count) file(s)")
+            let standards = pack.standards.filter { rule in kindFilter.map { rule.applies(to: $0) } ?? true }
+            if !standards.isEmpty {
+                Swift.print("\nKubernetes Pod Security Standards, judged on pod specs by check and serve (\(PodSecurityStandards.relativePath)):")
+                let width = max(standards.map(\.id.count).max() ?? 2, 2)
+                for rule in standards {
+                    Swift.print(
+                        rule.id.padding(toLength: width + 2, withPad: " ", startingAt: 0)
+                            + rule.severity.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0) + rule.title)
+                }
+                Swift.print("\(standards.count) control(s)")
+            }
         }
     }
 
@@ -110,9 +127,10 @@ extension RulesCommand {
                 "  defined in:  \(rule.file)\(rule.line.map { ":\($0)" } ?? "")",
             ]
             if let description = rule.description { lines.append("  description: \(description.trimmingCharacters(in: .whitespacesAndNewlines))") }
-            lines += [
-                "  condition:   \(rule.condition)",
-                "  reads:       \(rule.fields.joined(separator: ", "))",
+            let decided = pack.rules.contains { $0.id == rule.id }
+                ? ["  condition:   \(rule.condition)", "  reads:       \(rule.fields.joined(separator: ", "))"]
+                : ["  condition:   the Pod Security Standards control, as Pod Security Admission decides it on a pod spec (\(rule.file))"]
+            lines += decided + [
                 "  message:     \(rule.message)",
                 "  remediation: \(rule.remediation)",
                 "  references:",

@@ -223,7 +223,7 @@ public struct PodSecurityStandards: Sendable {
                 severity: Self.severity(check.level), kinds: [.container],
                 description: "Kubernetes Pod Security Standards, \(check.level.rawValue) level, control \(check.control), as Pod Security Admission decides it (\(check.source)).",
                 condition: .all([]), message: check.reason, remediation: check.remediation,
-                references: RuleReferences(podSecurityLevel: check.level.rawValue, podSecurityControl: check.control, urls: [url]),
+                references: RuleReferences(podSecurityLevel: check.level.rawValue, podSecurityControl: check.control),
                 cases: [], file: file, line: check.line)
         }
     }
