@@ -45,6 +45,71 @@ struct RulesLocation: ParsableArguments {
     }
 }
 
+/// `--format text|json` of the `rules` subcommands.
+enum TextOrJSON: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case text, json
+}
+
+/// The JSON the `rules` subcommands print: one object with `schema` naming its shape and version.
+enum RulesJSON {
+    static let listSchema = "cloister.rules/v1"
+    static let showSchema = "cloister.rule/v1"
+    static let testSchema = "cloister.rules-test/v1"
+    static let lintSchema = "cloister.rules-lint/v1"
+
+    static func string(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }
+
+    /// A rule as `rules list` and `rules show` describe it; `decidedBy` says whether the rule
+    /// engine evaluates it or the Pod Security Standards' data decides it.
+    static func rule(_ rule: Rule, engine: Bool, full: Bool) -> JSONValue {
+        var object: JSONObject = [
+            "id": .string(rule.id), "title": .string(rule.title), "severity": .string(rule.severity.rawValue),
+            "kinds": .array(WorkloadKind.allCases.filter { rule.kinds.contains($0) }.map { .string($0.rawValue) }),
+            "decidedBy": .string(engine ? "rules" : "pod-security-standards"),
+            "file": .string(rule.file), "line": rule.line.map { .number(Double($0)) } ?? .null,
+            "references": .array(rule.references.asReferences.map { reference in
+                .object([
+                    "source": .string(reference.source), "id": .string(reference.id), "title": string(reference.title),
+                    "url": string(reference.url),
+                ])
+            }),
+        ]
+        if full {
+            object["description"] = string(rule.description)
+            object["message"] = .string(rule.message)
+            object["remediation"] = .string(rule.remediation)
+            if engine {
+                object["condition"] = .string("\(rule.condition)")
+                object["reads"] = .array(rule.fields.map { .string($0) })
+            }
+            object["cases"] = .array(rule.cases.map { ruleCase in
+                .object([
+                    "name": .string(ruleCase.name), "expectation": .string(ruleCase.expectation.rawValue),
+                    "line": ruleCase.line.map { .number(Double($0)) } ?? .null,
+                ])
+            })
+        }
+        return .object(object)
+    }
+
+    static func problems(_ error: any Error) -> [JSONValue] {
+        let errors: [InputFileError]
+        switch error {
+        case let list as InputFileErrors: errors = list.errors
+        case let one as InputFileError: errors = [one]
+        default: return [.object(["message": .string(error.localizedDescription)])]
+        }
+        return errors.map { error in
+            .object([
+                "file": .string(error.file), "line": error.line.map { .number(Double($0)) } ?? .null,
+                "column": error.column.map { .number(Double($0)) } ?? .null, "message": .string(error.message),
+            ])
+        }
+    }
+
+    static func print(_ value: JSONValue) { Swift.print(value.serialized(pretty: true)) }
+}
+
 enum InputErrors {
     /// A usage mistake found after parsing: said on stderr, exit status 2 (the contract's usage
     /// or input error; ArgumentParser's own ValidationError would exit 64).
@@ -73,6 +138,9 @@ extension RulesCommand {
         @Option(help: "Show only rules for this kind of workload (container, sandbox, vm).")
         var kind: String?
 
+        @Option(help: "Output format: text, or json (schema cloister.rules/v1).")
+        var format: TextOrJSON = .text
+
         func run() async throws {
             if let kind, WorkloadKind(rawValue: kind) == nil {
                 throw InputErrors.usage("unknown kind \(kind); use container, sandbox or vm")
@@ -80,6 +148,16 @@ extension RulesCommand {
             let pack = try location.load()
             let kindFilter = kind.flatMap(WorkloadKind.init(rawValue:))
             let rules = pack.rules.filter { rule in kindFilter.map { rule.applies(to: $0) } ?? true }
+            if format == .json {
+                let standards = pack.standards.filter { rule in kindFilter.map { rule.applies(to: $0) } ?? true }
+                RulesJSON.print(.object([
+                    "schema": .string(RulesJSON.listSchema),
+                    "files": .array(pack.files.map { .string($0) }),
+                    "rules": .array(rules.map { RulesJSON.rule($0, engine: true, full: false) }
+                        + standards.map { RulesJSON.rule($0, engine: false, full: false) }),
+                ]))
+                return
+            }
             let idWidth = max(rules.map(\.id.count).max() ?? 2, 2)
             Swift.print("ID".padding(toLength: idWidth + 2, withPad: " ", startingAt: 0) + "SEVERITY  KINDS                    TITLE")
             for rule in rules {
@@ -112,12 +190,22 @@ extension RulesCommand {
         @Argument(help: "The rule's id.")
         var id: String
 
+        @Option(help: "Output format: text, or json (schema cloister.rule/v1).")
+        var format: TextOrJSON = .text
+
         func run() async throws {
             let pack = try location.load()
             guard let rule = pack.rule(id: id) else {
-                let close = pack.rules.map(\.id).filter { $0.contains(id) || id.contains($0) }
+                let close = (pack.rules + pack.standards).map(\.id).filter { $0.contains(id) || id.contains($0) }
                 let hint = close.isEmpty ? "" : " (did you mean \(close.joined(separator: ", "))?)"
                 throw InputErrors.usage("no rule \(id)\(hint); `cloister rules list` shows them all")
+            }
+            if format == .json {
+                guard case .object(var object) = RulesJSON.rule(rule, engine: pack.rules.contains { $0.id == rule.id }, full: true)
+                else { return }
+                object["schema"] = .string(RulesJSON.showSchema)
+                RulesJSON.print(.object(object))
+                return
             }
             let kinds = WorkloadKind.allCases.filter { rule.kinds.contains($0) }.map(\.rawValue).joined(separator: ", ")
             var lines = [
@@ -156,6 +244,9 @@ extension RulesCommand {
         @Option(help: ArgumentHelp("Also check this exposure policy file.", valueName: "FILE"))
         var policy: String?
 
+        @Option(help: "Output format: text, or json (schema cloister.rules-lint/v1).")
+        var format: TextOrJSON = .text
+
         func run() async throws {
             let directory = try location.directory()
             let files: [String]
@@ -165,27 +256,39 @@ extension RulesCommand {
                 InputErrors.print(error)
                 throw ExitCode(Gate.usageOrInputError)
             }
-            var problems = 0
+            var found: [JSONValue] = []
             var ruleCount = 0
+            func report(_ error: any Error) {
+                found += RulesJSON.problems(error)
+                if format == .text { InputErrors.print(error) }
+            }
             do {
                 ruleCount = try RulePack.load(files: files).rules.count
-            } catch let errors as InputFileErrors {
-                problems += errors.errors.count
-                InputErrors.print(errors)
             } catch {
-                problems += 1
-                InputErrors.print(error)
+                report(error)
+            }
+            // The Pod Security Standards' data, when the directory has it.
+            let standards = (directory as NSString).appendingPathComponent(PodSecurityStandards.relativePath)
+            var checked = files
+            if FileManager.default.fileExists(atPath: standards) {
+                checked.append(standards)
+                do { _ = try PodSecurityStandards.load(path: standards) } catch { report(error) }
             }
             if let policy {
-                do {
-                    _ = try ExposurePolicy.load(path: policy)
-                } catch {
-                    problems += (error as? InputFileErrors)?.errors.count ?? 1
-                    InputErrors.print(error)
-                }
+                checked.append(policy)
+                do { _ = try ExposurePolicy.load(path: policy) } catch { report(error) }
             }
-            if problems > 0 {
-                Swift.print("\(problems) problem(s) in \(directory)")
+            if format == .json {
+                RulesJSON.print(.object([
+                    "schema": .string(RulesJSON.lintSchema), "directory": .string(directory),
+                    "files": .array(checked.map { .string($0) }), "rules": .number(Double(ruleCount)),
+                    "problems": .array(found),
+                ]))
+                if !found.isEmpty { throw ExitCode(Gate.failed) }
+                return
+            }
+            if !found.isEmpty {
+                Swift.print("\(found.count) problem(s) in \(directory)")
                 throw ExitCode(Gate.failed)
             }
             Swift.print("\(ruleCount) rule(s) in \(files.count) file(s): no problems")
@@ -205,6 +308,9 @@ extension RulesCommand {
         @Flag(help: "Print every case, not only failures.")
         var verbose = false
 
+        @Option(help: "Output format: text, or json (schema cloister.rules-test/v1, every case).")
+        var format: TextOrJSON = .text
+
         func run() async throws {
             let pack = try location.load()
             var rules = pack.rules
@@ -214,19 +320,34 @@ extension RulesCommand {
             }
             var failed = 0
             var total = 0
+            var cases: [JSONValue] = []
             for rule in rules {
                 for result in RuleTester.run(rule) {
                     total += 1
                     let place = "\(result.file):\(result.line ?? 0)"
-                    if !result.passed {
-                        failed += 1
+                    if !result.passed { failed += 1 }
+                    if format == .json {
+                        cases.append(.object([
+                            "rule": .string(result.rule), "name": .string(result.name),
+                            "expectation": .string(result.expectation.rawValue), "passed": .bool(result.passed),
+                            "file": .string(result.file), "line": result.line.map { .number(Double($0)) } ?? .null,
+                            "detail": result.passed ? .null : .string(result.detail),
+                        ]))
+                    } else if !result.passed {
                         Swift.print("FAIL \(result.rule) [\(result.expectation.rawValue)] \(result.name) (\(place)): \(result.detail)")
                     } else if verbose {
                         Swift.print("ok   \(result.rule) [\(result.expectation.rawValue)] \(result.name)")
                     }
                 }
             }
-            Swift.print("\(total - failed) of \(total) case(s) passed across \(rules.count) rule(s)")
+            if format == .json {
+                RulesJSON.print(.object([
+                    "schema": .string(RulesJSON.testSchema), "rules": .number(Double(rules.count)),
+                    "cases": .number(Double(total)), "failed": .number(Double(failed)), "results": .array(cases),
+                ]))
+            } else {
+                Swift.print("\(total - failed) of \(total) case(s) passed across \(rules.count) rule(s)")
+            }
             if failed > 0 { throw ExitCode(Gate.failed) }
         }
     }

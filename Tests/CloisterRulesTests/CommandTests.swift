@@ -59,4 +59,30 @@ struct CommandTests {
         #expect(!listed.output.contains("ct-privileged"))
         #expect(try CloisterBinary.run(["rules", "show", "no-such-rule", "--rules", Repository.rulesDirectory]).status == 2)
     }
+
+    @Test("rules list, show, test and lint speak JSON with a schema name; the PSS controls are listed as decided by their data")
+    func json() throws {
+        func object(_ arguments: [String]) throws -> (status: Int32, json: [String: Any]) {
+            let (status, output) = try CloisterBinary.run(arguments + ["--rules", Repository.rulesDirectory, "--format", "json"])
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any], "\(output)")
+            return (status, json)
+        }
+        let list = try object(["rules", "list"])
+        #expect(list.json["schema"] as? String == "cloister.rules/v1")
+        let rules = try #require(list.json["rules"] as? [[String: Any]])
+        #expect(rules.contains { $0["id"] as? String == "ct-host-pid" && $0["decidedBy"] as? String == "rules" })
+        #expect(rules.contains { $0["id"] as? String == "pss-baseline-host-namespaces" && $0["decidedBy"] as? String == "pod-security-standards" })
+        let show = try object(["rules", "show", "ct-host-pid"])
+        #expect(show.json["schema"] as? String == "cloister.rule/v1")
+        #expect((show.json["reads"] as? [String]) == ["namespaces.pid"])
+        let test = try object(["rules", "test"])
+        #expect(test.status == 0)
+        #expect(test.json["schema"] as? String == "cloister.rules-test/v1")
+        #expect(test.json["failed"] as? Int == 0)
+        #expect((test.json["results"] as? [Any])?.count == test.json["cases"] as? Int)
+        let lint = try object(["rules", "lint"])
+        #expect(lint.status == 0)
+        #expect(lint.json["schema"] as? String == "cloister.rules-lint/v1")
+        #expect((lint.json["files"] as? [String])?.contains { $0.hasSuffix("pss/pod-security-standards.yaml") } == true)
+    }
 }
