@@ -1,28 +1,14 @@
 import CloisterModel
 
-/// Linux capability names as declared data, in capability-number order
-/// (include/uapi/linux/capability.h, up to CAP_CHECKPOINT_RESTORE = 40 in Linux 5.9).
+/// Linux capability names as declared data (the lists are the model's `CapabilityNames`).
 public enum LinuxCapabilities {
-    public static let all: [String] = [
-        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-        "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
-        "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
-        "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
-        "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
-        "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
-        "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
-        "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-    ]
+    public static let all: [String] = CapabilityNames.all
 
     static let numbers: [String: Int] = Dictionary(uniqueKeysWithValues: all.enumerated().map { ($1, $0) })
 
     /// The set containerd (pkg/oci defaultUnixCaps), Moby/Docker (oci/caps/defaults.go) and
     /// Podman's containers.conf give a container that is not privileged.
-    public static let containerDefault: [String] = sorted([
-        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
-        "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-        "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-    ])
+    public static let containerDefault: [String] = sorted(CapabilityNames.containerDefault)
 
     /// CRI-O's default_capabilities (crio.conf(5), since CRI-O 1.18): the containerd set
     /// without MKNOD, NET_RAW, SYS_CHROOT, SETFCAP and AUDIT_WRITE.

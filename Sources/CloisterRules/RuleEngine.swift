@@ -294,7 +294,18 @@ struct MessageTemplate: Sendable {
         for part in parts {
             switch part {
             case .text(let text): output += text
-            case .field(let path): output += Placeholders.text(path.resolve(in: tree))
+            case .field(let path):
+                // A capability set is said by what matters ("all 41 capabilities", "the container
+                // default set + CAP_SYS_ADMIN"); any other long list is cut with a count. The
+                // finding's evidence keeps every item.
+                let resolved = path.resolve(in: tree)
+                if case .one(.array(let items)) = resolved, !items.isEmpty {
+                    let texts = items.map(\.text)
+                    output += path.absolute.hasPrefix("capabilities.")
+                        ? CapabilityNames.summary(texts) : CapabilityNames.list(texts, limit: Placeholders.listLimit)
+                } else {
+                    output += Placeholders.text(resolved)
+                }
             case .listField(let listPath, let list, let rest):
                 guard case .one(.array(let items)) = list.resolve(in: tree) else {
                     output += "(none)"
@@ -309,7 +320,7 @@ struct MessageTemplate: Sendable {
                     case .missing: return nil
                     }
                 }
-                output += texts.isEmpty ? "(none)" : texts.joined(separator: ", ")
+                output += texts.isEmpty ? "(none)" : CapabilityNames.list(texts, limit: Placeholders.listLimit)
             }
         }
         return output
@@ -317,6 +328,9 @@ struct MessageTemplate: Sendable {
 }
 
 extension Placeholders {
+    /// Items of a list a message names before it says how many more there are.
+    static let listLimit = 10
+
     enum Piece { case text(String), name(String) }
 
     /// `text {{name}} text` → pieces, scanning characters (no Foundation searching).

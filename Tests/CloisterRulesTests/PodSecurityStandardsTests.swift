@@ -397,3 +397,22 @@ struct PodSecurityStandardsTests {
     }
 }
 
+
+@Suite("evidence said by what matters")
+struct EvidenceSummaryTests {
+    @Test func capabilitySets() {
+        #expect(CapabilityNames.summary(CapabilityNames.all) == "all 41 capabilities")
+        #expect(CapabilityNames.summary([]) == "none")
+        #expect(CapabilityNames.summary(CapabilityNames.containerDefault) == "the container default set")
+        #expect(
+            CapabilityNames.summary(CapabilityNames.containerDefault + ["CAP_SYS_ADMIN"])
+                == "the container default set + CAP_SYS_ADMIN")
+        // Podman's default lacks three of containerd's; with --cap-add SYS_ADMIN the addition is named.
+        let podman = CapabilityNames.containerDefault.filter { !["CAP_MKNOD", "CAP_NET_RAW", "CAP_AUDIT_WRITE"].contains($0) }
+        #expect(
+            CapabilityNames.summary(podman + ["CAP_SYS_ADMIN"])
+                == "the container default set − CAP_NET_RAW, CAP_MKNOD, CAP_AUDIT_WRITE + CAP_SYS_ADMIN")
+        #expect(CapabilityNames.summary(["CAP_NET_BIND_SERVICE"]) == "CAP_NET_BIND_SERVICE")
+        #expect(CapabilityNames.list((1...12).map(String.init), limit: 10) == "1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more")
+    }
+}
