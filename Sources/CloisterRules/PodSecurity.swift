@@ -457,6 +457,11 @@ struct PodSecurityEvaluation {
             for (index, element) in (pod.spec["volumes"]?.node.elements ?? []).enumerated() {
                 let volume = DocCursor(element, path: "\(pod.spec.path).volumes[\(index)]")
                 if variant.allowed.contains(where: { volume[$0] != nil }) { continue }
+                // A volume with no source is an emptyDir: the API server defaults it so before
+                // admission sees the pod.
+                if element.entries?.allSatisfy({ $0.key == "name" || $0.value.isNull }) == true, variant.allowed.contains("emptyDir") {
+                    continue
+                }
                 names.append(volume["name"]?.node.text ?? "")
                 types.append(variant.named.first { volume[$0] != nil } ?? "unknown")
                 first = first ?? volume

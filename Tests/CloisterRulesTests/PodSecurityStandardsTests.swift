@@ -255,6 +255,8 @@ struct PodSecurityStandardsTests {
         for allowed in ["configMap: {name: c}", "emptyDir: {}", "secret: {secretName: s}", "persistentVolumeClaim: {claimName: c}", "projected: {sources: []}", "csi: {driver: d}", "ephemeral: {}", "downwardAPI: {}", "image: {reference: r}"] {
             #expect(Self.violated(Self.pod(spec: "  volumes:\n  - name: v\n    \(allowed)"), "restricted").isEmpty, "\(allowed)")
         }
+        // A volume with no source is the emptyDir the API server defaults it to.
+        #expect(Self.violated(Self.pod(spec: "  volumes:\n  - name: implicit"), "restricted").isEmpty)
         let nfs = Self.pod(spec: "  volumes:\n  - name: v\n    nfs: {server: s, path: /}")
         #expect(Self.violated(nfs, "restricted:v1.0") == ["restrictedVolumes"])
         #expect(Self.violated(nfs, "baseline").isEmpty)
