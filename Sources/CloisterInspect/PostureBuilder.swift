@@ -105,7 +105,15 @@ struct PostureBuilder {
         if let bytes = try? Files.read(base + "/mountinfo", limit: 8 << 20) {
             workloadMounts = MountInfoParser.parse(bytes: bytes).entries
             let ownCgroups = Set(leader.cgroups.map(\.path))
-            posture.mounts = workloadMounts.map { mount($0, ownCgroups: ownCgroups) }
+            let podUID = leader.cgroups.lazy.compactMap { EngineFiles.podUID(cgroupPath: $0.path) }.first
+            posture.mounts = workloadMounts.map { entry in
+                var mount = mount(entry, ownCgroups: ownCgroups)
+                if let hostPath = mount.hostPath {
+                    mount.managedBy = EngineFiles.manager(
+                        hostPath: hostPath, runtime: workload.runtime, containerID: workload.id, podUID: podUID)
+                }
+                return mount
+            }
             let protected = Self.protectedPaths(workloadMounts)
             posture.maskedPaths = protected.masked
             posture.readOnlyPaths = protected.readOnly
