@@ -326,8 +326,13 @@ struct PostureBuilder {
             limits.pidsMax = CgroupFileParser.limit(text)
         }
         if limits.pidsMax == nil {
-            // The root cgroup has no pids.max: no limit applies there.
-            if (unified?.path ?? primaryPath) == "/" { limits.pidsMax = .max } else {
+            // The root cgroup has no pids.max: no limit applies there. Which cgroup is the
+            // root is asked of the hierarchy that holds the pids controller: on a hybrid host a
+            // process can sit at the v1 pids root while its v2 path is not the root.
+            let pidsPath = hierarchies.v1["pids"] != nil
+                ? memberships.first(where: { $0.controllers.contains("pids") })?.path
+                : unified?.path
+            if pidsPath == "/" { limits.pidsMax = .max } else {
                 unknown[.cgroupPidsMax] = "no pids controller file readable for cgroup \(primaryPath)"
             }
         }
