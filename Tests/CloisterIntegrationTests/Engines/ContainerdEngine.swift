@@ -17,8 +17,10 @@ final class ContainerdEngine: @unchecked Sendable {
     private var containers: [String] = []
     private let lock = NSLock()
 
-    static func start() throws -> ContainerdEngine {
-        let directory = URL(fileURLWithPath: "/tmp").appendingPathComponent(uniqueName("containerd"))
+    /// Starts containerd with its socket, root and state in `directory` (a new one under /tmp
+    /// by default), once its socket exists.
+    static func start(directory: URL? = nil) throws -> ContainerdEngine {
+        let directory = directory ?? URL(fileURLWithPath: "/tmp").appendingPathComponent(uniqueName("containerd"))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let socket = directory.appendingPathComponent("containerd.sock").path
         let containerd = try BackgroundProcess(

@@ -24,7 +24,7 @@ final class DockerEngine: @unchecked Sendable {
     /// Under /var/lib/docker, as an engine's default data root is, so that the container's own
     /// `containers/ID/{hosts,hostname,resolv.conf}` lie where the sensitive-mount rules look.
     let dataRoot: String
-    let containerd: BackgroundProcess
+    let containerd: ContainerdEngine
     let dockerd: BackgroundProcess
     var socket: String { directory.appendingPathComponent("docker.sock").path }
     private var containers: [String] = []
@@ -41,18 +41,15 @@ final class DockerEngine: @unchecked Sendable {
         try Self.wrapperScript.write(to: wrapper, atomically: true, encoding: .utf8)
         chmod(wrapper.path, 0o755)
 
-        let containerdSocket = directory.appendingPathComponent("containerd.sock").path
-        let containerd = try BackgroundProcess(
-            ["containerd", "--address", containerdSocket,
-             "--root", directory.appendingPathComponent("containerd-root").path,
-             "--state", directory.appendingPathComponent("containerd-state").path],
-            log: directory.appendingPathComponent("containerd.log"))
-        guard wait(timeout: 30, { FileManager.default.fileExists(atPath: containerdSocket) || !containerd.isRunning }),
-            containerd.isRunning
-        else {
-            containerd.stop()
-            throw HarnessError("containerd did not start: \(containerd.log.suffix(2000))")
+        let containerd: ContainerdEngine
+        do {
+            containerd = try ContainerdEngine.start(directory: directory.appendingPathComponent("containerd"))
+        } catch {
+            try? FileManager.default.removeItem(atPath: dataRoot)
+            try? FileManager.default.removeItem(at: directory)
+            throw error
         }
+        let containerdSocket = containerd.socket
         let dockerd: BackgroundProcess
         do {
             dockerd = try BackgroundProcess(
@@ -83,7 +80,7 @@ final class DockerEngine: @unchecked Sendable {
         return engine
     }
 
-    private init(directory: URL, dataRoot: String, containerd: BackgroundProcess, dockerd: BackgroundProcess) {
+    private init(directory: URL, dataRoot: String, containerd: ContainerdEngine, dockerd: BackgroundProcess) {
         self.directory = directory
         self.dataRoot = dataRoot
         self.containerd = containerd
@@ -122,8 +119,7 @@ final class DockerEngine: @unchecked Sendable {
             _ = try? docker(["rm", "-f"] + names, timeout: 60, check: false)
         }
         dockerd.stop(grace: 15)
-        containerd.stop(grace: 10)
-        EngineProcesses.killShims(under: directory.path)
+        containerd.stop()
         for path in [dataRoot, directory.path] {
             EngineProcesses.unmount(under: path)
             try? FileManager.default.removeItem(atPath: path)
