@@ -277,7 +277,9 @@ public struct Discovery {
         case "docker":
             if let name = state.dockerName(id: workload.id, root: root) { workload.name = name }
         case "containerd", "cri-o":
-            if let name = state.criName(id: workload.id, runtime: workload.runtime, root: root) { workload.name = name }
+            let identity = state.criIdentity(id: workload.id, runtime: workload.runtime, root: root)
+            if let name = identity.name { workload.name = name }
+            if let sandboxID = identity.sandboxID { workload.attributes["sandboxID"] = sandboxID }
         default:
             break
         }

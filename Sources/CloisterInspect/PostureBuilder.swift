@@ -110,7 +110,8 @@ struct PostureBuilder {
                 var mount = mount(entry, ownCgroups: ownCgroups)
                 if let hostPath = mount.hostPath {
                     mount.managedBy = EngineFiles.manager(
-                        hostPath: hostPath, runtime: workload.runtime, containerID: workload.id, podUID: podUID)
+                        hostPath: hostPath, runtime: workload.runtime, containerID: workload.id, podUID: podUID,
+                        sandboxID: workload.attributes["sandboxID"])
                 }
                 return mount
             }

@@ -131,16 +131,22 @@ struct RuntimeState {
 
     /// Kubernetes containers: `namespace/pod/container` from the CRI annotations in the bundle.
     func criName(id: String, runtime: String, root: HostRoot) -> String? {
+        criIdentity(id: id, runtime: runtime, root: root).name
+    }
+
+    /// The CRI annotations of a Kubernetes container's bundle: its `namespace/pod/container`
+    /// name and the ID of its pod's sandbox (whose hosts, hostname and resolv.conf it is given).
+    func criIdentity(id: String, runtime: String, root: HostRoot) -> (name: String?, sandboxID: String?) {
         let candidates = runtime == "cri-o"
             ? ["/run/containers/storage/overlay-containers/\(id)/userdata/config.json"]
             : ["/run/containerd/io.containerd.runtime.v2.task/k8s.io/\(id)/config.json"]
         for path in candidates {
-            guard let bytes = try? Files.read(root.path(path), limit: 8 << 20),
-                let name = EngineStateParser.criName(bundleConfig: bytes)
-            else { continue }
-            return name
+            guard let bytes = try? Files.read(root.path(path), limit: 8 << 20) else { continue }
+            let name = EngineStateParser.criName(bundleConfig: bytes)
+            let sandboxID = EngineStateParser.criSandboxID(bundleConfig: bytes)
+            if name != nil || sandboxID != nil { return (name, sandboxID) }
         }
-        return nil
+        return (nil, nil)
     }
 }
 
@@ -187,6 +193,17 @@ public enum EngineStateParser {
     /// `data-root` in Docker's daemon.json.
     public static func dockerDaemonDataRoot(daemonJSON bytes: [UInt8]) -> String? {
         (try? JSONDecoder().decode(DockerDaemonFile.self, from: Data(bytes)))?.dataRoot
+    }
+
+    /// The pod sandbox's ID in the CRI annotations of a containerd or CRI-O bundle's
+    /// config.json, when it is an engine ID (64 hex digits).
+    public static func criSandboxID(bundleConfig bytes: [UInt8]) -> String? {
+        guard let decoded = try? JSONDecoder().decode(BundleAnnotations.self, from: Data(bytes)),
+            let annotations = decoded.annotations,
+            let id = annotations["io.kubernetes.cri.sandbox-id"] ?? annotations["io.kubernetes.cri-o.SandboxID"],
+            CgroupSignature.isHexID(id)
+        else { return nil }
+        return id
     }
 
     /// `namespace/pod/container` from the CRI annotations of a containerd or CRI-O bundle's config.json.

@@ -1,6 +1,6 @@
 /// The files an engine keeps on the host for one workload and binds into it: Docker's
 /// `containers/ID/{resolv.conf,hostname,hosts}`, podman's `overlay-containers/ID/userdata/…`,
-/// both engines' named volumes (`volumes/NAME/_data`),
+/// both engines' named volumes (`volumes/NAME/_data`), containerd's CRI sandbox files,
 /// the kubelet's `pods/UID/{etc-hosts,containers,volumes/kubernetes.io~TYPE}`. They sit under
 /// directories that are sensitive as a whole (`/var/lib/docker`, `/var/lib/kubelet`), but
 /// exposing them exposes only the workload's own files, so the rules do not flag them for
@@ -12,7 +12,8 @@
 /// whole `containers/` or `pods/` directory, or a kind of volume not listed are not the engine's
 /// per-workload files.
 public enum EngineFiles {
-    /// Docker's per-container files, in `containers/ID/`.
+    /// Docker's per-container files, in `containers/ID/`; containerd's CRI plugin keeps the same
+    /// three per pod sandbox.
     static let dockerFiles: Set<Substring> = ["resolv.conf", "hostname", "hosts"]
     /// Podman's, in `overlay-containers/ID/userdata/` (`run/secrets` is a directory there).
     static let podmanFiles: Set<Substring> = ["resolv.conf", "hostname", "hosts", ".containerenv", "run"]
@@ -27,7 +28,10 @@ public enum EngineFiles {
     /// - Parameters:
     ///   - containerID: the workload's full container ID as its engine names it.
     ///   - podUID: the UID of the Kubernetes pod the workload belongs to, if any.
-    public static func manager(hostPath: String, runtime: String, containerID: String, podUID: String?) -> String? {
+    ///   - sandboxID: the ID of that pod's CRI sandbox, from the container's own bundle.
+    public static func manager(
+        hostPath: String, runtime: String, containerID: String, podUID: String?, sandboxID: String? = nil
+    ) -> String? {
         guard hostPath.hasPrefix("/") else { return nil }
         let parts = hostPath.split(separator: "/", omittingEmptySubsequences: true)
         // `.` and `..` never appear in a path the kernel reported; refuse them rather than reason about them.
@@ -37,6 +41,14 @@ public enum EngineFiles {
             parts[parts.count - 2] == containerID, dockerFiles.contains(parts[parts.count - 1])
         {
             return "docker"
+        }
+        // containerd's CRI plugin gives a pod's containers their sandbox's hosts, hostname and
+        // resolv.conf from `io.containerd.grpc.v1.cri/sandboxes/SANDBOX/`.
+        if runtime == "containerd", let sandboxID, parts.count >= 4, parts[parts.count - 4] == "io.containerd.grpc.v1.cri",
+            parts[parts.count - 3] == "sandboxes", parts[parts.count - 2] == sandboxID,
+            dockerFiles.contains(parts[parts.count - 1])
+        {
+            return "containerd"
         }
         // A named volume, `volumes/NAME/_data` (or a directory in it): the engine made it for
         // workloads to share, and it exposes only itself.

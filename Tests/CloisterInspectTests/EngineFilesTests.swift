@@ -60,6 +60,21 @@ import Testing
         #expect(manager("/var/lib/kubelet", runtime: "containerd", pod: Self.pod) == nil)
     }
 
+    @Test func containerdSandboxFiles() {
+        let sandbox = Self.other
+        let base = "/var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/\(sandbox)"
+        for file in ["hosts", "hostname", "resolv.conf"] {
+            #expect(EngineFiles.manager(hostPath: "\(base)/\(file)", runtime: "containerd", containerID: Self.id, podUID: Self.pod,
+                                        sandboxID: sandbox) == "containerd", "\(file)")
+        }
+        // Another pod's sandbox, no sandbox known, or the sandbox directory itself.
+        #expect(EngineFiles.manager(hostPath: "\(base)/hosts", runtime: "containerd", containerID: Self.id, podUID: Self.pod,
+                                    sandboxID: Self.id) == nil)
+        #expect(EngineFiles.manager(hostPath: "\(base)/hosts", runtime: "containerd", containerID: Self.id, podUID: Self.pod) == nil)
+        #expect(EngineFiles.manager(hostPath: base, runtime: "containerd", containerID: Self.id, podUID: Self.pod,
+                                    sandboxID: sandbox) == nil)
+    }
+
     @Test func podUIDFromCgroup() {
         #expect(EngineFiles.podUID(cgroupPath: "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0f0e4c7e_7f5a_4d5e_9b1c_3a1b2c3d4e5f.slice/cri-containerd-\(Self.id).scope") == Self.pod)
         #expect(EngineFiles.podUID(cgroupPath: "/kubepods/burstable/pod\(Self.pod)/\(Self.id)") == Self.pod)

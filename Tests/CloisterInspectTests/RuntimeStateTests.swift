@@ -34,7 +34,7 @@ import Glibc
     @Test func dockerAndCRINames() throws {
         let root = try tree([
             "/var/lib/docker/containers/\(id)/config.v2.json": #"{"ID":"\#(id)","Name":"/web-frontend","State":{"Pid":4242}}"#,
-            "/run/containerd/io.containerd.runtime.v2.task/k8s.io/\(id)/config.json": #"{"ociVersion":"1.1.0","annotations":{"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.container-name":"app","io.kubernetes.cri.sandbox-name":"shop-7d9c","io.kubernetes.cri.sandbox-namespace":"prod"}}"#,
+            "/run/containerd/io.containerd.runtime.v2.task/k8s.io/\(id)/config.json": #"{"ociVersion":"1.1.0","annotations":{"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.container-name":"app","io.kubernetes.cri.sandbox-name":"shop-7d9c","io.kubernetes.cri.sandbox-namespace":"prod","io.kubernetes.cri.sandbox-id":"\#(String(repeating: "ab", count: 32))"}}"#,
             "/run/containers/storage/overlay-containers/\(id)/userdata/config.json": #"{"annotations":{"io.kubernetes.pod.name":"db-0","io.kubernetes.container.name":"postgres","io.kubernetes.pod.namespace":"data"}}"#,
         ])
         defer { _ = system("rm -rf '\(root)'") }
@@ -43,6 +43,9 @@ import Glibc
         #expect(state.dockerName(id: id, root: host) == "web-frontend")
         #expect(state.criName(id: id, runtime: "containerd", root: host) == "prod/shop-7d9c/app")
         #expect(state.criName(id: id, runtime: "cri-o", root: host) == "data/db-0/postgres")
+        // The pod sandbox, whose hosts, hostname and resolv.conf containerd gives the container.
+        #expect(state.criIdentity(id: id, runtime: "containerd", root: host).sandboxID == String(repeating: "ab", count: 32))
+        #expect(state.criIdentity(id: id, runtime: "cri-o", root: host).sandboxID == nil)
         #expect(state.dockerName(id: "missing", root: host) == nil)
     }
 
