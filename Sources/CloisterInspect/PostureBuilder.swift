@@ -111,7 +111,7 @@ struct PostureBuilder {
                 if let hostPath = mount.hostPath {
                     mount.managedBy = EngineFiles.manager(
                         hostPath: hostPath, runtime: workload.runtime, containerID: workload.id, podUID: podUID,
-                        sandboxID: workload.attributes["sandboxID"])
+                        sandboxID: workload.attributes["sandboxID"], target: mount.target)
                 }
                 return mount
             }

@@ -1,6 +1,7 @@
 /// The files an engine keeps on the host for one workload and binds into it: Docker's
 /// `containers/ID/{resolv.conf,hostname,hosts}`, podman's `overlay-containers/ID/userdata/…`,
-/// both engines' named volumes (`volumes/NAME/_data`), containerd's CRI sandbox files,
+/// both engines' named volumes (`volumes/NAME/_data`), containerd's CRI sandbox files, the
+/// os-release and zone file systemd-nspawn binds into every machine,
 /// the kubelet's `pods/UID/{etc-hosts,containers,volumes/kubernetes.io~TYPE}`. They sit under
 /// directories that are sensitive as a whole (`/var/lib/docker`, `/var/lib/kubelet`), but
 /// exposing them exposes only the workload's own files, so the rules do not flag them for
@@ -29,8 +30,10 @@ public enum EngineFiles {
     ///   - containerID: the workload's full container ID as its engine names it.
     ///   - podUID: the UID of the Kubernetes pod the workload belongs to, if any.
     ///   - sandboxID: the ID of that pod's CRI sandbox, from the container's own bundle.
+    ///   - target: where the workload sees it (for engines that bind a host file to a fixed place).
     public static func manager(
-        hostPath: String, runtime: String, containerID: String, podUID: String?, sandboxID: String? = nil
+        hostPath: String, runtime: String, containerID: String, podUID: String?, sandboxID: String? = nil,
+        target: String? = nil
     ) -> String? {
         guard hostPath.hasPrefix("/") else { return nil }
         let parts = hostPath.split(separator: "/", omittingEmptySubsequences: true)
@@ -41,6 +44,15 @@ public enum EngineFiles {
             parts[parts.count - 2] == containerID, dockerFiles.contains(parts[parts.count - 1])
         {
             return "docker"
+        }
+        // systemd-nspawn shows every container the host's os-release at /run/host/os-release and
+        // sets its /etc/localtime from the host's zone file: two read-only system files of no
+        // secret, bound by nspawn itself to those two places.
+        if runtime == "systemd-nspawn", let target {
+            if target == "/run/host/os-release", hostPath == "/usr/lib/os-release" || hostPath == "/etc/os-release" {
+                return "systemd-nspawn"
+            }
+            if target == "/etc/localtime", hostPath.hasPrefix("/usr/share/zoneinfo/") { return "systemd-nspawn" }
         }
         // containerd's CRI plugin gives a pod's containers their sandbox's hosts, hostname and
         // resolv.conf from `io.containerd.grpc.v1.cri/sandboxes/SANDBOX/`.

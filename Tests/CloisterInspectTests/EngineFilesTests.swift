@@ -75,6 +75,18 @@ import Testing
                                     sandboxID: sandbox) == nil)
     }
 
+    @Test func nspawnHostFiles() {
+        func nspawn(_ path: String, at target: String, runtime: String = "systemd-nspawn") -> String? {
+            EngineFiles.manager(hostPath: path, runtime: runtime, containerID: "pid-42", podUID: nil, target: target)
+        }
+        #expect(nspawn("/usr/lib/os-release", at: "/run/host/os-release") == "systemd-nspawn")
+        #expect(nspawn("/usr/share/zoneinfo/Europe/Paris", at: "/etc/localtime") == "systemd-nspawn")
+        // Elsewhere, another file, or another engine: not nspawn's own.
+        #expect(nspawn("/usr/lib/os-release", at: "/host/os-release") == nil)
+        #expect(nspawn("/etc/shadow", at: "/etc/localtime") == nil)
+        #expect(nspawn("/usr/lib/os-release", at: "/run/host/os-release", runtime: "docker") == nil)
+    }
+
     @Test func podUIDFromCgroup() {
         #expect(EngineFiles.podUID(cgroupPath: "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0f0e4c7e_7f5a_4d5e_9b1c_3a1b2c3d4e5f.slice/cri-containerd-\(Self.id).scope") == Self.pod)
         #expect(EngineFiles.podUID(cgroupPath: "/kubepods/burstable/pod\(Self.pod)/\(Self.id)") == Self.pod)

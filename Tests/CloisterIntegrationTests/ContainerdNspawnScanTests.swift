@@ -72,6 +72,11 @@ struct NspawnScanTests {
         #expect(posture.namespaces.pid == .private)
         #expect(posture.namespaces.mnt == .private)
         #expect(posture.unknown["cgroup.pidsMax"] == nil, "\(posture.unknown)")
+        // nspawn binds the host's os-release (and a zone file) into every machine: its own files.
+        let osRelease = posture.mounts.filter { $0.target == "/run/host/os-release" }
+        #expect(!osRelease.isEmpty)
+        #expect(osRelease.allSatisfy { $0.managedBy == "systemd-nspawn" })
+        scanned.expect(fires: ["ct-root-no-userns"], silent: ["ct-sensitive-mount-rw", "ct-sensitive-mount-ro"])
         let cgroups = (try? String(contentsOfFile: "/proc/\(machine.pid)/cgroup", encoding: .utf8)) ?? ""
         let pidsPath = cgroups.split(separator: "\n").first { $0.split(separator: ":").dropFirst().first?.split(separator: ",").contains("pids") == true }
             .map { String($0.split(separator: ":", maxSplits: 2).last ?? "") }
