@@ -15,6 +15,9 @@ BUILD_PACKAGES=(pkg-config libseccomp-dev libcap-dev libselinux1-dev libapparmor
 # spelled out because apt could satisfy podman's network stack with netavark instead.
 RUNTIME_PACKAGES=(podman runc bubblewrap firejail uidmap fuse-overlayfs slirp4netns
                   containernetworking-plugins iptables qemu-system-x86 qemu-utils busybox-static cpio)
+# The engines users run, started by the integration tests themselves (Tests/CloisterIntegrationTests/
+# Engines): Docker (dockerd on containerd), containerd with ctr, systemd-nspawn.
+RUNTIME_PACKAGES+=(docker.io containerd systemd-container)
 # Real validators of what cloister writes: AppArmor profiles, SELinux CIL, SARIF (jsonschema).
 # libvirt-clients (virt-xml-validate) and libxml2-utils (the xmllint it calls): libvirt's own
 # RELAX NG schema for the domains `profile --emit libvirt` writes.
@@ -50,6 +53,13 @@ done
 if ((${#missing[@]})); then
     echo "install-deps.sh: installing ${missing[*]}"
     apt-get update -qq
+    # Packages with daemons (docker.io, containerd, prometheus) must not start them: the tests
+    # start what they need by PID. policy-rc.d is Debian's switch for that, kept if present.
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
     echo "install-deps.sh: all ${#PACKAGES[@]} Debian packages already installed"

@@ -173,8 +173,10 @@ public struct Discovery {
 
     func sandboxWorkload(leader: ProcessRecord, state: RuntimeState) -> DiscoveredWorkload {
         if let runc = state.runcByPID[leader.pid] {
-            return DiscoveredWorkload(
+            var workload = DiscoveredWorkload(
                 kind: .container, runtime: runc.runtime, id: runc.id, name: runc.id, leader: leader.pid, members: [])
+            workload.attributes["ociRuntime"] = runc.ociRuntime
+            return workload
         }
         var runtime = "unshare"
         let lineage = [leader] + ancestors(of: leader.pid, limit: 8)
@@ -199,6 +201,18 @@ public struct Discovery {
         var name = named.executableName
         if named.command.isEmpty, let first = ProcessReader.readCommand(pid: named.pid, root: root).first, !first.isEmpty {
             name = String(first.split(separator: "/").last ?? Substring(first))
+        }
+        // systemd-nspawn's machine name: -M/--machine, else the last component of its
+        // -D/--directory, else of its -i/--image without `.raw` (as nspawn itself names it).
+        if runtime == "systemd-nspawn", let launcher = lineage.first(where: { $0.executableName == "systemd-nspawn" }) {
+            let options = DaemonArguments(launcher.command)
+            if let machine = options.value(["--machine", "-M"]), !machine.isEmpty {
+                name = machine
+            } else if let tree = options.value(["--directory", "-D"]) ?? options.value(["--image", "-i"]),
+                let last = tree.split(separator: "/").last
+            {
+                name = last.hasSuffix(".raw") ? String(last.dropLast(4)) : String(last)
+            }
         }
         // firejail --name=NAME (also how `firejail --join=NAME` finds it).
         if runtime == "firejail", let option = lineage.lazy.flatMap(\.command).first(where: { $0.hasPrefix("--name=") }) {
@@ -263,7 +277,9 @@ public struct Discovery {
         case "docker":
             if let name = state.dockerName(id: workload.id, root: root) { workload.name = name }
         case "containerd", "cri-o":
-            if let name = state.criName(id: workload.id, runtime: workload.runtime, root: root) { workload.name = name }
+            let identity = state.criIdentity(id: workload.id, runtime: workload.runtime, root: root)
+            if let name = identity.name { workload.name = name }
+            if let sandboxID = identity.sandboxID { workload.attributes["sandboxID"] = sandboxID }
         default:
             break
         }

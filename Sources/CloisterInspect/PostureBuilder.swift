@@ -105,7 +105,16 @@ struct PostureBuilder {
         if let bytes = try? Files.read(base + "/mountinfo", limit: 8 << 20) {
             workloadMounts = MountInfoParser.parse(bytes: bytes).entries
             let ownCgroups = Set(leader.cgroups.map(\.path))
-            posture.mounts = workloadMounts.map { mount($0, ownCgroups: ownCgroups) }
+            let podUID = leader.cgroups.lazy.compactMap { EngineFiles.podUID(cgroupPath: $0.path) }.first
+            posture.mounts = workloadMounts.map { entry in
+                var mount = mount(entry, ownCgroups: ownCgroups)
+                if let hostPath = mount.hostPath {
+                    mount.managedBy = EngineFiles.manager(
+                        hostPath: hostPath, runtime: workload.runtime, containerID: workload.id, podUID: podUID,
+                        sandboxID: workload.attributes["sandboxID"], target: mount.target)
+                }
+                return mount
+            }
             let protected = Self.protectedPaths(workloadMounts)
             posture.maskedPaths = protected.masked
             posture.readOnlyPaths = protected.readOnly
@@ -318,8 +327,13 @@ struct PostureBuilder {
             limits.pidsMax = CgroupFileParser.limit(text)
         }
         if limits.pidsMax == nil {
-            // The root cgroup has no pids.max: no limit applies there.
-            if (unified?.path ?? primaryPath) == "/" { limits.pidsMax = .max } else {
+            // The root cgroup has no pids.max: no limit applies there. Which cgroup is the
+            // root is asked of the hierarchy that holds the pids controller: on a hybrid host a
+            // process can sit at the v1 pids root while its v2 path is not the root.
+            let pidsPath = hierarchies.v1["pids"] != nil
+                ? memberships.first(where: { $0.controllers.contains("pids") })?.path
+                : unified?.path
+            if pidsPath == "/" { limits.pidsMax = .max } else {
                 unknown[.cgroupPidsMax] = "no pids controller file readable for cgroup \(primaryPath)"
             }
         }

@@ -10,8 +10,12 @@ import Foundation
 /// scan, only from the engines' own state directories; each file is bounded and may be absent.
 struct RuntimeState {
     struct OCIState {
+        /// The engine that keeps the state (`containerd` for its runc root, `docker` for
+        /// Docker's), or the runtime itself when nothing else manages it.
         var runtime: String
         var id: String
+        /// The OCI runtime that created the container.
+        var ociRuntime: String = "runc"
     }
 
     struct LibvirtDomain {
@@ -23,18 +27,28 @@ struct RuntimeState {
     var runcByPID: [Int: OCIState] = [:]
     var libvirtByPID: [Int: LibvirtDomain] = [:]
     var podmanNames: [String: String] = [:]
+    /// Where Docker keeps its state: `--data-root` from dockerd's arguments or `data-root` in
+    /// its daemon.json, else the default.
+    var dockerDataRoots: [String] = [defaultDockerDataRoot]
+
+    static let defaultDockerDataRoot = "/var/lib/docker"
 
     /// OCI runtime state roots: runc's default, containerd's and Docker's per-namespace roots, crun's.
     static let runcRoots = ["/run/runc", "/run/docker/runtime-runc/moby"]
     static let containerdRuncRoot = "/run/containerd/runc"
 
-    static func load(root: HostRoot) -> RuntimeState {
+    static func load(root: HostRoot, processes: [ProcessRecord] = []) -> RuntimeState {
         var state = RuntimeState()
+        state.dockerDataRoots = dockerDataRoots(root: root, processes: processes)
         var roots = runcRoots
         if let namespaces = try? Files.list(root.path(containerdRuncRoot)) {
             roots += namespaces.map { "\(containerdRuncRoot)/\($0)" }
         }
         for directory in roots {
+            // containerd's own runc root holds what `ctr run` (or any containerd client) started:
+            // containerd manages it, runc created it. Docker's root holds Docker's containers.
+            let engine = directory.hasPrefix(containerdRuncRoot + "/") ? "containerd"
+                : directory.hasPrefix("/run/docker/") ? "docker" : "runc"
             guard let ids = try? Files.list(root.path(directory)) else { continue }
             for id in ids {
                 // state.json holds the whole OCI config (tens of KiB); only the init PID is
@@ -42,7 +56,7 @@ struct RuntimeState {
                 guard let bytes = try? Files.read(root.path("\(directory)/\(id)/state.json"), limit: 4096),
                     let pid = RuncStateFile.initProcessPID(in: bytes)
                 else { continue }
-                state.runcByPID[pid] = OCIState(runtime: "runc", id: id)
+                state.runcByPID[pid] = OCIState(runtime: engine, id: id)
             }
         }
         if let ids = try? Files.list(root.path("/run/crun")) {
@@ -50,7 +64,7 @@ struct RuntimeState {
                 guard let bytes = try? Files.read(root.path("/run/crun/\(id)/status"), limit: 1 << 20),
                     let pid = EngineStateParser.crunPID(status: bytes)
                 else { continue }
-                state.runcByPID[pid] = OCIState(runtime: "crun", id: id)
+                state.runcByPID[pid] = OCIState(runtime: "crun", id: id, ociRuntime: "crun")
             }
         }
         if let files = try? Files.list(root.path("/run/libvirt/qemu")) {
@@ -65,24 +79,74 @@ struct RuntimeState {
         return state
     }
 
+    /// The name in the container's `config.v2.json`, under a data root or, with
+    /// `--userns-remap`, under its `UID.GID/` directory there.
     func dockerName(id: String, root: HostRoot) -> String? {
-        guard let bytes = try? Files.read(root.path("/var/lib/docker/containers/\(id)/config.v2.json"), limit: 8 << 20)
-        else { return nil }
-        return EngineStateParser.dockerName(configV2: bytes)
+        guard CgroupSignature.isHexID(id) else { return nil }
+        for dataRoot in dockerDataRoots {
+            var directories = [dataRoot]
+            if let entries = try? Files.list(root.path(dataRoot)) {
+                directories += entries.filter(Self.isRemapDirectory).sorted().map { "\(dataRoot)/\($0)" }
+            }
+            for directory in directories {
+                guard let bytes = try? Files.read(root.path("\(directory)/containers/\(id)/config.v2.json"), limit: 8 << 20)
+                else { continue }
+                return EngineStateParser.dockerName(configV2: bytes)
+            }
+        }
+        return nil
+    }
+
+    /// userns-remap's per-mapping data root: `100000.100000`.
+    static func isRemapDirectory(_ name: String) -> Bool {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0.count <= 10 && $0.allSatisfy { $0.isASCII && $0.isNumber } }
+    }
+
+    /// Docker's data roots: each running dockerd's `--data-root` (or the old `-g`/`--graph`),
+    /// else the `data-root` of the daemon.json it reads (`--config-file`, default
+    /// /etc/docker/daemon.json), else /var/lib/docker.
+    static func dockerDataRoots(root: HostRoot, processes: [ProcessRecord]) -> [String] {
+        var result: [String] = []
+        var daemons = processes.filter { $0.executableName == "dockerd" }.map(\.command)
+        if daemons.isEmpty { daemons = [[]] }
+        for arguments in daemons {
+            let options = DaemonArguments(arguments)
+            if let dataRoot = options.value(["--data-root", "-g", "--graph"]) {
+                result.append(dataRoot)
+                continue
+            }
+            let configFile = options.value(["--config-file"]) ?? "/etc/docker/daemon.json"
+            if let bytes = try? Files.read(root.path(configFile), limit: 1 << 20),
+                let dataRoot = EngineStateParser.dockerDaemonDataRoot(daemonJSON: bytes)
+            {
+                result.append(dataRoot)
+            } else {
+                result.append(defaultDockerDataRoot)
+            }
+        }
+        var seen: Set<String> = []
+        return result.filter { $0.hasPrefix("/") && seen.insert($0).inserted }
     }
 
     /// Kubernetes containers: `namespace/pod/container` from the CRI annotations in the bundle.
     func criName(id: String, runtime: String, root: HostRoot) -> String? {
+        criIdentity(id: id, runtime: runtime, root: root).name
+    }
+
+    /// The CRI annotations of a Kubernetes container's bundle: its `namespace/pod/container`
+    /// name and the ID of its pod's sandbox (whose hosts, hostname and resolv.conf it is given).
+    func criIdentity(id: String, runtime: String, root: HostRoot) -> (name: String?, sandboxID: String?) {
         let candidates = runtime == "cri-o"
             ? ["/run/containers/storage/overlay-containers/\(id)/userdata/config.json"]
             : ["/run/containerd/io.containerd.runtime.v2.task/k8s.io/\(id)/config.json"]
         for path in candidates {
-            guard let bytes = try? Files.read(root.path(path), limit: 8 << 20),
-                let name = EngineStateParser.criName(bundleConfig: bytes)
-            else { continue }
-            return name
+            guard let bytes = try? Files.read(root.path(path), limit: 8 << 20) else { continue }
+            let name = EngineStateParser.criName(bundleConfig: bytes)
+            let sandboxID = EngineStateParser.criSandboxID(bundleConfig: bytes)
+            if name != nil || sandboxID != nil { return (name, sandboxID) }
         }
-        return nil
+        return (nil, nil)
     }
 }
 
@@ -126,6 +190,22 @@ public enum EngineStateParser {
         return decoded.Name.hasPrefix("/") ? String(decoded.Name.dropFirst()) : decoded.Name
     }
 
+    /// `data-root` in Docker's daemon.json.
+    public static func dockerDaemonDataRoot(daemonJSON bytes: [UInt8]) -> String? {
+        (try? JSONDecoder().decode(DockerDaemonFile.self, from: Data(bytes)))?.dataRoot
+    }
+
+    /// The pod sandbox's ID in the CRI annotations of a containerd or CRI-O bundle's
+    /// config.json, when it is an engine ID (64 hex digits).
+    public static func criSandboxID(bundleConfig bytes: [UInt8]) -> String? {
+        guard let decoded = try? JSONDecoder().decode(BundleAnnotations.self, from: Data(bytes)),
+            let annotations = decoded.annotations,
+            let id = annotations["io.kubernetes.cri.sandbox-id"] ?? annotations["io.kubernetes.cri-o.SandboxID"],
+            CgroupSignature.isHexID(id)
+        else { return nil }
+        return id
+    }
+
     /// `namespace/pod/container` from the CRI annotations of a containerd or CRI-O bundle's config.json.
     public static func criName(bundleConfig bytes: [UInt8]) -> String? {
         guard let decoded = try? JSONDecoder().decode(BundleAnnotations.self, from: Data(bytes)),
@@ -145,6 +225,42 @@ private struct CrunStatusFile: Decodable {
 
 private struct DockerConfigFile: Decodable {
     var Name: String
+}
+
+private struct DockerDaemonFile: Decodable {
+    var dataRoot: String?
+
+    enum CodingKeys: String, CodingKey {
+        case dataRoot = "data-root"
+    }
+}
+
+/// A daemon's command line, read for the value of an option in any of its spellings:
+/// `--opt VALUE`, `--opt=VALUE`, and for a one-letter option `-o VALUE` and `-oVALUE`.
+/// The first occurrence wins; nothing after `--` is an option.
+struct DaemonArguments {
+    let arguments: [String]
+
+    init(_ arguments: [String]) { self.arguments = arguments }
+
+    func value(_ names: [String]) -> String? {
+        var index = 1
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" { return nil }
+            for name in names {
+                if argument == name, index + 1 < arguments.count { return arguments[index + 1] }
+                if name.hasPrefix("--"), argument.hasPrefix(name + "=") { return String(argument.dropFirst(name.count + 1)) }
+                if !name.hasPrefix("--"), name.count == 2, argument.hasPrefix(name), argument.count > 2,
+                    !argument.hasPrefix("--")
+                {
+                    return String(argument.dropFirst(2))
+                }
+            }
+            index += 1
+        }
+        return nil
+    }
 }
 
 private struct BundleAnnotations: Decodable {

@@ -46,7 +46,7 @@ public struct HostScanner: Sendable {
         let hostMounts = (try? Files.readText(root.pid(reference.pid ?? 1) + "/mountinfo", limit: 8 << 20))
             .map { MountInfoParser.parse($0).entries } ?? []
         let host = HostInspector.inspect(root: root, mounts: hostMounts)
-        let state = RuntimeState.load(root: root)
+        let state = RuntimeState.load(root: root, processes: Array(table.values))
         let discovery = Discovery(root: root, table: table, hostNamespaces: reference.namespaces)
         var discovered = discovery.discover(state: state)
         phase("host facts and discovery")

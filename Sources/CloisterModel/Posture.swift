@@ -367,10 +367,15 @@ public struct Mount: Codable, Sendable, Equatable {
     /// For a bind mount of a host directory: that directory's path on the host.
     public var hostPath: String?
     public var options: [String]
+    /// The engine that keeps this host file for this workload and bound it in (`docker` for
+    /// the container's own `containers/ID/hosts`, `kubelet` for its pod's projected volumes):
+    /// set only where the path is that engine's per-workload file for this very workload
+    /// (`EngineFiles`). A path the workload's owner chose is never engine-managed.
+    public var managedBy: String?
 
     public init(
         source: String, target: String, readOnly: Bool, type: String, root: String? = nil,
-        hostPath: String? = nil, options: [String] = []
+        hostPath: String? = nil, options: [String] = [], managedBy: String? = nil
     ) {
         self.source = source
         self.target = target
@@ -379,6 +384,7 @@ public struct Mount: Codable, Sendable, Equatable {
         self.root = root
         self.hostPath = hostPath
         self.options = options
+        self.managedBy = managedBy
     }
 }
 

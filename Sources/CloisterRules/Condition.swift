@@ -126,6 +126,13 @@ public indirect enum Operator: Sendable {
     case containsAny([JSONValue])
     case anyNotIn([JSONValue])
     case startsWith([String])
+    /// The text is an absolute path at or below one of these directories, compared component
+    /// by component after `.`, `..` and repeated or trailing slashes are resolved in the text:
+    /// `/var` holds for `/var` and `/var/lib/x`, not for `/variable`.
+    case under([String])
+    /// The text is an absolute path at or above one of these paths: it names the path itself
+    /// or a directory that holds it (`/`, `/var` and `/var/lib` cover `/var/lib/docker`).
+    case covers([String])
     case absent(Bool)
     case empty(Bool)
     case greaterThan(Double)
@@ -142,6 +149,8 @@ public indirect enum Operator: Sendable {
         case .containsAny: "containsAny"
         case .anyNotIn: "anyNotIn"
         case .startsWith: "startsWith"
+        case .under: "under"
+        case .covers: "covers"
         case .absent: "absent"
         case .empty: "empty"
         case .greaterThan: "greaterThan"
@@ -152,7 +161,7 @@ public indirect enum Operator: Sendable {
     }
 
     static let names: [String] = [
-        "equals", "in", "contains", "containsAll", "containsAny", "anyNotIn", "startsWith", "absent", "empty",
+        "equals", "in", "contains", "containsAll", "containsAny", "anyNotIn", "startsWith", "under", "covers", "absent", "empty",
         "greaterThan", "lessThan", "where", "shared",
     ]
 }
@@ -320,24 +329,31 @@ struct ConditionParser {
             case "containsAny": return .containsAny(values)
             default: return .anyNotIn(values)
             }
-        case "startsWith":
+        case "startsWith", "under", "covers":
             guard shape == .string || shape == .array(.string) else {
-                fail(keyNode, "`startsWith` applies to text, but `\(path.relative)` is \(shape.name)")
+                fail(keyNode, "`\(name)` applies to text, but `\(path.relative)` is \(shape.name)")
                 return nil
             }
+            let texts: [String]
             if value.isSequence {
-                let prefixes = value.items.compactMap { $0.isScalar ? $0.string : nil }
-                guard prefixes.count == value.items.count, !prefixes.isEmpty else {
-                    fail(value, "`startsWith` takes a string or a list of strings")
+                texts = value.items.compactMap { $0.isScalar ? $0.string : nil }
+                guard texts.count == value.items.count, !texts.isEmpty else {
+                    fail(value, "`\(name)` takes a string or a list of strings")
                     return nil
                 }
-                return .startsWith(prefixes)
+            } else {
+                guard value.isScalar, let text = value.string else {
+                    fail(value, "`\(name)` takes a string or a list of strings")
+                    return nil
+                }
+                texts = [text]
             }
-            guard value.isScalar, let prefix = value.string else {
-                fail(value, "`startsWith` takes a string or a list of strings")
+            if name == "startsWith" { return .startsWith(texts) }
+            for text in texts where HostPathText.normalized(text) != text {
+                fail(value, "`\(name)` takes absolute paths written plainly (no `.`, `..`, repeated or trailing `/`), not `\(text)`")
                 return nil
             }
-            return .startsWith([prefix])
+            return name == "under" ? .under(texts) : .covers(texts)
         case "absent", "empty", "shared":
             guard value.isScalar, case .bool(let flag) = value.jsonScalar else {
                 fail(value, "`\(name)` takes true or false")
@@ -477,6 +493,16 @@ extension FieldTest {
                 if case .string(let text) = value { return prefixes.contains { text.hasPrefix($0) } }
                 return false
             })
+        case .under(let directories):
+            return Truth(resolved.anyScalar { value in
+                guard case .string(let text) = value, let path = HostPathText.normalized(text) else { return false }
+                return directories.contains { HostPathText.isAtOrBelow(path, $0) }
+            })
+        case .covers(let paths):
+            return Truth(resolved.anyScalar { value in
+                guard case .string(let text) = value, let path = HostPathText.normalized(text) else { return false }
+                return paths.contains { HostPathText.isAtOrBelow($0, path) }
+            })
         case .empty(let wanted):
             switch resolved {
             case .missing: return .no
@@ -534,4 +560,34 @@ extension FieldTest {
 
 extension Truth {
     init(_ flag: Bool) { self = flag ? .yes : .no }
+}
+
+/// Absolute paths as lists of components, read lexically (nothing on disk is consulted: a
+/// path in a posture names something on the host, not here). `.` and empty components are
+/// dropped and `..` removes the one before it, stopping at `/`, as the kernel resolves a path
+/// without symlinks; so `/var/lib/../../etc/` is `/etc`.
+enum HostPathText {
+    /// nil for a relative path.
+    static func components(_ text: String) -> [Substring]? {
+        guard text.hasPrefix("/") else { return nil }
+        var result: [Substring] = []
+        for component in text.split(separator: "/", omittingEmptySubsequences: true) {
+            switch component {
+            case ".": continue
+            case "..": if !result.isEmpty { result.removeLast() }
+            default: result.append(component)
+            }
+        }
+        return result
+    }
+
+    /// The path written plainly (`/etc`), nil for a relative one.
+    static func normalized(_ text: String) -> String? {
+        components(text).map { "/" + $0.joined(separator: "/") }
+    }
+
+    /// Both plain paths: `path` is `directory` or inside it.
+    static func isAtOrBelow(_ path: String, _ directory: String) -> Bool {
+        directory == "/" || path == directory || (path.utf8.starts(with: directory.utf8) && path.utf8.dropFirst(directory.utf8.count).first == UInt8(ascii: "/"))
+    }
 }

@@ -24,6 +24,8 @@ extension FieldTest: CustomStringConvertible {
         case .containsAny(let values): return "\(field) containsAny \(list(values))"
         case .anyNotIn(let values): return "\(field) anyNotIn \(list(values))"
         case .startsWith(let prefixes): return "\(field) startsWith [\(prefixes.joined(separator: ", "))]"
+        case .under(let directories): return "\(field) under [\(directories.joined(separator: ", "))]"
+        case .covers(let paths): return "\(field) covers [\(paths.joined(separator: ", "))]"
         case .absent(let flag): return "\(field) \(flag ? "absent" : "present")"
         case .empty(let flag): return "\(field) \(flag ? "empty" : "not empty")"
         case .greaterThan(let bound): return "\(field) > \(JSONValue.format(bound))"

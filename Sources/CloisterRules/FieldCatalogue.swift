@@ -156,7 +156,7 @@ public struct FieldCatalogue: Sendable {
         posture.devices = [device]
         posture.mounts = [
             Mount(source: "/dev/sda1", target: "/data", readOnly: true, type: "ext4", root: "/", hostPath: "/srv",
-                  options: ["ro"])
+                  options: ["ro"], managedBy: "docker")
         ]
         posture.readOnlyRootfs = true
         var cgroup = CgroupLimits(version: "v2", path: "/sys/fs/cgroup/x")

@@ -129,6 +129,7 @@ public enum PostureTree {
         ]
         members["root"] = mount.root.map { .string($0) }
         members["hostPath"] = mount.hostPath.map { .string($0) }
+        members["managedBy"] = mount.managedBy.map { .string($0) }
         return .object(members)
     }
 

@@ -165,7 +165,9 @@ struct RuleConfigCase: Sendable, CustomTestStringConvertible {
         RuleConfigCase("ct-host-uts", fires: [compose("hostuts", service: "    uts: host")]),
         RuleConfigCase(
             "ct-sensitive-mount-rw",
-            fires: [pod("etc-rw", pod: "  volumes:\n  - name: etc\n    hostPath: {path: /etc}", container: "    volumeMounts:\n    - {name: etc, mountPath: /host/etc}")]),
+            fires: [pod("etc-rw", pod: "  volumes:\n  - name: etc\n    hostPath: {path: /etc}", container: "    volumeMounts:\n    - {name: etc, mountPath: /host/etc}"),
+                    // /var holds the engines' state and sockets: sensitive for what it holds.
+                    pod("var-rw", pod: "  volumes:\n  - name: var\n    hostPath: {path: /var/}", container: "    volumeMounts:\n    - {name: var, mountPath: /host/var}")]),
         RuleConfigCase(
             "ct-sensitive-mount-ro",
             fires: [pod("etc-ro", pod: "  volumes:\n  - name: etc\n    hostPath: {path: /etc}", container: "    volumeMounts:\n    - {name: etc, mountPath: /host/etc, readOnly: true}")]),

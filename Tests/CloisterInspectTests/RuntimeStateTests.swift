@@ -34,7 +34,7 @@ import Glibc
     @Test func dockerAndCRINames() throws {
         let root = try tree([
             "/var/lib/docker/containers/\(id)/config.v2.json": #"{"ID":"\#(id)","Name":"/web-frontend","State":{"Pid":4242}}"#,
-            "/run/containerd/io.containerd.runtime.v2.task/k8s.io/\(id)/config.json": #"{"ociVersion":"1.1.0","annotations":{"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.container-name":"app","io.kubernetes.cri.sandbox-name":"shop-7d9c","io.kubernetes.cri.sandbox-namespace":"prod"}}"#,
+            "/run/containerd/io.containerd.runtime.v2.task/k8s.io/\(id)/config.json": #"{"ociVersion":"1.1.0","annotations":{"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.container-name":"app","io.kubernetes.cri.sandbox-name":"shop-7d9c","io.kubernetes.cri.sandbox-namespace":"prod","io.kubernetes.cri.sandbox-id":"\#(String(repeating: "ab", count: 32))"}}"#,
             "/run/containers/storage/overlay-containers/\(id)/userdata/config.json": #"{"annotations":{"io.kubernetes.pod.name":"db-0","io.kubernetes.container.name":"postgres","io.kubernetes.pod.namespace":"data"}}"#,
         ])
         defer { _ = system("rm -rf '\(root)'") }
@@ -43,6 +43,9 @@ import Glibc
         #expect(state.dockerName(id: id, root: host) == "web-frontend")
         #expect(state.criName(id: id, runtime: "containerd", root: host) == "prod/shop-7d9c/app")
         #expect(state.criName(id: id, runtime: "cri-o", root: host) == "data/db-0/postgres")
+        // The pod sandbox, whose hosts, hostname and resolv.conf containerd gives the container.
+        #expect(state.criIdentity(id: id, runtime: "containerd", root: host).sandboxID == String(repeating: "ab", count: 32))
+        #expect(state.criIdentity(id: id, runtime: "cri-o", root: host).sandboxID == nil)
         #expect(state.dockerName(id: "missing", root: host) == nil)
     }
 
@@ -75,5 +78,68 @@ import Glibc
         #expect(state.runcByPID[6160]?.id == "box")
         // A corrupt state file is skipped, not fatal.
         #expect(state.runcByPID.count == 1)
+    }
+
+    func dockerd(_ arguments: [String]) -> ProcessRecord {
+        ProcessRecord(
+            pid: 900, parentPID: 1, name: "dockerd", command: ["/usr/sbin/dockerd"] + arguments, namespaces: [:],
+            cgroups: [], status: ProcStatus())
+    }
+
+    @Test func dockerNameUnderUsernsRemap() throws {
+        let root = try tree([
+            "/var/lib/docker/100000.100000/containers/\(id)/config.v2.json": #"{"Name":"/remapped"}"#,
+            "/var/lib/docker/100000.100000x/containers/\(String(repeating: "a", count: 64))/config.v2.json": #"{"Name":"/decoy"}"#,
+        ])
+        defer { _ = system("rm -rf '\(root)'") }
+        let host = HostRoot(prefix: root)
+        let state = RuntimeState.load(root: host, processes: [dockerd(["--userns-remap=default"])])
+        #expect(state.dockerDataRoots == ["/var/lib/docker"])
+        #expect(state.dockerName(id: id, root: host) == "remapped")
+        // Only `UID.GID` directories are remap roots.
+        #expect(state.dockerName(id: String(repeating: "a", count: 64), root: host) == nil)
+    }
+
+    @Test func dockerDataRootFromArgumentsOrDaemonJSON() throws {
+        let root = try tree([
+            "/srv/docker/containers/\(id)/config.v2.json": #"{"Name":"/from-flag"}"#,
+            "/data/engine/containers/\(id)/config.v2.json": #"{"Name":"/from-json"}"#,
+            "/etc/docker/daemon.json": #"{"data-root": "/data/engine", "icc": false}"#,
+            "/opt/d.json": #"{"data-root": "/srv/docker"}"#,
+        ])
+        defer { _ = system("rm -rf '\(root)'") }
+        let host = HostRoot(prefix: root)
+        for arguments in [["--data-root", "/srv/docker"], ["--data-root=/srv/docker"], ["-g", "/srv/docker"], ["--config-file", "/opt/d.json"]] {
+            let state = RuntimeState.load(root: host, processes: [dockerd(["--iptables=false"] + arguments)])
+            #expect(state.dockerDataRoots == ["/srv/docker"], "\(arguments)")
+            #expect(state.dockerName(id: id, root: host) == "from-flag", "\(arguments)")
+        }
+        // No dockerd running: daemon.json says where its state is.
+        let state = RuntimeState.load(root: host)
+        #expect(state.dockerDataRoots == ["/data/engine"])
+        #expect(state.dockerName(id: id, root: host) == "from-json")
+    }
+
+    @Test func containerdRuncRootIsContainerd() throws {
+        let root = try tree([
+            "/run/containerd/runc/default/web/state.json": #"{"id":"web","init_process_pid":7001,"init_process_start":1}"#,
+            "/run/docker/runtime-runc/moby/\(id)/state.json": #"{"id":"\#(id)","init_process_pid":7002,"init_process_start":1}"#,
+            "/run/runc/plain/state.json": #"{"id":"plain","init_process_pid":7003,"init_process_start":1}"#,
+        ])
+        defer { _ = system("rm -rf '\(root)'") }
+        let state = RuntimeState.load(root: HostRoot(prefix: root))
+        #expect(state.runcByPID[7001]?.runtime == "containerd")
+        #expect(state.runcByPID[7001]?.ociRuntime == "runc")
+        #expect(state.runcByPID[7002]?.runtime == "docker")
+        #expect(state.runcByPID[7003]?.runtime == "runc")
+    }
+
+    @Test func daemonArgumentSpellings() {
+        let arguments = DaemonArguments(["systemd-nspawn", "--register=no", "-Mbox", "-D", "/srv/tree", "--", "-M", "spoof"])
+        #expect(arguments.value(["--machine", "-M"]) == "box")
+        #expect(arguments.value(["--directory", "-D"]) == "/srv/tree")
+        #expect(DaemonArguments(["x", "--machine=web"]).value(["--machine", "-M"]) == "web")
+        #expect(DaemonArguments(["x", "--", "--machine=web"]).value(["--machine", "-M"]) == nil)
+        #expect(DaemonArguments(["x", "--machinex=web"]).value(["--machine", "-M"]) == nil)
     }
 }

@@ -95,6 +95,8 @@ public enum FuzzTargets {
             _ = EngineStateParser.crunPID(status: bytes)
             _ = EngineStateParser.dockerName(configV2: bytes)
             _ = EngineStateParser.criName(bundleConfig: bytes)
+            _ = EngineStateParser.criSandboxID(bundleConfig: bytes)
+            _ = EngineStateParser.dockerDaemonDataRoot(daemonJSON: bytes)
         },
         FuzzTarget(name: "json-document") { bytes in
             _ = try? JSONDocument.parse(text(bytes))
