@@ -74,6 +74,8 @@ public struct CheckPipeline: Sendable {
             }
             findings += judges.baseline.map { $0.apply(to: judged.findings, postures: result.workloads, today: Date()) } ?? judged.findings
         }
+        // The pod specs' trees are not needed past here: let the report be rendered without them.
+        result.pods = []
         return Output(
             checkedAt: checkedAt, result: result, findings: findings,
             undetermined: assessed.undetermined.map(\.asIssue), pack: judges.pack)

@@ -187,9 +187,8 @@ public struct PodSecurityStandards: Sendable {
 
     /// The controls of `level` at `version` the pod violates, in PSA's order.
     public func evaluate(_ pod: PodSecurityInput, policy: PodSecurityPolicy) -> [PodSecurityViolation] {
-        checks(level: policy.level, version: policy.version).compactMap { entry in
-            PodSecurityEvaluation(pod: pod).run(entry.check, entry.variant)
-        }
+        let evaluation = PodSecurityEvaluation(pod: pod)
+        return checks(level: policy.level, version: policy.version).compactMap { evaluation.run($0.check, $0.variant) }
     }
 
     /// The highest level the pod meets at `version`.
@@ -203,10 +202,12 @@ public struct PodSecurityStandards: Sendable {
     /// restricted check at restricted (a restricted pod shows none; a baseline one only
     /// restricted ones).
     public func violations(_ pod: PodSecurityInput, version: PodSecurityVersion) -> [PodSecurityViolation] {
-        let baseline = evaluate(pod, policy: PodSecurityPolicy(level: .baseline, version: version))
-        let restricted = evaluate(pod, policy: PodSecurityPolicy(level: .restricted, version: version))
-            .filter { $0.level == .restricted }
-        return baseline + restricted
+        // Each check once: baseline's at baseline, then the restricted ones (a baseline check a
+        // restricted one overrides is still a baseline control the pod may break).
+        let evaluation = PodSecurityEvaluation(pod: pod)
+        let baseline = checks(level: .baseline, version: version)
+        let restricted = checks(level: .restricted, version: version).filter { $0.check.level == .restricted }
+        return (baseline + restricted).compactMap { evaluation.run($0.check, $0.variant) }
     }
 
     /// The check behind a finding's rule id.
@@ -834,8 +835,9 @@ extension PodSecurityStandards {
         var findings: [Finding] = []
         var verdicts: [String: PodSecurityVerdict] = [:]
         let resolved = "v1.\(resolve(version))"
-        for subject in subjects {
-            let violations = self.violations(subject.input, version: version)
+        // Pods are judged on every core; the findings keep the pods' order.
+        let judged = Parallel.map(subjects) { self.violations($0.input, version: version) }
+        for (subject, violations) in zip(subjects, judged) {
             let level: PodSecurityLevel =
                 violations.isEmpty ? .restricted : violations.contains { $0.level == .baseline } ? .privileged : .baseline
             for container in subject.containers {
