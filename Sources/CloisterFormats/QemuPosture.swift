@@ -24,6 +24,11 @@ extension QemuConfig {
             }
             builder.defaulted(field, source)
         }
+        if startedByLibvirt {
+            // The same fact the domain XML gives without a static <seclabel>.
+            builder.defaulted("mac", DefaultSource.libvirtSeclabel)
+            builder.unknown(.mac, "started by libvirt: the host's security driver (SELinux svirt or AppArmor libvirt-UUID) labels qemu at start; the label is not on the command line")
+        }
         if accelerators.count > 1 {
             // qemu uses the first accelerator that initialises: a guest declared kvm:tcg runs
             // under TCG, silently, on a host where /dev/kvm cannot be opened.

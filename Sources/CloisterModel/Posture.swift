@@ -562,7 +562,7 @@ public struct NetworkBackend: Codable, Sendable, Equatable {
 }
 
 public struct Passthrough: Codable, Sendable, Equatable {
-    /// `vfio`, `usb-host`.
+    /// `vfio`, `mdev`, `usb-host`, `pci-assign`, `scsi-generic`, `scsi-block`, `vhost-scsi`.
     public var kind: String
     /// Host address of the device (`0000:01:00.0`, `hostbus=1,hostaddr=3`, `/dev/vfio/12`).
     public var host: String
