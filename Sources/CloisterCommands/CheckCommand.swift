@@ -35,6 +35,13 @@ public struct CheckCommand: CloisterSubcommand {
         help: ArgumentHelp("Check a qemu command line: everything after --qemu [--].", valueName: "argv"))
     public var qemuOption: [String] = []
 
+    @Option(
+        name: .customLong("libvirt-qemu-conf"),
+        help: ArgumentHelp(
+            "libvirt's qemu.conf, for what domains leave to it (graphics passwords, SASL and TLS, security_driver, user, seccomp_sandbox). Default: /etc/libvirt/qemu.conf when present; without one those fields are unknown.",
+            valueName: "file"))
+    public var libvirtQemuConf: String?
+
     /// The same report, rule, policy, baseline and gate flags as `scan`.
     @OptionGroup var assessment: AssessmentOptions
 
@@ -57,7 +64,7 @@ public struct CheckCommand: CloisterSubcommand {
 
     public func run() async throws {
         // Bad rule, policy or baseline files stop here (exit 2): there is nothing to judge with.
-        let checked = try CheckPipeline(paths: paths, qemuArguments: qemuArguments).run(settings: assessment.settings)
+        let checked = try CheckPipeline(paths: paths, qemuArguments: qemuArguments, libvirtQemuConf: libvirtQemuConf).run(settings: assessment.settings)
         let result = checked.result
         if assessment.format == .json {
             if assessment.output == nil {
