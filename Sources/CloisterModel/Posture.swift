@@ -57,6 +57,10 @@ public struct Posture: Codable, Sendable, Equatable {
     public var maskedPaths: [String]?
     /// Paths made read-only inside the workload (OCI `readonlyPaths`: /proc/sys, …).
     public var readOnlyPaths: [String]?
+    /// For an observed posture scanned with `--declared`: each way the kernel shows the workload
+    /// less confined than its engine's own configuration declares (empty: none). nil when no
+    /// declared configuration was compared.
+    public var drift: [Drift]?
 
     public init(
         id: String, kind: WorkloadKind, runtime: String, name: String, pid: Int? = nil,
@@ -570,5 +574,24 @@ public struct Passthrough: Codable, Sendable, Equatable {
     public init(kind: String, host: String) {
         self.kind = kind
         self.host = host
+    }
+}
+
+// MARK: - Drift
+
+/// One difference between what a workload's configuration declares and what the kernel shows,
+/// that weakens confinement: `field` is the posture path (`seccomp.mode`), both values as text.
+public struct Drift: Codable, Sendable, Equatable {
+    public var field: String
+    public var declared: String
+    public var observed: String
+    /// The configuration file that declared it (a bundle's config.json).
+    public var source: String
+
+    public init(field: String, declared: String, observed: String, source: String) {
+        self.field = field
+        self.declared = declared
+        self.observed = observed
+        self.source = source
     }
 }

@@ -55,6 +55,14 @@ public enum PostureTree {
         if let runtimeClass = posture.runtimeClass { root["runtimeClass"] = .string(runtimeClass) }
         if let masked = posture.maskedPaths { root["maskedPaths"] = strings(masked) }
         if let readOnly = posture.readOnlyPaths { root["readOnlyPaths"] = strings(readOnly) }
+        if let drift = posture.drift {
+            root["drift"] = .array(drift.map { entry in
+                .object([
+                    "field": .string(entry.field), "declared": .string(entry.declared), "observed": .string(entry.observed),
+                    "source": .string(entry.source),
+                ])
+            })
+        }
         return .object(root)
     }
 
