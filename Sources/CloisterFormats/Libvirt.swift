@@ -109,6 +109,9 @@ public enum Libvirt {
                     hypervisor.consoles.append(console.console)
                     if console.defaultedListen {
                         builder.defaulted("hypervisor.consoles", DefaultSource.libvirtGraphicsListen)
+                        // Which console's address is the default: qemu.conf's *_listen may change it.
+                        builder.defaulted(
+                            "hypervisor.consoles[\(hypervisor.consoles.count - 1)].address", DefaultSource.libvirtGraphicsListen)
                     }
                     at(device, path, "hypervisor.consoles[\(hypervisor.consoles.count - 1)]")
                 }

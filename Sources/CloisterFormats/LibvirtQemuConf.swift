@@ -76,6 +76,12 @@ public struct LibvirtQemuConf: Sendable, Equatable {
         func declared(_ field: String, _ name: String) {
             posture.fieldLocations[field] = SourceLocation(file: file, line: settings[name]?.line, path: name)
         }
+        /// A default the domain left is now this file's setting.
+        func settle(_ field: String, _ name: String) {
+            posture.defaulted.removeAll { $0 == field }
+            posture.defaultSources?.removeValue(forKey: field)
+            declared(field, name)
+        }
         for index in hypervisor.consoles.indices where ["vnc", "spice"].contains(hypervisor.consoles[index].kind) {
             let kind = hypervisor.consoles[index].kind
             let field = "hypervisor.consoles[\(index)].password"
@@ -86,6 +92,21 @@ public struct LibvirtQemuConf: Sendable, Equatable {
                 hypervisor.consoles[index].password = password || sasl
                 posture.unknown.removeValue(forKey: FieldPath(field))
                 declared(field, password ? "\(kind)_password" : "\(kind)_sasl")
+            }
+            let address = "hypervisor.consoles[\(index)].address"
+            if posture.defaulted.contains(address) {
+                // The domain names no listen address: qemu.conf's own, or its automatic socket.
+                if flag("\(kind)_auto_unix_socket") == true {
+                    hypervisor.consoles[index].transport = "unix"
+                    hypervisor.consoles[index].address = nil
+                    hypervisor.consoles[index].localOnly = true
+                    settle(address, "\(kind)_auto_unix_socket")
+                } else if let listen = settings["\(kind)_listen"]?.value {
+                    let port = hypervisor.consoles[index].address.flatMap(NetworkAddress.split)?.port ?? ""
+                    hypervisor.consoles[index].address = NetworkAddress.join(host: listen, port: port)
+                    hypervisor.consoles[index].localOnly = !NetworkAddress.isWildcard(listen) && NetworkAddress.isLoopback(listen)
+                    settle(address, "\(kind)_listen")
+                }
             }
             if kind == "vnc", hypervisor.consoles[index].transport != "unix" {
                 hypervisor.consoles[index].tls = flag("vnc_tls") ?? false
@@ -122,9 +143,7 @@ public struct LibvirtQemuConf: Sendable, Equatable {
         }
         if let sandbox = settings["seccomp_sandbox"], let value = Int(sandbox.value) {
             if value == 0 { hypervisor.sandbox = HypervisorSandbox(enabled: false) }
-            posture.defaulted.removeAll { $0 == "hypervisor.sandbox" }
-            posture.defaultSources?.removeValue(forKey: "hypervisor.sandbox")
-            declared("hypervisor.sandbox", "seccomp_sandbox")
+            settle("hypervisor.sandbox", "seccomp_sandbox")
         }
         posture.hypervisor = hypervisor
     }

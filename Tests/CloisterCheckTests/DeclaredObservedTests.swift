@@ -342,6 +342,26 @@ struct LibvirtQemuConfTests {
         #expect(apparmor.mac.apparmor?.profile == "libvirt-u-1")
     }
 
+    @Test("a graphics console with no listen address takes qemu.conf's, or its automatic socket")
+    func listenAddress() throws {
+        let xml = """
+            <domain type='kvm'><name>g</name>
+              <devices><graphics type='vnc' autoport='yes'/><graphics type='spice' autoport='yes' passwd='x'/></devices></domain>
+            """
+        var posture = try #require(Check.check(contents: xml, file: "g.xml").workloads.first)
+        #expect(posture.hypervisor?.consoles.first { $0.kind == "vnc" }?.localOnly == true)
+        try LibvirtQemuConf.parse("vnc_listen = \"0.0.0.0\"\nspice_auto_unix_socket = 1\n", file: "q.conf").apply(to: &posture)
+        let consoles = try #require(posture.hypervisor?.consoles)
+        let vnc = try #require(consoles.first { $0.kind == "vnc" })
+        #expect(vnc.address == "0.0.0.0:auto" && vnc.localOnly == false)
+        let index = try #require(consoles.firstIndex { $0.kind == "vnc" })
+        #expect(!posture.defaulted.contains("hypervisor.consoles[\(index)].address"))
+        #expect(posture.fieldLocations["hypervisor.consoles[\(index)].address"]?.line == 1)
+        let spice = try #require(consoles.first { $0.kind == "spice" })
+        #expect(spice.transport == "unix" && spice.localOnly == true)
+        #expect(try Verdicts.of(posture).fired.contains("vm-console-exposed"))
+    }
+
     @Test("--libvirt-qemu-conf that does not parse is an error naming the file and line")
     func badFileIsAnError() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cloister-qemuconf-\(UUID().uuidString)")
