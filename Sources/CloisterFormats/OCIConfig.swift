@@ -188,6 +188,14 @@ public enum OCIConfig {
         builder.posture.readOnlyPaths = spec.linux?.readonlyPaths ?? []
         if spec.linux?.readonlyPaths != nil { builder.declared("readOnlyPaths", at: linux?["readonlyPaths"]) }
 
+        // Hooks: host programs the runtime runs for the container, listed by stage.
+        if let hooks = spec.hooks {
+            builder.posture.hooks = hooks.stages.flatMap { stage in
+                stage.hooks.map { RuntimeHook(stage: stage.name, path: $0.path, args: $0.args ?? []) }
+            }
+            builder.declared("hooks", at: document?["hooks"])
+        }
+
         if let readonly = spec.root?.readonly {
             builder.posture.readOnlyRootfs = readonly
             builder.declared("readOnlyRootfs", at: document?.at("root", "readonly"))

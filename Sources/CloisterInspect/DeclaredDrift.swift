@@ -53,6 +53,9 @@ enum DeclaredDrift {
             return
         }
         posture.drift = differences(declared: declared, observed: posture, source: file)
+        // Hooks ran on the host before the container's init and leave no trace in /proc: the
+        // bundle is where they are seen.
+        posture.hooks = declared.hooks
     }
 
     /// What the kernel shows weaker than declared. Fields either side does not know are left out.

@@ -61,6 +61,10 @@ public struct Posture: Codable, Sendable, Equatable {
     /// less confined than its engine's own configuration declares (empty: none). nil when no
     /// declared configuration was compared.
     public var drift: [Drift]?
+    /// OCI hooks the runtime runs on the host for this container (prestart, createRuntime, …):
+    /// each runs outside the container, with the runtime's privileges. Declared only: a scan
+    /// lists them with `--declared`, from the bundle.
+    public var hooks: [RuntimeHook]?
 
     public init(
         id: String, kind: WorkloadKind, runtime: String, name: String, pid: Int? = nil,
@@ -593,5 +597,19 @@ public struct Drift: Codable, Sendable, Equatable {
         self.declared = declared
         self.observed = observed
         self.source = source
+    }
+}
+
+/// One OCI hook: the stage it runs at and the host program it runs.
+public struct RuntimeHook: Codable, Sendable, Equatable {
+    /// `prestart`, `createRuntime`, `createContainer`, `startContainer`, `poststart`, `poststop`.
+    public var stage: String
+    public var path: String
+    public var args: [String]
+
+    public init(stage: String, path: String, args: [String] = []) {
+        self.stage = stage
+        self.path = path
+        self.args = args
     }
 }

@@ -185,6 +185,7 @@ public struct FieldCatalogue: Sendable {
         posture.runtimeClass = "runsc"
         posture.maskedPaths = ["/proc/kcore"]
         posture.readOnlyPaths = ["/proc/sys"]
+        posture.hooks = [RuntimeHook(stage: "createRuntime", path: "/usr/bin/nvidia-ctk", args: ["nvidia-ctk", "hook"])]
         posture.drift = [Drift(field: "seccomp.mode", declared: "filter", observed: "disabled", source: "/run/b/config.json")]
         return posture
     }

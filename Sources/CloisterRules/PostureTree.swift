@@ -55,6 +55,11 @@ public enum PostureTree {
         if let runtimeClass = posture.runtimeClass { root["runtimeClass"] = .string(runtimeClass) }
         if let masked = posture.maskedPaths { root["maskedPaths"] = strings(masked) }
         if let readOnly = posture.readOnlyPaths { root["readOnlyPaths"] = strings(readOnly) }
+        if let hooks = posture.hooks {
+            root["hooks"] = .array(hooks.map { hook in
+                .object(["stage": .string(hook.stage), "path": .string(hook.path), "args": strings(hook.args)])
+            })
+        }
         if let drift = posture.drift {
             root["drift"] = .array(drift.map { entry in
                 .object([

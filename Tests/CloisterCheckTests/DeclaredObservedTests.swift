@@ -105,6 +105,27 @@ struct PodmanConfigTests {
         #expect((OCIConfig.engine(annotations) ?? "oci") == expected)
     }
 
+    @Test("hooks are listed by stage: host programs the runtime runs for the container")
+    func hooks() throws {
+        let text = """
+            {"ociVersion": "1.2.0", "process": {"args": ["sh"]},
+             "hooks": {
+               "createRuntime": [{"path": "/usr/bin/nvidia-ctk", "args": ["nvidia-ctk", "hook", "update-ldcache"]}],
+               "poststop": [{"path": "/usr/libexec/cleanup", "timeout": 5}]
+             }}
+            """
+        let posture = try #require(Check.check(contents: text, file: "hooks.json").workloads.first)
+        #expect(posture.hooks == [
+            RuntimeHook(stage: "createRuntime", path: "/usr/bin/nvidia-ctk", args: ["nvidia-ctk", "hook", "update-ldcache"]),
+            RuntimeHook(stage: "poststop", path: "/usr/libexec/cleanup"),
+        ])
+        #expect(posture.fieldLocations["hooks"]?.line == 2)
+        #expect(try Self.posture().hooks == nil)
+        let missing = Check.check(contents: #"{"ociVersion": "1.2.0", "hooks": {"prestart": [{"args": ["x"]}]}}"#, file: "bad.json")
+        let error = try #require(missing.errors.first)
+        #expect(error.line == 1 && error.message.contains("path"), "\(error)")
+    }
+
     @Test("readonlyPaths off proc and sysfs, and a masked path without a /dev mount")
     func otherProtectedPaths() throws {
         let text = """

@@ -32,6 +32,7 @@ struct DriftTests {
         defer { container.stop() }
         try Self.editConfig(container.bundle) { config in
             LiveDeclaredTests.editProcess(&config) { $0["noNewPrivileges"] = true }
+            config["hooks"] = ["createRuntime": [["path": "/usr/bin/true", "args": ["true", "hook"]]]]
             LiveDeclaredTests.editLinux(&config) { linux in
                 linux["seccomp"] = [
                     "defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
@@ -44,6 +45,8 @@ struct DriftTests {
         let configPath = container.bundle.appendingPathComponent("config.json").path
         #expect(drift.contains(Drift(field: "seccomp.mode", declared: "filter", observed: "disabled", source: configPath)))
         #expect(drift.contains(Drift(field: "noNewPrivileges", declared: "true", observed: "false", source: configPath)))
+        // Hooks ran on the host and leave nothing in /proc: the bundle's are listed.
+        #expect(scan.posture.hooks == [RuntimeHook(stage: "createRuntime", path: "/usr/bin/true", args: ["true", "hook"])])
         // The read-only root it declares is in force: no drift there.
         #expect(!drift.contains { $0.field == "readOnlyRootfs" })
         scan.expect(fires: ["drift-seccomp", "drift-no-new-privs"], silent: ["drift-read-only-rootfs", "drift-capabilities", "drift-namespace"])
