@@ -33,6 +33,13 @@ struct DriftTests {
         try Self.editConfig(container.bundle) { config in
             LiveDeclaredTests.editProcess(&config) { $0["noNewPrivileges"] = true }
             config["hooks"] = ["createRuntime": [["path": "/usr/bin/true", "args": ["true", "hook"]]]]
+            // /dev was mounted writable; the bundle now says read-only.
+            config["mounts"] = (config["mounts"] as? [[String: Any]] ?? []).map { mount in
+                guard mount["destination"] as? String == "/dev" else { return mount }
+                var edited = mount
+                edited["options"] = (mount["options"] as? [String] ?? []) + ["ro"]
+                return edited
+            }
             LiveDeclaredTests.editLinux(&config) { linux in
                 linux["seccomp"] = [
                     "defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
@@ -45,11 +52,12 @@ struct DriftTests {
         let configPath = container.bundle.appendingPathComponent("config.json").path
         #expect(drift.contains(Drift(field: "seccomp.mode", declared: "filter", observed: "disabled", source: configPath)))
         #expect(drift.contains(Drift(field: "noNewPrivileges", declared: "true", observed: "false", source: configPath)))
+        #expect(drift.contains(Drift(field: "mounts.readOnly", declared: "/dev read-only", observed: "/dev writable", source: configPath)))
         // Hooks ran on the host and leave nothing in /proc: the bundle's are listed.
         #expect(scan.posture.hooks == [RuntimeHook(stage: "createRuntime", path: "/usr/bin/true", args: ["true", "hook"])])
         // The read-only root it declares is in force: no drift there.
         #expect(!drift.contains { $0.field == "readOnlyRootfs" })
-        scan.expect(fires: ["drift-seccomp", "drift-no-new-privs"], silent: ["drift-read-only-rootfs", "drift-capabilities", "drift-namespace"])
+        scan.expect(fires: ["drift-seccomp", "drift-no-new-privs", "drift-mount-writable"], silent: ["drift-read-only-rootfs", "drift-capabilities", "drift-namespace"])
         let finding = try #require(scan.findings.first { $0.rule == "drift-seccomp" })
         #expect(finding.message.contains(configPath) && finding.message.contains("disabled"))
     }
@@ -67,7 +75,13 @@ struct DriftTests {
 
     @Test("podman's containers: the bundle found through runc's state, no drift", .needsPodman)
     func podman() throws {
-        for flags in [[], ["--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined"], PodmanFindingsTests.hardenedFlags] {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("drift-volume"))
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        for flags in [
+            [], ["--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined"], PodmanFindingsTests.hardenedFlags,
+            ["--privileged", "-v", "\(scratch.path):/data:ro"],
+        ] {
             let container = try PodmanContainer.run("drift", flags: flags)
             defer { container.stop() }
             let scan = try Assess.workload(pid: container.pid, ["--declared"])
