@@ -273,11 +273,24 @@ public enum OCIConfig {
     /// itself, so of the proc or sysfs mount that holds it) and `linux.maskedPaths` (a read-only
     /// tmpfs over a directory, the container's /dev/null over a file), as mountinfo shows them.
     static func protectionMounts(_ spec: Spec) -> [Mount] {
-        let mounts = spec.mounts ?? []
-        /// The listed mount that holds `path` (the longest destination that is a prefix of it).
+        // By destination (the last listed wins, as the last mount there is the one seen), so a
+        // file with many mounts and many paths costs one lookup a path component, not a scan.
+        var byDestination: [String: Spec.Mount] = [:]
+        for mount in spec.mounts ?? [] {
+            var destination = mount.destination
+            while destination.count > 1, destination.hasSuffix("/") { destination.removeLast() }
+            byDestination[destination] = mount
+        }
+        /// The listed mount that holds `path`: the nearest of its ancestors (or itself) mounted.
         func holder(of path: String) -> Spec.Mount? {
-            mounts.filter { path == $0.destination || path.hasPrefix($0.destination.hasSuffix("/") ? $0.destination : $0.destination + "/") }
-                .max { $0.destination.count < $1.destination.count }
+            var candidate = Substring(path)
+            for _ in 0..<256 {
+                if let mount = byDestination[String(candidate)] { return mount }
+                guard let slash = candidate.lastIndex(of: "/"), !candidate.isEmpty else { return nil }
+                candidate = slash == candidate.startIndex ? (candidate == "/" ? "" : "/") : candidate[..<slash]
+                if candidate.isEmpty { return nil }
+            }
+            return nil
         }
         let securityOptions: Set<String> = ["nosuid", "nodev", "noexec"]
         var result: [Mount] = []

@@ -82,8 +82,11 @@ enum DeclaredDrift {
         // A mount declared read-only that the kernel shows writable at the same place. The
         // cgroup filesystem is left out: on a v1 or hybrid host runtimes mount a tmpfs at
         // /sys/fs/cgroup and the read-only hierarchies inside it, not one read-only mount.
+        var shownReadOnly: [String: Bool] = [:]
+        for mount in observed.mounts { shownReadOnly[mount.target] = mount.readOnly }
+        var reported: Set<String> = []
         for mount in declared.mounts where mount.readOnly && mount.type != "cgroup" && mount.type != "cgroup2" {
-            guard let shown = observed.mounts.last(where: { $0.target == mount.target }), !shown.readOnly else { continue }
+            guard shownReadOnly[mount.target] == false, reported.insert(mount.target).inserted else { continue }
             add("mounts.readOnly", "\(mount.target) read-only", "\(mount.target) writable")
         }
         // A capability held that the configuration does not grant (sets the file declares).

@@ -126,6 +126,18 @@ struct PodmanConfigTests {
         #expect(error.line == 1 && error.message.contains("path"), "\(error)")
     }
 
+    @Test("many mounts and many protected paths cost a lookup each, not mounts × paths")
+    func manyPaths() throws {
+        let count = 20_000
+        let mounts = (0..<count).map { #"{"destination": "/m/\#($0)", "type": "tmpfs", "source": "tmpfs"}"# }.joined(separator: ",")
+        let paths = (0..<count).map { #""/m/\#($0)/x/y""# }.joined(separator: ",")
+        let text = #"{"ociVersion": "1.0.2", "mounts": [\#(mounts)], "linux": {"readonlyPaths": [\#(paths)], "maskedPaths": [\#(paths)]}}"#
+        let start = ContinuousClock.now
+        let posture = try #require(Check.check(contents: text, file: "many.json").workloads.first)
+        #expect(posture.mounts.count == 3 * count)
+        #expect(ContinuousClock.now - start < .seconds(20))
+    }
+
     @Test("readonlyPaths off proc and sysfs, and a masked path without a /dev mount")
     func otherProtectedPaths() throws {
         let text = """
