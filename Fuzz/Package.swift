@@ -20,7 +20,7 @@ let targets = [
     "proc-status", "id-map", "ns-link", "cmdline", "mountinfo", "cgroup", "mac-label", "socket-table",
     "fdinfo", "passwd", "runc-state", "libvirt-status", "engine-state", "json-document", "oci-config",
     "firecracker", "qemu-cmdline", "qemu-options", "kubernetes", "compose", "libvirt-xml", "rule-file",
-    "exposure-policy", "baseline", "workload-description", "safe-text", "admission-review",
+    "exposure-policy", "baseline", "workload-description", "safe-text", "admission-review", "libvirt-qemu-conf",
 ]
 
 let package = Package(

@@ -39,7 +39,7 @@ ALL_TARGETS=(
     proc-status id-map ns-link cmdline mountinfo cgroup mac-label socket-table fdinfo passwd
     runc-state libvirt-status engine-state json-document oci-config firecracker qemu-cmdline
     qemu-options kubernetes compose libvirt-xml rule-file exposure-policy baseline
-    workload-description safe-text admission-review
+    workload-description safe-text admission-review libvirt-qemu-conf
 )
 TARGETS=("$@")
 [[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=("${ALL_TARGETS[@]}")
@@ -70,6 +70,7 @@ seeds() {
     kubernetes) check=('kubernetes/*.yaml' 'bad/*.yaml') ;;
     compose) check=('compose/*.yaml') ;;
     libvirt-xml) check=('libvirt/*.xml' 'bad/*.xml') ;;
+    libvirt-qemu-conf) check=('libvirt/*.conf') ;;
     rule-file) repo=('rules/*.yaml') ;;
     exposure-policy) repo=('policies/exposure.yaml') ;;
     baseline) repo=('policies/baseline.example.yaml') ;;

@@ -81,6 +81,44 @@ public enum Check {
 
     /// Checks files and directories (recursively, files with known endings). Every file is
     /// checked even when some are invalid; their errors are collected.
+    /// Where libvirt keeps the QEMU driver's settings on a host.
+    public static let hostLibvirtQemuConf = "/etc/libvirt/qemu.conf"
+
+    /// Checks files and directories, then settles in each libvirt domain what `qemu.conf`
+    /// decides: from `libvirtQemuConf` when given (a bad file is an error naming its line), else
+    /// from the host's /etc/libvirt/qemu.conf when it is there and readable; otherwise those
+    /// fields stay unknown, with why.
+    public static func check(paths: [String], libvirtQemuConf: String?) -> CheckResult {
+        var result = check(paths: paths)
+        let hostFile = FileManager.default.isReadableFile(atPath: hostLibvirtQemuConf) ? hostLibvirtQemuConf : nil
+        guard let path = libvirtQemuConf ?? hostFile,
+            libvirtQemuConf != nil || result.workloads.contains(where: { $0.runtime == "libvirt" })
+        else { return result }
+        do {
+            let conf = try LibvirtQemuConf.parse(try readText(path), file: path)
+            for index in result.workloads.indices { conf.apply(to: &result.workloads[index]) }
+        } catch let error as DocumentError {
+            if libvirtQemuConf != nil { result.errors.append(Check.error(error, file: path)) }
+        } catch let error as CheckError {
+            if libvirtQemuConf != nil { result.errors.append(error) }
+        } catch {
+            if libvirtQemuConf != nil { result.errors.append(CheckError(file: path, message: "\(error)")) }
+        }
+        return result
+    }
+
+    /// A small text file, read whole.
+    static func readText(_ path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw CheckError(file: path, message: "cannot be read (no such file, permission denied or not a regular file)")
+        }
+        defer { try? handle.close() }
+        let data = try handle.read(upToCount: 1 << 20 + 1) ?? Data()
+        guard data.count <= 1 << 20 else { throw CheckError(file: path, message: "is larger than 1 MiB; refused") }
+        guard let text = String(data: data, encoding: .utf8) else { throw CheckError(file: path, line: 1, message: "is not UTF-8 text") }
+        return text
+    }
+
     public static func check(paths: [String]) -> CheckResult {
         var files: [(path: String, explicit: Bool)] = []
         var result = CheckResult()

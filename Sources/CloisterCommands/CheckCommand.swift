@@ -48,6 +48,13 @@ public struct CheckCommand: CloisterSubcommand {
             valueName: "level[:version]|none"))
     var pss: String?
 
+    @Option(
+        name: .customLong("libvirt-qemu-conf"),
+        help: ArgumentHelp(
+            "libvirt's qemu.conf, for what domains leave to it (graphics passwords, SASL and TLS, security_driver, user, seccomp_sandbox). Default: /etc/libvirt/qemu.conf when present; without one those fields are unknown.",
+            valueName: "file"))
+    public var libvirtQemuConf: String?
+
     /// The same report, rule, policy, baseline and gate flags as `scan`.
     @OptionGroup var assessment: AssessmentOptions
 
@@ -84,7 +91,7 @@ public struct CheckCommand: CloisterSubcommand {
         // Bad rule, policy or baseline files stop here (exit 2): there is nothing to judge with.
         var settings = assessment.settings
         settings.podSecurity = try podSecurity
-        let checked = try CheckPipeline(paths: paths, qemuArguments: qemuArguments).run(settings: settings)
+        let checked = try CheckPipeline(paths: paths, qemuArguments: qemuArguments, libvirtQemuConf: libvirtQemuConf).run(settings: settings)
         let result = checked.result
         if assessment.format == .json {
             if assessment.output == nil {

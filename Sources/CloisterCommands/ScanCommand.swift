@@ -23,9 +23,14 @@ struct ScanCommand: CloisterSubcommand {
     @Option(name: .long, help: "Read /proc, /sys, /run and /etc under this directory (a captured tree) instead of /.")
     var root: String?
 
+    @Flag(
+        name: .long,
+        help: "Also read each container's declared configuration (the config.json of the bundle its runtime started it from) and report where the kernel shows it less confined than declared (drift-* findings).")
+    var declared = false
+
     func run() async throws {
         var timings = PhaseTimings()
-        let scanned = try ScanPipeline(ScanPipeline.Options(root: root, pid: pid)).run(settings: assessment.settings) {
+        let scanned = try ScanPipeline(ScanPipeline.Options(root: root, pid: pid, declared: declared)).run(settings: assessment.settings) {
             timings.mark($0)
         }
         try assessment.finish(scanned.report, pack: scanned.pack, verbose: verbose) { timings.mark($0) }

@@ -71,6 +71,8 @@ public func ociDefaultDevices(terminal: Bool) -> [Device] {
 public enum DefaultSource {
     public static let ociNamespaceAbsent =
         "OCI runtime-spec config-linux.md: a namespace type not listed is not created; the container shares the runtime's (host) namespace"
+    public static let ociPinnedNamespace =
+        "a namespace pinned under /run/netns (ip netns, podman's netavark, CNI), /run/user/UID/netns or /run/{ipc,uts,user}ns is one an engine made for a workload, not the host's"
     public static let ociSeccompAbsent = "OCI runtime-spec config-linux.md: without linux.seccomp no filter is installed"
     public static let ociNoNewPrivileges = "OCI runtime-spec config.md: process.noNewPrivileges defaults to false"
     public static let ociRootReadonly = "OCI runtime-spec config.md: root.readonly defaults to false"

@@ -99,9 +99,19 @@ public enum Libvirt {
             switch device.name {
             case "graphics":
                 if let console = graphicsConsole(device) {
+                    if console.console.password == nil {
+                        // Without passwd=, qemu.conf's vnc_sasl / spice_sasl decide whether a
+                        // client must authenticate; that file is the host's, not this one.
+                        builder.unknown(
+                            FieldPath("hypervisor.consoles").element(hypervisor.consoles.count).appending("password"),
+                            "<graphics type='\(console.console.kind)'> sets no passwd: whether SASL authenticates clients is qemu.conf's \(console.console.kind)_sasl on the host, not read")
+                    }
                     hypervisor.consoles.append(console.console)
                     if console.defaultedListen {
                         builder.defaulted("hypervisor.consoles", DefaultSource.libvirtGraphicsListen)
+                        // Which console's address is the default: qemu.conf's *_listen may change it.
+                        builder.defaulted(
+                            "hypervisor.consoles[\(hypervisor.consoles.count - 1)].address", DefaultSource.libvirtGraphicsListen)
                     }
                     at(device, path, "hypervisor.consoles[\(hypervisor.consoles.count - 1)]")
                 }
@@ -116,7 +126,10 @@ public enum Libvirt {
                     at(device, path, "hypervisor.passthrough[\(hypervisor.passthrough.count - 1)]")
                 }
             case "interface":
-                let interfaceType = device["type"] ?? "unknown"
+                var interfaceType = device["type"] ?? "unknown"
+                // <interface type='user'><backend type='passt'/>: passt, a process of its own,
+                // not SLiRP inside qemu (formatdomain, "Userspace connection using passt").
+                if interfaceType == "user", device.child("backend")?["type"] == "passt" { interfaceType = "passt" }
                 hypervisor.network.append(NetworkBackend(type: interfaceType, id: device.child("alias")?["name"]))
                 at(device, path, "hypervisor.network[\(hypervisor.network.count - 1)]")
                 if interfaceType == "hostdev", let passthrough = hostdev(device) {
@@ -186,7 +199,7 @@ public enum Libvirt {
         let listen = graphics.child("listen")
         if listen?["type"] == "none" { return nil }
         if let socket = listen?["socket"] ?? graphics["socket"] {
-            return (Console(kind: type, transport: "unix", address: socket, localOnly: true, password: graphics["passwd"] != nil), false)
+            return (Console(kind: type, transport: "unix", address: socket, localOnly: true, password: graphics["passwd"] != nil ? true : type == "rdp" ? false : nil), false)
         }
         let address = listen?["address"] ?? graphics["listen"]
         let defaulted = address == nil && listen?["type"] != "network"
@@ -196,7 +209,7 @@ public enum Libvirt {
         return (
             Console(
                 kind: type, transport: "tcp", address: NetworkAddress.join(host: host, port: port), localOnly: local,
-                password: graphics["passwd"] != nil, tls: type == "spice" ? graphics["tlsPort"] != nil : nil),
+                password: graphics["passwd"] != nil ? true : type == "rdp" ? false : nil, tls: type == "spice" ? graphics["tlsPort"] != nil : nil),
             defaulted
         )
     }
@@ -244,8 +257,19 @@ public enum Libvirt {
                 return Passthrough(kind: "usb-host", host: "hostbus=\(address["bus"] ?? ""),hostaddr=\(address["device"] ?? "")")
             }
             return Passthrough(kind: "usb-host", host: "")
-        case "scsi", "scsi_host", "mdev":
-            return Passthrough(kind: device["type"] ?? "", host: source?.child("adapter")?["name"] ?? source?.child("address")?["uuid"] ?? "")
+        // Named as the device qemu is given for them, so both sides say the same: a SCSI LUN
+        // becomes scsi-generic, a vhost SCSI host (<source protocol='vhost' wwpn=…>)
+        // vhost-scsi, a mediated device a vfio-pci (or -ccw, -ap) on its mdev sysfs path.
+        case "scsi":
+            let adapter = source?.child("adapter")?["name"] ?? ""
+            let address = source?.child("address")
+            let unit = ["bus", "target", "unit"].compactMap { address?[$0] }.joined(separator: ":")
+            return Passthrough(kind: "scsi-generic", host: unit.isEmpty ? adapter : "\(adapter):\(unit)")
+        case "scsi_host":
+            return Passthrough(kind: "vhost-scsi", host: source?["wwpn"] ?? "")
+        case "mdev":
+            let uuid = source?.child("address")?["uuid"] ?? ""
+            return Passthrough(kind: "mdev", host: uuid.isEmpty ? "" : "/sys/bus/mdev/devices/\(uuid)")
         default:
             return nil
         }

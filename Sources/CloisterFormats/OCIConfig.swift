@@ -30,7 +30,8 @@ public enum OCIConfig {
     {
         let workloadName = name ?? spec.hostname ?? file
         var builder = DeclaredPosture(
-            id: "oci:\(file)", kind: .container, runtime: "oci", name: workloadName, file: file, at: document)
+            id: "oci:\(file)", kind: .container, runtime: engine(spec.annotations ?? [:]) ?? "oci", name: workloadName, file: file,
+            at: document)
         let process = document?["process"]
         let linux = document?["linux"]
         // Where a default lands when the file has no object that would have declared it.
@@ -54,9 +55,12 @@ public enum OCIConfig {
             if let (namespace, entry) = listed[specName] {
                 builder.declared(field, at: entry)
                 if let path = namespace.path {
-                    if path.hasPrefix("/proc/1/ns/") {
-                        builder.posture.namespaces[postureName] = .host
-                    } else {
+                    switch joinedNamespace(path) {
+                    case .host: builder.posture.namespaces[postureName] = .host
+                    case .pinned:
+                        builder.posture.namespaces[postureName] = .private
+                        builder.defaulted(field, DefaultSource.ociPinnedNamespace, at: entry)
+                    case nil:
                         builder.unknown(.namespace(postureName), "joins the namespace at \(path); whose it is is not in the file")
                     }
                 } else {
@@ -82,7 +86,16 @@ public enum OCIConfig {
             if let uid = builder.posture.user.uid {
                 builder.posture.user.hostUid = builder.posture.user.uidMap.lazy.compactMap { $0.hostID(for: uid) }.first
             }
+            if let gid = builder.posture.user.gid {
+                builder.posture.user.hostGid = builder.posture.user.gidMap.lazy.compactMap { $0.hostID(for: gid) }.first
+            }
         } else if builder.posture.namespaces.user == .host {
+            // The host's user namespace: every ID is itself, as /proc/PID/uid_map shows it.
+            if builder.posture.user.uidMap.isEmpty, builder.posture.user.gidMap.isEmpty {
+                let identity = [IDMapRange(inside: 0, outside: 0, count: UInt32.max)]
+                builder.posture.user.uidMap = identity
+                builder.posture.user.gidMap = identity
+            }
             builder.posture.user.rootMappedToHost = true
             builder.posture.user.hostUid = builder.posture.user.uid
             builder.posture.user.hostGid = builder.posture.user.gid
@@ -161,10 +174,27 @@ public enum OCIConfig {
             builder.declared("mounts[\(builder.posture.mounts.count - 1)]", at: element(document?["mounts"], index))
         }
 
+        // What runc and crun do with readonlyPaths and maskedPaths is mount: the mounts below
+        // are the ones the kernel shows for them, so mount rules read a file as they read a scan.
+        let protectedLists = [("readonlyPaths", spec.linux?.readonlyPaths ?? []), ("maskedPaths", spec.linux?.maskedPaths ?? [])]
+        let protection = protectionMounts(spec)
+        for (offset, entry) in protectedLists.flatMap({ key, paths in paths.indices.map { (key, $0) } }).enumerated()
+        where offset < protection.count {
+            builder.posture.mounts.append(protection[offset])
+            builder.declared("mounts[\(builder.posture.mounts.count - 1)]", at: element(linux?[entry.0], entry.1))
+        }
         builder.posture.maskedPaths = spec.linux?.maskedPaths ?? []
         if spec.linux?.maskedPaths != nil { builder.declared("maskedPaths", at: linux?["maskedPaths"]) }
         builder.posture.readOnlyPaths = spec.linux?.readonlyPaths ?? []
         if spec.linux?.readonlyPaths != nil { builder.declared("readOnlyPaths", at: linux?["readonlyPaths"]) }
+
+        // Hooks: host programs the runtime runs for the container, listed by stage.
+        if let hooks = spec.hooks {
+            builder.posture.hooks = hooks.stages.flatMap { stage in
+                stage.hooks.map { RuntimeHook(stage: stage.name, path: $0.path, args: $0.args ?? []) }
+            }
+            builder.declared("hooks", at: document?["hooks"])
+        }
 
         if let readonly = spec.root?.readonly {
             builder.posture.readOnlyRootfs = readonly
@@ -202,6 +232,91 @@ public enum OCIConfig {
         }
         builder.posture.cgroup = cgroup
         return builder.posture
+    }
+
+    /// The engine that wrote a config.json, from the annotations it leaves there, named as the
+    /// scan names the workloads it manages. `org.systemd.property.*` annotations are passed by
+    /// any engine to the runtime's systemd cgroup driver and name none.
+    static func engine(_ annotations: [String: String]) -> String? {
+        let keys = annotations.keys
+        if annotations["io.container.manager"] == "libpod" || keys.contains(where: { $0.hasPrefix("io.podman.") }) { return "podman" }
+        if keys.contains(where: { $0.hasPrefix("com.docker.") }) { return "docker" }
+        if keys.contains(where: { $0.hasPrefix("io.kubernetes.cri-o.") }) { return "cri-o" }
+        if keys.contains(where: { $0.hasPrefix("io.kubernetes.cri.") }) { return "containerd" }
+        return nil
+    }
+
+    /// Whose namespace a `linux.namespaces[].path` joins, where the path alone says so:
+    /// `/proc/1/ns/*` (or `/proc/self/ns/*` of the runtime, which runs in the host's) is the
+    /// host's; a namespace pinned by bind mount under `/run/netns` (`ip netns`, podman's netavark,
+    /// CNI), `/run/user/N/netns` or an engine's own state directory was made for a workload.
+    enum JoinedNamespace { case host, pinned }
+
+    static func joinedNamespace(_ path: String) -> JoinedNamespace? {
+        if path.hasPrefix("/proc/1/ns/") { return .host }
+        let pinnedDirectories = ["/run/netns/", "/var/run/netns/", "/run/ipcns/", "/run/utsns/", "/run/userns/"]
+        if pinnedDirectories.contains(where: { path.hasPrefix($0) }), !path.contains("/../") { return .pinned }
+        if path.hasPrefix("/run/user/"), path.split(separator: "/").dropFirst(3).first == "netns", !path.contains("/../") {
+            return .pinned
+        }
+        return nil
+    }
+
+    /// Directories that runtimes are given in `maskedPaths` (runc masks a directory with an
+    /// empty read-only tmpfs, a file with a bind of /dev/null). Everything masked under /sys is
+    /// a directory; under /proc these are.
+    static let procDirectories: Set<String> = [
+        "acpi", "asound", "bus", "driver", "fs", "irq", "net", "pressure", "scsi", "sys", "sysvipc", "tty",
+    ]
+
+    /// The mounts runc and crun make for `linux.readonlyPaths` (a read-only bind of the path over
+    /// itself, so of the proc or sysfs mount that holds it) and `linux.maskedPaths` (a read-only
+    /// tmpfs over a directory, the container's /dev/null over a file), as mountinfo shows them.
+    static func protectionMounts(_ spec: Spec) -> [Mount] {
+        // By destination (the last listed wins, as the last mount there is the one seen), so a
+        // file with many mounts and many paths costs one lookup a path component, not a scan.
+        var byDestination: [String: Spec.Mount] = [:]
+        for mount in spec.mounts ?? [] {
+            var destination = mount.destination
+            while destination.count > 1, destination.hasSuffix("/") { destination.removeLast() }
+            byDestination[destination] = mount
+        }
+        /// The listed mount that holds `path`: the nearest of its ancestors (or itself) mounted.
+        func holder(of path: String) -> Spec.Mount? {
+            var candidate = Substring(path)
+            for _ in 0..<256 {
+                if let mount = byDestination[String(candidate)] { return mount }
+                guard let slash = candidate.lastIndex(of: "/"), !candidate.isEmpty else { return nil }
+                candidate = slash == candidate.startIndex ? (candidate == "/" ? "" : "/") : candidate[..<slash]
+                if candidate.isEmpty { return nil }
+            }
+            return nil
+        }
+        let securityOptions: Set<String> = ["nosuid", "nodev", "noexec"]
+        var result: [Mount] = []
+        for path in spec.linux?.readonlyPaths ?? [] {
+            guard let parent = holder(of: path), let type = parent.type, type == "proc" || type == "sysfs" else {
+                // A path on no proc or sysfs mount is a bind of itself on the root filesystem.
+                result.append(Mount(source: path, target: path, readOnly: true, type: "bind", root: path, options: ["ro", "bind"]))
+                continue
+            }
+            let root = "/" + path.dropFirst(parent.destination.count).drop { $0 == "/" }
+            let options = ["ro"] + (parent.options ?? []).filter(securityOptions.contains)
+            result.append(Mount(source: parent.source ?? type, target: path, readOnly: true, type: type, root: root, options: options))
+        }
+        let dev = holder(of: "/dev/null")
+        for path in spec.linux?.maskedPaths ?? [] {
+            let name = path.split(separator: "/").dropFirst().first.map(String.init) ?? ""
+            let isDirectory = path.hasPrefix("/sys/") || (path.hasPrefix("/proc/") && procDirectories.contains(name)
+                && path.split(separator: "/").count == 2)
+            if isDirectory {
+                result.append(Mount(source: "tmpfs", target: path, readOnly: true, type: "tmpfs", root: "/", options: ["ro"]))
+            } else {
+                let type = dev?.type ?? "devtmpfs"
+                result.append(Mount(source: dev?.source ?? type, target: path, readOnly: false, type: type, root: "/null", options: []))
+            }
+        }
+        return result
     }
 
     static func mappings(_ ranges: [Spec.IDMapping]?) -> [IDMapRange] {

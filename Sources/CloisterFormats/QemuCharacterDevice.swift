@@ -84,7 +84,8 @@ public struct QemuEndpoint: Sendable, Equatable {
     }
 
     /// Parses `-chardev BACKEND,id=ID,…`; returns the id with the endpoint.
-    public static func parseChardev(_ options: QemuOptionList) -> (id: String?, endpoint: QemuEndpoint) {
+    public static func parseChardev(_ given: QemuOptionList) -> (id: String?, endpoint: QemuEndpoint) {
+        let options = qapiChardev(given)
         let backend = options["backend"] ?? ""
         let id = options["id"]
         var endpoint: QemuEndpoint
@@ -122,6 +123,51 @@ public struct QemuEndpoint: Sendable, Equatable {
             endpoint = QemuEndpoint(transport: backend.isEmpty ? "unknown" : backend)
         }
         return (id, endpoint)
+    }
+
+    /// The QAPI shape of a chardev (`chardev-add`'s `ChardevBackend`, which the JSON form of
+    /// `-chardev` takes: `{"id":…,"backend":{"type":"socket","data":{"addr":{"type":"inet",
+    /// "data":{"host":…,"port":…}},"server":true,"telnet":true,"tls-creds":…}}}`, its address a
+    /// legacy `SocketAddressLegacy` with `data` or a flat `SocketAddress`), flattened to the
+    /// keys of the dotted form (`backend=socket,host=…,port=…,server=on`). A list already in
+    /// that form is returned as it is.
+    static func qapiChardev(_ options: QemuOptionList) -> QemuOptionList {
+        guard let type = options["backend.type"] else { return options }
+        var flat = QemuOptionList(options: [QemuOption(key: "backend", value: type)])
+        if let id = options["id"] { flat.options.append(QemuOption(key: "id", value: id)) }
+        for option in options.options where option.key.hasPrefix("backend.data.") {
+            var key = String(option.key.dropFirst("backend.data.".count))
+            // ChardevUdp's `local` address is where qemu listens: the dotted form's localaddr/localport.
+            if key.hasPrefix("local.") {
+                key = String(key.dropFirst(6))
+                if key.hasPrefix("data.") { key = String(key.dropFirst(5)) }
+                if key == "host" || key == "port" {
+                    flat.options.append(QemuOption(key: key == "host" ? "localaddr" : "localport", value: option.value))
+                }
+                continue
+            }
+            if key.hasPrefix("addr.") || key.hasPrefix("remote.") {
+                key = String(key.drop { $0 != "." }.dropFirst())
+                if key.hasPrefix("data.") { key = String(key.dropFirst(5)) }
+                switch key {
+                case "type":
+                    // inet, unix, vsock, fd: the kind of address; `fd` names a passed descriptor.
+                    if option.value == "fd" { flat.options.append(QemuOption(key: "fd", value: "")) }
+                    continue
+                case "str": key = "fd"  // SocketAddress fd: {"type":"fd","str":"NAME"}
+                default: break
+                }
+            }
+            // ChardevFile's `out` is the path written to.
+            if key == "out", type == "file" || type == "pipe" { key = "path" }
+            // ChardevHostdev's `device` is the host device's path.
+            if key == "device" { key = "path" }
+            flat.options.append(QemuOption(key: key, value: option.value))
+        }
+        // QAPI's ChardevSocket listens unless told otherwise (`server`, default true), where
+        // the dotted form connects out unless `server=on`.
+        if type == "socket", flat["server"] == nil { flat.options.append(QemuOption(key: "server", value: "on")) }
+        return flat
     }
 
     /// Transports over a network socket: whoever reaches the address drives the device.

@@ -63,6 +63,11 @@ public struct QemuConfig: Sendable, Equatable {
     /// finding points at, and for a file, the way to its line.
     public var argumentIndexes: [String: Int] = [:]
 
+    /// The command line is one libvirt wrote (its master key secret, or a path in libvirt's
+    /// per-domain directories): the MAC label is then the host security driver's (sVirt), set
+    /// at start and not on the command line.
+    public var startedByLibvirt = false
+
     public init() {}
 
     /// True when no accelerator was declared and qemu's default (TCG) applies.
@@ -237,6 +242,10 @@ public enum QemuCommandLine {
             }
         }
         finish(&config, state: state)
+        config.startedByLibvirt = arguments.contains { argument in
+            argument.contains("id=masterKey0") || argument.contains("\"id\":\"masterKey0\"")
+                || argument.contains("/var/lib/libvirt/qemu/") || argument.contains("/run/libvirt/qemu/")
+        }
         return config
     }
 
@@ -257,6 +266,8 @@ public enum QemuCommandLine {
         var networkGiven = false
         var noNetwork = false
         var floppyDrive = false
+        /// `-blockdev` node-name → its `filename`, or the node-name of the node it is layered on.
+        var blockdevs: [String: String?] = [:]
     }
 
     static func applyFlag(_ option: String, to config: inout QemuConfig, state: inout ParseState) {
@@ -377,6 +388,13 @@ public enum QemuCommandLine {
             if value.hasPrefix("host:") {
                 config.passthrough.append(Passthrough(kind: "usb-host", host: String(value.dropFirst(5))))
             }
+        case "blockdev":
+            // Kept only to name the host device behind a SCSI passthrough (`drive=` of
+            // scsi-generic or scsi-block is a node-name): its file, or the node it sits on.
+            let options = QemuOptionList.parse(value)
+            if let node = options["node-name"], state.blockdevs.count < 4096 {
+                state.blockdevs[node] = options["filename"] ?? options["file"] ?? options["file.filename"]
+            }
         case "drive":
             let options = QemuOptionList.parse(value)
             config.drives.append(options)
@@ -426,7 +444,11 @@ public enum QemuCommandLine {
     }
 
     static func addNetwork(_ options: QemuOptionList, id: String?, to config: inout QemuConfig) {
-        let type = options["type"] ?? "unknown"
+        var type = options["type"] ?? "unknown"
+        // passt is a process of its own that qemu reaches over a UNIX stream socket: `-netdev
+        // passt` (qemu 10.1), or `-netdev stream` to the socket libvirt keeps under a `passt`
+        // directory (/run/libvirt/qemu/passt/…); it is not SLiRP in the hypervisor.
+        if type == "stream", let path = options["addr.path"], path.split(separator: "/").contains("passt") { type = "passt" }
         config.network.append(NetworkBackend(type: type, id: id))
         if type == "user" {
             config.hostForwards += options.all("hostfwd")
@@ -450,10 +472,19 @@ public enum QemuCommandLine {
         switch driver {
         case "vfio-pci", "vfio-pci-nohotplug", "vfio-platform", "vfio-ccw", "vfio-ap", "vfio-pci-igd-lpc-bridge":
             let host = options["host"] ?? options["sysfsdev"] ?? options["fd"].map { "fd:\($0)" } ?? ""
-            config.passthrough.append(Passthrough(kind: "vfio", host: host))
+            // A mediated device (vGPU, vfio-ap, vfio-ccw) is named by its sysfs path under mdev.
+            let mediated = host.hasPrefix("/sys/bus/mdev/") || host.hasPrefix("/sys/devices/") && host.contains("/mdev")
+            config.passthrough.append(Passthrough(kind: mediated ? "mdev" : "vfio", host: host))
         case "pci-assign", "kvm-pci-assign":
             // The old KVM device assignment, before VFIO.
             config.passthrough.append(Passthrough(kind: "pci-assign", host: options["host"] ?? ""))
+        case "scsi-generic", "scsi-block":
+            // A host SCSI device (/dev/sgN, a LUN) behind the drive or blockdev it names.
+            config.passthrough.append(Passthrough(kind: driver, host: options["drive"] ?? ""))
+        case "vhost-scsi", "vhost-scsi-pci", "vhost-scsi-ccw", "vhost-user-scsi", "vhost-user-scsi-pci":
+            // A LIO target on the host (wwpn), or a vhost-user backend's chardev.
+            let host = options["wwpn"] ?? options["vhostfd"].map { "vhostfd:\($0)" } ?? options["chardev"].map { "chardev:\($0)" } ?? ""
+            config.passthrough.append(Passthrough(kind: "vhost-scsi", host: host))
         case "usb-host":
             let keys = ["hostbus", "hostaddr", "hostport", "vendorid", "productid", "hostdevice"]
             let host = keys.compactMap { key in options[key].map { "\(key)=\($0)" } }.joined(separator: ",")
@@ -474,6 +505,16 @@ public enum QemuCommandLine {
     // MARK: - Resolution
 
     static func finish(_ config: inout QemuConfig, state: ParseState) {
+        // A SCSI passthrough names a blockdev node: follow it (through a format node, at most a
+        // few hops) to the host device's path.
+        for index in config.passthrough.indices where config.passthrough[index].kind.hasPrefix("scsi-") {
+            var host = config.passthrough[index].host
+            for _ in 0..<4 {
+                guard let next = state.blockdevs[host] ?? nil else { break }
+                host = next
+            }
+            config.passthrough[index].host = host
+        }
         // Consoles that name a -chardev; each chardev takes the kind of every front end using it.
         var used: Set<String> = []
         for use in state.chardevUses {
@@ -608,7 +649,8 @@ public enum QemuCommandLine {
         for (options, index) in state.spiceOptions {
             // -spice port=N,tls-port=N,addr=A,unix=on,disable-ticketing=on,password-secret=ID
             // (qemu manual, -spice). Without addr SPICE listens on every interface.
-            let password = options["password-secret"] != nil || options["password"] != nil
+            // SASL authenticates a client as a password does (`sasl=on`, qemu's -spice).
+            let password = options["password-secret"] != nil || options["password"] != nil || options.flag("sasl") == true
             let address = options["addr"] ?? ""
             if options.flag("unix") == true {
                 config.argumentIndexes["hypervisor.consoles[\(config.consoles.count)]"] = index
@@ -619,7 +661,9 @@ public enum QemuCommandLine {
             let local = !address.isEmpty && NetworkAddress.isLoopback(address)
             // A plain and a TLS port may both listen: each is a console of its own.
             for (key, tls) in [("port", false), ("tls-port", true)] {
-                guard let port = options[key] else { continue }
+                // Port 0 opens no listener of that kind (libvirt writes port=0 for a TLS-only or
+                // plain-only SPICE, and for autoport before it picks one).
+                guard let port = options[key], port != "0", !port.isEmpty else { continue }
                 allLocal = allLocal && local
                 config.argumentIndexes["hypervisor.consoles[\(config.consoles.count)]"] = index
                 config.consoles.append(

@@ -24,6 +24,26 @@ extension QemuConfig {
             }
             builder.defaulted(field, source)
         }
+        // The qemu process's own confinement, as far as its command line says: qemu installs a
+        // seccomp filter only with -sandbox on; who starts it, and with which capabilities, is
+        // its parent's to decide (a root shell keeps every capability, libvirt drops them).
+        builder.posture.seccomp = Seccomp(mode: hypervisor.sandbox.enabled ? .filter : .disabled)
+        if let index = argumentIndexes["hypervisor.sandbox"] {
+            builder.declared("seccomp.mode", line: argumentLines.flatMap { index < $0.count ? $0[index] : nil }, path: "argv[\(index)]")
+        } else {
+            builder.defaulted("seccomp.mode", DefaultSource.qemuSandbox)
+        }
+        builder.unknown(
+            .capabilities, "a qemu command line does not say which capabilities the process that starts it holds (a root shell keeps every one; libvirt drops them)")
+        if runAs == nil {
+            builder.unknown(
+                FieldPath("user.hostUid"), "who starts qemu is not on its command line (-runas or -run-with user= would name the user it drops to)")
+        }
+        if startedByLibvirt {
+            // The same fact the domain XML gives without a static <seclabel>.
+            builder.defaulted("mac", DefaultSource.libvirtSeclabel)
+            builder.unknown(.mac, "started by libvirt: the host's security driver (SELinux svirt or AppArmor libvirt-UUID) labels qemu at start; the label is not on the command line")
+        }
         if accelerators.count > 1 {
             // qemu uses the first accelerator that initialises: a guest declared kvm:tcg runs
             // under TCG, silently, on a host where /dev/kvm cannot be opened.

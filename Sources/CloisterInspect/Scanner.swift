@@ -4,9 +4,13 @@ import CloisterSystem
 /// Scans a host (or a captured tree) and returns every workload's posture.
 public struct HostScanner: Sendable {
     public var root: HostRoot
+    /// Also read each container's declared configuration (its bundle's config.json) and put
+    /// what the kernel shows weaker than declared in `drift` (`scan --declared`).
+    public var compareDeclared = false
 
-    public init(root: HostRoot = HostRoot()) {
+    public init(root: HostRoot = HostRoot(), compareDeclared: Bool = false) {
         self.root = root
+        self.compareDeclared = compareDeclared
     }
 
     public struct Result: Sendable {
@@ -66,12 +70,14 @@ public struct HostScanner: Sendable {
             useSELinuxLibrary: root.isLive && (host.lsms?.contains("selinux") ?? false) && SELinuxLibrary.isEnabled)
 
         let root = self.root
+        let compareDeclared = self.compareDeclared
         let built = Parallel.map(discovered) { workload -> Posture? in
             // A workload whose leader exited during inspection is skipped, and said so: a
             // half-read posture is never reported as fact.
-            guard Files.exists(root.pid(workload.leader) + "/status"), let posture = builder.build(workload),
+            guard Files.exists(root.pid(workload.leader) + "/status"), var posture = builder.build(workload),
                 Files.exists(root.pid(workload.leader) + "/status")
             else { return nil }
+            if compareDeclared { DeclaredDrift.compare(&posture, leader: workload.leader, root: root) }
             return posture
         }
         var workloads: [Posture] = []

@@ -133,6 +133,7 @@ extension FieldPath {
     public static let readOnlyRootfs: FieldPath = "readOnlyRootfs"
     public static let maskedPaths: FieldPath = "maskedPaths"
     public static let readOnlyPaths: FieldPath = "readOnlyPaths"
+    public static let drift: FieldPath = "drift"
 
     public static let cgroup: FieldPath = "cgroup"
     public static let cgroupMemoryMax: FieldPath = "cgroup.memoryMax"
@@ -150,7 +151,7 @@ extension FieldPath {
         [
             .command, .namespaces, .user, .userUid, .userGid, .userUidMap, .userGidMap, .capabilities, .seccomp,
             .seccompMode, .seccompFilters, .noNewPrivileges, .mac, .macAppArmor, .macSELinux, .devices, .mounts,
-            .readOnlyRootfs, .maskedPaths, .readOnlyPaths, .cgroup, .cgroupMemoryMax, .cgroupPidsMax, .hypervisor,
+            .readOnlyRootfs, .maskedPaths, .readOnlyPaths, .drift, .cgroup, .cgroupMemoryMax, .cgroupPidsMax, .hypervisor,
             .hypervisorAccelerator, .hypervisorUser, .kubernetes, .kubernetesPodSecurity,
         ] + NamespaceType.allCases.map(namespace) + CapabilitySet.allCases.map(capabilities)
 }

@@ -60,6 +60,14 @@ public struct Posture: Codable, Sendable, Equatable {
     /// For a posture read from a Kubernetes pod spec: the pod's isolation fields that have no
     /// other place in the posture, and the Pod Security Standards level the pod meets.
     public var kubernetes: KubernetesPod?
+    /// For an observed posture scanned with `--declared`: each way the kernel shows the workload
+    /// less confined than its engine's own configuration declares (empty: none). nil when no
+    /// declared configuration was compared.
+    public var drift: [Drift]?
+    /// OCI hooks the runtime runs on the host for this container (prestart, createRuntime, …):
+    /// each runs outside the container, with the runtime's privileges. Declared only: a scan
+    /// lists them with `--declared`, from the bundle.
+    public var hooks: [RuntimeHook]?
 
     public init(
         id: String, kind: WorkloadKind, runtime: String, name: String, pid: Int? = nil,
@@ -571,7 +579,7 @@ public struct NetworkBackend: Codable, Sendable, Equatable {
 }
 
 public struct Passthrough: Codable, Sendable, Equatable {
-    /// `vfio`, `usb-host`.
+    /// `vfio`, `mdev`, `usb-host`, `pci-assign`, `scsi-generic`, `scsi-block`, `vhost-scsi`.
     public var kind: String
     /// Host address of the device (`0000:01:00.0`, `hostbus=1,hostaddr=3`, `/dev/vfio/12`).
     public var host: String
@@ -579,5 +587,38 @@ public struct Passthrough: Codable, Sendable, Equatable {
     public init(kind: String, host: String) {
         self.kind = kind
         self.host = host
+    }
+}
+
+// MARK: - Drift
+
+/// One difference between what a workload's configuration declares and what the kernel shows,
+/// that weakens confinement: `field` is the posture path (`seccomp.mode`), both values as text.
+public struct Drift: Codable, Sendable, Equatable {
+    public var field: String
+    public var declared: String
+    public var observed: String
+    /// The configuration file that declared it (a bundle's config.json).
+    public var source: String
+
+    public init(field: String, declared: String, observed: String, source: String) {
+        self.field = field
+        self.declared = declared
+        self.observed = observed
+        self.source = source
+    }
+}
+
+/// One OCI hook: the stage it runs at and the host program it runs.
+public struct RuntimeHook: Codable, Sendable, Equatable {
+    /// `prestart`, `createRuntime`, `createContainer`, `startContainer`, `poststart`, `poststop`.
+    public var stage: String
+    public var path: String
+    public var args: [String]
+
+    public init(stage: String, path: String, args: [String] = []) {
+        self.stage = stage
+        self.path = path
+        self.args = args
     }
 }

@@ -14,6 +14,8 @@ public struct Spec: Codable, Sendable, Equatable {
     public var mounts: [Mount]?
     public var linux: Linux?
     public var annotations: [String: String]?
+    /// Programs the runtime runs on the host around the container's life (config.md, POSIX hooks).
+    public var hooks: Hooks?
 
     public init(
         ociVersion: String, process: Process? = nil, root: Root? = nil, hostname: String? = nil, mounts: [Mount]? = nil,
@@ -26,6 +28,37 @@ public struct Spec: Codable, Sendable, Equatable {
         self.mounts = mounts
         self.linux = linux
         self.annotations = annotations
+    }
+
+    /// Hooks by stage; each runs in the runtime's namespace (the host's), with its privileges.
+    public struct Hooks: Codable, Sendable, Equatable {
+        public var prestart: [Hook]?
+        public var createRuntime: [Hook]?
+        public var createContainer: [Hook]?
+        public var startContainer: [Hook]?
+        public var poststart: [Hook]?
+        public var poststop: [Hook]?
+
+        public init() {}
+
+        /// The stages in the order the runtime reaches them, with their hooks.
+        public var stages: [(name: String, hooks: [Hook])] {
+            [("prestart", prestart), ("createRuntime", createRuntime), ("createContainer", createContainer),
+             ("startContainer", startContainer), ("poststart", poststart), ("poststop", poststop)]
+                .map { ($0.0, $0.1 ?? []) }
+        }
+    }
+
+    public struct Hook: Codable, Sendable, Equatable {
+        public var path: String
+        public var args: [String]?
+        public var env: [String]?
+        public var timeout: Int?
+
+        public init(path: String, args: [String]? = nil) {
+            self.path = path
+            self.args = args
+        }
     }
 
     public struct Process: Codable, Sendable, Equatable {

@@ -13,10 +13,13 @@ public struct CheckPipeline: Sendable {
     public var paths: [String]
     /// One qemu command line to check beside the files; empty: none.
     public var qemuArguments: [String]
+    /// libvirt's qemu.conf to settle domains' host-wide settings from; nil: the host's, if any.
+    public var libvirtQemuConf: String?
 
-    public init(paths: [String], qemuArguments: [String] = []) {
+    public init(paths: [String], qemuArguments: [String] = [], libvirtQemuConf: String? = nil) {
         self.paths = paths
         self.qemuArguments = qemuArguments
+        self.libvirtQemuConf = libvirtQemuConf
     }
 
     /// What a check found.
@@ -53,7 +56,7 @@ public struct CheckPipeline: Sendable {
     /// An invalid input file does not throw; it is in `result.errors`.
     public func run(settings: AssessmentSettings) throws -> Output {
         let checkedAt = Clocks.rfc3339Now()
-        var result = Check.check(paths: paths)
+        var result = Check.check(paths: paths, libvirtQemuConf: libvirtQemuConf)
         if !qemuArguments.isEmpty {
             result.workloads.append(Check.check(qemu: qemuArguments))
             result.documents += 1

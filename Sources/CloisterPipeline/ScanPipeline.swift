@@ -15,10 +15,13 @@ public struct ScanPipeline: Sendable {
         public var root: String?
         /// Only the workload this process belongs to; nil: every workload.
         public var pid: Int?
+        /// Compare each container with its bundle's config.json (`drift`).
+        public var declared: Bool
 
-        public init(root: String? = nil, pid: Int? = nil) {
+        public init(root: String? = nil, pid: Int? = nil, declared: Bool = false) {
             self.root = root
             self.pid = pid
+            self.declared = declared
         }
     }
 
@@ -54,7 +57,8 @@ public struct ScanPipeline: Sendable {
     /// Discovery and postures: every workload's posture read from the kernel, unjudged.
     public func discover(phase: (String) -> Void = { _ in }) throws -> HostScanner.Result {
         do {
-            return try HostScanner(root: HostRoot(prefix: options.root ?? "")).scan(pid: options.pid, phase: phase)
+            return try HostScanner(root: HostRoot(prefix: options.root ?? ""), compareDeclared: options.declared)
+                .scan(pid: options.pid, phase: phase)
         } catch let error as HostScanner.ScanError {
             throw PipelineInputError(error.description)
         }

@@ -404,21 +404,63 @@ struct EvaluationContext {
     let postureID: String
     /// `posture.unknown` keys with list indices written as `[]`.
     let unknownPaths: [String]
+    /// `posture.unknown` keys as written, with their list indices (`hypervisor.consoles[1].password`).
+    let elementPaths: [String]
     /// For each `shared` field: value → ids of the workloads holding it.
     let sharedValues: [String: [String: [String]]]
     /// List elements a top-level `where` matched, by the list's path, for evidence.
     var matches: [String: [Int]] = [:]
+    /// While a `where` tests one element of a list: that element's path (`hypervisor.consoles[1]`),
+    /// which the tests inside it, written relative to the element, are read under.
+    var scope: String?
 
     init(postureID: String, unknown: [FieldPath: String], sharedValues: [String: [String: [String]]] = [:]) {
+        self.init(postureID: postureID, unknownPaths: unknown.isEmpty ? [] : unknown.keys.map(\.normalized),
+                  elementPaths: unknown.keys.map(\.absolute), sharedValues: sharedValues)
+    }
+
+    init(postureID: String, unknownPaths: [String], elementPaths: [String] = [], sharedValues: [String: [String: [String]]]) {
         self.postureID = postureID
-        self.unknownPaths = unknown.isEmpty ? [] : unknown.keys.map(\.normalized)
+        self.unknownPaths = unknownPaths
+        self.elementPaths = elementPaths
         self.sharedValues = sharedValues
     }
 
-    init(postureID: String, unknownPaths: [String], sharedValues: [String: [String: [String]]]) {
-        self.postureID = postureID
-        self.unknownPaths = unknownPaths
-        self.sharedValues = sharedValues
+    /// Whether a test on `field` (relative to the element in `scope`, if any) is unknown. Inside a
+    /// list element only what is unknown about that element counts (or about every element,
+    /// written `list[]`): one console whose password is unknown leaves the others decided.
+    func isUnknownInScope(_ field: FieldPath) -> Bool {
+        guard let scope else { return isUnknown(field.absolute) }
+        let absolute = scope + "." + field.relative
+        for unknown in elementPaths where Self.overlaps(unknown, absolute) { return true }
+        let normalized = FieldPath(absolute).normalized
+        for unknown in unknownPaths where unknown.contains("[]") && Self.overlaps(unknown, normalized) {
+            // A key written with `[]` (every element), not an element's own index.
+            if elementPaths.contains(unknown) { return true }
+        }
+        return false
+    }
+
+    /// A list a `where` reads is unknown only when the list itself (or what holds it) is, not
+    /// when a field inside some of its elements is: those are judged element by element.
+    func isListUnknown(_ field: FieldPath) -> Bool {
+        if unknownPaths.isEmpty { return false }
+        let absolute = scope.map { $0 + "." + field.relative } ?? field.absolute
+        let normalized = FieldPath(absolute).normalized
+        for unknown in unknownPaths {
+            if unknown == normalized { return true }
+            if normalized.hasPrefix(unknown), let next = normalized.dropFirst(unknown.count).first, next == "." || next == "[" {
+                return true
+            }
+        }
+        return false
+    }
+
+    static func overlaps(_ unknown: String, _ path: String) -> Bool {
+        if unknown == path { return true }
+        if path.hasPrefix(unknown), let next = path.dropFirst(unknown.count).first, next == "." || next == "[" { return true }
+        if unknown.hasPrefix(path), let next = unknown.dropFirst(path.count).first, next == "." || next == "[" { return true }
+        return false
     }
 
     /// A field is unknown when it, a field containing it, or a field inside it could not be read.
@@ -469,7 +511,11 @@ extension Condition {
 
 extension FieldTest {
     func evaluate(_ scope: JSONValue, context: inout EvaluationContext, depth: Int) -> Truth {
-        if context.isUnknown(field.absolute) { return .unknown }
+        if case .whereAny = op {
+            if context.isListUnknown(field) { return .unknown }
+        } else if context.isUnknownInScope(field) {
+            return .unknown
+        }
         let resolved = field.resolve(in: scope)
         switch op {
         case .absent(let wanted):
@@ -520,7 +566,11 @@ extension FieldTest {
             guard case .one(.array(let items)) = resolved else { return .no }
             var sawUnknown = false
             var matched: [Int] = []
+            let outer = context.scope
+            defer { context.scope = outer }
+            let list = outer.map { $0 + "." + field.relative } ?? field.absolute
             for (index, item) in items.enumerated() {
+                context.scope = "\(list)[\(index)]"
                 switch inner.evaluate(item, context: &context, depth: depth + 1) {
                 case .yes: matched.append(index)
                 case .unknown: sawUnknown = true

@@ -199,6 +199,8 @@ public struct FieldCatalogue: Sendable {
         pod.volumes = [PodVolume(name: "v", type: "hostPath", hostPath: "/var", hostPathType: "Directory", mounted: true)]
         pod.podSecurity = PodSecurityVerdict(level: "baseline", version: "v1.35")
         posture.kubernetes = pod
+        posture.hooks = [RuntimeHook(stage: "createRuntime", path: "/usr/bin/nvidia-ctk", args: ["nvidia-ctk", "hook"])]
+        posture.drift = [Drift(field: "seccomp.mode", declared: "filter", observed: "disabled", source: "/run/b/config.json")]
         return posture
     }
 }

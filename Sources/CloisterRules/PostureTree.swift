@@ -57,6 +57,19 @@ public enum PostureTree {
         if let readOnly = posture.readOnlyPaths { root["readOnlyPaths"] = strings(readOnly) }
         // Only declared Kubernetes postures have it: the generic encoder costs nothing to a scan.
         if let pod = posture.kubernetes { root["kubernetes"] = try? JSONValue.encode(pod) }
+        if let hooks = posture.hooks {
+            root["hooks"] = .array(hooks.map { hook in
+                .object(["stage": .string(hook.stage), "path": .string(hook.path), "args": strings(hook.args)])
+            })
+        }
+        if let drift = posture.drift {
+            root["drift"] = .array(drift.map { entry in
+                .object([
+                    "field": .string(entry.field), "declared": .string(entry.declared), "observed": .string(entry.observed),
+                    "source": .string(entry.source),
+                ])
+            })
+        }
         return .object(root)
     }
 

@@ -68,9 +68,10 @@ public struct RuleEngine: Sendable {
         var undetermined: [Undetermined] = []
         let noShared: [String: [String: [String]]] = [:]
         let unknownPaths = posture.unknown.isEmpty ? [] : posture.unknown.keys.map(\.normalized)
+        let elementPaths = posture.unknown.isEmpty ? [] : posture.unknown.keys.map(\.absolute)
         for plan in plans where plan.kinds.contains(posture.kind) {
             var context = EvaluationContext(
-                postureID: posture.id, unknownPaths: unknownPaths,
+                postureID: posture.id, unknownPaths: unknownPaths, elementPaths: elementPaths,
                 sharedValues: shared.isEmpty ? noShared : shared[plan.rule.id] ?? noShared)
             switch plan.rule.condition.evaluate(tree, context: &context) {
             case .yes:

@@ -277,7 +277,8 @@ struct VirtualMachineTests {
         #expect(posture.mac.selinux?.confined == false)
         let vnc = try #require(hypervisor.consoles.first { $0.kind == "vnc" })
         #expect(vnc.localOnly == false)
-        #expect(vnc.password == false)
+        // No passwd: qemu.conf's vnc_password or vnc_sasl decide, and no qemu.conf was read.
+        #expect(vnc.password == nil)
         let spice = try #require(hypervisor.consoles.first { $0.kind == "spice" })
         #expect(spice.localOnly == true)
         #expect(spice.password == true)

@@ -87,6 +87,7 @@ public enum FuzzTargets {
         },
         FuzzTarget(name: "runc-state") { bytes in
             if let pid = RuncStateFile.initProcessPID(in: bytes) { precondition(pid > 0, "runc state: PID \(pid)") }
+            if let bundle = RuncBundle.bundle(stateJSON: bytes) { precondition(bundle.hasPrefix("/"), "runc state: bundle \(bundle)") }
         },
         FuzzTarget(name: "libvirt-status") { bytes in
             _ = LibvirtStatusParser.parse(text(bytes), path: "/run/libvirt/qemu/fuzz.xml")
@@ -97,6 +98,7 @@ public enum FuzzTargets {
             _ = EngineStateParser.criName(bundleConfig: bytes)
             _ = EngineStateParser.criSandboxID(bundleConfig: bytes)
             _ = EngineStateParser.dockerDaemonDataRoot(daemonJSON: bytes)
+            _ = RuncBundle.bundle(crunStatus: bytes)
         },
         FuzzTarget(name: "json-document") { bytes in
             _ = try? JSONDocument.parse(text(bytes))
@@ -134,6 +136,18 @@ public enum FuzzTargets {
             for scalar in shown.unicodeScalars {
                 precondition(scalar.value >= 0x20 && !(0x7F...0x9F).contains(scalar.value), "control character shown")
             }
+        },
+        FuzzTarget(name: "libvirt-qemu-conf") { bytes in
+            // libvirt's qemu.conf as check reads it, and what it settles applied to a domain
+            // whose graphics password, label and user it leaves unknown.
+            guard let conf = try? LibvirtQemuConf.parse(text(bytes), file: "qemu.conf") else { return }
+            var posture = Posture(id: "libvirt:g", kind: .vm, runtime: "libvirt", name: "g")
+            posture.hypervisor = Hypervisor(
+                emulator: "qemu", accelerator: "kvm",
+                consoles: [Console(kind: "vnc", transport: "tcp"), Console(kind: "spice", transport: "unix")])
+            posture.unknown[.mac] = "left to qemu.conf"
+            posture.unknown[.hypervisorUser] = "left to qemu.conf"
+            conf.apply(to: &posture)
         },
     ] + FormatRegistry.formats.map(formatTarget)
 
