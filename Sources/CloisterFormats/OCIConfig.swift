@@ -161,15 +161,25 @@ public enum OCIConfig {
             builder.declared("devices[\(builder.posture.devices.count - 1)]", at: element(linux?["devices"], index))
         }
 
-        // Mounts.
+        // Mounts. The engine's own per-container files (podman's userdata, Docker's
+        // containers/ID/hosts, the pod's CRI sandbox files and kubelet volumes) are recognised as
+        // the scan recognises them, for the container the bundle's path names.
+        let annotations = spec.annotations ?? [:]
+        let containerID = Self.containerID(bundleFile: file)
         for (index, entry) in (spec.mounts ?? []).enumerated() {
             let options = entry.options ?? []
             let type = entry.type ?? (options.contains("bind") || options.contains("rbind") ? "bind" : "")
             let source = entry.source ?? ""
             let bind = type == "bind" || options.contains("bind") || options.contains("rbind")
-            let mount = Mount(
+            var mount = Mount(
                 source: source, target: entry.destination, readOnly: options.contains("ro"), type: type,
                 hostPath: bind ? source : nil, options: options)
+            if bind, let containerID {
+                mount.managedBy = EngineFiles.manager(
+                    hostPath: source, runtime: builder.posture.runtime, containerID: containerID,
+                    podUID: annotations["io.kubernetes.cri.sandbox-uid"] ?? annotations["io.kubernetes.pod.uid"],
+                    sandboxID: annotations["io.kubernetes.cri.sandbox-id"], target: entry.destination)
+            }
             builder.posture.mounts.append(mount)
             builder.declared("mounts[\(builder.posture.mounts.count - 1)]", at: element(document?["mounts"], index))
         }
@@ -232,6 +242,21 @@ public enum OCIConfig {
         }
         builder.posture.cgroup = cgroup
         return builder.posture
+    }
+
+    /// The container a bundle's config.json belongs to, from where engines keep it: podman's
+    /// `overlay-containers/ID/userdata/config.json`, and the bundle directory named by the ID
+    /// for Docker (`…/moby/ID/config.json`) and containerd (`…/NAMESPACE/ID/config.json`).
+    static func containerID(bundleFile file: String) -> String? {
+        let parts = file.split(separator: "/", omittingEmptySubsequences: true)
+        guard parts.count >= 2, parts.last == "config.json" else { return nil }
+        if parts.count >= 4, parts[parts.count - 2] == "userdata", parts[parts.count - 4] == "overlay-containers" {
+            return String(parts[parts.count - 3])
+        }
+        let directory = parts[parts.count - 2]
+        // Engines name containers by 64 hexadecimal digits; anything else is not a bundle of theirs.
+        guard directory.count == 64, directory.allSatisfy(\.isHexDigit) else { return nil }
+        return String(directory)
     }
 
     /// The engine that wrote a config.json, from the annotations it leaves there, named as the

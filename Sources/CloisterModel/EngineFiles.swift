@@ -17,7 +17,8 @@ public enum EngineFiles {
     /// three per pod sandbox.
     static let dockerFiles: Set<Substring> = ["resolv.conf", "hostname", "hosts"]
     /// Podman's, in `overlay-containers/ID/userdata/` (`run/secrets` is a directory there).
-    static let podmanFiles: Set<Substring> = ["resolv.conf", "hostname", "hosts", ".containerenv", "run"]
+    /// `shm` is the per-container tmpfs podman mounts there and binds at /dev/shm.
+    static let podmanFiles: Set<Substring> = ["resolv.conf", "hostname", "hosts", ".containerenv", "run", "shm"]
     /// The kubelet's volume kinds that hold only what the pod was given (its own ConfigMaps,
     /// Secrets, service-account token, downward API, scratch space).
     static let kubeletVolumeKinds: Set<Substring> = [

@@ -56,7 +56,7 @@ public enum PostureTree {
         if let masked = posture.maskedPaths { root["maskedPaths"] = strings(masked) }
         if let readOnly = posture.readOnlyPaths { root["readOnlyPaths"] = strings(readOnly) }
         // Only declared Kubernetes postures have it: the generic encoder costs nothing to a scan.
-        if let pod = posture.kubernetes { root["kubernetes"] = try? JSONValue.encode(pod) }
+        if let pod = posture.kubernetes { root["kubernetes"] = kubernetes(pod) }
         if let hooks = posture.hooks {
             root["hooks"] = .array(hooks.map { hook in
                 .object(["stage": .string(hook.stage), "path": .string(hook.path), "args": strings(hook.args)])
@@ -74,6 +74,37 @@ public enum PostureTree {
     }
 
     static func strings(_ values: [String]) -> JSONValue { .array(values.map { .string($0) }) }
+
+    static func kubernetes(_ pod: KubernetesPod) -> JSONValue {
+        var members: JSONObject = [
+            "kind": .string(pod.kind), "containerGroup": .string(pod.containerGroup),
+            "supplementalGroups": .array(pod.supplementalGroups.map { .number(Double($0)) }),
+            "sysctls": strings(pod.sysctls), "handlerHosts": strings(pod.handlerHosts),
+            "hostPorts": .array(pod.hostPorts.map { port in
+                var entry: JSONObject = ["hostPort": .number(Double(port.hostPort))]
+                entry["containerPort"] = number(port.containerPort)
+                entry["hostIP"] = port.hostIP.map { .string($0) }
+                entry["protocol"] = port.protocol.map { .string($0) }
+                return .object(entry)
+            }),
+            "volumes": .array(pod.volumes.map { volume in
+                var entry: JSONObject = ["name": .string(volume.name), "type": .string(volume.type), "mounted": .bool(volume.mounted)]
+                entry["hostPath"] = volume.hostPath.map { .string($0) }
+                entry["hostPathType"] = volume.hostPathType.map { .string($0) }
+                return .object(entry)
+            }),
+        ]
+        members["shareProcessNamespace"] = pod.shareProcessNamespace.map { .bool($0) }
+        members["automountServiceAccountToken"] = pod.automountServiceAccountToken.map { .bool($0) }
+        members["runAsNonRoot"] = pod.runAsNonRoot.map { .bool($0) }
+        members["fsGroup"] = number(pod.fsGroup)
+        members["procMount"] = pod.procMount.map { .string($0) }
+        members["windowsHostProcess"] = pod.windowsHostProcess.map { .bool($0) }
+        if let verdict = pod.podSecurity {
+            members["podSecurity"] = .object(["level": .string(verdict.level), "version": .string(verdict.version)])
+        }
+        return .object(members)
+    }
 
     static func number<Integer: BinaryInteger>(_ value: Integer?) -> JSONValue? {
         value.map { .number(Double($0)) }

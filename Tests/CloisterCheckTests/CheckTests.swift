@@ -600,3 +600,29 @@ struct KubernetesMalformedTests {
         #expect(debug.kubernetes?.runAsNonRoot == false)
     }
 }
+
+@Suite("engines' own files in a bundle's config.json")
+struct BundleEngineFilesTests {
+    @Test func podmanUserdataIsTheEngines() throws {
+        let id = String(repeating: "ab", count: 32)
+        let userdata = "/run/containers/storage/overlay-containers/\(id)/userdata"
+        let other = "/run/containers/storage/overlay-containers/\(String(repeating: "cd", count: 32))/userdata"
+        let text = """
+            {"ociVersion":"1.0.0","annotations":{"io.container.manager":"libpod"},"process":{"args":["sh"]},"root":{"path":"rootfs"},
+            "mounts":[
+            {"destination":"/etc/hosts","type":"bind","source":"\(userdata)/hosts","options":["bind"]},
+            {"destination":"/dev/shm","type":"bind","source":"/var/lib/containers/storage/overlay-containers/\(id)/userdata/shm","options":["bind"]},
+            {"destination":"/other","type":"bind","source":"\(other)/hosts","options":["bind"]}]}
+            """
+        let result = Check.check(contents: text, file: "/var/lib/containers/storage/overlay-containers/\(id)/userdata/config.json")
+        #expect(result.errors.isEmpty, "\(result.errors)")
+        let mounts = try #require(result.workloads.first).mounts
+        #expect(mounts.first { $0.target == "/etc/hosts" }?.managedBy == "podman")
+        #expect(mounts.first { $0.target == "/dev/shm" }?.managedBy == "podman")
+        // Another container's files are not this container's engine files.
+        #expect(mounts.first { $0.target == "/other" }?.managedBy == nil)
+        // A config.json read from anywhere else names no container: nothing is recognised.
+        let elsewhere = Check.check(contents: text, file: "config.json")
+        #expect(elsewhere.workloads.first?.mounts.allSatisfy { $0.managedBy == nil } == true)
+    }
+}
