@@ -381,6 +381,27 @@ struct PodSecurityEvaluation {
         Array(Set(items)).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
     }
 
+    /// The containers holding a value that `allowed` refuses among those `select` picks: their
+    /// names (in PSA's visiting order), the refused values, and the first of them in the document.
+    func refused(_ select: (DocCursor) -> [DocCursor], allowed: (String) -> Bool) -> (names: [String], values: [String], first: DocCursor?) {
+        var names: [String] = []
+        var values: [String] = []
+        var first: DocCursor?
+        for container in containers {
+            let bad = select(container.cursor).filter { cursor in cursor.node.text.map { !allowed($0) } ?? false }
+            guard !bad.isEmpty else { continue }
+            names.append(container.name)
+            values += bad.compactMap(\.node.text)
+            first = first ?? bad[0]
+        }
+        return (names, values, first)
+    }
+
+    /// The container's `securityContext` value at the dotted `field`, as a one-element list.
+    func setting(_ field: String) -> (DocCursor) -> [DocCursor] {
+        { container in Self.at(container["securityContext"], field).map { [$0] } ?? [] }
+    }
+
     func violation(_ check: PodSecurityCheck, _ detail: String, containers: [String], at: DocCursor?) -> PodSecurityViolation {
         PodSecurityViolation(
             check: check.id, control: check.control, level: check.level, reason: check.reason, detail: detail,
@@ -424,22 +445,12 @@ struct PodSecurityEvaluation {
                 at: podBad ? Self.at(podContext, field) : Self.at(bad[0].cursor["securityContext"], field))
 
         case .addedCapabilities:
-            var names: [String] = []
-            var capabilities: [String] = []
-            var first: DocCursor?
-            for container in containers {
-                guard let add = container.cursor.at("securityContext", "capabilities", "add"), let items = add.node.elements else { continue }
-                let bad = items.compactMap(\.text).filter { !variant.allowed.contains($0) }
-                if !bad.isEmpty {
-                    names.append(container.name)
-                    capabilities += bad
-                    first = first ?? add
-                }
-            }
-            guard !names.isEmpty else { return nil }
+            let bad = refused(
+                { (try? $0.at("securityContext", "capabilities", "add")?.list()) ?? [] }, allowed: variant.allowed.contains)
+            guard !bad.names.isEmpty else { return nil }
             return violation(
-                check, "\(Self.named("container", "containers", names)) must not include \(Self.quoted(Self.sortedUnique(capabilities))) in securityContext.capabilities.add",
-                containers: names, at: first)
+                check, "\(Self.named("container", "containers", bad.names)) must not include \(Self.quoted(Self.sortedUnique(bad.values))) in securityContext.capabilities.add",
+                containers: bad.names, at: bad.first)
 
         case .forbiddenVolumes:
             let volumes = (pod.spec["volumes"]?.node.elements ?? []).enumerated().map {
@@ -533,15 +544,10 @@ struct PodSecurityEvaluation {
                 badValues.append(text)
                 first = type
             }
-            for container in containers {
-                if let type = container.cursor.at("securityContext", "appArmorProfile", "type"), let text = type.node.text,
-                    !variant.allowed.contains(text)
-                {
-                    names.append(container.name)
-                    badValues.append(text)
-                    first = first ?? type
-                }
-            }
+            let bad = refused(setting("appArmorProfile.type"), allowed: variant.allowed.contains)
+            names = bad.names
+            badValues += bad.values
+            first = first ?? bad.first
             badValues = Self.sortedUnique(badValues)
             var badAnnotations: [String] = []
             if let prefix = variant.annotationPrefix {
@@ -603,22 +609,11 @@ struct PodSecurityEvaluation {
                 containers: podBad ? [] : names, at: first)
 
         case .containerValue:
-            var names: [String] = []
-            var values: [String] = []
-            var first: DocCursor?
-            for container in containers {
-                if let value = Self.at(container.cursor["securityContext"], field), let text = value.node.text,
-                    !variant.allowed.contains(text)
-                {
-                    names.append(container.name)
-                    values.append(text)
-                    first = first ?? value
-                }
-            }
-            guard !names.isEmpty else { return nil }
+            let bad = refused(setting(field), allowed: variant.allowed.contains)
+            guard !bad.names.isEmpty else { return nil }
             return violation(
-                check, "\(Self.named("container", "containers", names)) must not set securityContext.\(field) to \(Self.quoted(Self.sortedUnique(values)))",
-                containers: names, at: first)
+                check, "\(Self.named("container", "containers", bad.names)) must not set securityContext.\(field) to \(Self.quoted(Self.sortedUnique(bad.values)))",
+                containers: bad.names, at: bad.first)
 
         case .seccompAnnotations:
             let annotations = (try? pod.metadata?["annotations"]?.mapping()) ?? []
@@ -642,28 +637,14 @@ struct PodSecurityEvaluation {
                 containers: podLevel ? [] : names, at: first)
 
         case .podAndContainerValue:
-            var podBad = false
-            var names: [String] = []
-            var values: [String] = []
-            var first: DocCursor?
-            if let value = Self.at(podContext, field), let text = value.node.text, !variant.allowed.contains(text) {
-                podBad = true
-                values.append(text)
-                first = value
-            }
-            for container in containers {
-                if let value = Self.at(container.cursor["securityContext"], field), let text = value.node.text,
-                    !variant.allowed.contains(text)
-                {
-                    names.append(container.name)
-                    values.append(text)
-                    first = first ?? value
-                }
-            }
-            guard podBad || !names.isEmpty else { return nil }
+            let podValue = Self.at(podContext, field)
+            let podBad = podValue?.node.text.map { !variant.allowed.contains($0) } ?? false
+            let bad = refused(setting(field), allowed: variant.allowed.contains)
+            guard podBad || !bad.names.isEmpty else { return nil }
+            let values = (podBad ? [podValue?.node.text ?? ""] : []) + bad.values
             return violation(
-                check, "\(Self.setters(pod: podBad, containers: names)) must not set securityContext.\(field) to \(Self.quoted(Self.sortedUnique(values)))",
-                containers: podBad ? [] : names, at: first)
+                check, "\(Self.setters(pod: podBad, containers: bad.names)) must not set securityContext.\(field) to \(Self.quoted(Self.sortedUnique(values)))",
+                containers: podBad ? [] : bad.names, at: podBad ? podValue : bad.first)
 
         case .sysctls:
             var bad: [String] = []
