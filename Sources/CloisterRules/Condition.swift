@@ -419,26 +419,43 @@ struct EvaluationContext {
                   elementPaths: unknown.keys.map(\.absolute), sharedValues: sharedValues)
     }
 
+    /// The first key of every unknown path (`hypervisor` of `hypervisor.consoles[1].password`):
+    /// a test inside a list element can only be unknown when its list's first key is here.
+    let unknownRoots: Set<Substring>
+    /// Unknown keys written with `[]` as they stand (every element of a list), found once.
+    let everyElementUnknowns: [String]
+
     init(postureID: String, unknownPaths: [String], elementPaths: [String] = [], sharedValues: [String: [String: [String]]]) {
         self.postureID = postureID
         self.unknownPaths = unknownPaths
         self.elementPaths = elementPaths
         self.sharedValues = sharedValues
+        unknownRoots = Set((unknownPaths + elementPaths).map(Self.root))
+        let asWritten = Set(elementPaths)
+        everyElementUnknowns = unknownPaths.filter { path in
+            path.utf8.indices.contains { index in
+                path.utf8[index] == UInt8(ascii: "[") && path.utf8.index(after: index) < path.utf8.endIndex
+                    && path.utf8[path.utf8.index(after: index)] == UInt8(ascii: "]")
+            } && asWritten.contains(path)
+        }
     }
+
+    /// A path's first key.
+    static func root(_ path: String) -> Substring { path.prefix { $0 != "." && $0 != "[" } }
 
     /// Whether a test on `field` (relative to the element in `scope`, if any) is unknown. Inside a
     /// list element only what is unknown about that element counts (or about every element,
     /// written `list[]`): one console whose password is unknown leaves the others decided.
     func isUnknownInScope(_ field: FieldPath) -> Bool {
         guard let scope else { return isUnknown(field.absolute) }
+        // Most tests run inside `mounts[]` or `devices[]` while what is unknown is elsewhere.
+        guard unknownRoots.contains(Self.root(scope)) else { return false }
         let absolute = scope + "." + field.relative
         for unknown in elementPaths where Self.overlaps(unknown, absolute) { return true }
+        if everyElementUnknowns.isEmpty { return false }
         let normalized = FieldPath(absolute).normalized
-        for unknown in unknownPaths where unknown.contains("[]") && Self.overlaps(unknown, normalized) {
-            // A key written with `[]` (every element), not an element's own index.
-            if elementPaths.contains(unknown) { return true }
-        }
-        return false
+        // A key written with `[]` (every element), not an element's own index.
+        return everyElementUnknowns.contains { Self.overlaps($0, normalized) }
     }
 
     /// A list a `where` reads is unknown only when the list itself (or what holds it) is, not
