@@ -419,25 +419,11 @@ struct EvaluationContext {
                   elementPaths: unknown.keys.map(\.absolute), sharedValues: sharedValues)
     }
 
-    /// The first key of every unknown path (`hypervisor` of `hypervisor.consoles[1].password`):
-    /// a test inside a list element can only be unknown when its list's first key is here.
-    let unknownRoots: Set<Substring>
-    /// Unknown keys written with `[]` as they stand (every element of a list), found once.
-    let everyElementUnknowns: [String]
-
     init(postureID: String, unknownPaths: [String], elementPaths: [String] = [], sharedValues: [String: [String: [String]]]) {
         self.postureID = postureID
         self.unknownPaths = unknownPaths
         self.elementPaths = elementPaths
         self.sharedValues = sharedValues
-        unknownRoots = Set((unknownPaths + elementPaths).map(Self.root))
-        let asWritten = Set(elementPaths)
-        everyElementUnknowns = unknownPaths.filter { path in
-            path.utf8.indices.contains { index in
-                path.utf8[index] == UInt8(ascii: "[") && path.utf8.index(after: index) < path.utf8.endIndex
-                    && path.utf8[path.utf8.index(after: index)] == UInt8(ascii: "]")
-            } && asWritten.contains(path)
-        }
     }
 
     /// A path's first key.
@@ -448,14 +434,18 @@ struct EvaluationContext {
     /// written `list[]`): one console whose password is unknown leaves the others decided.
     func isUnknownInScope(_ field: FieldPath) -> Bool {
         guard let scope else { return isUnknown(field.absolute) }
-        // Most tests run inside `mounts[]` or `devices[]` while what is unknown is elsewhere.
-        guard unknownRoots.contains(Self.root(scope)) else { return false }
+        // Most tests run inside `mounts[]` or `devices[]` while what is unknown is elsewhere:
+        // only unknowns under the same first key can concern the element (no string is built).
+        let root = Self.root(scope)
+        let near = elementPaths.filter { Self.root($0) == root }
+        if near.isEmpty { return false }
         let absolute = scope + "." + field.relative
-        for unknown in elementPaths where Self.overlaps(unknown, absolute) { return true }
-        if everyElementUnknowns.isEmpty { return false }
-        let normalized = FieldPath(absolute).normalized
+        for unknown in near where Self.overlaps(unknown, absolute) { return true }
         // A key written with `[]` (every element), not an element's own index.
-        return everyElementUnknowns.contains { Self.overlaps($0, normalized) }
+        let every = near.filter { $0.contains("[]") }
+        if every.isEmpty { return false }
+        let normalized = FieldPath(absolute).normalized
+        return every.contains { Self.overlaps($0, normalized) }
     }
 
     /// A list a `where` reads is unknown only when the list itself (or what holds it) is, not
