@@ -427,7 +427,10 @@ struct EvaluationContext {
     }
 
     /// A path's first key.
-    static func root(_ path: String) -> Substring { path.prefix { $0 != "." && $0 != "[" } }
+    static func root(_ path: String) -> Substring {
+        let end = path.utf8.firstIndex { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "[") } ?? path.utf8.endIndex
+        return path[..<end]
+    }
 
     /// Whether a test on `field` (relative to the element in `scope`, if any) is unknown. Inside a
     /// list element only what is unknown about that element counts (or about every element,
@@ -436,8 +439,8 @@ struct EvaluationContext {
         guard let scope else { return isUnknown(field.absolute) }
         // Most tests run inside `mounts[]` or `devices[]` while what is unknown is elsewhere:
         // only unknowns under the same first key can concern the element (no string is built).
-        let root = Self.root(scope)
-        let near = elementPaths.filter { Self.root($0) == root }
+        let root = Self.root(scope).utf8
+        let near = elementPaths.filter { Self.root($0).utf8.elementsEqual(root) }
         if near.isEmpty { return false }
         let absolute = scope + "." + field.relative
         for unknown in near where Self.overlaps(unknown, absolute) { return true }
