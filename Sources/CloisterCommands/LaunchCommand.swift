@@ -1,4 +1,5 @@
 import ArgumentParser
+import CloisterCodec
 import CloisterLaunch
 import CloisterModel
 import CloisterPipeline
@@ -105,6 +106,9 @@ struct LaunchCommand: CloisterSubcommand {
 
     @Flag(help: "Print the plan and start nothing.")
     var dryRun = false
+
+    @Option(help: "How --dry-run prints the plan: text, or json (schema cloister.launch-plan/v1).")
+    var format: TextOrJSON = .text
 
     @Flag(help: "Do not scan the workload after it starts.")
     var noVerify = false
@@ -213,6 +217,14 @@ struct LaunchCommand: CloisterSubcommand {
             plan.skipped += unsupported
         }
         for skip in plan.skipped { writeStandardError("cloister: warning: skipped \(skip)\n") }
+        if dryRun, format == .json {
+            var bundle: JSONValue = .null
+            if mode == "oci", let rootfs {
+                bundle = try JSONValue.encode(OCIBundle.config(plan, rootfs: rootfs))
+            }
+            print(LaunchPlanJSON.render(plan, mode: mode, bundle: bundle))
+            return
+        }
         if dryRun {
             print(plan.summary)
             if mode == "oci", let rootfs {
@@ -431,5 +443,43 @@ enum ProcessNames {
         var buffer = [UInt8](repeating: 0, count: 64)
         let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 64) }
         return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+    }
+}
+
+/// `launch --dry-run --format json`: the plan, each control as the launcher applies it.
+enum LaunchPlanJSON {
+    static let schema = "cloister.launch-plan/v1"
+
+    static func render(_ plan: LaunchPlan, mode: String, bundle: JSONValue) -> String {
+        func ranges(_ map: [IDMapRange]) -> JSONValue {
+            .array(map.map { .object(["inside": .number(Double($0.inside)), "outside": .number(Double($0.outside)), "count": .number(Double($0.count))]) })
+        }
+        var object: JSONObject = [
+            "schema": .string(schema), "mode": .string(mode),
+            "command": .array(plan.command.map { .string($0) }), "executable": .string(plan.executable),
+            "namespaces": .array(plan.namespaces.map { .string($0.rawValue) }),
+            "uidMap": ranges(plan.uidMap), "gidMap": ranges(plan.gidMap),
+            "uid": .number(Double(plan.uid)), "gid": .number(Double(plan.gid)),
+            "capabilities": .array(plan.capabilityNames.map { .string($0) }),
+            "noNewPrivileges": .bool(plan.noNewPrivileges),
+            "rootfs": plan.rootfs.map { .string($0) } ?? .null, "readOnlyRoot": .bool(plan.readOnlyRoot),
+            "hostname": .string(plan.hostname),
+            "rlimits": .array(plan.rlimits.map {
+                .object(["resource": .number(Double($0.resource)), "soft": .number(Double($0.soft)), "hard": .number(Double($0.hard))])
+            }),
+            "cgroup": plan.cgroup.map { .string($0.summary) } ?? .null,
+            "seccomp": plan.seccomp.map { filter in
+                .object(["source": .string(plan.seccompSource ?? ""), "instructions": .number(Double(filter.program.count / 8))])
+            } ?? .null,
+            "landlock": plan.landlockHandled == 0 ? .null : .object([
+                "abi": .number(Double(plan.landlockABI ?? 0)),
+                "rules": .array(plan.landlockRules.map { .object(["path": .string($0.path), "writable": .bool($0.writable)]) }),
+            ]),
+            "apparmorProfile": plan.apparmorProfile.map { .string($0) } ?? .null,
+            "selinuxLabel": plan.selinuxLabel.map { .string($0) } ?? .null,
+            "skipped": .array(plan.skipped.map { .string($0) }), "warnings": .array(plan.warnings.map { .string($0) }),
+        ]
+        if case .null = bundle {} else { object["ociConfig"] = bundle }
+        return JSONValue.object(object).serialized(pretty: true)
     }
 }

@@ -194,6 +194,15 @@ struct LaunchTests {
         for line in ["namespaces", "uid map", "cgroup", "capabilities   none", "no_new_privs   true", "landlock", "seccomp"] {
             #expect(result.stdout.contains(line), "\(line)")
         }
+        // The same plan as JSON, with its schema name.
+        let json = try Self.launch(["--dry-run", "--format", "json", "--rootfs", Paths.rootfs.path], ["/bin/true"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let plan = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json.stdout)")
+        #expect(plan["schema"] as? String == "cloister.launch-plan/v1")
+        #expect(plan["noNewPrivileges"] as? Bool == true)
+        #expect((plan["capabilities"] as? [String])?.isEmpty == true)
+        #expect((plan["namespaces"] as? [String])?.contains("user") == true)
+        #expect(plan["seccomp"] as? [String: Any] != nil)
     }
 
     @Test("the workload's exit code passes through", .needsLaunch)
