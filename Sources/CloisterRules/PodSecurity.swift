@@ -193,9 +193,15 @@ public struct PodSecurityStandards: Sendable {
 
     /// The highest level the pod meets at `version`.
     public func level(of pod: PodSecurityInput, version: PodSecurityVersion) -> PodSecurityLevel {
-        if evaluate(pod, policy: PodSecurityPolicy(level: .restricted, version: version)).isEmpty { return .restricted }
-        if evaluate(pod, policy: PodSecurityPolicy(level: .baseline, version: version)).isEmpty { return .baseline }
-        return .privileged
+        level(meeting: violations(pod, version: version), version: version)
+    }
+
+    /// The highest level whose own checks (PSA's set for that level, overrides applied) none of
+    /// `violations` breaks: what the pod meets, from one evaluation of every control.
+    func level(meeting violations: [PodSecurityViolation], version: PodSecurityVersion) -> PodSecurityLevel {
+        let restricted = Set(checks(level: .restricted, version: version).map(\.check.id))
+        if !violations.contains(where: { restricted.contains($0.check) }) { return .restricted }
+        return violations.contains { $0.level == .baseline } ? .privileged : .baseline
     }
 
     /// Every control of both levels the pod violates: each baseline check at baseline, and each
@@ -210,8 +216,6 @@ public struct PodSecurityStandards: Sendable {
         return (baseline + restricted).compactMap { evaluation.run($0.check, $0.variant) }
     }
 
-    /// The check behind a finding's rule id.
-    public func check(ruleID: String) -> PodSecurityCheck? { checks.first { $0.ruleID == ruleID } }
 
     /// Each control as rule metadata (title, severity, remediation, references) for reports and
     /// `rules list`; the rule engine never evaluates these, the standard does.
@@ -819,8 +823,7 @@ extension PodSecurityStandards {
         // Pods are judged on every core; the findings keep the pods' order.
         let judged = Parallel.map(subjects) { self.violations($0.input, version: version) }
         for (subject, violations) in zip(subjects, judged) {
-            let level: PodSecurityLevel =
-                violations.isEmpty ? .restricted : violations.contains { $0.level == .baseline } ? .privileged : .baseline
+            let level = self.level(meeting: violations, version: version)
             for container in subject.containers {
                 verdicts[container.workload] = PodSecurityVerdict(level: level.rawValue, version: resolved)
             }
