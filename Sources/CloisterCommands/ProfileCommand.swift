@@ -62,6 +62,9 @@ public struct ProfileCommand: CloisterSubcommand {
     @Flag(name: .customLong("no-runtime-init"), help: "Leave out the calls an OCI runtime's init makes after loading the filter (for 'cloister seccomp-exec', which loads it just before exec).")
     public var noRuntimeInit = false
 
+    @Option(name: .customLong("runtime"), help: "The OCI runtime or engine the seccomp profile must start under: runc, crun, docker, podman, containerd, or RUNTIME:VERSION (repeatable; default: the runtimes installed here, every version cloister knows).")
+    public var runtimes: [String] = []
+
     @Option(help: "The policies directory (default: $CLOISTER_POLICIES, or a 'policies' folder beside the executable or above it).")
     public var policies: String?
 
@@ -116,6 +119,9 @@ public struct ProfileCommand: CloisterSubcommand {
         if emit == .kubernetes && image == nil {
             throw ValidationError("--emit kubernetes needs --image")
         }
+        if noRuntimeInit && !runtimes.isEmpty {
+            throw ValidationError("--runtime and --no-runtime-init contradict each other: give one")
+        }
     }
 
     public func run() async throws {
@@ -140,13 +146,15 @@ public struct ProfileCommand: CloisterSubcommand {
             sources.append("learned record \(path)")
         }
         let from = sources.joined(separator: ", ")
+        let runtimeInit = try noRuntimeInit ? RuntimeInitChoice(syscalls: [], runtimes: []) : Self.runtimeInit(
+            named: runtimes, directory: directory)
 
         let bytes: [UInt8]
         switch emit {
         case .seccomp, .seccompBPF:
             let needs = Self.seccompNeeds(description: description, record: record, extraGroups: allowGroups,
                                           secondaryArchitectures: secondaryArchitectures,
-                                          runtimeInit: !noRuntimeInit, from: from)
+                                          runtimeInit: runtimeInit, from: from)
             for relaxation in needs.relaxations { writeStandardError("cloister: warning: \(relaxation)\n") }
             // A recording is not a grant: denied calls it holds stay denied, and say so.
             if let record {
@@ -198,7 +206,7 @@ public struct ProfileCommand: CloisterSubcommand {
             case .ociConfig, .kubernetes:
                 let needs = Self.seccompNeeds(description: description, record: record, extraGroups: allowGroups,
                                               secondaryArchitectures: secondaryArchitectures,
-                                              runtimeInit: !noRuntimeInit, from: from)
+                                              runtimeInit: runtimeInit, from: from)
                 let seccomp = try SeccompGenerator.profile(for: needs, groups: groups)
                 let name = KubernetesGenerator.objectName(description.name)
                 let catalogue = try Catalogue.load(directory: directory)
@@ -229,7 +237,7 @@ public struct ProfileCommand: CloisterSubcommand {
     /// meaningful (CAP_SYS_ADMIN: namespaces and mounts) allow it, as moby does, with a warning.
     static func seccompNeeds(
         description: WorkloadDescription?, record: LearnedRecord?, extraGroups: [String],
-        secondaryArchitectures: Bool, runtimeInit: Bool, from: String
+        secondaryArchitectures: Bool, runtimeInit: RuntimeInitChoice, from: String
     ) -> SeccompNeeds {
         var groups: [String] = []
         var families: [String] = []
@@ -247,13 +255,60 @@ public struct ProfileCommand: CloisterSubcommand {
             if capabilities.contains("CAP_BPF") { denied.append("bpf") }
             if capabilities.contains("CAP_PERFMON") { denied.append("perf") }
         }
-        if runtimeInit { groups.append("oci-runtime-init") }
         var unique: [String] = []
         for name in denied where !unique.contains(name) { unique.append(name) }
         return SeccompNeeds(
-            groups: groups, groupsWithLearned: description != nil || runtimeInit, deniedGroupsAllowed: unique,
+            groups: groups, groupsWithLearned: description != nil, deniedGroupsAllowed: unique,
             socketFamilies: families, secondaryArchitectures: secondaryArchitectures, learned: record,
-            generatedFrom: from)
+            runtimeInit: runtimeInit.syscalls, runtimeInitFor: runtimeInit.runtimes, generatedFrom: from)
+    }
+
+    /// The runtime-init calls a profile carries, and for which runtimes.
+    struct RuntimeInitChoice {
+        var syscalls: Set<String>
+        var runtimes: [String]
+    }
+
+    /// `--runtime` resolved against `policies/runtime-init.yaml`; without it, the runtimes
+    /// installed on this host (every version cloister knows of each, since the profile may be
+    /// used on another host with another release), or all of them when none is installed.
+    static func runtimeInit(named arguments: [String], directory: URL) throws -> RuntimeInitChoice {
+        let data = try RuntimeInit.load(contentsOf: directory.appendingPathComponent("runtime-init.yaml"))
+        var selections: [RuntimeInit.Selection] = []
+        if arguments.isEmpty {
+            let installed = data.runtimes.keys.sorted().filter { installedExecutable(named: $0) != nil }
+            if installed.isEmpty {
+                writeStandardError("cloister: note: no OCI runtime found on this host; the seccomp profile carries the init calls of every runtime cloister knows (\(data.runtimes.keys.sorted().joined(separator: ", "))); --runtime narrows it\n")
+            }
+            selections = (installed.isEmpty ? data.runtimes.keys.sorted() : installed).map { RuntimeInit.Selection(runtime: $0) }
+        } else {
+            for argument in arguments {
+                do {
+                    for selection in try data.selections(for: argument) where !selections.contains(selection) {
+                        selections.append(selection)
+                    }
+                } catch let error as ProfileInputError {
+                    throw ValidationError("--runtime \(error.message)")
+                }
+            }
+        }
+        let resolved = data.syscalls(for: selections)
+        for selection in resolved.unmatched {
+            writeStandardError("cloister: warning: runtime-init.yaml has no entry for \(selection.description); the profile carries the calls of every \(selection.runtime) version it knows\n")
+        }
+        return RuntimeInitChoice(syscalls: resolved.syscalls, runtimes: selections.map(\.description))
+    }
+
+    /// The path of an executable on $PATH or in the usual system directories.
+    static func installedExecutable(named name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let directories = path.split(separator: ":").map(String.init)
+            + ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        for directory in directories where !directory.isEmpty {
+            let candidate = directory + "/" + name
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
     }
 
     static func prettyJSON<T: Encodable>(_ value: T) throws -> [UInt8] {

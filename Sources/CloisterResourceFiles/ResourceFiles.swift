@@ -146,3 +146,9 @@ extension SyscallGroups {
         try parse(yaml: try ResourceFiles.text(of: url) { ProfileInputError(file: url.path, message: $0) }, file: url.path)
     }
 }
+
+extension RuntimeInit {
+    public static func load(contentsOf url: URL) throws -> RuntimeInit {
+        try parse(yaml: try ResourceFiles.text(of: url) { ProfileInputError(file: url.path, message: $0) }, file: url.path)
+    }
+}
