@@ -5,6 +5,14 @@
 # print how many syscalls the profile allows beside moby's default profile.
 # Target: each learned profile allows at most a quarter of moby's count, and each check passes.
 #
+# Then the same records, made into profiles for a container runtime (`--runtime runc`: the
+# calls runc's init makes after loading the filter), run the same workloads in containers:
+# podman with runc and Docker's engine (containerd and dockerd started here, in a private
+# directory, stopped by PID), the busybox rootfs of test-assets/ with the host's /usr bound
+# read-only so the same binaries run. Each row prints its check and the allowed count beside
+# podman's own default (/usr/share/containers/seccomp.json, counted here: allowed names without
+# added capabilities that libseccomp resolves on x86_64) and moby's. BENCH_ENGINES=none skips.
+#
 #   scripts/bench-profile.sh [SCRATCH_PATH]
 #
 # moby's figure is counted, not fetched: moby/moby profiles/seccomp/default.json at commit
@@ -90,5 +98,100 @@ for name in ${BENCH_WORKLOADS:-shell-script http-server compression}; do
         status=1
     fi
     [[ $target == met ]] || status=1
+done
+
+# --- under the engines ---------------------------------------------------------------------
+engines=${BENCH_ENGINES:-podman docker}
+[[ $engines == none ]] && exit $status
+rootfs="$root/test-assets/rootfs"
+if [[ ! -d $rootfs || $(id -u) -ne 0 ]]; then
+    echo "engines: skipped (needs root and test-assets/rootfs: scripts/test-assets.sh)" >&2
+    exit $status
+fi
+podman_default=$(python3 - <<'PY'
+import ctypes, json
+try:
+    lib = ctypes.CDLL("libseccomp.so.2")
+    profile = json.load(open("/usr/share/containers/seccomp.json"))
+except OSError:
+    print("?"); raise SystemExit
+lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+names = set()
+for rule in profile["syscalls"]:
+    includes = rule.get("includes", {})
+    if rule["action"] != "SCMP_ACT_ALLOW" or includes.get("caps"):
+        continue
+    if includes.get("arches") and not set(includes["arches"]) & {"amd64", "x86_64"}:
+        continue
+    names.update(n for n in rule["names"] if lib.seccomp_syscall_resolve_name(n.encode()) >= 0)
+print(len(names))
+PY
+)
+# The host's /usr (merged-/usr Debian: /bin, /lib and /lib64 live there) read-only over the
+# busybox rootfs, and the scratch directory, at the same paths as on the host.
+binds=(-v /usr:/usr:ro -v /usr/lib:/lib:ro -v /usr/lib64:/lib64:ro -v "$work:$work" -e PATH=/usr/local/bin:/usr/bin:/bin)
+engine_dir=""
+stop_engines() {
+    [[ -n ${dockerd_pid:-} ]] && kill "$dockerd_pid" 2>/dev/null && wait "$dockerd_pid" 2>/dev/null
+    [[ -n ${containerd_pid:-} ]] && kill "$containerd_pid" 2>/dev/null && wait "$containerd_pid" 2>/dev/null
+    if [[ -n $engine_dir ]]; then
+        grep -o " $engine_dir[^ ]*\| /var/lib/docker/${engine_dir##*/}[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+        rm -rf "$engine_dir" "/var/lib/docker/${engine_dir##*/}"
+    fi
+    [[ -n "${BENCH_KEEP:-}" ]] || rm -rf "$work"
+}
+trap stop_engines EXIT
+start_docker() {
+    engine_dir=$(mktemp -d /tmp/cloister-bench-docker.XXXXXX)
+    containerd --address "$engine_dir/containerd.sock" --root "$engine_dir/containerd-root" \
+        --state "$engine_dir/containerd-state" > "$engine_dir/containerd.log" 2>&1 &
+    containerd_pid=$!
+    for _ in $(seq 1 100); do [[ -S $engine_dir/containerd.sock ]] && break; sleep 0.1; done
+    mkdir -p "/var/lib/docker/${engine_dir##*/}"
+    dockerd --iptables=false --ip-masq=false --bridge=none --containerd="$engine_dir/containerd.sock" \
+        --host="unix://$engine_dir/docker.sock" --data-root="/var/lib/docker/${engine_dir##*/}" \
+        --exec-root="$engine_dir/exec" --pidfile="$engine_dir/dockerd.pid" > "$engine_dir/dockerd.log" 2>&1 &
+    dockerd_pid=$!
+    docker_cli=$([[ -x /usr/bin/docker ]] && echo /usr/bin/docker || echo docker)
+    for _ in $(seq 1 300); do "$docker_cli" -H "unix://$engine_dir/docker.sock" version >/dev/null 2>&1 && break; sleep 0.2; done
+    tar -C "$rootfs" -c . | "$docker_cli" -H "unix://$engine_dir/docker.sock" import - cloister-bench-busybox >/dev/null
+}
+
+echo
+printf '%-22s %-12s %8s %8s %8s %7s %s\n' workload engine profile podman moby ratio check
+for engine in $engines; do
+    case $engine in
+        podman) command -v podman >/dev/null && command -v runc >/dev/null || { echo "podman: not installed, skipped" >&2; continue; } ;;
+        docker) command -v dockerd >/dev/null && command -v containerd >/dev/null || { echo "docker: not installed, skipped" >&2; continue; }
+                start_docker ;;
+    esac
+    for name in ${BENCH_WORKLOADS:-shell-script http-server compression}; do
+        case $name in
+            shell-script) command=("${shell_script[@]}") ;;
+            http-server) command=("${http_server[@]}") ;;
+            compression) command=("${compression[@]}") ;;
+        esac
+        "$CLOISTER_BIN" profile --learned "$work/$name.json" --runtime runc -o "$work/$name.runc.json" --policies "$root/policies" 2>/dev/null
+        allowed=$(count_allowed "$work/$name.runc.json")
+        exit_status=0
+        case $engine in
+            podman)
+                timeout 180 podman --runtime runc --cgroup-manager cgroupfs --events-backend file run --rm --network none \
+                    --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --security-opt "seccomp=$work/$name.runc.json" \
+                    "${binds[@]}" --rootfs "$rootfs" "${command[@]}" > "$work/$name.$engine.out" 2> "$work/$name.$engine.err" || exit_status=$? ;;
+            docker)
+                timeout 180 "$docker_cli" -H "unix://$engine_dir/docker.sock" run --rm --network none \
+                    --security-opt "seccomp=$work/$name.runc.json" "${binds[@]}" cloister-bench-busybox "${command[@]}" \
+                    > "$work/$name.$engine.out" 2> "$work/$name.$engine.err" || exit_status=$? ;;
+        esac
+        check=fail
+        if [[ $exit_status -eq 0 ]] && grep -qx ok "$work/$name.$engine.out"; then check=pass; fi
+        ratio=$(python3 -c "print(f'{$allowed/$MOBY_DEFAULT_X86_64:.2f}')")
+        printf '%-22s %-12s %8s %8s %8s %7s %s\n' "$name" "$engine+runc" "$allowed" "$podman_default" "$MOBY_DEFAULT_X86_64" "$ratio" "$check"
+        if [[ $check != pass ]]; then
+            echo "  $name under $engine: exit $exit_status: $(head -c 400 "$work/$name.$engine.out") $(head -c 600 "$work/$name.$engine.err")" >&2
+            status=1
+        fi
+    done
 done
 exit $status
