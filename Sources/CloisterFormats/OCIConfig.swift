@@ -76,6 +76,23 @@ public enum OCIConfig {
         if let user = spec.process?.user {
             if let uid = user.uid { builder.posture.user.uid = uid; builder.declared("user.uid", at: process?.at("user", "uid")) }
             if let gid = user.gid { builder.posture.user.gid = gid; builder.declared("user.gid", at: process?.at("user", "gid")) }
+            // The runtime calls setgroups with exactly these (none when absent).
+            builder.posture.user.groups = user.additionalGids ?? []
+            if user.additionalGids != nil { builder.declared("user.groups", at: process?.at("user", "additionalGids")) }
+        }
+        if let limits = spec.process?.rlimits {
+            builder.posture.rlimits = limits.map {
+                ResourceLimit(name: $0.type, soft: ResourceLimit.text($0.soft), hard: ResourceLimit.text($0.hard))
+            }
+            builder.declared("rlimits", at: process?["rlimits"])
+        }
+        if let sysctl = spec.linux?.sysctl, !sysctl.isEmpty {
+            builder.posture.sysctls = sysctl
+            builder.declared("sysctls", at: linux?["sysctl"])
+        }
+        if let rdt = spec.linux?.intelRdt {
+            builder.posture.intelRdt = IntelRDT(closID: rdt.closID, l3CacheSchema: rdt.l3CacheSchema, memBwSchema: rdt.memBwSchema)
+            builder.declared("intelRdt", at: linux?["intelRdt"])
         }
         builder.posture.user.uidMap = mappings(spec.linux?.uidMappings)
         builder.posture.user.gidMap = mappings(spec.linux?.gidMappings)

@@ -79,6 +79,24 @@ enum DeclaredDrift {
         if declared.user.rootMappedToHost == false, observed.user.rootMappedToHost == true {
             add("user.rootMappedToHost", "false", "true")
         }
+        // Supplementary groups the process holds that the file does not give it.
+        if let granted = declared.user.groups, let held = observed.user.groups {
+            let extra = held.filter { !granted.contains($0) && $0 != declared.user.gid }
+            if !extra.isEmpty {
+                add("user.groups", granted.map(String.init).joined(separator: ","), extra.map(String.init).joined(separator: ","))
+            }
+        }
+        // A limit the kernel shows higher than the file sets it.
+        if let declaredLimits = declared.rlimits, let observedLimits = observed.rlimits {
+            var shown: [String: ResourceLimit] = [:]
+            for limit in observedLimits { shown[limit.name] = limit }
+            for limit in declaredLimits {
+                guard let seen = shown[limit.name] else { continue }
+                if ResourceLimit.exceeds(seen.hard, limit.hard) || ResourceLimit.exceeds(seen.soft, limit.soft) {
+                    add("rlimits.\(limit.name)", "\(limit.soft)/\(limit.hard)", "\(seen.soft)/\(seen.hard)")
+                }
+            }
+        }
         // A mount declared read-only that the kernel shows writable at the same place. The
         // cgroup filesystem is left out: on a v1 or hybrid host runtimes mount a tmpfs at
         // /sys/fs/cgroup and the read-only hierarchies inside it, not one read-only mount.

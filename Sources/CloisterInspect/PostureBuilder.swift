@@ -66,6 +66,15 @@ struct PostureBuilder {
             posture.user.gid = gidMap.flatMap { Self.insideID(hostID: hostGid, map: $0) }
         }
         if let uidMap { posture.user.rootMappedToHost = IDMapParser.hostID(0, in: uidMap) == 0 }
+        if let groups = leader.status.groups, let gidMap {
+            // A group the map does not cover shows as the overflow GID inside; keep it out.
+            posture.user.groups = groups.compactMap { Self.insideID(hostID: $0, map: gidMap) }
+        }
+        if let text = try? Files.readText(base + "/limits", limit: 16 << 10) {
+            posture.rlimits = ProcLimitsParser.parse(text)
+        } else {
+            unknown[.rlimits] = "cannot read \(base)/limits"
+        }
 
         // Capabilities, decoded against the kernel's cap_last_cap.
         if let lastCap = host.capLastCap {

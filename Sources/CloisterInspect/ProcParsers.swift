@@ -11,6 +11,8 @@ public struct ProcStatus: Sendable, Equatable {
     /// Real, effective, saved, filesystem.
     public var uids: [UInt32] = []
     public var gids: [UInt32] = []
+    /// Supplementary groups as the host sees them; nil when there is no Groups line.
+    public var groups: [UInt32]?
     public var capInheritable: UInt64?
     public var capPermitted: UInt64?
     public var capEffective: UInt64?
@@ -44,6 +46,7 @@ public struct ProcStatus: Sendable, Equatable {
             case 4 where Bytes.equal(key, "Name"): status.name = SafeText.decode(value, limit: 256)
             case 4 where Bytes.equal(key, "PPid"): status.parentPID = Bytes.decimal(value).map(Int.init)
             case 5 where Bytes.equal(key, "NSpid"): status.namespacePIDs = Bytes.decimals(value).map(Int.init)
+            case 6 where Bytes.equal(key, "Groups"): status.groups = Bytes.decimals(value).map { UInt32(truncatingIfNeeded: $0) }
             case 6 where Bytes.equal(key, "CapInh"): status.capInheritable = Bytes.hexadecimal(value)
             case 6 where Bytes.equal(key, "CapPrm"): status.capPermitted = Bytes.hexadecimal(value)
             case 6 where Bytes.equal(key, "CapEff"): status.capEffective = Bytes.hexadecimal(value)
@@ -65,6 +68,41 @@ public struct ProcStatus: Sendable, Equatable {
             }
         }
         return status
+    }
+}
+
+/// `/proc/PID/limits`: the kernel prints each limit as a 25-column name, then soft and hard
+/// values (a number or `unlimited`), then units (fs/proc/base.c proc_pid_limits).
+public enum ProcLimitsParser {
+    /// The kernel's row names → the RLIMIT_ names OCI configs and setrlimit(2) use.
+    static let names: [String: String] = [
+        "Max cpu time": "RLIMIT_CPU", "Max file size": "RLIMIT_FSIZE", "Max data size": "RLIMIT_DATA",
+        "Max stack size": "RLIMIT_STACK", "Max core file size": "RLIMIT_CORE", "Max resident set": "RLIMIT_RSS",
+        "Max processes": "RLIMIT_NPROC", "Max open files": "RLIMIT_NOFILE", "Max locked memory": "RLIMIT_MEMLOCK",
+        "Max address space": "RLIMIT_AS", "Max file locks": "RLIMIT_LOCKS", "Max pending signals": "RLIMIT_SIGPENDING",
+        "Max msgqueue size": "RLIMIT_MSGQUEUE", "Max nice priority": "RLIMIT_NICE",
+        "Max realtime priority": "RLIMIT_RTPRIO", "Max realtime timeout": "RLIMIT_RTTIME",
+    ]
+
+    /// The limits in the kernel's order. Rows it does not know, or whose values are not a
+    /// number or `unlimited`, are left out (a hostile file cannot make one up).
+    public static func parse(_ text: String) -> [ResourceLimit] {
+        var limits: [ResourceLimit] = []
+        for line in text.split(separator: "\n").prefix(64) {
+            guard line.count > 26 else { continue }
+            let nameEnd = line.index(line.startIndex, offsetBy: 25)
+            let label = line[..<nameEnd].trimmingCharacters(in: .whitespaces)
+            guard let name = names[label] else { continue }
+            let fields = line[nameEnd...].split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard fields.count >= 2 else { continue }
+            func value(_ field: Substring) -> String? {
+                if field == "unlimited" { return ResourceLimit.unlimitedValue }
+                return UInt64(field).map(String.init)
+            }
+            guard let soft = value(fields[0]), let hard = value(fields[1]) else { continue }
+            limits.append(ResourceLimit(name: name, soft: soft, hard: hard))
+        }
+        return limits
     }
 }
 

@@ -115,6 +115,10 @@ extension FieldPath {
     public static let userGid: FieldPath = "user.gid"
     public static let userUidMap: FieldPath = "user.uidMap"
     public static let userGidMap: FieldPath = "user.gidMap"
+    public static let userGroups: FieldPath = "user.groups"
+    public static let rlimits: FieldPath = "rlimits"
+    public static let sysctls: FieldPath = "sysctls"
+    public static let intelRdt: FieldPath = "intelRdt"
 
     public static let capabilities: FieldPath = "capabilities"
     public static func capabilities(_ set: CapabilitySet) -> FieldPath { FieldPath("capabilities.\(set.rawValue)") }
@@ -149,7 +153,8 @@ extension FieldPath {
     /// Every named path above, for the test that holds them to the posture's encoding.
     public static let named: [FieldPath] =
         [
-            .command, .namespaces, .user, .userUid, .userGid, .userUidMap, .userGidMap, .capabilities, .seccomp,
+            .command, .namespaces, .user, .userUid, .userGid, .userUidMap, .userGidMap, .userGroups, .rlimits, .sysctls,
+            .intelRdt, .capabilities, .seccomp,
             .seccompMode, .seccompFilters, .noNewPrivileges, .mac, .macAppArmor, .macSELinux, .devices, .mounts,
             .readOnlyRootfs, .maskedPaths, .readOnlyPaths, .drift, .cgroup, .cgroupMemoryMax, .cgroupPidsMax, .hypervisor,
             .hypervisorAccelerator, .hypervisorUser, .kubernetes, .kubernetesPodSecurity,

@@ -68,6 +68,15 @@ public struct Posture: Codable, Sendable, Equatable {
     /// each runs outside the container, with the runtime's privileges. Declared only: a scan
     /// lists them with `--declared`, from the bundle.
     public var hooks: [RuntimeHook]?
+    /// Resource limits of the workload's process (`/proc/PID/limits`; OCI `process.rlimits`),
+    /// for the limits the kernel or the file names. nil when neither side was read.
+    public var rlimits: [ResourceLimit]?
+    /// Kernel parameters the runtime sets inside the workload's namespaces (OCI `linux.sysctl`,
+    /// Docker `--sysctl`). Declared only: a scan cannot tell a set value from a default.
+    public var sysctls: [String: String]?
+    /// Intel RDT (resctrl) class of service the workload is placed in (OCI `linux.intelRdt`):
+    /// workloads that share a class share its cache and memory-bandwidth allocation.
+    public var intelRdt: IntelRDT?
 
     public init(
         id: String, kind: WorkloadKind, runtime: String, name: String, pid: Int? = nil,
@@ -102,6 +111,51 @@ public struct Posture: Codable, Sendable, Equatable {
         self.location = nil
         self.fieldLocations = [:]
         self.defaulted = []
+    }
+}
+
+// MARK: - Resource limits
+
+/// One resource limit as `/proc/PID/limits` shows it: `RLIMIT_NOFILE`, soft and hard as decimal
+/// numbers or `unlimited` (values past 2^53 do not survive JSON numbers, so they are text).
+public struct ResourceLimit: Codable, Sendable, Equatable {
+    public var name: String
+    public var soft: String
+    public var hard: String
+
+    public init(name: String, soft: String, hard: String) {
+        self.name = name
+        self.soft = soft
+        self.hard = hard
+    }
+
+    public static let unlimitedValue = "unlimited"
+
+    /// A limit value as text: RLIM_INFINITY (2^64-1) is `unlimited`.
+    public static func text(_ value: UInt64) -> String {
+        value == UInt64.max ? unlimitedValue : String(value)
+    }
+
+    /// `a` allows more than `b` (unlimited is above every number).
+    public static func exceeds(_ a: String, _ b: String) -> Bool {
+        if a == b { return false }
+        if a == unlimitedValue { return true }
+        if b == unlimitedValue { return false }
+        guard let x = UInt64(a), let y = UInt64(b) else { return false }
+        return x > y
+    }
+}
+
+/// OCI `linux.intelRdt`: the resctrl group and the schemata the runtime writes.
+public struct IntelRDT: Codable, Sendable, Equatable {
+    public var closID: String?
+    public var l3CacheSchema: String?
+    public var memBwSchema: String?
+
+    public init(closID: String? = nil, l3CacheSchema: String? = nil, memBwSchema: String? = nil) {
+        self.closID = closID
+        self.l3CacheSchema = l3CacheSchema
+        self.memBwSchema = memBwSchema
     }
 }
 
@@ -192,6 +246,9 @@ public struct UserIdentity: Codable, Sendable, Equatable {
     public var gidMap: [IDMapRange]
     /// True when UID 0 inside the workload is UID 0 on the host.
     public var rootMappedToHost: Bool?
+    /// Supplementary groups (inside the user namespace): `Groups:` of `/proc/PID/status`, OCI
+    /// `process.user.additionalGids`. nil when not known.
+    public var groups: [UInt32]?
 
     public init(
         uid: UInt32? = nil, gid: UInt32? = nil, hostUid: UInt32? = nil, hostGid: UInt32? = nil,

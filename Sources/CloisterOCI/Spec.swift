@@ -175,6 +175,9 @@ public struct Spec: Codable, Sendable, Equatable {
         public var seccomp: LinuxSeccomp?
         public var maskedPaths: [String]?
         public var readonlyPaths: [String]?
+        /// Kernel parameters set inside the container's namespaces.
+        public var sysctl: [String: String]?
+        public var intelRdt: IntelRdt?
 
         public init(
             namespaces: [Namespace]? = nil, uidMappings: [IDMapping]? = nil, gidMappings: [IDMapping]? = nil,
@@ -191,6 +194,13 @@ public struct Spec: Codable, Sendable, Equatable {
             self.maskedPaths = maskedPaths
             self.readonlyPaths = readonlyPaths
         }
+    }
+
+    /// Intel RDT: the resctrl class of service (`closID`) and the schemata written to it.
+    public struct IntelRdt: Codable, Sendable, Equatable {
+        public var closID: String?
+        public var l3CacheSchema: String?
+        public var memBwSchema: String?
     }
 
     /// A namespace to create (`path` absent) or to join (`path` set). `type` is the spec's

@@ -143,6 +143,7 @@ public struct FieldCatalogue: Sendable {
             uid: 0, gid: 0, hostUid: 100000, hostGid: 100000,
             uidMap: [IDMapRange(inside: 0, outside: 100000, count: 65536)],
             gidMap: [IDMapRange(inside: 0, outside: 100000, count: 65536)], rootMappedToHost: false)
+        posture.user.groups = [10]
         posture.capabilities = CapabilitySets(
             effective: ["CAP_CHOWN"], permitted: ["CAP_CHOWN"], bounding: ["CAP_CHOWN"], ambient: ["CAP_CHOWN"],
             inheritable: ["CAP_CHOWN"])
@@ -201,6 +202,9 @@ public struct FieldCatalogue: Sendable {
         posture.kubernetes = pod
         posture.hooks = [RuntimeHook(stage: "createRuntime", path: "/usr/bin/nvidia-ctk", args: ["nvidia-ctk", "hook"])]
         posture.drift = [Drift(field: "seccomp.mode", declared: "filter", observed: "disabled", source: "/run/b/config.json")]
+        posture.rlimits = [ResourceLimit(name: "RLIMIT_NOFILE", soft: "1024", hard: ResourceLimit.unlimitedValue)]
+        posture.sysctls = ["net.ipv4.ping_group_range": "0 0"]
+        posture.intelRdt = IntelRDT(closID: "guaranteed", l3CacheSchema: "L3:0=ff", memBwSchema: "MB:0=50")
         return posture
     }
 }

@@ -62,6 +62,17 @@ public enum PostureTree {
                 .object(["stage": .string(hook.stage), "path": .string(hook.path), "args": strings(hook.args)])
             })
         }
+        if let limits = posture.rlimits {
+            root["rlimits"] = .array(limits.map { .object(["name": .string($0.name), "soft": .string($0.soft), "hard": .string($0.hard)]) })
+        }
+        if let sysctls = posture.sysctls { root["sysctls"] = .object(sysctls.jsonObject { .string($0) }) }
+        if let rdt = posture.intelRdt {
+            var members = JSONObject(minimumCapacity: 3)
+            members["closID"] = rdt.closID.map { .string($0) }
+            members["l3CacheSchema"] = rdt.l3CacheSchema.map { .string($0) }
+            members["memBwSchema"] = rdt.memBwSchema.map { .string($0) }
+            root["intelRdt"] = .object(members)
+        }
         if let drift = posture.drift {
             root["drift"] = .array(drift.map { entry in
                 .object([
@@ -134,6 +145,7 @@ public enum PostureTree {
             "uid": number(user.uid), "gid": number(user.gid), "hostUid": number(user.hostUid),
             "hostGid": number(user.hostGid), "rootMappedToHost": user.rootMappedToHost.map { .bool($0) },
         ])
+        if let groups = user.groups { members["groups"] = .array(groups.map { .number(Double($0)) }) }
         return .object(members)
     }
 

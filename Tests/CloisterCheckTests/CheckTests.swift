@@ -21,6 +21,34 @@ func workload(_ result: CheckResult, _ id: String) throws -> Posture {
 
 @Suite("OCI config.json")
 struct OCITests {
+    /// process.user.additionalGids, process.rlimits, linux.sysctl and linux.intelRdt land in the
+    /// posture fields the scan fills from the kernel, each with its line.
+    @Test func groupsLimitsSysctlsAndIntelRdt() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cloister-oci-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("config.json")
+        try """
+            {"ociVersion": "1.0.2",
+             "process": {"args": ["sh"], "cwd": "/",
+                         "user": {"uid": 1000, "gid": 1000, "additionalGids": [6, 10]},
+                         "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 18446744073709551615}]},
+             "root": {"path": "rootfs"},
+             "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}],
+                       "sysctl": {"net.ipv4.ping_group_range": "0 0"},
+                       "intelRdt": {"closID": "guaranteed", "l3CacheSchema": "L3:0=ff"}}}
+            """.write(to: file, atomically: true, encoding: .utf8)
+        let result = Check.check(paths: [file.path])
+        #expect(result.errors.isEmpty, "\(result.errors)")
+        let posture = try #require(result.workloads.first)
+        #expect(posture.user.groups == [6, 10])
+        #expect(posture.rlimits == [ResourceLimit(name: "RLIMIT_NOFILE", soft: "1024", hard: "unlimited")])
+        #expect(posture.sysctls == ["net.ipv4.ping_group_range": "0 0"])
+        #expect(posture.intelRdt == IntelRDT(closID: "guaranteed", l3CacheSchema: "L3:0=ff"))
+        #expect(posture.fieldLocations["user.groups"]?.line == 3)
+        #expect(posture.fieldLocations["rlimits"]?.line == 4)
+    }
+
     @Test func runcDefaultSpec() throws {
         let result = checkFixture("oci/config.json")
         #expect(result.errors.isEmpty)

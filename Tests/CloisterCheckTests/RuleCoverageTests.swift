@@ -37,7 +37,7 @@ struct RuleCoverageTests {
         "vm-qemu-root",
         // `drift` compares a live workload with its declared configuration (`scan --declared`).
         "drift-seccomp", "drift-capabilities", "drift-namespace", "drift-user-namespace", "drift-read-only-rootfs",
-        "drift-no-new-privs", "drift-mount-writable",
+        "drift-no-new-privs", "drift-mount-writable", "drift-groups", "drift-rlimit",
     ]
 
     /// Checks the files together (as one `cloister check` run does) and evaluates the rules.

@@ -58,6 +58,61 @@ import CloisterSystem
     }
 }
 
+@Suite struct ProcLimitsTests {
+    // /proc/PID/limits of a podman container (--ulimit nofile=512:1024 nproc=4096:4096) on this
+    // project's Debian 12 host, kernel 6.18.
+    static let captured = """
+        Limit                     Soft Limit           Hard Limit           Units     
+        Max cpu time              unlimited            unlimited            seconds   
+        Max file size             unlimited            unlimited            bytes     
+        Max data size             unlimited            unlimited            bytes     
+        Max stack size            8388608              unlimited            bytes     
+        Max core file size        0                    unlimited            bytes     
+        Max resident set          unlimited            unlimited            bytes     
+        Max processes             4096                 4096                 processes 
+        Max open files            512                  1024                 files     
+        Max locked memory         8388608              8388608              bytes     
+        Max address space         unlimited            unlimited            bytes     
+        Max file locks            unlimited            unlimited            locks     
+        Max pending signals       96367                96367                signals   
+        Max msgqueue size         819200               819200               bytes     
+        Max nice priority         0                    0                    
+        Max realtime priority     0                    0                    
+        Max realtime timeout      unlimited            unlimited            us        
+        """
+
+    @Test func everyRowIsReadWithItsRlimitName() {
+        let limits = ProcLimitsParser.parse(Self.captured)
+        #expect(limits.count == 16)
+        #expect(limits.contains(ResourceLimit(name: "RLIMIT_NOFILE", soft: "512", hard: "1024")))
+        #expect(limits.contains(ResourceLimit(name: "RLIMIT_NPROC", soft: "4096", hard: "4096")))
+        #expect(limits.contains(ResourceLimit(name: "RLIMIT_STACK", soft: "8388608", hard: "unlimited")))
+        // Rows without units (nice, realtime priority) still parse.
+        #expect(limits.contains(ResourceLimit(name: "RLIMIT_NICE", soft: "0", hard: "0")))
+    }
+
+    @Test func unknownRowsAndBadValuesAreLeftOut() {
+        let text = "Max open files            -1                   1024                 files\n"
+            + "Max bananas               1                    2                    fruit\n"
+            + "Max processes\n" + String(repeating: "x", count: 5000)
+        #expect(ProcLimitsParser.parse(text).isEmpty)
+    }
+
+    @Test func exceedsOrdersNumbersBelowUnlimited() {
+        #expect(ResourceLimit.exceeds("unlimited", "1024"))
+        #expect(ResourceLimit.exceeds("2048", "1024"))
+        #expect(!ResourceLimit.exceeds("1024", "unlimited"))
+        #expect(!ResourceLimit.exceeds("512", "1024"))
+        #expect(ResourceLimit.text(UInt64.max) == "unlimited")
+    }
+
+    @Test func statusGroupsLineIsReadEvenWhenEmpty() {
+        #expect(ProcStatus.parse("Groups:\t10 27 1001 \n").groups == [10, 27, 1001])
+        #expect(ProcStatus.parse("Groups:\t \n").groups == [])
+        #expect(ProcStatus.parse("Uid:\t0\t0\t0\t0\n").groups == nil)
+    }
+}
+
 @Suite struct MountInfoTests {
     @Test func parsesBindMountWithOctalEscapes() throws {
         let line = #"612 598 254:1 /srv/data\040dir/with\011tab /mnt/my\134dir ro,nosuid,relatime master:1 - ext4 /dev/vda1 rw,errors=remount-ro"#

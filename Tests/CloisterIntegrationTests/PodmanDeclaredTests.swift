@@ -72,6 +72,43 @@ struct PodmanDeclaredTests {
         #expect(declaredPosture.runtime == observedPosture.runtime)
     }
 
+    /// Supplementary groups, resource limits and sysctls podman writes into config.json are read
+    /// the same way from the file and from the kernel, and a limit raised from the host after the
+    /// start (prlimit) is drift.
+    @Test("groups, rlimits and sysctls: config.json and the kernel agree; a raised limit is drift")
+    func groupsLimitsAndSysctls() throws {
+        let container = try PodmanContainer.run(
+            "limits", flags: ["--group-add", "10", "--sysctl", "net.ipv4.ip_unprivileged_port_start=1024",
+                              "--ulimit", "nofile=512:1024"])
+        defer { container.stop() }
+        let configPath = try container.ociConfigPath()
+        let (declared, _, stderr) = try Cloister.check([configPath])
+        let file = try #require(declared.workloads.first, "\(stderr)")
+        let live = try Cloister.scanWorkload(containing: container.pid)
+
+        #expect(file.user.groups?.contains(10) == true, "config.json groups: \(String(describing: file.user.groups))")
+        #expect(live.user.groups?.contains(10) == true, "kernel groups: \(String(describing: live.user.groups))")
+        // The later --ulimit nofile wins over PodmanContainer.runFlags' 1024:1024; nproc stays 4096:4096.
+        let nofile = ResourceLimit(name: "RLIMIT_NOFILE", soft: "512", hard: "1024")
+        #expect(file.rlimits?.contains(nofile) == true, "config.json rlimits: \(String(describing: file.rlimits))")
+        #expect(live.rlimits?.contains(nofile) == true, "kernel rlimits: \(String(describing: live.rlimits))")
+        #expect(live.rlimits?.contains(ResourceLimit(name: "RLIMIT_NPROC", soft: "4096", hard: "4096")) == true)
+        #expect(file.sysctls?["net.ipv4.ip_unprivileged_port_start"] == "1024")
+
+        let before = try Assess.workload(pid: container.pid, ["--declared"])
+        let drift = try #require(before.posture.drift, "no drift compared: \(before.posture.unknown)")
+        #expect(!drift.contains { $0.field == "user.groups" || $0.field.hasPrefix("rlimits.") }, "\(drift)")
+
+        // Raising the soft limit up to the hard one needs no privilege (this host's bounding set
+        // lacks CAP_SYS_RESOURCE, so the hard one cannot be raised here).
+        try Shell.run(["prlimit", "--pid", String(container.pid), "--nofile=1024:1024"])
+        let after = try Assess.workload(pid: container.pid, ["--declared"])
+        #expect(after.posture.drift?.contains(Drift(
+            field: "rlimits.RLIMIT_NOFILE", declared: "512/1024", observed: "1024/1024", source: configPath)) == true,
+            "\(String(describing: after.posture.drift))")
+        after.expect(fires: ["drift-rlimit"], silent: ["drift-groups"])
+    }
+
     /// One side's verdicts on one workload.
     struct Side {
         var fired: Set<String>
