@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# The guest lab: a Debian 12 guest with a kernel this host cannot run itself (AppArmor active,
+# cgroup v2 only), booted under qemu TCG, where cloister scans real containers and the results
+# come back over the serial console.
+#
+#   scripts/guest-lab.sh image              build (or reuse) the guest image
+#   scripts/guest-lab.sh run SCENARIO OUT   boot it, run SCENARIO (a shell script) inside, write
+#                                           the console log to OUT; exit 0 when the guest
+#                                           reached the end marker
+#
+# Inputs (all from Debian's archive, as test-assets/ are):
+# - root image: `debootstrap --variant=minbase` of bookworm with podman, crun, runc, apparmor,
+#   busybox-static and the libraries cloister links (libseccomp2, libcap2, libselinux1,
+#   libapparmor1, libxml2), plus the modules of test-assets/vmlinuz's kernel package; made into
+#   an ext4 image with `mke2fs -d` (nothing mounted). Cached in test-assets/guest-lab/ by the
+#   hash of its inputs (this file's IMAGE_INPUTS, the kernel package); rebuilt only when they
+#   change. Booted with snapshot=on: a run never changes it.
+# - payload image: the cloister build under test laid out as deploy/Containerfile lays it out
+#   (/usr/local/bin/cloister and cloister-full, /usr/local/share/cloister/{rules,policies}),
+#   the Swift runtime libraries the debug build links (at their toolchain path), the busybox
+#   rootfs of test-assets/ for containers, and the scenario. Made fresh every run.
+#
+# The guest's /init mounts proc, sys, devtmpfs, cgroup2 (every controller enabled for
+# children), securityfs, copies the payload's install/ tree over /, runs /lab/scenario.sh and
+# powers off. The scenario prints its results
+# between CLOISTER-LAB-BEGIN NAME and CLOISTER-LAB-END NAME lines (base64, one line), and the
+# init prints CLOISTER-LAB-DONE at the end.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ASSETS="$ROOT/test-assets"
+LAB="$ASSETS/guest-lab"
+log() { printf 'guest-lab: %s\n' "$*" >&2; }
+die() { printf 'guest-lab: %s\n' "$*" >&2; exit 2; }
+
+PACKAGES=podman,crun,runc,conmon,containernetworking-plugins,apparmor,busybox-static,libseccomp2,libcap2,libselinux1,libapparmor1,libxml2,iproute2,procps
+IMAGE_VERSION=2   # bump when the image's layout or /init below changes
+IMAGE_INPUTS="v$IMAGE_VERSION bookworm $PACKAGES"
+
+kernel_pkg() { awk '{print $1}' "$ASSETS/vmlinuz.source"; }
+
+build_image() {
+    [[ -s $ASSETS/vmlinuz && -s $ASSETS/vmlinuz.source ]] || die "test-assets/vmlinuz missing: run scripts/test-assets.sh"
+    command -v debootstrap >/dev/null || die "debootstrap missing: run scripts/install-deps.sh"
+    local stamp
+    stamp=$(printf '%s %s' "$IMAGE_INPUTS" "$(cat "$ASSETS/vmlinuz.source")" | sha256sum | cut -c1-16)
+    if [[ -s $LAB/root.img && "$(cat "$LAB/root.stamp" 2>/dev/null)" == "$stamp" ]]; then
+        log "root.img up to date ($stamp)"
+        return
+    fi
+    mkdir -p "$LAB"
+    local work
+    work=$(mktemp -d "$LAB/build.XXXXXX")
+    chmod 0755 "$work"   # apt-get download drops to _apt, which must reach the kernel directory
+    trap 'rm -rf "$work"' EXIT
+    local started=$SECONDS
+    log "debootstrap bookworm ($PACKAGES)"
+    debootstrap --variant=minbase --include="$PACKAGES" bookworm "$work/root" http://deb.debian.org/debian \
+        >"$work/debootstrap.log" 2>&1 || { tail -n 20 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
+    log "debootstrap took $((SECONDS - started)) s"
+    # The modules of the very kernel the guest boots (overlay, veth, …), from its package.
+    mkdir -p "$work/kernel" && chmod 0777 "$work/kernel"
+    (cd "$work/kernel" && apt-get download -qq "$(kernel_pkg)" >/dev/null) || die "apt-get download $(kernel_pkg) failed"
+    dpkg-deb -x "$work"/kernel/*.deb "$work/kernel/x"
+    cp -a "$work/kernel/x/lib/modules" "$work/root/lib/"
+    rm -rf "$work/root/var/cache/apt/archives"/*.deb "$work/kernel"
+    # Where the payload disk is mounted, and the guest's only process.
+    mkdir -p "$work/root/lab"
+    cat >"$work/root/sbin/lab-init" <<'INIT'
+#!/bin/sh
+# cloister guest lab init: mount what a container host needs, run the scenario, power off.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /tmp
+mkdir -p /var/lib/containers && mount -t tmpfs tmpfs /var/lib/containers
+modprobe overlay 2>/dev/null
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mount -t securityfs securityfs /sys/kernel/security
+# Containers' cgroups need the controllers delegated below the root.
+for c in $(cat /sys/fs/cgroup/cgroup.controllers); do echo "+$c" > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null; done
+hostname cloister-lab
+mount -o ro /dev/nvme1n1 /lab
+# The build under test, laid out as deploy/Containerfile lays it out.
+cp -a /lab/install/. /
+echo "CLOISTER-LAB-UP $(uname -r) lsm=$(cat /sys/kernel/security/lsm) cgroup=$(stat -fc %T /sys/fs/cgroup)"
+sh /lab/scenario.sh 2>&1
+echo "CLOISTER-LAB-DONE"
+sync
+echo o > /proc/sysrq-trigger
+sleep 10
+INIT
+    chmod 0755 "$work/root/sbin/lab-init"
+    log "mke2fs root.img"
+    mke2fs -q -t ext4 -L cloister-lab -d "$work/root" "$work/root.img" 1200M
+    mv "$work/root.img" "$LAB/root.img"
+    echo "$stamp" >"$LAB/root.stamp"
+    rm -rf "$work"
+    trap - EXIT
+    log "root.img built in $((SECONDS - started)) s"
+}
+
+build_payload() {
+    local scenario=$1 out=$2
+    local bin=${CLOISTER_BIN:-}
+    if [[ -z $bin ]]; then bin="$ROOT/${CLOISTER_SCRATCH_PATH:-.build}/debug/cloister"; fi
+    local dir
+    dir=$(dirname "$bin")
+    [[ -x $dir/cloister && -x $dir/cloister-full ]] || die "no cloister build at $dir (swift build first)"
+    local work
+    work=$(mktemp -d "${TMPDIR:-/tmp}/cloister-lab-payload.XXXXXX")
+    local install=$work/install
+    mkdir -p "$install/usr/local/bin" "$install/usr/local/share/cloister"
+    install -m 0755 "$dir/cloister" "$dir/cloister-full" "$install/usr/local/bin/"
+    cp -a "$ROOT/rules" "$ROOT/policies" "$install/usr/local/share/cloister/"
+    # The Swift runtime libraries the build links, at the path its RUNPATH names.
+    ldd "$dir/cloister-full" | awk '$3 ~ /^\// {print $3}' | while read -r lib; do
+        case $lib in
+            /lib/*|/usr/lib/*) ;;   # Debian's own: the guest has them
+            *) mkdir -p "$install$(dirname "$lib")"; cp -L "$lib" "$install$lib" ;;
+        esac
+    done
+    cp -a "$ASSETS/rootfs" "$work/busybox"
+    install -m 0644 "$scenario" "$work/scenario.sh"
+    mke2fs -q -t ext4 -d "$work" "$out" 600M
+    rm -rf "$work"
+}
+
+run_scenario() {
+    local scenario=$1 console=$2
+    [[ -f $scenario ]] || die "$scenario: no such scenario"
+    build_image
+    local payload
+    payload=$(mktemp "${TMPDIR:-/tmp}/cloister-lab.XXXXXX.img")
+    build_payload "$scenario" "$payload"
+    local started=$SECONDS
+    # TCG: a stock guest kernel does not boot under this host's nested KVM. Root on NVMe
+    # (built into the cloud kernel; virtio-blk is a module), read-only image with snapshot=on.
+    timeout "${LAB_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -m 2048 -smp 2 -nographic -no-reboot \
+        -kernel "$ASSETS/vmlinuz" \
+        -append "console=ttyS0 root=/dev/nvme0n1 rw init=/sbin/lab-init apparmor=1 security=apparmor systemd.unified_cgroup_hierarchy=1 panic=-1 quiet" \
+        -drive "file=$LAB/root.img,if=none,id=root,format=raw,snapshot=on" -device nvme,drive=root,serial=root \
+        -drive "file=$payload,if=none,id=lab,format=raw,readonly=on" -device nvme,drive=lab,serial=lab \
+        -net none -serial "file:$console" -monitor none </dev/null >/dev/null 2>&1 || true
+    rm -f "$payload"
+    log "guest ran $((SECONDS - started)) s"
+    grep -q CLOISTER-LAB-DONE "$console"
+}
+
+case ${1:-} in
+    image) build_image ;;
+    run) [[ $# -eq 3 ]] || die "usage: guest-lab.sh run SCENARIO CONSOLE_LOG"; run_scenario "$2" "$3" ;;
+    *) die "usage: guest-lab.sh image | run SCENARIO CONSOLE_LOG" ;;
+esac
