@@ -13,8 +13,8 @@
 #   busybox-static and the libraries cloister links (libseccomp2, libcap2, libselinux1,
 #   libapparmor1, libxml2), plus the modules of test-assets/vmlinuz's kernel package; made into
 #   an ext4 image with `mke2fs -d` (nothing mounted). Cached in test-assets/guest-lab/ by the
-#   hash of its inputs (this file's IMAGE_INPUTS, the kernel package); rebuilt only when they
-#   change. Booted with snapshot=on: a run never changes it.
+#   hash of its inputs (this file, which holds the package list and the init, and the kernel
+#   package); rebuilt only when they change. Booted with snapshot=on: a run never changes it.
 # - payload image: the cloister build under test laid out as deploy/Containerfile lays it out
 #   (/usr/local/bin/cloister and cloister-full, /usr/local/share/cloister/{rules,policies}),
 #   the Swift runtime libraries the debug build links (at their toolchain path), the busybox
@@ -43,7 +43,9 @@ build_image() {
     [[ -s $ASSETS/vmlinuz && -s $ASSETS/vmlinuz.source ]] || die "test-assets/vmlinuz missing: run scripts/test-assets.sh"
     command -v debootstrap >/dev/null || die "debootstrap missing: run scripts/install-deps.sh"
     local stamp
-    stamp=$(printf '%s %s' "$IMAGE_INPUTS" "$(cat "$ASSETS/vmlinuz.source")" | sha256sum | cut -c1-16)
+    # This script itself is an input (the packages, the init it writes): any change rebuilds.
+    stamp=$(printf '%s %s %s' "$IMAGE_INPUTS" "$(cat "$ASSETS/vmlinuz.source")" "$(sha256sum <"${BASH_SOURCE[0]}")" \
+        | sha256sum | cut -c1-16)
     if [[ -s $LAB/root.img && "$(cat "$LAB/root.stamp" 2>/dev/null)" == "$stamp" ]]; then
         log "root.img up to date ($stamp)"
         return
