@@ -19,6 +19,25 @@
 #define LANDLOCK_CREATE_RULESET_VERSION (1U << 0)
 #endif
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+int cl_cpuid_hypervisor_vendor(char out[13]) {
+    memset(out, 0, 13);
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned int eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & (1U << 31))) return 0;
+    __cpuid(0x40000000, eax, ebx, ecx, edx);
+    memcpy(out, &ebx, 4);
+    memcpy(out + 4, &ecx, 4);
+    memcpy(out + 8, &edx, 4);
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 int cl_openat_in_root(int dirfd, const char *path, int flags) {
     struct open_how how;
     memset(&how, 0, sizeof how);

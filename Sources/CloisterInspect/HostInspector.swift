@@ -44,7 +44,23 @@ enum HostInspector {
             .map { firstLine($0).split(separator: " ").map(String.init) }
         facts.capLastCap = root.readTextIfPresent("/proc/sys/kernel/cap_last_cap").flatMap { Int(firstLine($0)) }
         if facts.capLastCap == nil { facts.unknown["capLastCap"] = "cannot read /proc/sys/kernel/cap_last_cap" }
+        facts.virtualization = VirtualizationFacts.decide(
+            cpuFlagHypervisor: root.readTextIfPresent("/proc/cpuinfo").map(cpuinfoHasHypervisorFlag),
+            cpuidSignature: root.isLive ? CPUIdentity.hypervisorVendor : nil,
+            sysHypervisorType: root.readTextIfPresent("/sys/hypervisor/type").map(firstLine),
+            dmiVendor: root.readTextIfPresent("/sys/class/dmi/id/sys_vendor").map(firstLine),
+            dmiProduct: root.readTextIfPresent("/sys/class/dmi/id/product_name").map(firstLine))
+        if facts.virtualization == nil { facts.unknown["virtualization"] = "neither /proc/cpuinfo nor DMI could be read" }
         return facts
+    }
+
+    /// The first `flags` line of /proc/cpuinfo holds `hypervisor` when the kernel runs in a guest
+    /// (CPUID leaf 1, ECX bit 31).
+    static func cpuinfoHasHypervisorFlag(_ text: String) -> Bool {
+        for line in text.split(separator: "\n").prefix(64) where line.hasPrefix("flags") {
+            return line.split(separator: " ").contains("hypervisor")
+        }
+        return false
     }
 
     static func firstLine(_ text: String) -> String {

@@ -29,11 +29,85 @@ public struct HostFacts: Codable, Sendable, Equatable {
     /// `CAP_SYS_PTRACE` and `CAP_DAC_READ_SEARCH` as root, none as an unprivileged user. nil for
     /// a captured tree (`--root`), which is read with no capabilities at all.
     public var scannerCapabilities: [String]?
+    /// Whether this kernel itself runs in a virtual machine, and under which hypervisor. A scan
+    /// inside a guest sees that guest's workloads only; the hypervisor's own confinement and the
+    /// host's other guests are out of its sight. nil when nothing could be read.
+    public var virtualization: VirtualizationFacts?
     public var unknown: [String: String]
 
     public init() {
         kvm = KVMFacts()
         unknown = [:]
+    }
+}
+
+/// How the scanning kernel tells it runs in a guest: the `hypervisor` CPU flag in
+/// `/proc/cpuinfo`, CPUID's hypervisor signature, DMI (`/sys/class/dmi/id`), `/sys/hypervisor`.
+public struct VirtualizationFacts: Codable, Sendable, Equatable {
+    /// True when the kernel runs under a hypervisor.
+    public var guest: Bool
+    /// `kvm`, `qemu-tcg`, `xen`, `hyperv`, `vmware`, `bhyve`, … nil when the guest cannot tell.
+    public var hypervisor: String?
+    /// CPUID leaf 0x40000000 vendor signature, as the CPU gives it.
+    public var cpuidSignature: String?
+    /// DMI system vendor and product (`QEMU`, `Standard PC (Q35 + ICH9, 2009)`, `Amazon EC2`, …).
+    public var dmiVendor: String?
+    public var dmiProduct: String?
+    /// What each conclusion rests on, in words.
+    public var evidence: [String]
+
+    public init(guest: Bool, hypervisor: String? = nil, cpuidSignature: String? = nil, dmiVendor: String? = nil,
+                dmiProduct: String? = nil, evidence: [String] = []) {
+        self.guest = guest
+        self.hypervisor = hypervisor
+        self.cpuidSignature = cpuidSignature
+        self.dmiVendor = dmiVendor
+        self.dmiProduct = dmiProduct
+        self.evidence = evidence
+    }
+
+    /// CPUID signatures of the hypervisors that set one (each vendor's documented leaf 0x40000000).
+    public static let signatures: [String: String] = [
+        "KVMKVMKVM": "kvm", "TCGTCGTCGTCG": "qemu-tcg", "Microsoft Hv": "hyperv", "VMwareVMware": "vmware",
+        "XenVMMXenVMM": "xen", "bhyve bhyve ": "bhyve", " lrpepyh  vr": "parallels", "ACRNACRNACRN": "acrn",
+        "QNXQVMBSQG": "qnx", "VBoxVBoxVBox": "virtualbox",
+    ]
+
+    /// The conclusion from what was read: CPUID first (the CPU's own word), then /sys/hypervisor,
+    /// then DMI.
+    public static func decide(
+        cpuFlagHypervisor: Bool?, cpuidSignature: String?, sysHypervisorType: String?, dmiVendor: String?, dmiProduct: String?
+    ) -> VirtualizationFacts? {
+        var evidence: [String] = []
+        var hypervisor: String?
+        if let flag = cpuFlagHypervisor {
+            evidence.append(flag ? "/proc/cpuinfo: the hypervisor CPU flag is set" : "/proc/cpuinfo: no hypervisor CPU flag")
+        }
+        if let signature = cpuidSignature {
+            hypervisor = signatures[signature]
+            evidence.append("CPUID 0x40000000 signature \"\(signature)\"")
+        }
+        if let type = sysHypervisorType, !type.isEmpty {
+            hypervisor = hypervisor ?? type
+            evidence.append("/sys/hypervisor/type: \(type)")
+        }
+        if let vendor = dmiVendor {
+            evidence.append("DMI: \(vendor)\(dmiProduct.map { " / \($0)" } ?? "")")
+            if hypervisor == nil {
+                switch vendor {
+                case "QEMU": hypervisor = "qemu"
+                case "Xen": hypervisor = "xen"
+                case "VMware, Inc.": hypervisor = "vmware"
+                case "Microsoft Corporation" where dmiProduct == "Virtual Machine": hypervisor = "hyperv"
+                case "innotek GmbH": hypervisor = "virtualbox"
+                default: if dmiProduct == "KVM" { hypervisor = "kvm" }
+                }
+            }
+        }
+        if evidence.isEmpty { return nil }
+        let guest = cpuFlagHypervisor == true || cpuidSignature != nil || sysHypervisorType != nil || hypervisor != nil
+        return VirtualizationFacts(guest: guest, hypervisor: hypervisor, cpuidSignature: cpuidSignature,
+                                   dmiVendor: dmiVendor, dmiProduct: dmiProduct, evidence: evidence)
     }
 }
 

@@ -143,6 +143,17 @@ public enum KVMProbe {
     }
 }
 
+/// CPUID's hypervisor signature: the hypervisor vendor as the CPU presents it to this kernel.
+public enum CPUIdentity {
+    /// nil on bare metal (CPUID leaf 1 says no hypervisor) or off x86.
+    public static var hypervisorVendor: String? {
+        var buffer = [CChar](repeating: 0, count: 13)
+        guard cl_cpuid_hypervisor_vendor(&buffer) == 1 else { return nil }
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
 public enum Landlock {
     /// The ABI version, or nil when the kernel has no Landlock or it is disabled at boot.
     public static var abiVersion: Int? {

@@ -113,6 +113,32 @@ import CloisterSystem
     }
 }
 
+@Suite struct VirtualizationTests {
+    @Test func bareMetalGuestsAndWhatEachRestsOn() {
+        let bare = VirtualizationFacts.decide(cpuFlagHypervisor: false, cpuidSignature: nil, sysHypervisorType: nil,
+                                              dmiVendor: "Dell Inc.", dmiProduct: "PowerEdge R750")
+        #expect(bare?.guest == false && bare?.hypervisor == nil)
+        // This project's host: a Firecracker microVM, KVM's signature, no DMI.
+        let firecracker = VirtualizationFacts.decide(cpuFlagHypervisor: true, cpuidSignature: "KVMKVMKVM",
+                                                     sysHypervisorType: nil, dmiVendor: nil, dmiProduct: nil)
+        #expect(firecracker?.guest == true && firecracker?.hypervisor == "kvm")
+        #expect(firecracker?.evidence.count == 2)
+        let tcg = VirtualizationFacts.decide(cpuFlagHypervisor: true, cpuidSignature: "TCGTCGTCGTCG", sysHypervisorType: nil,
+                                             dmiVendor: "QEMU", dmiProduct: "Standard PC (i440FX + PIIX, 1996)")
+        #expect(tcg?.hypervisor == "qemu-tcg")
+        let xen = VirtualizationFacts.decide(cpuFlagHypervisor: nil, cpuidSignature: nil, sysHypervisorType: "xen",
+                                             dmiVendor: nil, dmiProduct: nil)
+        #expect(xen?.guest == true && xen?.hypervisor == "xen")
+        #expect(VirtualizationFacts.decide(cpuFlagHypervisor: nil, cpuidSignature: nil, sysHypervisorType: nil,
+                                           dmiVendor: nil, dmiProduct: nil) == nil)
+    }
+
+    @Test func cpuinfoFlagIsReadFromTheFlagsLine() {
+        #expect(HostInspector.cpuinfoHasHypervisorFlag("processor\t: 0\nflags\t\t: fpu vme sse2 hypervisor lahf_lm\n"))
+        #expect(!HostInspector.cpuinfoHasHypervisorFlag("processor\t: 0\nflags\t\t: fpu vme sse2\nbugs\t: hypervisor\n"))
+    }
+}
+
 @Suite struct MountInfoTests {
     @Test func parsesBindMountWithOctalEscapes() throws {
         let line = #"612 598 254:1 /srv/data\040dir/with\011tab /mnt/my\134dir ro,nosuid,relatime master:1 - ext4 /dev/vda1 rw,errors=remount-ro"#

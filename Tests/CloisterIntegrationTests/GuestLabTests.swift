@@ -69,6 +69,10 @@ struct GuestLabTests {
         let report = try Self.console.get().report("scan", as: ScanReport.self)
         #expect(report.host.lsms?.contains("apparmor") == true, "\(String(describing: report.host.lsms))")
         #expect(report.host.cgroupVersion == "v2")
+        // A scan inside a guest says so: qemu under TCG, from CPUID and DMI.
+        let virtualization = try #require(report.host.virtualization)
+        #expect(virtualization.guest, "\(virtualization)")
+        #expect(["qemu-tcg", "qemu"].contains(virtualization.hypervisor ?? ""), "\(virtualization)")
     }
 
     @Test("AppArmor labels as the kernel reports them: podman's default, unconfined, a profile of our own",

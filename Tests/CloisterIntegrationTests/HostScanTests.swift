@@ -32,6 +32,12 @@ struct HostScanTests {
         let release = try String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(report.host.kernel?.contains(release) == true || report.host.kernelVersion?.contains(release) == true)
+        // In a guest or not, as the CPU flags the kernel exports say (this host is a KVM guest).
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flagged = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").contains("hypervisor") == true
+        let virtualization = try #require(report.host.virtualization)
+        #expect(virtualization.guest == flagged, "\(virtualization)")
+        if flagged { #expect(virtualization.cpuidSignature != nil && virtualization.hypervisor != nil, "\(virtualization)") }
 
         let podman = report.workloads.first { $0.runtime == "podman" && $0.name == container.name }
         #expect(podman != nil, "the podman container \(container.name) is missing from the scan")

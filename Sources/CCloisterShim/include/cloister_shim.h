@@ -41,6 +41,11 @@ int cl_o_path(void);
 #include <stdint.h>
 #include <sys/types.h>
 
+/// The hypervisor vendor signature of CPUID leaf 0x40000000 ("KVMKVMKVM", "TCGTCGTCGTCG",
+/// "Microsoft Hv", "VMwareVMware", "XenVMMXenVMM", …) into `out` (13 bytes, NUL-terminated) when
+/// CPUID leaf 1 reports a hypervisor (ECX bit 31). Returns 1 then, 0 on bare metal or off x86.
+int cl_cpuid_hypervisor_vendor(char out[13]);
+
 /// Forks; the child sets no_new_privs, installs the classic BPF program `bpf` (`bpf_len`
 /// bytes, a multiple of 8) with seccomp(SECCOMP_SET_MODE_FILTER, flags), then execvp(file,
 /// argv). Only async-signal-safe calls run between fork and exec. `flags` is passed to
