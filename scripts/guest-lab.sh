@@ -33,7 +33,8 @@ LAB="$ASSETS/guest-lab"
 log() { printf 'guest-lab: %s\n' "$*" >&2; }
 die() { printf 'guest-lab: %s\n' "$*" >&2; exit 2; }
 
-PACKAGES=podman,crun,runc,conmon,containernetworking-plugins,apparmor,busybox-static,libseccomp2,libcap2,libselinux1,libapparmor1,libxml2,iproute2,procps
+# python3: scripts/capture-proc-fixture.py captures fixture trees inside the guest.
+PACKAGES=podman,crun,runc,conmon,containernetworking-plugins,apparmor,busybox-static,libseccomp2,libcap2,libselinux1,libapparmor1,libxml2,iproute2,procps,python3
 IMAGE_VERSION=2   # bump when the image's layout or /init below changes
 IMAGE_INPUTS="v$IMAGE_VERSION bookworm $PACKAGES"
 
@@ -127,6 +128,7 @@ build_payload() {
         esac
     done
     cp -a "$ASSETS/rootfs" "$work/busybox"
+    install -m 0755 "$ROOT/scripts/capture-proc-fixture.py" "$work/capture-proc-fixture.py"
     install -m 0644 "$scenario" "$work/scenario.sh"
     mke2fs -q -t ext4 -d "$work" "$out" 600M
     rm -rf "$work"

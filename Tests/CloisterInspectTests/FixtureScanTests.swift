@@ -140,4 +140,21 @@ import CloisterModel
         #expect(web.mac.apparmor == nil && web.mac.selinux == nil)
         #expect(web.unknown["mac.apparmor"] == nil)
     }
+
+    /// Captured inside the guest lab (a real AppArmor kernel on a pure cgroup v2 hierarchy):
+    /// every label and limit is the kernel's own output, not a synthesized one.
+    @Test func capturedAppArmorCgroupV2Guest() throws {
+        let result = try Self.scan("guest-apparmor-v2")
+        #expect(result.host.lsms?.contains("apparmor") == true)
+        #expect(result.host.cgroupVersion == "v2")
+        #expect(result.workloads.map(\.name).sorted() == ["limited1", "runc1", "unconfined1", "web1"])
+        let web = try Self.workload(result, named: "web1")
+        #expect(web.mac.apparmor == AppArmorLabel(profile: "containers-default-0.50.1", mode: "enforce"))
+        #expect(try Self.workload(result, named: "unconfined1").mac.apparmor?.confined == false)
+        let limited = try Self.workload(result, named: "limited1")
+        #expect(limited.cgroup?.memoryMax == .value(96 << 20))
+        #expect(limited.cgroup?.pidsMax == .value(60))
+        #expect(limited.cgroup?.cpuQuota == .value(50000))
+        #expect(try Self.workload(result, named: "runc1").cgroup?.memoryMax == .value(64 << 20))
+    }
 }
