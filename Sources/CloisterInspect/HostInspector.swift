@@ -44,6 +44,7 @@ enum HostInspector {
             .map { firstLine($0).split(separator: " ").map(String.init) }
         facts.capLastCap = root.readTextIfPresent("/proc/sys/kernel/cap_last_cap").flatMap { Int(firstLine($0)) }
         if facts.capLastCap == nil { facts.unknown["capLastCap"] = "cannot read /proc/sys/kernel/cap_last_cap" }
+        facts.inventory = PackageInventory.read(root: root, kernelRelease: facts.kernel)
         return facts
     }
 

@@ -29,11 +29,99 @@ public struct HostFacts: Codable, Sendable, Equatable {
     /// `CAP_SYS_PTRACE` and `CAP_DAC_READ_SEARCH` as root, none as an unprivileged user. nil for
     /// a captured tree (`--root`), which is read with no capabilities at all.
     public var scannerCapabilities: [String]?
+    /// The container and virtualisation software installed, with versions, as the package
+    /// database records them (read, never by running a binary). nil when not looked for.
+    public var inventory: SoftwareInventory?
+    /// Each known advisory (CVE) judged against `inventory`: affected, not affected, or
+    /// undecided with why. The affected ones are also findings with `workload: "host"`.
+    public var advisories: [AdvisoryVerdict]?
     public var unknown: [String: String]
 
     public init() {
         kvm = KVMFacts()
         unknown = [:]
+    }
+}
+
+/// One component of the host's container and virtualisation stack, and the package it came in.
+public struct InstalledComponent: Codable, Sendable, Equatable {
+    /// `runc`, `crun`, `containerd`, `dockerd`, `podman`, `conmon`, `qemu`, `libvirt`,
+    /// `nvidia-container-toolkit` or `kernel`.
+    public var component: String
+    /// The package that installed it (`docker.io`, `qemu-system-x86`, `linux-image-6.1.0-28-amd64`).
+    public var package: String?
+    /// The version as its package manager writes it (`1.1.5+ds1-1+deb12u1`, `1.1.12-r4`).
+    public var version: String
+    /// Where the version was read: `dpkg` (/var/lib/dpkg/status), `apk` (/lib/apk/db/installed),
+    /// `kernel` (/proc/sys/kernel/osrelease, for the running kernel's release).
+    public var source: String
+
+    public init(component: String, package: String? = nil, version: String, source: String) {
+        self.component = component
+        self.package = package
+        self.version = version
+        self.source = source
+    }
+}
+
+/// What the host's package database says is installed, for the components that bound container
+/// and VM isolation.
+public struct SoftwareInventory: Codable, Sendable, Equatable {
+    /// The package database that was read: `dpkg`, `apk`; nil when none could be.
+    public var packageManager: String?
+    /// `ID` and `VERSION_ID` of /etc/os-release (`debian`, `12`), which decide whose backported
+    /// fixes apply.
+    public var distribution: String?
+    public var distributionVersion: String?
+    public var components: [InstalledComponent]
+    /// Components or databases that could not be read, with why (an rpm database is not parsed).
+    public var unknown: [String: String]
+
+    public init(
+        packageManager: String? = nil, distribution: String? = nil, distributionVersion: String? = nil,
+        components: [InstalledComponent] = [], unknown: [String: String] = [:]
+    ) {
+        self.packageManager = packageManager
+        self.distribution = distribution
+        self.distributionVersion = distributionVersion
+        self.components = components
+        self.unknown = unknown
+    }
+
+    /// Every installed package of a component (a host may carry Debian's and upstream's).
+    public func installed(_ component: String) -> [InstalledComponent] {
+        components.filter { $0.component == component }
+    }
+}
+
+/// An advisory judged against the installed version of its component.
+public struct AdvisoryVerdict: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable {
+        case affected, notAffected, undecided, notInstalled
+    }
+
+    /// The CVE (`CVE-2024-21626`).
+    public var advisory: String
+    public var component: String
+    public var status: Status
+    public var package: String?
+    public var installed: String?
+    /// The version that fixes it for this package: the distribution's where it backports, else upstream's.
+    public var fixed: String?
+    /// Why: which range or which missing fact decided it.
+    public var reason: String
+
+    public init(
+        advisory: String, component: String, status: Status, package: String? = nil, installed: String? = nil,
+        fixed: String? = nil, reason: String
+    ) {
+        self.advisory = advisory
+        self.component = component
+        self.status = status
+        self.package = package
+        self.installed = installed
+        self.fixed = fixed
+        self.reason = reason
     }
 }
 
