@@ -78,7 +78,28 @@ public struct ScanPipeline: Sendable {
         phase("rules and policy loaded")
         let assessed = judges.assess(result.workloads)
         phase("rules evaluated")
-        return Output(report: report(scannedAt: scannedAt, result: result, assessed: assessed), pack: judges.pack)
+        var output = Output(report: report(scannedAt: scannedAt, result: result, assessed: assessed), pack: judges.pack)
+        if let advisories = judges.advisories {
+            Self.judgeHost(&output.report, advisories: advisories, baseline: judges.baseline)
+        }
+        return output
+    }
+
+    /// Host findings: each advisory judged against the host's package inventory. The affected
+    /// ones join `findings` with `workload: "host"` (so the gate, the baseline and every report
+    /// format treat them as findings); the undecided ones are issues, never findings.
+    public static func judgeHost(_ report: inout ScanReport, advisories: HostAdvisories, baseline: Baseline?) {
+        guard let inventory = report.host.inventory else { return }
+        let verdicts = advisories.judge(inventory)
+        report.host.advisories = verdicts
+        var findings = advisories.findings(verdicts)
+        if let baseline { findings = baseline.apply(to: findings) }
+        report.findings += findings
+        for verdict in verdicts where verdict.status == .undecided {
+            report.issues.append(ScanIssue(
+                workload: HostAdvisories.hostWorkload,
+                message: "\(verdict.advisory) (\(verdict.component)) undecided: \(verdict.reason)"))
+        }
     }
 
     /// The report of a scan: the judged postures, the host facts with the capabilities the
