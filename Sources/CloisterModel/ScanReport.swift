@@ -35,6 +35,10 @@ public struct HostFacts: Codable, Sendable, Equatable {
     /// Each known advisory (CVE) judged against `inventory`: affected, not affected, or
     /// undecided with why. The affected ones are also findings with `workload: "host"`.
     public var advisories: [AdvisoryVerdict]?
+    /// The container and VM daemons' configuration as the host shows it: each running dockerd's
+    /// argv merged with its daemon.json, containerd's socket, libvirt's qemu.conf, with the
+    /// ownership and mode of their sockets and files. nil when not looked for.
+    public var daemons: [DaemonFacts]?
     public var unknown: [String: String]
 
     public init() {
@@ -92,6 +96,75 @@ public struct SoftwareInventory: Codable, Sendable, Equatable {
     public func installed(_ component: String) -> [InstalledComponent] {
         components.filter { $0.component == component }
     }
+}
+
+/// One daemon's configuration: its effective settings by the daemon's own option names, each with
+/// where it was set, and the files whose ownership and mode guard it.
+public struct DaemonFacts: Codable, Sendable, Equatable {
+    /// `dockerd`, `containerd` or `libvirt` (qemu.conf).
+    public var daemon: String
+    /// The running daemon's PID; nil when only its configuration file was read.
+    public var pid: Int?
+    public var command: [String]
+    /// The configuration file read (daemon.json, qemu.conf); nil when none exists.
+    public var configFile: String?
+    /// Effective settings: `icc`, `hosts`, `tlsverify`, `userns-remap`, … for dockerd;
+    /// `security_driver`, `user`, `vnc_listen`, … for libvirt.
+    public var settings: [String: DaemonSetting]
+    public var files: [FileFacts]
+    /// What could not be read, with why (a daemon.json that is not JSON).
+    public var unknown: [String: String]
+
+    public init(
+        daemon: String, pid: Int? = nil, command: [String] = [], configFile: String? = nil,
+        settings: [String: DaemonSetting] = [:], files: [FileFacts] = [], unknown: [String: String] = [:]
+    ) {
+        self.daemon = daemon
+        self.pid = pid
+        self.command = command
+        self.configFile = configFile
+        self.settings = settings
+        self.files = files
+        self.unknown = unknown
+    }
+}
+
+/// A daemon setting's value(s) and where it was set: `argv`, or `FILE` / `FILE:LINE`.
+public struct DaemonSetting: Codable, Sendable, Equatable {
+    public var values: [String]
+    public var source: String
+
+    public init(_ values: [String], source: String) {
+        self.values = values
+        self.source = source
+    }
+
+    public var value: String? { values.last }
+}
+
+/// A file or socket that guards a daemon, as lstat shows it.
+public struct FileFacts: Codable, Sendable, Equatable {
+    /// What it is to the daemon: `socket`, `config`, `config-directory`.
+    public var role: String
+    public var path: String
+    public var uid: UInt32
+    public var gid: UInt32
+    /// The group's name from /etc/group, when it has one.
+    public var group: String?
+    /// Permission bits, `0660`.
+    public var mode: String
+
+    public init(role: String, path: String, uid: UInt32, gid: UInt32, group: String? = nil, mode: String) {
+        self.role = role
+        self.path = path
+        self.uid = uid
+        self.gid = gid
+        self.group = group
+        self.mode = mode
+    }
+
+    /// The permission bits as a number.
+    public var permissions: UInt32 { UInt32(mode, radix: 8) ?? 0o7777 }
 }
 
 /// An advisory judged against the installed version of its component.

@@ -54,6 +54,8 @@ public struct AssessmentSettings: Sendable, Equatable {
             let accepted = try baseline.map { try Baseline.load(path: $0) }
             var judges = Judges(pack: pack, weights: weights, baseline: accepted)
             judges.advisories = try loadHostAdvisories(rulesDirectory: rulesDirectory)
+            judges.hostRules = try loadHostFile(HostConfigurationRules.relativePath, rulesDirectory: rulesDirectory)
+                .map { try HostConfigurationRules.load(path: $0) }
             if podSpecs, podSecurity.enabled {
                 let standards = try loadPodSecurityStandards(rulesDirectory: rulesDirectory)
                 judges.podSecurity = standards
@@ -82,10 +84,14 @@ public struct AssessmentSettings: Sendable, Equatable {
     /// The CVE advisories judged against the host's packages: `host/advisories.yaml` in the
     /// rules directory, else beside cloister; nil (no host advisories judged) when neither has it.
     func loadHostAdvisories(rulesDirectory: String) throws -> HostAdvisories? {
+        try loadHostFile(HostAdvisories.relativePath, rulesDirectory: rulesDirectory).map { try HostAdvisories.load(path: $0) }
+    }
+
+    /// A host data file in the rules directory, else beside cloister.
+    func loadHostFile(_ relativePath: String, rulesDirectory: String) -> String? {
         let candidates = [rulesDirectory, CloisterResources.rulesDirectory(explicit: nil)].compactMap { $0 }
-            .map { (($0 as NSString).appendingPathComponent(HostAdvisories.relativePath)) }
-        guard let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else { return nil }
-        return try HostAdvisories.load(path: path)
+            .map { (($0 as NSString).appendingPathComponent(relativePath)) }
+        return candidates.first(where: { FileManager.default.fileExists(atPath: $0) })
     }
 
     /// The gate these settings describe.
@@ -104,6 +110,8 @@ public struct Judges: Sendable {
     public var podSecurity: PodSecurityStandards?
     /// The CVE advisories a scan judges the host's installed packages by.
     public var advisories: HostAdvisories?
+    /// The host configuration rules a scan judges the daemons' settings and files by.
+    public var hostRules: HostConfigurationRules?
 
     public init(pack: RulePack, weights: ExposurePolicy, baseline: Baseline? = nil, engine: RuleEngine? = nil) {
         self.pack = pack

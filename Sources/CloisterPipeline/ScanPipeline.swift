@@ -82,6 +82,9 @@ public struct ScanPipeline: Sendable {
         if let advisories = judges.advisories {
             Self.judgeHost(&output.report, advisories: advisories, baseline: judges.baseline)
         }
+        if let hostRules = judges.hostRules {
+            Self.judgeHostConfiguration(&output.report, rules: hostRules, baseline: judges.baseline)
+        }
         return output
     }
 
@@ -99,6 +102,19 @@ public struct ScanPipeline: Sendable {
             report.issues.append(ScanIssue(
                 workload: HostAdvisories.hostWorkload,
                 message: "\(verdict.advisory) (\(verdict.component)) undecided: \(verdict.reason)"))
+        }
+    }
+
+    /// Host configuration findings: the daemons' settings and files, each finding the host's.
+    public static func judgeHostConfiguration(_ report: inout ScanReport, rules: HostConfigurationRules, baseline: Baseline?) {
+        guard let daemons = report.host.daemons else { return }
+        let judged = rules.judge(daemons)
+        var findings = judged.findings
+        if let baseline { findings = baseline.apply(to: findings) }
+        report.findings += findings
+        for undecided in judged.undecided {
+            report.issues.append(ScanIssue(
+                workload: HostAdvisories.hostWorkload, message: "\(undecided.rule) (\(undecided.daemon)) undetermined: \(undecided.why)"))
         }
     }
 

@@ -58,7 +58,7 @@ struct HostScanTests {
         #expect(runc.version == dpkg)
         let verdicts = try #require(report.host.advisories)
         #expect(verdicts.contains { $0.advisory == "CVE-2024-21626" && $0.package == "runc" })
-        let hostFindings = report.findings.filter { $0.workload == "host" }
+        let hostFindings = report.findings.filter { $0.workload == "host" && $0.rule.hasPrefix("host-cve-") }
         let affected = verdicts.filter { $0.status == .affected }
         #expect(hostFindings.count == affected.count)
         for verdict in affected {
