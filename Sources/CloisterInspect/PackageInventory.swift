@@ -1,5 +1,10 @@
 import CloisterModel
 import CloisterSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// The versions of the host's container and virtualisation software, read from the package
 /// database's own files under the host root. No binary is run: `runc --version` would execute
@@ -36,9 +41,9 @@ public enum PackageInventory {
             inventory.distributionVersion = release["VERSION_ID"]
         }
         var installed: [String: String] = [:]
-        if let text = root.readTextIfPresent(dpkgStatus, limit: 64 << 20) {
+        if let bytes = try? Files.read(root.path(dpkgStatus), limit: 64 << 20) {
             inventory.packageManager = "dpkg"
-            for package in DpkgStatus.parse(text) where package.installed { installed[package.name] = package.version }
+            for package in DpkgStatus.parse(bytes: bytes) where package.installed { installed[package.name] = package.version }
         } else if let text = root.readTextIfPresent(apkInstalled, limit: 64 << 20) {
             inventory.packageManager = "apk"
             for package in ApkInstalled.parse(text) { installed[package.name] = package.version }
@@ -84,30 +89,65 @@ public enum DpkgStatus {
         public var installed: Bool
     }
 
-    public static func parse(_ text: String) -> [Package] {
+    public static func parse(_ text: String) -> [Package] { parse(bytes: Array(text.utf8)) }
+
+    /// Works on the bytes: a status file is hundreds of KiB, and only three single-line fields
+    /// of each paragraph are wanted, so lines are found by their first bytes without decoding
+    /// the rest (a scan reads it every time).
+    public static func parse(bytes: [UInt8]) -> [Package] {
         var result: [Package] = []
-        var fields: [String: String] = [:]
+        var name: String?
+        var version: String?
+        var status: String?
         func flush() {
-            if let name = fields["package"], let version = fields["version"], !name.isEmpty, !version.isEmpty {
-                let state = (fields["status"] ?? "").split(separator: " ").last.map(String.init)
+            if let name, let version, !name.isEmpty, !version.isEmpty {
+                let state = (status ?? "").split(separator: " ").last.map(String.init)
                 result.append(Package(name: name, version: version, installed: state == "installed"))
             }
-            fields = [:]
+            name = nil
+            version = nil
+            status = nil
         }
-        for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
-            if line.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) {
-                flush()
-                continue
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            let count = buffer.count
+            var start = 0
+            while start < count {
+                // memchr: the next line's end without touching each byte in Swift.
+                let found = memchr(base + start, Int32(UInt8(ascii: "\n")), count - start)
+                let end = found.map { UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - base } ?? count
+                var lineEnd = end
+                if lineEnd > start, base[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
+                let first = lineEnd > start ? base[start] : 0
+                switch first {
+                case 0: flush()
+                case UInt8(ascii: "P"): if let value = fieldValue(base, start, lineEnd, "Package:") { name = value }
+                case UInt8(ascii: "V"): if let value = fieldValue(base, start, lineEnd, "Version:") { version = value }
+                case UInt8(ascii: "S"): if let value = fieldValue(base, start, lineEnd, "Status:") { status = value }
+                case 32, 9:
+                    // A continuation line, or a line of blanks that ends the paragraph.
+                    var index = start
+                    while index < lineEnd, base[index] == 32 || base[index] == 9 { index += 1 }
+                    if index == lineEnd { flush() }
+                default: break
+                }
+                start = end + 1
             }
-            if line.first == " " || line.first == "\t" { continue }
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let key = line[..<colon].lowercased()
-            // Only the single-line fields cloister reads; long ones (Description, Conffiles) are skipped.
-            guard key == "package" || key == "version" || key == "status" else { continue }
-            fields[key] = line[line.index(after: colon)...].trimmedOf(" \t\r")
         }
         flush()
         return result
+    }
+
+    /// The value of `Key: value` when the line starts with `key` (dpkg writes field names in
+    /// this case), trimmed of blanks.
+    static func fieldValue(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ key: StaticString) -> String? {
+        let count = key.utf8CodeUnitCount
+        guard end - start >= count, memcmp(base + start, key.utf8Start, count) == 0 else { return nil }
+        var from = start + count
+        var to = end
+        while from < to, base[from] == 32 || base[from] == 9 { from += 1 }
+        while to > from, base[to - 1] == 32 || base[to - 1] == 9 { to -= 1 }
+        return String(decoding: UnsafeBufferPointer(start: base + from, count: to - from), as: UTF8.self)
     }
 }
 
