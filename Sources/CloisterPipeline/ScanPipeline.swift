@@ -79,10 +79,12 @@ public struct ScanPipeline: Sendable {
         let assessed = judges.assess(result.workloads)
         phase("rules evaluated")
         var output = Output(report: report(scannedAt: scannedAt, result: result, assessed: assessed), pack: judges.pack)
-        if let advisories = judges.advisories {
+        // Host findings answer a whole-host scan; `scan --pid` (and launch's verification) asks
+        // about one workload, whose gate must not fail on the host's runc version.
+        if options.pid == nil, let advisories = judges.advisories {
             Self.judgeHost(&output.report, advisories: advisories, baseline: judges.baseline)
         }
-        if let hostRules = judges.hostRules {
+        if options.pid == nil, let hostRules = judges.hostRules {
             Self.judgeHostConfiguration(&output.report, rules: hostRules, baseline: judges.baseline)
         }
         return output
