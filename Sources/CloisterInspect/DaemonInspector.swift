@@ -25,6 +25,11 @@ enum DaemonInspector {
             let socket = options.value(["--address", "-a"]) ?? "/run/containerd/containerd.sock"
             var facts = DaemonFacts(daemon: "containerd", pid: record.pid, command: record.command)
             if let file = fileFacts(root: root, path: socket, role: "socket", groups: groups) { facts.files.append(file) }
+            let configFile = options.value(["--config", "-c"]) ?? "/etc/containerd/config.toml"
+            if let text = root.readTextIfPresent(configFile) {
+                facts.configFile = configFile
+                for (key, setting) in ContainerdConfig.settings(text, file: configFile) { facts.settings[key] = setting }
+            }
             result.append(facts)
         }
         if let libvirt = libvirt(root: root) { result.append(libvirt) }
@@ -165,6 +170,64 @@ public enum DockerDaemonJSON {
 
 public struct DaemonFileError: Error, Sendable, CustomStringConvertible {
     public var description: String
+}
+
+/// containerd's config.toml, for the few keys a host rule reads: `[table]` headers (quoted
+/// segments such as `plugins."io.containerd.grpc.v1.cri"` unquoted) and `key = value` lines
+/// whose value is a string, boolean or number, each as `table.key` with its line. Arrays and
+/// inline tables are skipped: no rule reads them.
+public enum ContainerdConfig {
+    public static func settings(_ text: String, file: String) -> [String: DaemonSetting] {
+        var result: [String: DaemonSetting] = [:]
+        var table = ""
+        var lineNumber = 0
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
+            lineNumber += 1
+            let line = rawLine.trimmedOf(" \t")
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("[") {
+                let inner = line.trimmedOf("[] \t")
+                table = splitKey(inner).joined(separator: ".")
+                continue
+            }
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            let key = splitKey(line[..<equals].trimmedOf(" \t")).joined(separator: ".")
+            var value = line[line.index(after: equals)...].trimmedOf(" \t")
+            if value.hasPrefix("\""), let close = value.dropFirst().firstIndex(of: "\"") {
+                value = String(value[value.index(after: value.startIndex)..<close])
+            } else if value.hasPrefix("'"), let close = value.dropFirst().firstIndex(of: "'") {
+                value = String(value[value.index(after: value.startIndex)..<close])
+            } else if value.hasPrefix("[") || value.hasPrefix("{") {
+                continue
+            } else if let hash = value.firstIndex(of: "#") {
+                value = value[..<hash].trimmedOf(" \t")
+            }
+            let full = table.isEmpty ? key : table + "." + key
+            result[full] = DaemonSetting([value], source: "\(file):\(lineNumber)")
+        }
+        return result
+    }
+
+    /// `a."b.c".d` → `a`, `b.c`, `d`.
+    static func splitKey(_ text: String) -> [String] {
+        var parts: [String] = []
+        var current = ""
+        var quote: Character?
+        for character in text {
+            if let open = quote {
+                if character == open { quote = nil } else { current.append(character) }
+            } else if character == "\"" || character == "'" {
+                quote = character
+            } else if character == "." {
+                parts.append(current.trimmedOf(" \t"))
+                current = ""
+            } else {
+                current.append(character)
+            }
+        }
+        parts.append(current.trimmedOf(" \t"))
+        return parts
+    }
 }
 
 /// /etc/group: `name:password:GID:members`.

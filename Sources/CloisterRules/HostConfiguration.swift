@@ -96,6 +96,20 @@ public struct HostConfigurationRules: Sendable {
         "docker-daemon-json-permissions": { facts in permissions(facts, role: "config", allowed: 0o644) },
         "containerd-socket-ownership": { facts in ownership(facts, role: "socket", user: 0, groups: ["root"], wanted: "root:root") },
         "containerd-socket-permissions": { facts in permissions(facts, role: "socket", allowed: 0o660) },
+        "containerd-grpc-tcp-without-tls": { facts in
+            guard let address = facts.settings["grpc.tcp_address"], let value = address.value, !value.isEmpty else { return .silent }
+            if let cert = facts.settings["grpc.tcp_tls_cert"]?.value, !cert.isEmpty { return .silent }
+            return .fired(
+                detail: "containerd's gRPC API listens on \(value) without TLS (\(address.source)): whoever reaches it runs containers as root",
+                evidence: evidence(facts, ["grpc.tcp_address": value, "grpc.tcp_tls_cert": "unset"]))
+        },
+        "containerd-cri-apparmor-disabled": { facts in
+            let keys = ["plugins.io.containerd.grpc.v1.cri.disable_apparmor", "plugins.io.containerd.cri.v1.runtime.disable_apparmor"]
+            guard let key = keys.first(where: { facts.settings[$0]?.value == "true" }), let setting = facts.settings[key] else { return .silent }
+            return .fired(
+                detail: "disable_apparmor = true (\(setting.source)): Kubernetes containers run without AppArmor whatever their pod asks",
+                evidence: evidence(facts, [key: "true"]))
+        },
         "libvirt-security-driver-none": { facts in
             guard let setting = facts.settings["security_driver"] else { return undecidedIfConfigUnread(facts) ?? .silent }
             return setting.values.contains("none")

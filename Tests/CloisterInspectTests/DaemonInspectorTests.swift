@@ -39,6 +39,26 @@ struct DaemonInspectorTests {
         #expect(why.description.contains("/etc/docker/daemon.json"))
     }
 
+    @Test("containerd's config.toml: table.key with its line; quoted table segments; arrays skipped")
+    func containerdConfig() {
+        let text = """
+            version = 2
+            [grpc]
+              address = "/run/containerd/containerd.sock"
+              tcp_address = "0.0.0.0:10010"  # remote clients
+            [plugins."io.containerd.grpc.v1.cri"]
+              disable_apparmor = true
+              sandbox_image = 'registry.k8s.io/pause:3.6'
+              cni_conf_dirs = ["/etc/cni/net.d"]
+            """
+        let settings = ContainerdConfig.settings(text, file: "/etc/containerd/config.toml")
+        #expect(settings["grpc.tcp_address"] == DaemonSetting(["0.0.0.0:10010"], source: "/etc/containerd/config.toml:4"))
+        #expect(settings["plugins.io.containerd.grpc.v1.cri.disable_apparmor"]?.value == "true")
+        #expect(settings["plugins.io.containerd.grpc.v1.cri.sandbox_image"]?.value == "registry.k8s.io/pause:3.6")
+        #expect(settings["plugins.io.containerd.grpc.v1.cri.cni_conf_dirs"] == nil)
+        #expect(settings["version"]?.value == "2")
+    }
+
     @Test("libvirt's qemu.conf under the host root: each setting with its line")
     func qemuConf() throws {
         var template = Array("/tmp/cloister-daemons-XXXXXX".utf8CString)

@@ -37,7 +37,7 @@ struct HostConfigurationTests {
     @Test("every rule in the file has a check, and every check a rule")
     func fileAndCodeAgree() {
         #expect(Set(Self.rules.rules.map(\.id)).count == Self.rules.rules.count)
-        #expect(Self.rules.rules.count == 22)
+        #expect(Self.rules.rules.count == 24)
     }
 
     @Test("a hardened dockerd with tight files fires nothing")
@@ -98,6 +98,18 @@ struct HostConfigurationTests {
         #expect(Self.fired(loose) == ["containerd-socket-ownership", "containerd-socket-permissions"])
         let tight = DaemonFacts(daemon: "containerd", pid: 7, files: [FileFacts(role: "socket", path: "/run/containerd/containerd.sock", uid: 0, gid: 0, group: "root", mode: "0660")])
         #expect(Self.fired(tight).isEmpty)
+    }
+
+    @Test("containerd's config.toml: gRPC on TCP without TLS, AppArmor disabled for CRI")
+    func containerdConfig() {
+        func facts(_ settings: [String: String]) -> DaemonFacts {
+            DaemonFacts(daemon: "containerd", pid: 7, settings: settings.mapValues { DaemonSetting([$0], source: "/etc/containerd/config.toml:3") })
+        }
+        #expect(Self.fired(facts(["grpc.tcp_address": "0.0.0.0:10010"])) == ["containerd-grpc-tcp-without-tls"])
+        #expect(Self.fired(facts(["grpc.tcp_address": "0.0.0.0:10010", "grpc.tcp_tls_cert": "/etc/containerd/tls.crt"])).isEmpty)
+        #expect(Self.fired(facts(["grpc.tcp_address": ""])).isEmpty)
+        #expect(Self.fired(facts(["plugins.io.containerd.grpc.v1.cri.disable_apparmor": "true"])) == ["containerd-cri-apparmor-disabled"])
+        #expect(Self.fired(facts(["plugins.io.containerd.grpc.v1.cri.disable_apparmor": "false"])).isEmpty)
     }
 
     static func qemuConf(_ settings: [String: String]) -> DaemonFacts {
