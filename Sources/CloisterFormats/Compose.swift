@@ -35,6 +35,16 @@ public enum Compose {
         return UInt64(number)
     }
 
+    /// The OCI runtime a Compose `runtime:` names, when the name is one's own (`runc`, `crun`,
+    /// `runsc`, `youki`, `kata`, `kata-runtime`, `io.containerd.kata.v2`).
+    public static func ociRuntime(named name: String) -> String? {
+        let last = String(name.split(separator: "/").last ?? Substring(name))
+        if ["runc", "crun", "runsc", "youki"].contains(last) { return last }
+        if last.hasPrefix("kata") || last == "io.containerd.kata.v2" { return "kata" }
+        if last == "io.containerd.runsc.v1" { return "runsc" }
+        return nil
+    }
+
     static func posture(_ service: DocCursor, name: String, project: String, file: String) throws(DocumentError) -> Posture {
         guard service.node.entries != nil || service.node.isNull else { throw service.error("must be a mapping") }
         var builder = DeclaredPosture(
@@ -46,6 +56,12 @@ public enum Compose {
             } else {
                 builder.posture.command = (try command.string()).split(separator: " ").map(String.init)
             }
+        }
+        // `runtime:` names a runtime the Docker daemon knows; a name that is an OCI runtime's own
+        // says which one creates the container (others, such as a vendor wrapper, say nothing).
+        if let runtime = service["runtime"], let name = Self.ociRuntime(named: try runtime.string()) {
+            builder.posture.ociRuntime = name
+            builder.declared("ociRuntime", at: runtime)
         }
         let privilegedCursor = service["privileged"]
         let privileged = try privilegedCursor?.bool() ?? false

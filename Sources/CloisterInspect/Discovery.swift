@@ -267,9 +267,6 @@ public struct Discovery {
                 let arguments = parent.command
                 for (index, argument) in arguments.enumerated() where index + 1 < arguments.count {
                     if argument == "-n" || argument == "--name" { workload.name = arguments[index + 1] }
-                    if argument == "-r" || argument == "--runtime" {
-                        workload.attributes["ociRuntime"] = String(arguments[index + 1].split(separator: "/").last ?? "")
-                    }
                 }
                 break
             }
@@ -283,9 +280,53 @@ public struct Discovery {
         default:
             break
         }
+        if workload.attributes["ociRuntime"] == nil, let name = ociRuntime(of: workload, state: state) {
+            workload.attributes["ociRuntime"] = name
+        }
+    }
+
+    /// The OCI runtime that created the workload, from what the host shows: the state directory
+    /// the runtime wrote for this very init process (runc's, crun's, youki's format), else the
+    /// supervisor's argv: conmon's `-r`/`--runtime` (podman, CRI-O), the containerd shim's own
+    /// name (`containerd-shim-runsc-v1`, `containerd-shim-kata-v2`), gVisor's `runsc-*`
+    /// processes. A `containerd-shim-runc-v2` may drive crun (its `BinaryName` option), so its
+    /// name alone decides nothing.
+    func ociRuntime(of workload: DiscoveredWorkload, state: RuntimeState) -> String? {
+        if let found = state.runcByPID[workload.leader] { return found.ociRuntime }
+        for member in workload.members where member != workload.leader {
+            if let found = state.runcByPID[member] { return found.ociRuntime }
+        }
+        guard let leader = table[workload.leader] else { return nil }
+        for record in [leader] + ancestors(of: leader.pid, limit: 8) {
+            let names = [record.executableName, record.name]
+            if names.contains("conmon") {
+                let options = DaemonArguments(record.command)
+                if let path = options.value(["--runtime", "-r"]), let last = path.split(separator: "/").last {
+                    return OCIRuntimeName.normalized(String(last))
+                }
+                return nil
+            }
+            if let shim = names.first(where: { $0.hasPrefix("containerd-shim-") }) {
+                if shim.hasPrefix("containerd-shim-runsc-") { return "runsc" }
+                if shim.hasPrefix("containerd-shim-kata-") { return "kata" }
+                return nil
+            }
+            if names.contains(where: { $0.hasPrefix("runsc") }) { return "runsc" }
+        }
+        return nil
     }
 
     func shortID(_ id: String) -> String { String(id.prefix(12)) }
+}
+
+/// OCI runtime names as cloister reports them: a binary's base name, with the spellings of one
+/// runtime folded into one (`kata-runtime`, `kata-qemu` are `kata`).
+public enum OCIRuntimeName {
+    public static func normalized(_ name: String) -> String {
+        if name.hasPrefix("kata") { return "kata" }
+        if name.hasPrefix("runsc") { return "runsc" }
+        return name
+    }
 }
 
 /// Container runtimes leave their container ID in the cgroup path.

@@ -51,6 +51,7 @@ enum HostInspector {
             dmiVendor: root.readTextIfPresent("/sys/class/dmi/id/sys_vendor").map(firstLine),
             dmiProduct: root.readTextIfPresent("/sys/class/dmi/id/product_name").map(firstLine))
         if facts.virtualization == nil { facts.unknown["virtualization"] = "neither /proc/cpuinfo nor DMI could be read" }
+        facts.inventory = PackageInventory.read(root: root, kernelRelease: facts.kernel)
         return facts
     }
 

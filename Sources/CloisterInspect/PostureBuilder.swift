@@ -25,6 +25,9 @@ struct PostureBuilder {
     let useAppArmorLibrary: Bool
     let useSELinuxLibrary: Bool
 
+    /// Engines whose containers an OCI runtime creates.
+    static let ociEngines: Set<String> = ["docker", "containerd", "cri-o", "podman", "runc", "crun"]
+
     func build(_ workload: DiscoveredWorkload) -> Posture? {
         guard let leader = table[workload.leader] else { return nil }
         let base = root.pid(leader.pid)
@@ -151,6 +154,14 @@ struct PostureBuilder {
                 seccomp.threadsUnfiltered = threads.unfiltered
                 posture.seccomp = seccomp
             }
+        }
+        // Engine and OCI runtime are both facts: an OCI engine's container without a readable
+        // runtime is unknown (a rule about runc cannot decide it), never assumed to be runc.
+        if let ociRuntime = workload.attributes["ociRuntime"] {
+            posture.ociRuntime = ociRuntime
+        } else if Self.ociEngines.contains(workload.runtime) {
+            unknown[FieldPath("ociRuntime")] =
+                "no OCI runtime state for PID \(leader.pid) under /run/runc, /run/crun, /run/youki, /run/containerd/runc or /run/docker/runtime-*, and no conmon or containerd shim naming one"
         }
         posture.unknown = unknown
         return posture

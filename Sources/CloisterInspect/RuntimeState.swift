@@ -34,37 +34,33 @@ struct RuntimeState {
     static let defaultDockerDataRoot = "/var/lib/docker"
 
     /// OCI runtime state roots: runc's default, containerd's and Docker's per-namespace roots, crun's.
-    static let runcRoots = ["/run/runc", "/run/docker/runtime-runc/moby"]
+    static let runcRoots = ["/run/runc"]
     static let containerdRuncRoot = "/run/containerd/runc"
+    /// Docker gives each runtime it knows (`runc`, and every `--add-runtime`/`runtimes` entry)
+    /// its own state root, `/run/docker/runtime-NAME/moby`; what the runtime writes there, not
+    /// the name Docker gave it, says which runtime it is.
+    static let dockerExecRoot = "/run/docker"
 
     static func load(root: HostRoot, processes: [ProcessRecord] = []) -> RuntimeState {
         var state = RuntimeState()
         state.dockerDataRoots = dockerDataRoots(root: root, processes: processes)
-        var roots = runcRoots
+        var roots: [(directory: String, engine: String?)] = runcRoots.map { ($0, nil) }
         if let namespaces = try? Files.list(root.path(containerdRuncRoot)) {
-            roots += namespaces.map { "\(containerdRuncRoot)/\($0)" }
-        }
-        for directory in roots {
             // containerd's own runc root holds what `ctr run` (or any containerd client) started:
-            // containerd manages it, runc created it. Docker's root holds Docker's containers.
-            let engine = directory.hasPrefix(containerdRuncRoot + "/") ? "containerd"
-                : directory.hasPrefix("/run/docker/") ? "docker" : "runc"
+            // containerd manages it, runc created it.
+            roots += namespaces.sorted().map { ("\(containerdRuncRoot)/\($0)", "containerd") }
+        }
+        for execRoot in dockerExecRoots(root: root, processes: processes) {
+            guard let entries = try? Files.list(root.path(execRoot)) else { continue }
+            roots += entries.filter { $0.hasPrefix("runtime-") }.sorted().map { ("\(execRoot)/\($0)/moby", "docker") }
+        }
+        roots.append(("/run/crun", nil))
+        roots.append(("/run/youki", nil))
+        for (directory, engine) in roots {
             guard let ids = try? Files.list(root.path(directory)) else { continue }
             for id in ids {
-                // state.json holds the whole OCI config (tens of KiB); only the init PID is
-                // wanted, and it comes first, so read a bounded prefix and pick the one field.
-                guard let bytes = try? Files.read(root.path("\(directory)/\(id)/state.json"), limit: 4096),
-                    let pid = RuncStateFile.initProcessPID(in: bytes)
-                else { continue }
-                state.runcByPID[pid] = OCIState(runtime: engine, id: id)
-            }
-        }
-        if let ids = try? Files.list(root.path("/run/crun")) {
-            for id in ids {
-                guard let bytes = try? Files.read(root.path("/run/crun/\(id)/status"), limit: 1 << 20),
-                    let pid = EngineStateParser.crunPID(status: bytes)
-                else { continue }
-                state.runcByPID[pid] = OCIState(runtime: "crun", id: id, ociRuntime: "crun")
+                guard let found = OCIRuntimeState.read(root: root, directory: "\(directory)/\(id)") else { continue }
+                state.runcByPID[found.pid] = OCIState(runtime: engine ?? found.runtime, id: id, ociRuntime: found.runtime)
             }
         }
         if let files = try? Files.list(root.path("/run/libvirt/qemu")) {
@@ -129,6 +125,31 @@ struct RuntimeState {
         return result.filter { $0.hasPrefix("/") && seen.insert($0).inserted }
     }
 
+    /// Docker's exec roots, where each runtime's state lives: each running dockerd's
+    /// `--exec-root`, else the `exec-root` of the daemon.json it reads, else /run/docker.
+    static func dockerExecRoots(root: HostRoot, processes: [ProcessRecord]) -> [String] {
+        var result: [String] = []
+        var daemons = processes.filter { $0.executableName == "dockerd" }.map(\.command)
+        if daemons.isEmpty { daemons = [[]] }
+        for arguments in daemons {
+            let options = DaemonArguments(arguments)
+            if let execRoot = options.value(["--exec-root"]) {
+                result.append(execRoot)
+                continue
+            }
+            let configFile = options.value(["--config-file"]) ?? "/etc/docker/daemon.json"
+            if let bytes = try? Files.read(root.path(configFile), limit: 1 << 20),
+                let execRoot = EngineStateParser.dockerDaemonExecRoot(daemonJSON: bytes)
+            {
+                result.append(execRoot)
+            } else {
+                result.append(dockerExecRoot)
+            }
+        }
+        var seen: Set<String> = []
+        return result.filter { $0.hasPrefix("/") && seen.insert($0).inserted }
+    }
+
     /// Kubernetes containers: `namespace/pod/container` from the CRI annotations in the bundle.
     func criName(id: String, runtime: String, root: HostRoot) -> String? {
         criIdentity(id: id, runtime: runtime, root: root).name
@@ -147,6 +168,30 @@ struct RuntimeState {
             if name != nil || sandboxID != nil { return (name, sandboxID) }
         }
         return (nil, nil)
+    }
+}
+
+/// Which OCI runtime wrote a container's state directory, told by the file it leaves there:
+/// runc's `state.json` (`init_process_pid`), crun's `status` (`pid`), youki's `state.json`
+/// (the OCI state: `ociVersion`, `pid`, `bundle`; never `init_process_pid`).
+enum OCIRuntimeState {
+    static func read(root: HostRoot, directory: String) -> (runtime: String, pid: Int)? {
+        // state.json holds the whole OCI config (tens of KiB); only the init PID is wanted, and
+        // runc writes it among the first keys, so read a bounded prefix and pick the one field.
+        if let bytes = try? Files.read(root.path("\(directory)/state.json"), limit: 4096) {
+            if let pid = RuncStateFile.initProcessPID(in: bytes) { return ("runc", pid) }
+        }
+        if let bytes = try? Files.read(root.path("\(directory)/state.json"), limit: 1 << 20),
+            let pid = EngineStateParser.youkiPID(state: bytes)
+        {
+            return ("youki", pid)
+        }
+        if let bytes = try? Files.read(root.path("\(directory)/status"), limit: 1 << 20),
+            let pid = EngineStateParser.crunPID(status: bytes)
+        {
+            return ("crun", pid)
+        }
+        return nil
     }
 }
 
@@ -184,6 +229,15 @@ public enum EngineStateParser {
         (try? JSONDecoder().decode(CrunStatusFile.self, from: Data(bytes)))?.pid
     }
 
+    /// The PID in youki's `state.json`: the OCI state's own keys (`ociVersion`, `pid`,
+    /// `bundle`) at the top, where runc keeps `init_process_pid` and its libcontainer config.
+    public static func youkiPID(state bytes: [UInt8]) -> Int? {
+        guard let decoded = try? JSONDecoder().decode(YoukiStateFile.self, from: Data(bytes)),
+            decoded.ociVersion != nil, decoded.bundle != nil, let pid = decoded.pid, pid > 0
+        else { return nil }
+        return pid
+    }
+
     /// The container name in Docker's `config.v2.json`, without its leading slash.
     public static func dockerName(configV2 bytes: [UInt8]) -> String? {
         guard let decoded = try? JSONDecoder().decode(DockerConfigFile.self, from: Data(bytes)) else { return nil }
@@ -193,6 +247,11 @@ public enum EngineStateParser {
     /// `data-root` in Docker's daemon.json.
     public static func dockerDaemonDataRoot(daemonJSON bytes: [UInt8]) -> String? {
         (try? JSONDecoder().decode(DockerDaemonFile.self, from: Data(bytes)))?.dataRoot
+    }
+
+    /// `exec-root` in Docker's daemon.json.
+    public static func dockerDaemonExecRoot(daemonJSON bytes: [UInt8]) -> String? {
+        (try? JSONDecoder().decode(DockerDaemonFile.self, from: Data(bytes)))?.execRoot
     }
 
     /// The pod sandbox's ID in the CRI annotations of a containerd or CRI-O bundle's
@@ -223,15 +282,23 @@ private struct CrunStatusFile: Decodable {
     var pid: Int
 }
 
+private struct YoukiStateFile: Decodable {
+    var ociVersion: String?
+    var pid: Int?
+    var bundle: String?
+}
+
 private struct DockerConfigFile: Decodable {
     var Name: String
 }
 
 private struct DockerDaemonFile: Decodable {
     var dataRoot: String?
+    var execRoot: String?
 
     enum CodingKeys: String, CodingKey {
         case dataRoot = "data-root"
+        case execRoot = "exec-root"
     }
 }
 

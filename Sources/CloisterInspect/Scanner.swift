@@ -49,7 +49,8 @@ public struct HostScanner: Sendable {
         if let note = reference.note { issues.append(ScanIssue(pid: reference.pid, message: note)) }
         let hostMounts = (try? Files.readText(root.pid(reference.pid ?? 1) + "/mountinfo", limit: 8 << 20))
             .map { MountInfoParser.parse($0).entries } ?? []
-        let host = HostInspector.inspect(root: root, mounts: hostMounts)
+        var host = HostInspector.inspect(root: root, mounts: hostMounts)
+        host.daemons = DaemonInspector.inspect(root: root, processes: Array(table.values))
         let state = RuntimeState.load(root: root, processes: Array(table.values))
         let discovery = Discovery(root: root, table: table, hostNamespaces: reference.namespaces)
         var discovered = discovery.discover(state: state)

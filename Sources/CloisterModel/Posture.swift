@@ -17,6 +17,7 @@ public struct Posture: Codable, Sendable, Equatable {
     public var kind: WorkloadKind
     /// `podman`, `docker`, `containerd`, `cri-o`, `runc`, `crun`, `lxc`, `systemd-nspawn`,
     /// `bubblewrap`, `firejail`, `unshare`, `qemu`, `firecracker`, `cloud-hypervisor`, `libvirt`.
+    /// The engine that manages the workload; the OCI runtime that created it is `ociRuntime`.
     public var runtime: String
     public var name: String
     /// The workload's leading process (container init, sandbox init, hypervisor process).
@@ -53,6 +54,11 @@ public struct Posture: Codable, Sendable, Equatable {
     public var defaultSources: [String: String]?
     /// Kubernetes `runtimeClassName` (gVisor, Kata, …): the runtime handler that runs the pod.
     public var runtimeClass: String?
+    /// The OCI runtime that created the container (`runc`, `crun`, `runsc`, `kata`, `youki`), as
+    /// the host shows it: the state the runtime itself wrote, or its supervisor's argv (conmon's
+    /// `-r`, the containerd shim's name). nil where no OCI runtime is involved or none is named;
+    /// listed in `unknown` where one is involved and could not be read.
+    public var ociRuntime: String?
     /// Paths hidden from the workload (OCI `maskedPaths`: /proc/kcore, /sys/firmware, …).
     public var maskedPaths: [String]?
     /// Paths made read-only inside the workload (OCI `readonlyPaths`: /proc/sys, …).

@@ -33,6 +33,16 @@ public struct HostFacts: Codable, Sendable, Equatable {
     /// inside a guest sees that guest's workloads only; the hypervisor's own confinement and the
     /// host's other guests are out of its sight. nil when nothing could be read.
     public var virtualization: VirtualizationFacts?
+    /// The container and virtualisation software installed, with versions, as the package
+    /// database records them (read, never by running a binary). nil when not looked for.
+    public var inventory: SoftwareInventory?
+    /// Each known advisory (CVE) judged against `inventory`: affected, not affected, or
+    /// undecided with why. The affected ones are also findings with `workload: "host"`.
+    public var advisories: [AdvisoryVerdict]?
+    /// The container and VM daemons' configuration as the host shows it: each running dockerd's
+    /// argv merged with its daemon.json, containerd's socket, libvirt's qemu.conf, with the
+    /// ownership and mode of their sockets and files. nil when not looked for.
+    public var daemons: [DaemonFacts]?
     public var unknown: [String: String]
 
     public init() {
@@ -108,6 +118,157 @@ public struct VirtualizationFacts: Codable, Sendable, Equatable {
         let guest = cpuFlagHypervisor == true || cpuidSignature != nil || sysHypervisorType != nil || hypervisor != nil
         return VirtualizationFacts(guest: guest, hypervisor: hypervisor, cpuidSignature: cpuidSignature,
                                    dmiVendor: dmiVendor, dmiProduct: dmiProduct, evidence: evidence)
+    }
+}
+
+/// One component of the host's container and virtualisation stack, and the package it came in.
+public struct InstalledComponent: Codable, Sendable, Equatable {
+    /// `runc`, `crun`, `containerd`, `dockerd`, `podman`, `conmon`, `qemu`, `libvirt`,
+    /// `nvidia-container-toolkit` or `kernel`.
+    public var component: String
+    /// The package that installed it (`docker.io`, `qemu-system-x86`, `linux-image-6.1.0-28-amd64`).
+    public var package: String?
+    /// The version as its package manager writes it (`1.1.5+ds1-1+deb12u1`, `1.1.12-r4`).
+    public var version: String
+    /// Where the version was read: `dpkg` (/var/lib/dpkg/status), `apk` (/lib/apk/db/installed),
+    /// `kernel` (/proc/sys/kernel/osrelease, for the running kernel's release).
+    public var source: String
+
+    public init(component: String, package: String? = nil, version: String, source: String) {
+        self.component = component
+        self.package = package
+        self.version = version
+        self.source = source
+    }
+}
+
+/// What the host's package database says is installed, for the components that bound container
+/// and VM isolation.
+public struct SoftwareInventory: Codable, Sendable, Equatable {
+    /// The package database that was read: `dpkg`, `apk`; nil when none could be.
+    public var packageManager: String?
+    /// `ID` and `VERSION_ID` of /etc/os-release (`debian`, `12`), which decide whose backported
+    /// fixes apply.
+    public var distribution: String?
+    public var distributionVersion: String?
+    public var components: [InstalledComponent]
+    /// Components or databases that could not be read, with why (an rpm database is not parsed).
+    public var unknown: [String: String]
+
+    public init(
+        packageManager: String? = nil, distribution: String? = nil, distributionVersion: String? = nil,
+        components: [InstalledComponent] = [], unknown: [String: String] = [:]
+    ) {
+        self.packageManager = packageManager
+        self.distribution = distribution
+        self.distributionVersion = distributionVersion
+        self.components = components
+        self.unknown = unknown
+    }
+
+    /// Every installed package of a component (a host may carry Debian's and upstream's).
+    public func installed(_ component: String) -> [InstalledComponent] {
+        components.filter { $0.component == component }
+    }
+}
+
+/// One daemon's configuration: its effective settings by the daemon's own option names, each with
+/// where it was set, and the files whose ownership and mode guard it.
+public struct DaemonFacts: Codable, Sendable, Equatable {
+    /// `dockerd`, `containerd` or `libvirt` (qemu.conf).
+    public var daemon: String
+    /// The running daemon's PID; nil when only its configuration file was read.
+    public var pid: Int?
+    public var command: [String]
+    /// The configuration file read (daemon.json, qemu.conf); nil when none exists.
+    public var configFile: String?
+    /// Effective settings: `icc`, `hosts`, `tlsverify`, `userns-remap`, … for dockerd;
+    /// `security_driver`, `user`, `vnc_listen`, … for libvirt.
+    public var settings: [String: DaemonSetting]
+    public var files: [FileFacts]
+    /// What could not be read, with why (a daemon.json that is not JSON).
+    public var unknown: [String: String]
+
+    public init(
+        daemon: String, pid: Int? = nil, command: [String] = [], configFile: String? = nil,
+        settings: [String: DaemonSetting] = [:], files: [FileFacts] = [], unknown: [String: String] = [:]
+    ) {
+        self.daemon = daemon
+        self.pid = pid
+        self.command = command
+        self.configFile = configFile
+        self.settings = settings
+        self.files = files
+        self.unknown = unknown
+    }
+}
+
+/// A daemon setting's value(s) and where it was set: `argv`, or `FILE` / `FILE:LINE`.
+public struct DaemonSetting: Codable, Sendable, Equatable {
+    public var values: [String]
+    public var source: String
+
+    public init(_ values: [String], source: String) {
+        self.values = values
+        self.source = source
+    }
+
+    public var value: String? { values.last }
+}
+
+/// A file or socket that guards a daemon, as lstat shows it.
+public struct FileFacts: Codable, Sendable, Equatable {
+    /// What it is to the daemon: `socket`, `config`, `config-directory`.
+    public var role: String
+    public var path: String
+    public var uid: UInt32
+    public var gid: UInt32
+    /// The group's name from /etc/group, when it has one.
+    public var group: String?
+    /// Permission bits, `0660`.
+    public var mode: String
+
+    public init(role: String, path: String, uid: UInt32, gid: UInt32, group: String? = nil, mode: String) {
+        self.role = role
+        self.path = path
+        self.uid = uid
+        self.gid = gid
+        self.group = group
+        self.mode = mode
+    }
+
+    /// The permission bits as a number.
+    public var permissions: UInt32 { UInt32(mode, radix: 8) ?? 0o7777 }
+}
+
+/// An advisory judged against the installed version of its component.
+public struct AdvisoryVerdict: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable {
+        case affected, notAffected, undecided, notInstalled
+    }
+
+    /// The CVE (`CVE-2024-21626`).
+    public var advisory: String
+    public var component: String
+    public var status: Status
+    public var package: String?
+    public var installed: String?
+    /// The version that fixes it for this package: the distribution's where it backports, else upstream's.
+    public var fixed: String?
+    /// Why: which range or which missing fact decided it.
+    public var reason: String
+
+    public init(
+        advisory: String, component: String, status: Status, package: String? = nil, installed: String? = nil,
+        fixed: String? = nil, reason: String
+    ) {
+        self.advisory = advisory
+        self.component = component
+        self.status = status
+        self.package = package
+        self.installed = installed
+        self.fixed = fixed
+        self.reason = reason
     }
 }
 

@@ -53,6 +53,9 @@ public struct AssessmentSettings: Sendable, Equatable {
             let weights = try ExposurePolicy.load(path: policyPath)
             let accepted = try baseline.map { try Baseline.load(path: $0) }
             var judges = Judges(pack: pack, weights: weights, baseline: accepted)
+            judges.advisories = try loadHostAdvisories(rulesDirectory: rulesDirectory)
+            judges.hostRules = try loadHostFile(HostConfigurationRules.relativePath, rulesDirectory: rulesDirectory)
+                .map { try HostConfigurationRules.load(path: $0) }
             if podSpecs, podSecurity.enabled {
                 let standards = try loadPodSecurityStandards(rulesDirectory: rulesDirectory)
                 judges.podSecurity = standards
@@ -78,6 +81,19 @@ public struct AssessmentSettings: Sendable, Equatable {
         return try PodSecurityStandards.load(path: path)
     }
 
+    /// The CVE advisories judged against the host's packages: `host/advisories.yaml` in the
+    /// rules directory, else beside cloister; nil (no host advisories judged) when neither has it.
+    func loadHostAdvisories(rulesDirectory: String) throws -> HostAdvisories? {
+        try loadHostFile(HostAdvisories.relativePath, rulesDirectory: rulesDirectory).map { try HostAdvisories.load(path: $0) }
+    }
+
+    /// A host data file in the rules directory, else beside cloister.
+    func loadHostFile(_ relativePath: String, rulesDirectory: String) -> String? {
+        let candidates = [rulesDirectory, CloisterResources.rulesDirectory(explicit: nil)].compactMap { $0 }
+            .map { (($0 as NSString).appendingPathComponent(relativePath)) }
+        return candidates.first(where: { FileManager.default.fileExists(atPath: $0) })
+    }
+
     /// The gate these settings describe.
     public var gate: Gate { Gate(failOn: failOn, maxExposure: maxExposure, podSecurity: podSecurity) }
 }
@@ -92,6 +108,10 @@ public struct Judges: Sendable {
     public var engine: RuleEngine?
     /// The Pod Security Standards, when Kubernetes pods are judged.
     public var podSecurity: PodSecurityStandards?
+    /// The CVE advisories a scan judges the host's installed packages by.
+    public var advisories: HostAdvisories?
+    /// The host configuration rules a scan judges the daemons' settings and files by.
+    public var hostRules: HostConfigurationRules?
 
     public init(pack: RulePack, weights: ExposurePolicy, baseline: Baseline? = nil, engine: RuleEngine? = nil) {
         self.pack = pack

@@ -78,7 +78,46 @@ public struct ScanPipeline: Sendable {
         phase("rules and policy loaded")
         let assessed = judges.assess(result.workloads)
         phase("rules evaluated")
-        return Output(report: report(scannedAt: scannedAt, result: result, assessed: assessed), pack: judges.pack)
+        var output = Output(report: report(scannedAt: scannedAt, result: result, assessed: assessed), pack: judges.pack)
+        // Host findings answer a whole-host scan; `scan --pid` (and launch's verification) asks
+        // about one workload, whose gate must not fail on the host's runc version.
+        if options.pid == nil, let advisories = judges.advisories {
+            Self.judgeHost(&output.report, advisories: advisories, baseline: judges.baseline)
+        }
+        if options.pid == nil, let hostRules = judges.hostRules {
+            Self.judgeHostConfiguration(&output.report, rules: hostRules, baseline: judges.baseline)
+        }
+        return output
+    }
+
+    /// Host findings: each advisory judged against the host's package inventory. The affected
+    /// ones join `findings` with `workload: "host"` (so the gate, the baseline and every report
+    /// format treat them as findings); the undecided ones are issues, never findings.
+    public static func judgeHost(_ report: inout ScanReport, advisories: HostAdvisories, baseline: Baseline?) {
+        guard let inventory = report.host.inventory else { return }
+        let verdicts = advisories.judge(inventory)
+        report.host.advisories = verdicts
+        var findings = advisories.findings(verdicts)
+        if let baseline { findings = baseline.apply(to: findings) }
+        report.findings += findings
+        for verdict in verdicts where verdict.status == .undecided {
+            report.issues.append(ScanIssue(
+                workload: HostAdvisories.hostWorkload,
+                message: "\(verdict.advisory) (\(verdict.component)) undecided: \(verdict.reason)"))
+        }
+    }
+
+    /// Host configuration findings: the daemons' settings and files, each finding the host's.
+    public static func judgeHostConfiguration(_ report: inout ScanReport, rules: HostConfigurationRules, baseline: Baseline?) {
+        guard let daemons = report.host.daemons else { return }
+        let judged = rules.judge(daemons)
+        var findings = judged.findings
+        if let baseline { findings = baseline.apply(to: findings) }
+        report.findings += findings
+        for undecided in judged.undecided {
+            report.issues.append(ScanIssue(
+                workload: HostAdvisories.hostWorkload, message: "\(undecided.rule) (\(undecided.daemon)) undetermined: \(undecided.why)"))
+        }
     }
 
     /// The report of a scan: the judged postures, the host facts with the capabilities the

@@ -95,6 +95,18 @@ extension PodSecurityStandards {
     }
 }
 
+extension HostConfigurationRules {
+    public static func load(path: String) throws -> HostConfigurationRules {
+        try parse(yaml: try ResourceFiles.ruleText(path: path), file: path)
+    }
+}
+
+extension HostAdvisories {
+    public static func load(path: String) throws -> HostAdvisories {
+        try parse(yaml: try ResourceFiles.ruleText(path: path), file: path)
+    }
+}
+
 extension ExposurePolicy {
     public static func load(path: String) throws -> ExposurePolicy {
         try parse(yaml: try ResourceFiles.ruleText(path: path), file: path)

@@ -184,6 +184,7 @@ public struct FieldCatalogue: Sendable {
         posture.defaulted = ["x"]
         posture.defaultSources = ["x": "source"]
         posture.runtimeClass = "runsc"
+        posture.ociRuntime = "runc"
         posture.maskedPaths = ["/proc/kcore"]
         posture.readOnlyPaths = ["/proc/sys"]
         var pod = KubernetesPod(kind: "Pod", containerGroup: "containers")

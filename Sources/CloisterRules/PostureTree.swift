@@ -53,6 +53,7 @@ public enum PostureTree {
         if let location = posture.location { root["location"] = self.location(location) }
         if let sources = posture.defaultSources { root["defaultSources"] = .object(sources.jsonObject { .string($0) }) }
         if let runtimeClass = posture.runtimeClass { root["runtimeClass"] = .string(runtimeClass) }
+        if let ociRuntime = posture.ociRuntime { root["ociRuntime"] = .string(ociRuntime) }
         if let masked = posture.maskedPaths { root["maskedPaths"] = strings(masked) }
         if let readOnly = posture.readOnlyPaths { root["readOnlyPaths"] = strings(readOnly) }
         // Only declared Kubernetes postures have it: the generic encoder costs nothing to a scan.

@@ -79,6 +79,7 @@ public enum Files {
     public struct Status: Sendable {
         public var mode: UInt32
         public var uid: UInt32 = 0
+        public var gid: UInt32 = 0
         public var rdevMajor: UInt32
         public var rdevMinor: UInt32
         public var isCharDevice: Bool { mode & S_IFMT == S_IFCHR }
@@ -90,7 +91,7 @@ public enum Files {
     public static func status(_ path: String) throws -> Status {
         var info = stat()
         _ = try retryingInterrupts("lstat", path: path) { lstat(path, &info) }
-        return Status(mode: info.st_mode, uid: info.st_uid, rdevMajor: cl_dev_major(UInt64(info.st_rdev)), rdevMinor: cl_dev_minor(UInt64(info.st_rdev)))
+        return Status(mode: info.st_mode, uid: info.st_uid, gid: info.st_gid, rdevMajor: cl_dev_major(UInt64(info.st_rdev)), rdevMinor: cl_dev_minor(UInt64(info.st_rdev)))
     }
 
     /// Writes all of `bytes` to an open descriptor (standard output, say), through short writes

@@ -280,6 +280,21 @@ struct ComposeTests {
         #expect(db.cgroup?.cpuQuota == .value(200_000))
     }
 
+    @Test("runtime: an OCI runtime's own name is the posture's ociRuntime, at its line; a wrapper's is not")
+    func runtimeNames() throws {
+        let text = "services:\n  sandboxed:\n    image: busybox\n    runtime: runsc\n  gpu:\n    image: cuda\n    runtime: nvidia\n  plain:\n    image: busybox\n"
+        var documents = try YAMLText.documents(text, file: "compose.yaml")
+        let root = try #require(try documents.next())
+        let postures = try Compose.postures(root, file: "compose.yaml", project: "p")
+        let byName = Dictionary(uniqueKeysWithValues: postures.map { ($0.name, $0) })
+        #expect(byName["p/sandboxed"]?.ociRuntime == "runsc")
+        #expect(byName["p/sandboxed"]?.fieldLocations["ociRuntime"]?.line == 4)
+        #expect(byName["p/gpu"]?.ociRuntime == nil)
+        #expect(byName["p/plain"]?.ociRuntime == nil)
+        #expect(Compose.ociRuntime(named: "io.containerd.kata.v2") == "kata")
+        #expect(Compose.ociRuntime(named: "/usr/bin/crun") == "crun")
+    }
+
     @Test func sizes() {
         #expect(Compose.bytes("512m") == 536_870_912)
         #expect(Compose.bytes("1gb") == 1_073_741_824)

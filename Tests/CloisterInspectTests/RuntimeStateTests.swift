@@ -134,6 +134,74 @@ import Glibc
         #expect(state.runcByPID[7003]?.runtime == "runc")
     }
 
+    @Test("the OCI runtime is told by the state it wrote, whatever name the engine gave it")
+    func ociRuntimeFromStateFormat() throws {
+        let other = String(repeating: "1a2b", count: 16)
+        let root = try tree([
+            // Docker with `--add-runtime crun=/usr/bin/crun`: crun writes `status` in Docker's root.
+            "/run/docker/runtime-crun/moby/\(id)/status": #"{"pid":7101,"process-start-time":1,"cgroup-path":"/x","rootfs":"/r","systemd-cgroup":false}"#,
+            // A wrapper registered under another name that runs runc: runc's state.json.
+            "/run/docker/runtime-cloister-wrap/moby/\(other)/state.json": #"{"id":"\#(other)","init_process_pid":7102,"init_process_start":1}"#,
+            // youki's own root: the OCI state's keys.
+            "/run/youki/box/state.json": #"{"ociVersion":"v1.0.2","id":"box","status":"running","pid":7103,"bundle":"/srv/box","annotations":{},"created":"2026-01-01T00:00:00Z","creator":0,"useSystemd":false}"#,
+            // Not a runtime's root: ignored.
+            "/run/docker/plugins/x/state.json": #"{"init_process_pid":7199}"#,
+        ])
+        defer { _ = system("rm -rf '\(root)'") }
+        let state = RuntimeState.load(root: HostRoot(prefix: root))
+        #expect(state.runcByPID[7101]?.runtime == "docker")
+        #expect(state.runcByPID[7101]?.ociRuntime == "crun")
+        #expect(state.runcByPID[7102]?.runtime == "docker")
+        #expect(state.runcByPID[7102]?.ociRuntime == "runc")
+        #expect(state.runcByPID[7103]?.runtime == "youki")
+        #expect(state.runcByPID[7103]?.ociRuntime == "youki")
+        #expect(state.runcByPID[7199] == nil)
+        // dockerd's --exec-root (or daemon.json's exec-root) moves every runtime's root.
+        let moved = try tree(["/srv/exec/runtime-runc/moby/\(id)/state.json": #"{"id":"\#(id)","init_process_pid":7201,"init_process_start":1}"#])
+        defer { _ = system("rm -rf '\(moved)'") }
+        let withFlag = RuntimeState.load(root: HostRoot(prefix: moved), processes: [dockerd(["--exec-root=/srv/exec"])])
+        #expect(withFlag.runcByPID[7201]?.runtime == "docker")
+        #expect(withFlag.runcByPID[7201]?.ociRuntime == "runc")
+        #expect(RuntimeState.load(root: HostRoot(prefix: moved)).runcByPID[7201] == nil)
+        // runc's state never passes for youki's.
+        #expect(EngineStateParser.youkiPID(state: Array(#"{"id":"x","init_process_pid":5,"config":{"pid":9}}"#.utf8)) == nil)
+    }
+
+    func record(_ pid: Int, parent: Int, _ command: [String], cgroup: String = "/") -> ProcessRecord {
+        ProcessRecord(
+            pid: pid, parentPID: parent, name: String((command.first ?? "").split(separator: "/").last ?? ""),
+            command: command, namespaces: [:], cgroups: [CgroupMembership(hierarchy: 0, controllers: [], path: cgroup)],
+            status: ProcStatus())
+    }
+
+    @Test("the OCI runtime from the supervisor's argv: conmon's -r, the containerd shim's name")
+    func ociRuntimeFromSupervisor() throws {
+        let podmanID = String(repeating: "c0", count: 32)
+        let dockerID = String(repeating: "d0", count: 32)
+        let table = [
+            100: record(100, parent: 1, ["/usr/bin/conmon", "--api-version", "1", "-c", podmanID, "-n", "web", "-r", "/usr/bin/crun"]),
+            101: record(101, parent: 100, ["nginx"], cgroup: "/machine.slice/libpod-\(podmanID).scope"),
+            200: record(200, parent: 1, ["/usr/bin/containerd-shim-runsc-v1", "-namespace", "moby", "-id", dockerID]),
+            201: record(201, parent: 200, ["runsc-sandbox"], cgroup: "/system.slice/docker-\(dockerID).scope"),
+        ]
+        let discovery = Discovery(root: HostRoot(prefix: "/nonexistent"), table: table, hostNamespaces: [:])
+        let found = discovery.discover(state: RuntimeState())
+        let podman = try #require(found.first { $0.runtime == "podman" })
+        #expect(podman.attributes["ociRuntime"] == "crun")
+        #expect(podman.name == "web")
+        let docker = try #require(found.first { $0.runtime == "docker" })
+        #expect(docker.attributes["ociRuntime"] == "runsc")
+        // A containerd-shim-runc-v2 may drive crun (its BinaryName option): its name decides nothing.
+        let runcShim = [
+            300: record(300, parent: 1, ["/usr/bin/containerd-shim-runc-v2", "-namespace", "moby", "-id", dockerID]),
+            301: record(301, parent: 300, ["sh"], cgroup: "/system.slice/docker-\(dockerID).scope"),
+        ]
+        let unnamed = Discovery(root: HostRoot(prefix: "/nonexistent"), table: runcShim, hostNamespaces: [:])
+            .discover(state: RuntimeState())
+        #expect(unnamed.first?.attributes["ociRuntime"] == nil)
+        #expect(OCIRuntimeName.normalized("kata-runtime") == "kata")
+    }
+
     @Test func daemonArgumentSpellings() {
         let arguments = DaemonArguments(["systemd-nspawn", "--register=no", "-Mbox", "-D", "/srv/tree", "--", "-M", "spoof"])
         #expect(arguments.value(["--machine", "-M"]) == "box")

@@ -16,6 +16,7 @@ struct ContainerdScanTests {
     func expectIdentity(_ posture: Posture, of container: CtrContainer, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
         #expect(posture.kind == .container, sourceLocation: sourceLocation)
         #expect(posture.runtime == "containerd", sourceLocation: sourceLocation)
+        #expect(posture.ociRuntime == "runc", "\(posture.unknown)", sourceLocation: sourceLocation)
         #expect(posture.name == container.name, sourceLocation: sourceLocation)
         #expect(posture.id == "containerd:\(container.name)", sourceLocation: sourceLocation)
     }
@@ -68,6 +69,9 @@ struct NspawnScanTests {
 
         #expect(posture.kind == .container)
         #expect(posture.runtime == "systemd-nspawn")
+        // No OCI runtime is involved: none named, and none missing.
+        #expect(posture.ociRuntime == nil)
+        #expect(posture.unknown["ociRuntime"] == nil)
         #expect(posture.name == machine.machine)
         #expect(posture.namespaces.pid == .private)
         #expect(posture.namespaces.mnt == .private)

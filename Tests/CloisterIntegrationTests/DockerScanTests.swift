@@ -28,6 +28,9 @@ struct DockerScanTests {
     func expectIdentity(_ posture: Posture, of container: DockerContainer, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
         #expect(posture.kind == .container, sourceLocation: sourceLocation)
         #expect(posture.runtime == "docker", sourceLocation: sourceLocation)
+        // Engine and OCI runtime are both facts: runc's state.json under Docker's runtime root
+        // (`runtime-runc`, or the capability-dropping wrapper's `runtime-cloister-runc`).
+        #expect(posture.ociRuntime == "runc", "\(posture.unknown)", sourceLocation: sourceLocation)
         #expect(posture.name == container.name, sourceLocation: sourceLocation)
         #expect(posture.id == "docker:\(container.id)", sourceLocation: sourceLocation)
         #expect(posture.processes.contains(Int(container.pid)), sourceLocation: sourceLocation)

@@ -47,8 +47,31 @@ struct HostScanTests {
         // Identifiers are unique, and every finding names a workload that the report holds.
         let ids = report.workloads.map(\.id)
         #expect(Set(ids).count == ids.count)
-        for finding in report.findings {
+        // Host findings are not workload findings: they name the host.
+        for finding in report.findings where finding.workload != "host" {
             #expect(Set(ids).contains(finding.workload), "finding \(finding.rule) names unknown workload \(finding.workload)")
+        }
+        try Self.expectHostAdvisories(report)
+    }
+
+    /// The inventory read from this host's dpkg database, every advisory judged, and each
+    /// affected one a host finding (and only those).
+    static func expectHostAdvisories(_ report: ScanReport) throws {
+        let inventory = try #require(report.host.inventory)
+        #expect(inventory.packageManager == "dpkg")
+        let runc = try #require(inventory.components.first { $0.component == "runc" && $0.package == "runc" })
+        let dpkg = try Shell.run(["dpkg-query", "-W", "-f=${Version}", "runc"]).stdout
+        #expect(runc.version == dpkg)
+        let verdicts = try #require(report.host.advisories)
+        #expect(verdicts.contains { $0.advisory == "CVE-2024-21626" && $0.package == "runc" })
+        let hostFindings = report.findings.filter { $0.workload == "host" && $0.rule.hasPrefix("host-cve-") }
+        let affected = verdicts.filter { $0.status == .affected }
+        #expect(hostFindings.count == affected.count)
+        for verdict in affected {
+            #expect(hostFindings.contains { $0.rule == "host-" + verdict.advisory.lowercased() }, "\(verdict.advisory)")
+        }
+        for verdict in verdicts where verdict.status == .undecided {
+            #expect(report.issues.contains { $0.workload == "host" && $0.message.hasPrefix(verdict.advisory) })
         }
     }
 }

@@ -17,6 +17,8 @@ struct PodmanScanTests {
     func expectIdentity(_ posture: Posture, of container: PodmanContainer) {
         #expect(posture.kind == .container)
         #expect(posture.runtime == "podman")
+        // conmon's `-r` names the runtime podman chose (runc here: crun refuses this hybrid host).
+        #expect(posture.ociRuntime == "runc", "\(posture.unknown)")
         #expect(posture.name == container.name)
         #expect(posture.id.contains(container.id))
         #expect(posture.processes.contains(Int(container.pid)) || posture.pid == Int(container.pid))

@@ -12,6 +12,7 @@ struct RuncScanTests {
 
         #expect(posture.kind == .container)
         #expect(posture.runtime == "runc")
+        #expect(posture.ociRuntime == "runc")
         #expect(posture.name == container.id)
         #expect(posture.id.contains(container.id))
         // `runc spec` asks for these namespaces and no user namespace.

@@ -19,14 +19,14 @@ final class ContainerdEngine: @unchecked Sendable {
 
     /// Starts containerd with its socket, root and state in `directory` (a new one under /tmp
     /// by default), once its socket exists.
-    static func start(directory: URL? = nil) throws -> ContainerdEngine {
+    static func start(directory: URL? = nil, extraArguments: [String] = []) throws -> ContainerdEngine {
         let directory = directory ?? URL(fileURLWithPath: "/tmp").appendingPathComponent(uniqueName("containerd"))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let socket = directory.appendingPathComponent("containerd.sock").path
         let containerd = try BackgroundProcess(
             ["containerd", "--address", socket,
              "--root", directory.appendingPathComponent("root").path,
-             "--state", directory.appendingPathComponent("state").path],
+             "--state", directory.appendingPathComponent("state").path] + extraArguments,
             log: directory.appendingPathComponent("containerd.log"))
         let engine = ContainerdEngine(directory: directory, containerd: containerd)
         guard wait(timeout: 30, { FileManager.default.fileExists(atPath: socket) || !containerd.isRunning }),
