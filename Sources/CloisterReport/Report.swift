@@ -26,13 +26,14 @@ public enum ReportFormat: String, CaseIterable, Sendable {
 public enum Report {
     /// `rules` supplies titles, remediation and help for SARIF, JUnit and the audit reports;
     /// without it they are built from the findings alone. `heading` replaces the table's host
-    /// line (for `check`).
+    /// line (for `check`); `terminal` is the table's width, colour and grouping.
     public static func render(
         format: ReportFormat, report: ScanReport, rules: RulePack? = nil, verbose: Bool = false,
-        heading: String? = nil
+        heading: String? = nil, terminal: TerminalStyle = .plain
     ) throws -> [UInt8] {
         switch format {
-        case .table: return Array((TableRendering.scan(report, verbose: verbose, heading: heading) + "\n").utf8)
+        case .table:
+            return Array((TableRendering.scan(report, verbose: verbose, heading: heading, style: terminal, rules: rules) + "\n").utf8)
         case .json: return try ScanJSON.render(report)
         case .sarif: return Array(SARIFRenderer.render(report, rules: rules).utf8)
         case .junit: return Array(JUnitRenderer.render(report, rules: rules).utf8)
@@ -98,6 +99,37 @@ struct ReportFacts {
     var severityCounts: [(severity: Severity, count: Int)] {
         let counts = self.counts
         return Severity.allCases.reversed().map { ($0, counts[$0, default: 0]) }
+    }
+
+    /// The most exposed workload (the first of equals), nil when none is scored.
+    var worst: Posture? {
+        var worst: Posture?
+        for posture in report.workloads {
+            guard let score = posture.exposure?.score else { continue }
+            if score > (worst?.exposure?.score ?? -1) { worst = posture }
+        }
+        return worst
+    }
+
+    /// A rule once, with every finding of it across the workloads: the rule × workload view.
+    /// Most severe first, then the rule hitting most workloads, then by id; inside a rule, open
+    /// findings before accepted ones, in report order.
+    var findingsByRule: [(rule: String, severity: Severity, findings: [Finding])] {
+        var order: [String] = []
+        var byRule: [String: [Finding]] = [:]
+        for finding in report.findings {
+            if byRule[finding.rule] == nil { order.append(finding.rule) }
+            byRule[finding.rule, default: []].append(finding)
+        }
+        let groups = order.map { rule -> (rule: String, severity: Severity, findings: [Finding]) in
+            let findings = byRule[rule] ?? []
+            let severity = findings.map(\.severity).max() ?? .info
+            let open = findings.filter { $0.accepted == nil }
+            return (rule, severity, open + findings.filter { $0.accepted != nil })
+        }
+        return groups.sorted {
+            ($0.severity.rank, $0.findings.count, $1.rule) > ($1.severity.rank, $1.findings.count, $0.rule)
+        }
     }
 
     var acceptedCount: Int { report.findings.filter { $0.accepted != nil }.count }
