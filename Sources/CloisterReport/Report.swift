@@ -49,6 +49,8 @@ public enum Report {
 struct ReportFacts {
     let report: ScanReport
     let rules: RulePack?
+    /// For a fleet: the node each workload id was scanned on (empty for one host).
+    var nodes: [String: String] = [:]
 
     func title(of ruleID: String) -> String { rules?.rule(id: ruleID)?.title ?? ruleID }
 
