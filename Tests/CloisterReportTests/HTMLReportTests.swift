@@ -174,3 +174,30 @@ struct HTMLReportTests {
         print("HTML report of 200 workloads: \(bytes.count) bytes rendered in \(String(format: "%.3f", rendered)) s (debug build); screenshot: \(screenshot.path)")
     }
 }
+
+@Suite("Markdown report")
+struct MarkdownReportTests {
+    @Test("Same order as the HTML: overview, each rule once with its workloads, then each workload")
+    func order() throws {
+        let report = HTMLFixtures.report(workloads: 20, hostileEvery: 7)
+        let text = String(decoding: try Report.render(format: .markdown, report: report, rules: Fixtures.pack), as: UTF8.self)
+        let headings = ["## Overview", "### Worst findings", "### Workloads", "## Findings by rule", "## Findings by workload"]
+        let positions = headings.compactMap { text.range(of: "\n" + $0 + "\n")?.lowerBound }
+        #expect(positions.count == headings.count)
+        #expect(positions == positions.sorted())
+        let rules = Set(report.findings.map(\.rule))
+        for rule in rules {
+            let hits = Set(report.findings.filter { $0.rule == rule }.map(\.workload)).count
+            let escaped = SafeTextForTests.markdown(rule)
+            #expect(Chromium.count("\n### ", in: text) >= rules.count)
+            #expect(text.contains(" \(escaped): ") && text.contains("— \(hits) of 20 workloads"))
+        }
+        #expect(!text.contains("<script>"))
+        #expect(!text.contains("\u{1B}"))
+    }
+}
+
+/// The Markdown escaping of a rule id (dashes pass, underscores would not).
+enum SafeTextForTests {
+    static func markdown(_ text: String) -> String { text.replacingOccurrences(of: "_", with: "\\_") }
+}
