@@ -108,7 +108,7 @@ enum HTMLRenderer {
         guard !scored.isEmpty else { return }
         let plotWidth = 860.0, plotHeight = 160.0, left = 30.0, top = 10.0
         let step = plotWidth / Double(scored.count)
-        let barWidth = max(1.0, step * 0.8)
+        let barWidth = min(40.0, max(1.0, step * 0.8))
         out += "<figure id=\"exposure-chart\">\n"
         out += "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 900 200\" width=\"900\" height=\"200\" role=\"img\" aria-labelledby=\"chart-title\">\n"
         out += "<title id=\"chart-title\">Exposure of \(scored.count) workloads, most exposed first (0 perfect to 10 unsafe)</title>\n"
@@ -145,7 +145,7 @@ enum HTMLRenderer {
             for node in index.nodes { out += "<option value=\"\(h(node))\">\(h(node))</option>" }
             out += "</select></label>\n"
         }
-        out += "<output id=\"filter-count\"></output>\n</form>\n"
+        out += "<output id=\"filter-count\">\(facts.report.findings.count) findings shown</output>\n</form>\n"
     }
 
     // MARK: - Rule × workload
@@ -339,7 +339,9 @@ enum HTMLRenderer {
           }
           Object.keys(selects).forEach(function (name) { if (selects[name]) selects[name].addEventListener("change", apply); });
           form.hidden = false;
-          apply();
+          // Everything is shown as written: filter on load only when the address asks for it
+          // (a 200-workload page need not touch its thousands of elements to show them).
+          if (Object.keys(selects).some(function (name) { return selects[name] && preset.has(name); })) apply();
         })();
         """
 
