@@ -68,6 +68,26 @@ struct CommandLineTests {
         #expect(leftovers == ["scan.json"])
     }
 
+    /// The completion scripts the Containerfile installs: generated from the command tree, so
+    /// every subcommand and flag is in them; bash's parses.
+    @Test(arguments: ["bash", "zsh", "fish"])
+    func completionScripts(shell: String) throws {
+        let result = try cloister(["--generate-completion-script", shell])
+        #expect(result.status == 0)
+        for word in ["scan", "check", "report", "group-by", "format"] {
+            #expect(result.stdout.contains(word), "\(shell) completion lacks \(word)")
+        }
+        if shell == "bash" {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cloister-completion-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let script = directory.appendingPathComponent("cloister.bash")
+            try result.stdout.write(to: script, atomically: true, encoding: .utf8)
+            let syntax = try Shell.run(["bash", "-n", script.path], check: false)
+            #expect(syntax.status == 0, "\(syntax.stderr)")
+        }
+    }
+
     @Test func reportRendersSavedScansAndMergesNodes() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cloister-report-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
