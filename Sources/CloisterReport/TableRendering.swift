@@ -333,7 +333,16 @@ public enum TableRendering {
     static func capabilitySummary(_ posture: Posture) -> String {
         let effective = posture.capabilities.effective
         if effective.isEmpty { return posture.unknown["capabilities"] == nil ? "none" : "?" }
-        if effective.count >= 38 { return "ALL(\(effective.count))" }
+        let set = Set(effective)
+        if set.isSuperset(of: CapabilityNames.all) { return "all" }
+        let defaults = Set(CapabilityNames.containerDefault)
+        // Against the engines' default set, as the findings say it: "default", "default+3".
+        if set == defaults { return "default" }
+        let extra = set.subtracting(defaults)
+        if set.isSuperset(of: defaults) {
+            guard extra.contains("CAP_SYS_ADMIN") else { return "default+\(extra.count)" }
+            return extra.count == 1 ? "default+SYS_ADMIN" : "default+SYS_ADMIN+\(extra.count - 1)"
+        }
         if effective.contains("CAP_SYS_ADMIN") { return "\(effective.count)+SYS_ADMIN" }
         return String(effective.count)
     }

@@ -331,7 +331,11 @@ struct MessageTemplate: Sendable {
                     case .missing: return nil
                     }
                 }
-                output += texts.isEmpty ? "(none)" : CapabilityNames.list(texts, limit: Placeholders.listLimit)
+                // One value for every element ("rwm" for eight block devices) is said once;
+                // device paths with numbered runs as ranges (/dev/loop0–7).
+                var said = Set(texts).count == 1 ? Array(texts.prefix(1)) : texts
+                if listPath == "devices", rest?.absolute == "path" { said = DeviceClasses.ranges(said) }
+                output += said.isEmpty ? "(none)" : CapabilityNames.list(said, limit: Placeholders.listLimit)
             }
         }
         return output

@@ -97,6 +97,21 @@ struct TerminalTests {
         #expect(!devices.message.contains("/dev/tty5"))
         let text = try TerminalFixtures.text(mixed)
         #expect(!text.contains("CAP_CHECKPOINT_RESTORE, CAP_"))
+        // Capabilities against the known sets, in findings and in the table's column.
+        #expect(privileged.contains { $0.rule == "ct-cap-added" && $0.message.contains("all 41 capabilities") })
+        let block = try #require(privileged.first { $0.rule == "esc-block-device" })
+        #expect(block.message.contains("/dev/loop0–7, /dev/vda (rwm)"))
+        // The workload table is the second block (after the summary and host lines).
+        let rows = text.components(separatedBy: "\n\n")[1].split(separator: "\n").map { $0 + " " }
+        #expect(rows.contains { $0.contains(" priv ") && $0.contains(" all ") })
+        #expect(rows.contains { $0.contains(" web ") && $0.contains(" default ") })
+        #expect(rows.contains { $0.contains(" rootless ") && $0.contains(" default ") && $0.contains(" private ") && $0.contains(" mapped ") })
+        #expect(rows.contains { $0.contains(" locked ") && $0.contains(" none ") })
+        #expect(messages["podman:locked"] == nil)
+        // No message names more than ten capabilities one by one.
+        for finding in mixed.findings {
+            #expect(finding.message.components(separatedBy: "CAP_").count - 1 <= 10, "\(finding.rule): \(finding.message)")
+        }
         // The default and user-namespaced containers have no device finding; the hardened one has none at all.
         #expect(messages["docker:web"]?.contains { $0.rule == "ct-devices-exposed" } == false)
         #expect(messages["podman:rootless"]?.contains { $0.rule == "ct-devices-exposed" } == false)
