@@ -94,7 +94,7 @@ enum MarkdownRenderer {
                     out += "Location: \(md(location.file))\(location.line.map { ":\($0)" } ?? "")\n\n"
                 }
                 out += ReportFacts.block(ReportFacts.sortedEvidence(finding.evidence), header: "| Evidence | Value |\n|---|---|\n", footer: "\n") {
-                    "| \(md($0.0)) | \(md($0.1)) |\n"
+                    "| \(md($0.0)) | \(md(ReportFacts.shortEvidence($0.0, $0.1))) |\n"
                 }
             }
         }

@@ -215,20 +215,25 @@ enum HTMLRenderer {
             }
             out += " — \(counts.isEmpty ? "no open findings" : counts.joined(separator: ", "))</summary>\n"
             if let posture { out += postureFacts(posture) }
-            for finding in findings {
-                out += "<section class=\"finding f\(finding.accepted == nil ? "" : " accepted")\" data-rule=\"\(h(finding.rule))\" data-sev=\"\(finding.severity.rank)\">\n"
-                out += "<h4><span class=\"sev \(finding.severity.rawValue)\">\(finding.severity.rawValue)</span> "
-                    + "<code>\(h(finding.rule))</code> \(h(facts.title(of: finding.rule)))</h4>\n"
-                if let reason = finding.accepted { out += "<p><strong>Accepted:</strong> \(h(reason))</p>\n" }
-                out += "<p>\(h(finding.message))</p>\n"
-                if let location = finding.location {
-                    out += "<p>Location: <code>\(h(location.file))\(location.line.map { ":\($0)" } ?? "")</code>\(location.path.map { " (<code>\(h($0))</code>)" } ?? "")</p>\n"
-                }
-                out += ReportFacts.block(
-                    ReportFacts.sortedEvidence(finding.evidence), header: "<table class=\"evidence\">\n<tr><th>Evidence</th><th>Value</th></tr>\n", footer: "</table>\n"
-                ) { "<tr><td><code>\(h($0.0))</code></td><td><code>\(h($0.1))</code></td></tr>\n" }
-                out += "</section>\n"
+            // One table a workload, one row a finding: at 200 workloads and thousands of
+            // findings, a section and a nested table each made the page three times heavier
+            // for the browser to lay out.
+            if !findings.isEmpty {
+                out += "<table class=\"findings\">\n<tr><th>Severity</th><th>Rule</th><th>Finding</th><th>Evidence</th></tr>\n"
             }
+            for finding in findings {
+                out += "<tr class=\"finding f\(finding.accepted == nil ? "" : " accepted")\" data-rule=\"\(h(finding.rule))\" data-sev=\"\(finding.severity.rank)\">"
+                out += "<td><span class=\"sev \(finding.severity.rawValue)\">\(finding.severity.rawValue)</span></td>"
+                out += "<td><code>\(h(finding.rule))</code><br>\(h(facts.title(of: finding.rule)))</td><td>\(h(finding.message))"
+                if let location = finding.location {
+                    out += "<br>at <code>\(h(location.file))\(location.line.map { ":\($0)" } ?? "")</code>\(location.path.map { " (<code>\(h($0))</code>)" } ?? "")"
+                }
+                if let reason = finding.accepted { out += "<br><strong>Accepted:</strong> \(h(reason))" }
+                out += "</td><td class=\"evidence\">"
+                out += ReportFacts.sortedEvidence(finding.evidence).map { "<code>\(h($0.0))</code> = <code>\(h(ReportFacts.shortEvidence($0.0, $0.1)))</code>" }.joined(separator: "<br>")
+                out += "</td></tr>\n"
+            }
+            if !findings.isEmpty { out += "</table>\n" }
             out += "</details>\n"
         }
         out += "</section>\n"
@@ -286,6 +291,7 @@ enum HTMLRenderer {
         details { margin: 0.4em 0; border: 1px solid #ddd; border-radius: 4px; padding: 0.3em 0.6em; }
         summary { cursor: pointer; }
         .hits { color: #555; }
+        td.evidence { font-size: 0.85em; overflow-wrap: anywhere; }
         .grid { stroke: #ddd; stroke-width: 1; } .axis { font-size: 11px; fill: #555; }
         .bar.lvl-perfect, .lvl.lvl-perfect { fill: #2e7d32; background: #c8e6c9; }
         .bar.lvl-safe, .lvl.lvl-safe { fill: #66bb6a; background: #dcedc8; }
@@ -331,10 +337,10 @@ enum HTMLRenderer {
             });
             document.querySelectorAll("details.workload").forEach(function (details) {
               if (details.hidden) return;
-              var findings = details.querySelectorAll("section.finding");
-              if (findings.length > 0 && details.querySelectorAll("section.finding:not([hidden])").length === 0) details.hidden = true;
+              var findings = details.querySelectorAll(".finding");
+              if (findings.length > 0 && details.querySelectorAll(".finding:not([hidden])").length === 0) details.hidden = true;
             });
-            shown = document.querySelectorAll("details.workload:not([hidden]) section.finding:not([hidden])").length;
+            shown = document.querySelectorAll("details.workload:not([hidden]) .finding:not([hidden])").length;
             document.getElementById("filter-count").value = shown + " findings shown";
           }
           Object.keys(selects).forEach(function (name) { if (selects[name]) selects[name].addEventListener("change", apply); });

@@ -173,6 +173,16 @@ struct ReportFacts {
         items.isEmpty ? "" : header + items.map(item).joined() + footer
     }
 
+    /// An evidence value as the audit pages show it: a capability list said against the known
+    /// sets, any other list of more than ten items cut with how many more (the JSON keeps
+    /// every item).
+    static func shortEvidence(_ key: String, _ value: String) -> String {
+        let items = value.components(separatedBy: ", ")
+        if key.hasPrefix("capabilities."), items.allSatisfy({ $0.hasPrefix("CAP_") }) { return CapabilityNames.summary(items) }
+        guard items.count > 10 else { return value }
+        return CapabilityNames.list(items, limit: 10) + " (every item in the JSON)"
+    }
+
     static func sortedEvidence(_ evidence: [String: String]) -> [(String, String)] {
         evidence.keys.sorted().map { ($0, evidence[$0] ?? "") }
     }
