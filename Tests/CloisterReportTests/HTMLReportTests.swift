@@ -134,6 +134,29 @@ struct HTMLReportTests {
         print("HTML report screenshot (2 workloads): \(screenshot.path)")
     }
 
+    /// Chromium's --dump-dom needs scripting, so "scripting off" is made by the page's own
+    /// policy: a copy whose CSP hash no longer matches its script, which the browser must then
+    /// refuse to run. That shows both that the CSP is enforced and that the page stands without it.
+    @Test("Without its script (refused by a mismatched CSP hash) the page reads whole: filters hidden, nothing else",
+          .enabled(if: Chromium.available, "needs Debian's chromium (scripts/install-deps.sh installs it)"))
+    func withoutScript() throws {
+        let directory = try HTMLFixtures.directory()
+        let report = HTMLFixtures.report(workloads: 10)
+        var html = String(decoding: try Report.render(format: .html, report: report, rules: Fixtures.pack), as: UTF8.self)
+        let hash = try #require(html.firstMatch(of: #/'sha256-([A-Za-z0-9+\/=]+)'/#))
+        html = html.replacingOccurrences(of: String(hash.1), with: String(repeating: "A", count: 43) + "=")
+        let url = directory.appendingPathComponent("refused.html")
+        try Data(html.utf8).write(to: url)
+        let address = try #require(URL(string: url.absoluteString + "#severity=4"))
+        let dom = try Chromium.run(["--dump-dom"], url: address, directory: directory)
+        #expect(dom.contains("<form id=\"filters\" hidden=\"\">"))
+        #expect(dom.contains("id=\"exposure-chart\""))
+        #expect(Chromium.count("<details class=\"rule f\"", in: dom) == Set(report.findings.map(\.rule)).count)
+        // The address asked for critical only, but without the script every finding stays shown.
+        #expect(Chromium.count("<tr class=\"finding f", in: dom) == report.findings.count)
+        #expect(!dom.contains("hidden=\"\" data-") && Chromium.count("hidden=\"\"", in: dom) == 1)
+    }
+
     @Test("Filters preset from the address hide what does not match, in the browser",
           .enabled(if: Chromium.available, "needs Debian's chromium (scripts/install-deps.sh installs it)"))
     func filters() throws {
