@@ -25,6 +25,9 @@ RUNTIME_PACKAGES+=(debootstrap e2fsprogs)
 # libvirt-clients (virt-xml-validate) and libxml2-utils (the xmllint it calls): libvirt's own
 # RELAX NG schema for the domains `profile --emit libvirt` writes.
 VALIDATOR_PACKAGES=(apparmor secilc python3-jsonschema libvirt-clients libxml2-utils)
+# chromium: the HTML report is loaded headless in a real browser (HTMLReportTests): its DOM
+# after the inline script ran under the report's Content-Security-Policy, and a screenshot.
+VALIDATOR_PACKAGES+=(chromium)
 # The scan benchmark (scripts/bench-scan.sh): hyperfine for wall time, GNU time for peak RSS.
 BENCH_PACKAGES=(hyperfine time jq)
 # `cloister serve`: a real Prometheus scrapes /metrics in ServeTests, python3-jsonpatch applies

@@ -17,6 +17,9 @@ struct AssessmentOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Write the report to this file (atomically) instead of standard output.")
     var output: String?
 
+    @Option(name: .long, help: "Group the table's findings by workload (default) or by rule (each rule once, then the workloads it hits).")
+    var groupBy: FindingGrouping = .workload
+
     @Option(name: .long, help: "Rules directory (default: $CLOISTER_RULES, or the rules/ shipped beside cloister).")
     var rules: String?
 
@@ -54,12 +57,21 @@ struct AssessmentOptions: ParsableArguments {
             }
             phase("report rendered and written")
         } else {
-            let rendered = try Report.render(format: format, report: report, rules: pack, verbose: verbose)
+            let rendered = try Report.render(format: format, report: report, rules: pack, verbose: verbose, terminal: terminalStyle)
             phase("report rendered")
             try write(rendered)
             phase("report written")
         }
         if !gatePasses(report) { throw ExitCode(1) }
+    }
+
+    /// The table's width, colour and grouping: a file written with `--output` is plain (100
+    /// columns, no colour); standard output is measured (see `TerminalStyle.forOutput`).
+    var terminalStyle: TerminalStyle {
+        let isTerminal = output == nil && Terminal.isTerminal(STDOUT_FILENO)
+        return TerminalStyle.forOutput(
+            isTerminal: isTerminal, terminalColumns: isTerminal ? Terminal.columns(STDOUT_FILENO) : nil,
+            environment: ProcessInfo.processInfo.environment, grouping: groupBy)
     }
 
     /// Writes rendered bytes to `--output` (atomically) or standard output.
@@ -97,3 +109,4 @@ struct AssessmentOptions: ParsableArguments {
 
 extension ReportFormat: ExpressibleByArgument {}
 extension Severity: ExpressibleByArgument {}
+extension FindingGrouping: ExpressibleByArgument {}

@@ -107,7 +107,7 @@ public struct CheckCommand: CloisterSubcommand {
             try assessment.write(
                 try Report.render(
                     format: assessment.format, report: checked.report, rules: checked.pack, verbose: verbose,
-                    heading: checked.heading))
+                    heading: checked.heading, terminal: assessment.terminalStyle))
         }
         for error in result.errors {
             writeStandardError("cloister check: error: \(SafeTextLine.clean(error.description))\n")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CloisterCodec
 import CloisterProfiles
 import CloisterSeccomp
 import Foundation
@@ -20,8 +21,14 @@ public struct LearnCommand: CloisterSubcommand {
     @Flag(help: "Merge into the record already at --output instead of replacing it.")
     public var merge = false
 
+    @Option(help: "Summary format: text (a sentence on standard error), or json (schema cloister.learn-summary/v1: one line on standard output once the command has exited; the command's own output goes where it would).")
+    var format: TextOrJSON = .text
+
     @Argument(parsing: .postTerminator, help: "The command to run.")
     public var command: [String] = []
+
+    /// The `--format json` summary's shape and version.
+    static let summarySchema = "cloister.learn-summary/v1"
 
     public init() {}
 
@@ -38,7 +45,26 @@ public struct LearnCommand: CloisterSubcommand {
         let record = previous.map { $0.merged(with: recording.record) } ?? recording.record
         try OutputFile.write(try ProfileCommand.prettyJSON(record), to: output)
         let calls = recording.record.architectures.values.reduce(0) { $0 + $1.count }
-        writeStandardError("cloister learn: \(calls) distinct syscalls recorded, command exited \(recording.status)\n")
+        if format == .json {
+            // One compact line, so a script finds it after whatever the command printed.
+            let summary: JSONValue = .object([
+                "schema": .string(Self.summarySchema),
+                "output": .string(output),
+                "merged": .bool(previous != nil),
+                "command": .array(command.map { .string($0) }),
+                "exitStatus": .number(Double(recording.status)),
+                "distinctSyscalls": .number(Double(calls)),
+                // This run's syscalls by architecture; `recordSyscalls` counts the written record's
+                // (with --merge, the earlier runs' too).
+                "syscalls": .object(JSONObject(recording.record.architectures.mapValues { calls in
+                    .array(calls.keys.sorted().map { .string($0) })
+                })),
+                "recordSyscalls": .number(Double(record.architectures.values.reduce(0) { $0 + $1.count })),
+            ])
+            FileHandle.standardOutput.write(Data((summary.serialized() + "\n").utf8))
+        } else {
+            writeStandardError("cloister learn: \(calls) distinct syscalls recorded, command exited \(recording.status)\n")
+        }
         if recording.status != 0 { throw ExitCode(recording.status) }
     }
 }

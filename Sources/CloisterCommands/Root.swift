@@ -15,6 +15,7 @@ public struct CloisterCommand: CloisterSubcommand {
             AdviseCommand.self,
             RulesCommand.self,
             CheckCommand.self,
+            ReportCommand.self,
             ProfileCommand.self,
             LearnCommand.self,
             SeccompExecCommand.self,

@@ -36,7 +36,9 @@ enum OSCALRenderer {
         0x6f, 0x1c, 0x2e, 0x3a, 0x9b, 0x54, 0x4d, 0x0e, 0x8a, 0x31, 0x52, 0x7d, 0xc4, 0x0b, 0x96, 0x2f,
     ]
 
-    static func render(_ report: ScanReport, rules: RulePack?, now: Date = Date()) -> String {
+    /// `nodes`: for a fleet, the node each workload id was scanned on; each inventory item then
+    /// carries a `node` property, in the one result that holds every node's inventory.
+    static func render(_ report: ScanReport, rules: RulePack?, now: Date = Date(), nodes: [String: String] = [:]) -> String {
         let finished = timestamp(now)
         let started = validTimestamp(report.scannedAt) ?? finished
         let toolUUID = UUID().uuidString.lowercased()
@@ -62,6 +64,7 @@ enum OSCALRenderer {
             let observationUUID = nameUUID("workload-observation", id)
             workloadObservations[id] = observationUUID
             var itemProps = [prop("workload-id", id)]
+            if let node = nodes[id] { itemProps.append(prop("node", node)) }
             if let posture {
                 itemProps.append(prop("workload-kind", posture.kind.rawValue))
                 itemProps.append(prop("runtime", posture.runtime))

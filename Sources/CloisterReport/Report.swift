@@ -26,13 +26,14 @@ public enum ReportFormat: String, CaseIterable, Sendable {
 public enum Report {
     /// `rules` supplies titles, remediation and help for SARIF, JUnit and the audit reports;
     /// without it they are built from the findings alone. `heading` replaces the table's host
-    /// line (for `check`).
+    /// line (for `check`); `terminal` is the table's width, colour and grouping.
     public static func render(
         format: ReportFormat, report: ScanReport, rules: RulePack? = nil, verbose: Bool = false,
-        heading: String? = nil
+        heading: String? = nil, terminal: TerminalStyle = .plain
     ) throws -> [UInt8] {
         switch format {
-        case .table: return Array((TableRendering.scan(report, verbose: verbose, heading: heading) + "\n").utf8)
+        case .table:
+            return Array((TableRendering.scan(report, verbose: verbose, heading: heading, style: terminal, rules: rules) + "\n").utf8)
         case .json: return try ScanJSON.render(report)
         case .sarif: return Array(SARIFRenderer.render(report, rules: rules).utf8)
         case .junit: return Array(JUnitRenderer.render(report, rules: rules).utf8)
@@ -48,6 +49,8 @@ public enum Report {
 struct ReportFacts {
     let report: ScanReport
     let rules: RulePack?
+    /// For a fleet: the node each workload id was scanned on (empty for one host).
+    var nodes: [String: String] = [:]
 
     func title(of ruleID: String) -> String { rules?.rule(id: ruleID)?.title ?? ruleID }
 
@@ -100,6 +103,37 @@ struct ReportFacts {
         return Severity.allCases.reversed().map { ($0, counts[$0, default: 0]) }
     }
 
+    /// The most exposed workload (the first of equals), nil when none is scored.
+    var worst: Posture? {
+        var worst: Posture?
+        for posture in report.workloads {
+            guard let score = posture.exposure?.score else { continue }
+            if score > (worst?.exposure?.score ?? -1) { worst = posture }
+        }
+        return worst
+    }
+
+    /// A rule once, with every finding of it across the workloads: the rule × workload view.
+    /// Most severe first, then the rule hitting most workloads, then by id; inside a rule, open
+    /// findings before accepted ones, in report order.
+    var findingsByRule: [(rule: String, severity: Severity, findings: [Finding])] {
+        var order: [String] = []
+        var byRule: [String: [Finding]] = [:]
+        for finding in report.findings {
+            if byRule[finding.rule] == nil { order.append(finding.rule) }
+            byRule[finding.rule, default: []].append(finding)
+        }
+        let groups = order.map { rule -> (rule: String, severity: Severity, findings: [Finding]) in
+            let findings = byRule[rule] ?? []
+            let severity = findings.map(\.severity).max() ?? .info
+            let open = findings.filter { $0.accepted == nil }
+            return (rule, severity, open + findings.filter { $0.accepted != nil })
+        }
+        return groups.sorted {
+            ($0.severity.rank, $0.findings.count, $1.rule) > ($1.severity.rank, $1.findings.count, $0.rule)
+        }
+    }
+
     var acceptedCount: Int { report.findings.filter { $0.accepted != nil }.count }
 
     var counts: [Severity: Int] {
@@ -137,6 +171,16 @@ struct ReportFacts {
     /// then `footer`.
     static func block<Item>(_ items: [Item], header: String, footer: String, item: (Item) -> String) -> String {
         items.isEmpty ? "" : header + items.map(item).joined() + footer
+    }
+
+    /// An evidence value as the audit pages show it: a capability list said against the known
+    /// sets, any other list of more than ten items cut with how many more (the JSON keeps
+    /// every item).
+    static func shortEvidence(_ key: String, _ value: String) -> String {
+        let items = value.components(separatedBy: ", ")
+        if key.hasPrefix("capabilities."), items.allSatisfy({ $0.hasPrefix("CAP_") }) { return CapabilityNames.summary(items) }
+        guard items.count > 10 else { return value }
+        return CapabilityNames.list(items, limit: 10) + " (every item in the JSON)"
     }
 
     static func sortedEvidence(_ evidence: [String: String]) -> [(String, String)] {

@@ -29,6 +29,22 @@ enum SARIFRenderer {
     }
 
     static func render(_ report: ScanReport, rules: RulePack?) -> String {
+        render(runs: [run(report, rules: rules)])
+    }
+
+    /// A log of runs: one for a host, one a node for a fleet.
+    static func render(runs: [JSONValue]) -> String {
+        let log: JSONValue = .object([
+            "$schema": .string(schemaURI),
+            "version": .string("2.1.0"),
+            "runs": .array(runs),
+        ])
+        return log.serialized(pretty: true) + "\n"
+    }
+
+    /// One run: the tool and its rules, the results. `node` names the fleet node it is for, in
+    /// `automationDetails` (category `cloister`, the node as instance) and the run's properties.
+    static func run(_ report: ScanReport, rules: RulePack?, node: String? = nil) -> JSONValue {
         var ruleIDs: [String] = rules?.rules.map(\.id) ?? []
         for finding in report.findings where !ruleIDs.contains(finding.rule) { ruleIDs.append(finding.rule) }
         let ruleIndex = Dictionary(ruleIDs.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
@@ -62,7 +78,7 @@ enum SARIFRenderer {
                 ])
             })
         }
-        let run: JSONValue = .object([
+        var run: JSONObject = [
             "tool": .object(["driver": .object(driver)]),
             "invocations": .array([.object(invocation)]),
             "results": .array(results),
@@ -85,13 +101,17 @@ enum SARIFRenderer {
                     return .object(entry)
                 }),
             ]),
-        ])
-        let log: JSONValue = .object([
-            "$schema": .string(schemaURI),
-            "version": .string("2.1.0"),
-            "runs": .array([run]),
-        ])
-        return log.serialized(pretty: true) + "\n"
+        ]
+        if let node {
+            // The instance part of the id ends at its last slash: a node's own slashes would
+            // move it, so they are written as underscores; the exact name is in the properties.
+            run["automationDetails"] = .object(["id": .string("cloister/" + node.replacingOccurrences(of: "/", with: "_"))])
+            if case .object(var properties)? = run["properties"] {
+                properties["node"] = .string(node)
+                run["properties"] = .object(properties)
+            }
+        }
+        return .object(run)
     }
 
     static func descriptor(_ rule: Rule) -> JSONValue {

@@ -300,7 +300,17 @@ struct MessageTemplate: Sendable {
                 // default set + CAP_SYS_ADMIN"); any other long list is cut with a count. The
                 // finding's evidence keeps every item.
                 let resolved = path.resolve(in: tree)
-                if case .one(.array(let items)) = resolved, !items.isEmpty {
+                if path.absolute == "devices", case .one(.array(let items)) = resolved {
+                    // Devices by class ("every host device (cgroup allows all); block devices:
+                    // /dev/vda, /dev/loop0–7"), past the ones every container gets.
+                    let exposed = items.compactMap { item -> (path: String, type: String?)? in
+                        guard item["standard"].map({ $0 != .bool(true) }) ?? true, case .string(let path)? = item["path"] else { return nil }
+                        if case .string(let type)? = item["type"] { return (path, type) }
+                        return (path, nil)
+                    }
+                    let allowAll = tree["cgroup"]?["devicesAllowAll"] == .bool(true)
+                    output += DeviceClasses.summary(exposed, allowAll: allowAll)
+                } else if case .one(.array(let items)) = resolved, !items.isEmpty {
                     let texts = items.map(\.text)
                     output += path.absolute.hasPrefix("capabilities.")
                         ? CapabilityNames.summary(texts) : CapabilityNames.list(texts, limit: Placeholders.listLimit)
@@ -321,7 +331,11 @@ struct MessageTemplate: Sendable {
                     case .missing: return nil
                     }
                 }
-                output += texts.isEmpty ? "(none)" : CapabilityNames.list(texts, limit: Placeholders.listLimit)
+                // One value for every element ("rwm" for eight block devices) is said once;
+                // device paths with numbered runs as ranges (/dev/loop0–7).
+                var said = Set(texts).count == 1 ? Array(texts.prefix(1)) : texts
+                if listPath == "devices", rest?.absolute == "path" { said = DeviceClasses.ranges(said) }
+                output += said.isEmpty ? "(none)" : CapabilityNames.list(said, limit: Placeholders.listLimit)
             }
         }
         return output

@@ -68,6 +68,58 @@ struct CommandLineTests {
         #expect(leftovers == ["scan.json"])
     }
 
+    /// The completion scripts the Containerfile installs: generated from the command tree, so
+    /// every subcommand and flag is in them; bash's parses.
+    @Test(arguments: ["bash", "zsh", "fish"])
+    func completionScripts(shell: String) throws {
+        let result = try cloister(["--generate-completion-script", shell])
+        #expect(result.status == 0)
+        for word in ["scan", "check", "report", "group-by", "format"] {
+            #expect(result.stdout.contains(word), "\(shell) completion lacks \(word)")
+        }
+        if shell == "bash" {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cloister-completion-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let script = directory.appendingPathComponent("cloister.bash")
+            try result.stdout.write(to: script, atomically: true, encoding: .utf8)
+            let syntax = try Shell.run(["bash", "-n", script.path], check: false)
+            #expect(syntax.status == 0, "\(syntax.stderr)")
+        }
+    }
+
+    @Test func reportRendersSavedScansAndMergesNodes() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cloister-report-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let saved = directory.appendingPathComponent("node.json").path
+        #expect(try cloister(["scan", "--root", Self.fixture, "--format", "json", "--output", saved]).status == 0)
+        // One file renders as the scan did; three (the same scan as three nodes) merge.
+        let table = try cloister(["report", saved])
+        #expect(table.status == 0)
+        #expect(table.stdout.contains("findings by workload:"))
+        let merged = directory.appendingPathComponent("fleet.sarif").path
+        let fleet = try cloister(["report", "--format", "sarif", "--output", merged, "a=\(saved)", "b=\(saved)", "c=\(saved)"])
+        #expect(fleet.status == 0, "\(fleet.stderr)")
+        let log = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: merged))) as? [String: Any])
+        #expect((log["runs"] as? [Any])?.count == 3)
+        let json = try cloister(["report", "--format", "json", "a=\(saved)", "b=\(saved)"])
+        #expect(json.stdout.hasPrefix("{\"schema\":\"cloister.fleet/v1\""))
+        // A truncated input is named, exit 2, and the old output is left as it was.
+        let truncated = directory.appendingPathComponent("cut.json").path
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: saved))
+        try bytes.prefix(bytes.count / 3).write(to: URL(fileURLWithPath: truncated))
+        let before = try Data(contentsOf: URL(fileURLWithPath: merged))
+        let failed = try cloister(["report", "--format", "sarif", "--output", merged, saved, truncated])
+        #expect(failed.status == 2)
+        #expect(failed.stderr.contains("\(truncated): is not a whole JSON document"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: merged)) == before)
+        // The same node twice is refused rather than merged under one name.
+        let twice = try cloister(["report", saved, saved])
+        #expect(twice.status == 2)
+        #expect(twice.stderr.contains("NAME=FILE"))
+    }
+
     @Test func hostileNamesAreEscapedInTheTable() throws {
         // The fixture's names are ordinary; a hostile one is written into a copy of the tree.
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("cloister-hostile-\(UUID().uuidString)")

@@ -118,6 +118,27 @@ import Glibc
         #expect(result.stdout == "stopped\n", "status \(result.status): \(result.stderr)")
     }
 
+    /// `--format json`: the summary as one line after the command's own output, naming its schema.
+    @Test func learnSummaryAsJSON() throws {
+        let directory = try scratch("summary")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let record = directory.appendingPathComponent("record.json").path
+        let result = try Shell.run(
+            [try Paths.cloisterExecutable().path, "learn", "--format", "json", "-o", record, "--", "sh", "-c", "echo hello; exit 3"],
+            timeout: 30, check: false)
+        #expect(result.status == 3)
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.first == "hello")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data((lines.last ?? "").utf8)) as? [String: Any])
+        #expect(summary["schema"] as? String == "cloister.learn-summary/v1")
+        #expect(summary["exitStatus"] as? Int == 3)
+        #expect(summary["merged"] as? Bool == false)
+        let calls = try #require((summary["syscalls"] as? [String: Any])?["x86_64"] as? [String])
+        #expect(calls.contains("execve"))
+        #expect(summary["distinctSyscalls"] as? Int == calls.count)
+        #expect(!result.stderr.contains("distinct syscalls recorded"))
+    }
+
     @Test func compiledBPFIsWrittenAtomically() throws {
         let directory = try scratch("bpf")
         defer { try? FileManager.default.removeItem(at: directory) }

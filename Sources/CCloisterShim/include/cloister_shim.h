@@ -25,6 +25,10 @@ int cl_prctl_cap_ambient_clear_all(void);
 /// ioctl(fd, KVM_GET_API_VERSION): 12 on every KVM since Linux 2.6.22.
 int cl_kvm_get_api_version(int kvm_fd);
 
+/// ioctl(fd, TIOCGWINSZ): the terminal's width in columns, or -1 with errno (ENOTTY when
+/// `fd` is not a terminal); 0 when the terminal does not say.
+int cl_terminal_columns(int fd);
+
 /// landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION): the Landlock ABI
 /// version, or -1 with errno ENOSYS/EOPNOTSUPP when Landlock is absent or disabled.
 int cl_landlock_abi_version(void);
