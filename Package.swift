@@ -33,7 +33,7 @@ let package = Package(
             name: "CloisterParsers",
             targets: [
                 "CloisterCodec", "CloisterModel", "CloisterInspect", "CloisterFormats", "CloisterCheck", "CloisterRules",
-                "CloisterPlacement", "CloisterAdmission", "CloisterOCI", "CloisterResourceFiles",
+                "CloisterPlacement", "CloisterAdmission", "CloisterOCI", "CloisterResourceFiles", "CloisterBPF",
             ]),
     ],
     dependencies: [
@@ -58,6 +58,10 @@ let package = Package(
 
         // Pure: Codable, Sendable values. No I/O, no C.
         .target(name: "CloisterModel"),
+        // Pure: seccomp's classic BPF programs validated as the kernel does and evaluated over
+        // seccomp_data, per architecture and system call; the decoded table as posture fields.
+        // The OS layer reads the programs (ptrace, libseccomp's export) and the names.
+        .target(name: "CloisterBPF", dependencies: ["CloisterModel"]),
         // A leaf of text codecs: the JSON value and its encoders (one string escaper), the one
         // YAML entry point and its error, the document tree with positions (DocNode) and its
         // JSON parser, and the escapers for terminal, HTML/XML and Markdown. Knows no posture.
@@ -173,6 +177,8 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-executable"])]),
         .executableTarget(name: "cloister-serve", dependencies: ["CloisterCommands", "CloisterServe"]),
 
+        // Real profiles compiled by libseccomp, decoded and compared with what they say.
+        .testTarget(name: "CloisterBPFTests", dependencies: ["CloisterBPF", "CloisterModel", "CloisterSeccomp", "CloisterOCI", "CloisterSystem"]),
         .testTarget(name: "CloisterCodecTests", dependencies: ["CloisterCodec", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "CloisterServeTests",
