@@ -75,7 +75,8 @@ let package = Package(
             dependencies: ["CCloisterShim", "CSeccomp", "CLibcap", "CSELinux", "CAppArmor"]),
         // Live /proc and /sys inspection: discovery and posture of workloads.
         .target(
-            name: "CloisterInspect", dependencies: ["CloisterCodec", "CloisterModel", "CloisterSystem", "CloisterFormats"]),
+            name: "CloisterInspect",
+            dependencies: ["CloisterCodec", "CloisterModel", "CloisterSystem", "CloisterFormats", "CloisterBPF"]),
         // `launch`: plans a sandbox from a target posture, compiles its seccomp filter, sets up
         // cgroups, and starts it through the C child in CCloisterShim (cl_launch).
         .target(

@@ -1,0 +1,117 @@
+import CloisterBPF
+import CloisterModel
+import CloisterSystem
+import Foundation
+
+/// libseccomp's system-call names for the x86 entry points, asked once a process.
+public enum SeccompNames {
+    public static let x86: SyscallNames = {
+        var names: [SeccompArchitecture: [UInt32: String]] = [:]
+        for architecture in SeccompArchitecture.allCases {
+            names[architecture] = SeccompLibrary.syscallNames(
+                architecture: architecture.rawValue, base: architecture.numberBase, count: SeccompTable.numberLimit)
+        }
+        return SyscallNames(names: names)
+    }()
+}
+
+/// Decodes filter stacks, each distinct one once: most workloads of a host share the runtime's
+/// default profile, so a scan of hundreds of containers decodes one or two. Shared by the
+/// scan's parallel workers.
+public final class SeccompFilterDecoder: @unchecked Sendable {
+    public struct Decoded: Sendable {
+        public var syscalls: [SeccompSyscalls]
+        public var reachable: SeccompReachable
+    }
+
+    private let lock = NSLock()
+    private var cache: [[[UInt8]]: Result<Decoded, SeccompProgramError>] = [:]
+    public private(set) var decodedCount = 0
+
+    public init() {}
+
+    /// The decoded stack (programs most recent first), or why the kernel's bytes are not a
+    /// program it would have run.
+    public func decode(_ programs: [[UInt8]]) -> Result<Decoded, SeccompProgramError> {
+        lock.lock()
+        if let known = cache[programs] {
+            lock.unlock()
+            return known
+        }
+        lock.unlock()
+        let result: Result<Decoded, SeccompProgramError>
+        do {
+            let parsed = try programs.map { bytes throws(SeccompProgramError) in try SeccompProgram(bytes: bytes) }
+            let table = SeccompEvaluator.table(parsed)
+            let names = SeccompNames.x86
+            result = .success(
+                Decoded(syscalls: SeccompSurface.syscalls(table, names: names), reachable: SeccompSurface.reachable(table, names: names)))
+        } catch {
+            result = .failure(error)
+        }
+        lock.lock()
+        if cache[programs] == nil { decodedCount += 1 }
+        cache[programs] = result
+        lock.unlock()
+        return result
+    }
+
+    /// Reads and decodes the filters of every filtered thread of `pid` into `seccomp`. The
+    /// syscall lists are the leader's; `reachable` is the weakest over the threads (a group one
+    /// thread may call is reachable). What cannot be read goes to `unknown` with why.
+    func apply(pid: Int, root: HostRoot, to seccomp: inout Seccomp, unknown: inout [FieldPath: String]) {
+        let taskDirectory = root.pid(pid) + "/task"
+        var tids = ((try? Files.list(taskDirectory)) ?? []).compactMap { Int32($0) }.sorted()
+        if tids.isEmpty { tids = [Int32(pid)] }
+        var leaderDecoded: Decoded?
+        var reaches: [SeccompReachable] = []
+        var seen: Set<[[UInt8]]> = []
+        for tid in tids.prefix(4096) {
+            guard let status = try? Files.readText("\(taskDirectory)/\(tid)/status", limit: 64 << 10) else { continue }
+            let parsed = ProcStatus.parse(status)
+            guard parsed.seccompMode == .filter else { continue }
+            let tracer = Self.tracerPID(status)
+            switch SeccompFilterReader.read(thread: tid, tracerPID: tracer) {
+            case .unknown(let why):
+                Self.markUnknown(why, &unknown)
+                return
+            case .filters(let programs):
+                guard seen.insert(programs).inserted || tid == Int32(pid) else { continue }
+                switch decode(programs) {
+                case .failure(let error):
+                    Self.markUnknown("thread \(tid)'s filter is not a program the kernel would run: \(error)", &unknown)
+                    return
+                case .success(let decoded):
+                    if tid == Int32(pid) { leaderDecoded = decoded }
+                    reaches.append(decoded.reachable)
+                }
+            }
+        }
+        guard let first = reaches.first else {
+            Self.markUnknown("no filtered thread of PID \(pid) could be read", &unknown)
+            return
+        }
+        var reachable = first
+        for other in reaches.dropFirst() {
+            for (_, path) in SeccompReachable.groups {
+                reachable[keyPath: path] = SeccompSurface.weakest([reachable[keyPath: path], other[keyPath: path]])
+            }
+        }
+        seccomp.source = .kernel
+        seccomp.syscalls = leaderDecoded?.syscalls
+        if leaderDecoded == nil { unknown["seccomp.syscalls"] = "the leading thread of PID \(pid) has no filter of its own" }
+        seccomp.reachable = reachable
+    }
+
+    static func markUnknown(_ why: String, _ unknown: inout [FieldPath: String]) {
+        unknown["seccomp.syscalls"] = why
+        unknown["seccomp.reachable"] = why
+    }
+
+    static func tracerPID(_ status: String) -> Int {
+        for line in status.split(separator: "\n") where line.hasPrefix("TracerPid:") {
+            return Int(line.dropFirst("TracerPid:".count).trimmingCharacters(in: .whitespaces)) ?? 0
+        }
+        return 0
+    }
+}
