@@ -76,7 +76,10 @@ let package = Package(
         // Live /proc and /sys inspection: discovery and posture of workloads.
         .target(
             name: "CloisterInspect",
-            dependencies: ["CloisterCodec", "CloisterModel", "CloisterSystem", "CloisterFormats", "CloisterBPF"]),
+            dependencies: [
+                "CloisterCodec", "CloisterModel", "CloisterSystem", "CloisterFormats", "CloisterBPF", "CloisterOCI",
+                "CloisterSeccomp",
+            ]),
         // `launch`: plans a sandbox from a target posture, compiles its seccomp filter, sets up
         // cgroups, and starts it through the C child in CCloisterShim (cl_launch).
         .target(

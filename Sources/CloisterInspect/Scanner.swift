@@ -90,7 +90,10 @@ public struct HostScanner: Sendable {
             guard Files.exists(root.pid(workload.leader) + "/status"), var posture = builder.build(workload),
                 Files.exists(root.pid(workload.leader) + "/status")
             else { return nil }
-            if compareDeclared { DeclaredDrift.compare(&posture, leader: workload.leader, root: root) }
+            if compareDeclared {
+                DeclaredDrift.compare(
+                    &posture, leader: workload.leader, root: root, decoder: builder.filterDecoder ?? SeccompFilterDecoder())
+            }
             return posture
         }
         var workloads: [Posture] = []

@@ -1,5 +1,7 @@
 import CloisterBPF
 import CloisterModel
+import CloisterOCI
+import CloisterSeccomp
 import CloisterSystem
 import Foundation
 
@@ -113,5 +115,58 @@ public final class SeccompFilterDecoder: @unchecked Sendable {
             return Int(line.dropFirst("TracerPid:".count).trimmingCharacters(in: .whitespaces)) ?? 0
         }
         return 0
+    }
+}
+
+/// The declared side: a profile an OCI configuration gives (`linux.seccomp`) compiled with
+/// libseccomp, as runc and crun compile it, and decoded by the same evaluator as a filter read
+/// from the kernel, so live and declared are the same fields computed the same way (rather than
+/// a second reading of the profile's rules, which could disagree with libseccomp on rule order,
+/// argument chains and unknown names).
+public enum DeclaredSeccomp {
+    /// `linux.seccomp` of a config.json's text; nil when it has none or is not one.
+    public static func profile(configText: String) -> LinuxSeccomp? {
+        (try? JSONDecoder().decode(Spec.self, from: Data(configText.utf8)))?.linux?.seccomp
+    }
+
+    /// Compiles and decodes `profile` into `seccomp` (source `declared`), or says in `unknown` why not.
+    public static func apply(
+        _ profile: LinuxSeccomp, file: String, decoder: SeccompFilterDecoder, to seccomp: inout Seccomp,
+        unknown: inout [FieldPath: String]
+    ) {
+        let compiled: SeccompCompiler.Compiled
+        do {
+            compiled = try SeccompCompiler.compile(profile)
+        } catch {
+            SeccompFilterDecoder.markUnknown("\(file): linux.seccomp does not compile with libseccomp: \(error)", &unknown)
+            return
+        }
+        switch decoder.decode([compiled.program]) {
+        case .failure(let error):
+            SeccompFilterDecoder.markUnknown("\(file): libseccomp's program for linux.seccomp is refused: \(error)", &unknown)
+        case .success(let decoded):
+            seccomp.source = .declared
+            seccomp.syscalls = decoded.syscalls
+            seccomp.reachable = decoded.reachable
+        }
+    }
+
+    /// For `check`: every posture read from an OCI config.json (`oci:FILE`) that declares a
+    /// filter gets the decoded fields; the file is read again for its `linux.seccomp`.
+    public static func decodeDeclared(_ postures: inout [Posture]) {
+        let decoder = SeccompFilterDecoder()
+        for index in postures.indices {
+            let posture = postures[index]
+            guard posture.id.hasPrefix("oci:"), var seccomp = posture.seccomp, seccomp.mode == .filter else { continue }
+            let file = String(posture.id.dropFirst("oci:".count))
+            var unknown = posture.unknown
+            if let text = try? Files.readText(file, limit: 8 << 20), let profile = profile(configText: text) {
+                apply(profile, file: file, decoder: decoder, to: &seccomp, unknown: &unknown)
+            } else {
+                SeccompFilterDecoder.markUnknown("\(file) could not be read again for its linux.seccomp", &unknown)
+            }
+            postures[index].seccomp = seccomp
+            postures[index].unknown = unknown
+        }
     }
 }

@@ -36,7 +36,7 @@ struct RuleCoverageTests {
     static let undecidable: Set<String> = [
         "vm-qemu-root",
         // `drift` compares a live workload with its declared configuration (`scan --declared`).
-        "drift-seccomp", "drift-capabilities", "drift-namespace", "drift-user-namespace", "drift-read-only-rootfs",
+        "drift-seccomp", "drift-seccomp-surface", "drift-capabilities", "drift-namespace", "drift-user-namespace", "drift-read-only-rootfs",
         "drift-no-new-privs", "drift-mount-writable",
     ]
 
