@@ -16,13 +16,29 @@ struct SeccompFilterTests {
     static func profile(
         _ name: String, in directory: ScratchDirectory, _ edit: (inout [[String: Any]]) -> Void
     ) throws -> String {
+        try directory.write(name, try profileText(edit))
+    }
+
+    static func profileText(_ edit: (inout [[String: Any]]) -> Void) throws -> String {
         let data = try Data(contentsOf: URL(fileURLWithPath: defaultProfile))
-        var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        var rules = try #require(object["syscalls"] as? [[String: Any]])
+        guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+            var rules = object["syscalls"] as? [[String: Any]]
+        else { throw HarnessError("\(defaultProfile) has no syscalls list") }
         edit(&rules)
         object["syscalls"] = rules
-        let text = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
-        return try directory.write(name, text)
+        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    /// Docker's shape on podman's profile: clone only without namespace flags (CLONE_NEWNS|…|
+    /// CLONE_NEWCGROUP, 0x7E020000), no unshare or setns, clone3 refused with ENOSYS so libcs
+    /// fall back to clone.
+    static func refuseNamespaceCreation(_ rules: inout [[String: Any]]) {
+        removing(["unshare", "clone", "clone3", "setns"], from: &rules)
+        rules.append([
+            "names": ["clone"], "action": "SCMP_ACT_ALLOW",
+            "args": [["index": 0, "value": 0x7E02_0000, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"]],
+        ])
+        rules.append(["names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38])
     }
 
     /// Removes `names` from every rule of the profile.
@@ -126,16 +142,7 @@ struct SeccompFilterTests {
     func argumentFilter() throws {
         let directory = try ScratchDirectory("seccomp-arguments")
         defer { directory.remove() }
-        // Docker's shape: clone only without namespace flags (CLONE_NEWNS|…|CLONE_NEWCGROUP,
-        // 0x7E020000), no unshare, clone3 refused with ENOSYS so libcs fall back to clone.
-        let profile = try Self.profile("arguments.json", in: directory) { rules in
-            Self.removing(["unshare", "clone", "clone3", "setns"], from: &rules)
-            rules.append([
-                "names": ["clone"], "action": "SCMP_ACT_ALLOW",
-                "args": [["index": 0, "value": 0x7E02_0000, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"]],
-            ])
-            rules.append(["names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38])
-        }
+        let profile = try Self.profile("arguments.json", in: directory, Self.refuseNamespaceCreation)
         let container = try PodmanContainer.run("seccomp-arguments", flags: ["--security-opt", "seccomp=\(profile)"])
         defer { container.stop() }
         let (scan, declared) = try Self.scanAndCheck(container)
