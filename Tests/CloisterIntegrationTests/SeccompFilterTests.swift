@@ -160,4 +160,44 @@ struct SeccompFilterTests {
             .stdout.contains("forked"))
         scan.expect(fires: [], silent: ["esc-namespace-creation", "esc-io-uring"])
     }
+
 }
+
+/// bwrap --seccomp: a filter cloister compiled, installed by bubblewrap, read back from the
+/// sandboxed process, and equal to libseccomp's view of the same JSON profile.
+@Suite("seccomp filter of a bwrap sandbox", .serialized, .needsBubblewrap)
+struct BubblewrapSeccompTests {
+    @Test("bwrap --seccomp FD: the filter read from the sandbox is the profile's")
+    func bwrapSeccomp() throws {
+        let directory = try ScratchDirectory("bwrap-seccomp")
+        defer { directory.remove() }
+        let policies = Paths.repositoryRoot.appendingPathComponent("policies").path
+        let description = try directory.write(
+            "worker.yaml", "version: 1\nname: worker\ntrust: untrusted\ntenancy: multi-hostile\nneeds:\n  network: none\n")
+        let bpf = directory.url.appendingPathComponent("worker.bpf").path
+        let emitted = try Cloister.run(["profile", description, "--emit", "seccomp-bpf", "-o", bpf, "--policies", policies])
+        #expect(emitted.status == 0, "\(emitted.stderr)")
+        let json = try Cloister.run(["profile", description, "--policies", policies])
+        #expect(json.status == 0, "\(json.stderr)")
+        // The same profile as an OCI config.json, for check to compile with libseccomp.
+        let profile = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let config: [String: Any] = ["ociVersion": "1.0.2", "process": ["args": ["sleep"], "cwd": "/"], "linux": ["seccomp": profile]]
+        let configPath = try directory.write("config.json", String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self))
+
+        let sandbox = try Bubblewrap.start("bwrap-seccomp", extraFlags: ["--seccomp", "9"], descriptor: (9, bpf))
+        defer { sandbox.stop() }
+        let scan = try Assess.workload(pid: sandbox.pid)
+        let seccomp = try #require(scan.posture.seccomp)
+        #expect(seccomp.mode == .filter && seccomp.source == .kernel, "\(scan.posture.unknown)")
+        #expect(seccomp.reachable?.ioUring == .denied)
+        #expect(seccomp.reachable?.namespaceCreation != .allowed)
+        let (checked, _, stderr) = try Cloister.check([configPath])
+        let declared = try #require(checked.workloads.first, "\(stderr)")
+        let live = try #require(seccomp.syscalls?.first { $0.architecture == "x86_64" })
+        let compiled = try #require(declared.seccomp?.syscalls?.first { $0.architecture == "x86_64" })
+        #expect(Set(live.allowedCalls) == Set(compiled.allowedCalls))
+        #expect(Set(live.conditionalCalls.map(\.name)) == Set(compiled.conditionalCalls.map(\.name)))
+        scan.expect(fires: [], silent: ["esc-io-uring", "esc-namespace-creation"])
+    }
+}
+
