@@ -83,12 +83,19 @@ public enum SeccompEvaluator {
     /// The decision table of a stack of filters, combined as the kernel combines them.
     /// `filters[0]` is the most recently installed (PTRACE_SECCOMP_GET_FILTER's index 0); the
     /// kernel runs that one first and keeps the first action among equal ones.
-    public static func table(_ filters: [SeccompProgram]) -> SeccompTable {
+    /// `numbers`, when given, limits the evaluation to those numbers of each architecture (the
+    /// ones libseccomp names: a scan needs no others); the rest are `undecided`.
+    public static func table(_ filters: [SeccompProgram], numbers: [SeccompArchitecture: Set<UInt32>]? = nil) -> SeccompTable {
         var decisions: [SeccompArchitecture: [SeccompDecision]] = [:]
         for architecture in SeccompArchitecture.allCases {
             var list: [SeccompDecision] = []
             list.reserveCapacity(Int(SeccompTable.numberLimit))
+            let wanted = numbers?[architecture]
             for number in 0..<SeccompTable.numberLimit {
+                if let wanted, !wanted.contains(number) {
+                    list.append(.undecided("not evaluated"))
+                    continue
+                }
                 let each = filters.map {
                     decide($0, architecture: architecture.auditArchitecture, number: architecture.numberBase | number)
                 }
@@ -152,6 +159,15 @@ public enum SeccompEvaluator {
 
     /// One program's decision for one architecture and number.
     public static func decide(_ program: SeccompProgram, architecture: UInt32, number: UInt32) -> SeccompDecision {
+        // Most calls are decided on nr and arch alone: run those on plain registers first.
+        if let action = concreteAction(program.instructions, architecture: architecture, number: number) {
+            return .action(action)
+        }
+        return symbolicDecision(program, architecture: architecture, number: number)
+    }
+
+    /// Every path, with the arguments and instruction pointer unknown.
+    static func symbolicDecision(_ program: SeccompProgram, architecture: UInt32, number: UInt32) -> SeccompDecision {
         var outcomes: [SeccompCase] = []
         var paths = 0
         var steps = 0
@@ -176,6 +192,66 @@ public enum SeccompEvaluator {
         // Outcomes in the order the program lists them: the first path returns first.
         let kept = Array(outcomes.prefix(caseLimit))
         return .conditional(kept, complete: kept.count == outcomes.count)
+    }
+}
+
+extension SeccompEvaluator {
+    /// The action when the program reads nothing but `nr`, `arch` and constants on its way to a
+    /// return; nil as soon as it loads an argument or the instruction pointer (the symbolic
+    /// evaluation then decides). Validated programs only jump forward, so this ends.
+    static func concreteAction(_ program: [BPFInstruction], architecture: UInt32, number: UInt32) -> SeccompAction? {
+        var accumulator: UInt32 = 0
+        var index: UInt32 = 0
+        var memory: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var pc = 0
+        while pc < program.count {
+            let instruction = program[pc]
+            pc += 1
+            switch instruction.code {
+            case Opcode.loadWordAbsolute:
+                switch instruction.k {
+                case 0: accumulator = number
+                case 4: accumulator = architecture
+                default: return nil
+                }
+            case Opcode.loadLength: accumulator = SeccompProgram.dataSize
+            case Opcode.loadIndexLength: index = SeccompProgram.dataSize
+            case Opcode.loadImmediate: accumulator = instruction.k
+            case Opcode.loadIndexImmediate: index = instruction.k
+            case Opcode.loadMemory, Opcode.loadIndexMemory:
+                let value = withUnsafeBytes(of: &memory) { $0.load(fromByteOffset: Int(instruction.k & 15) * 4, as: UInt32.self) }
+                if instruction.code == Opcode.loadMemory { accumulator = value } else { index = value }
+            case Opcode.store, Opcode.storeIndex:
+                let value = instruction.code == Opcode.store ? accumulator : index
+                withUnsafeMutableBytes(of: &memory) { $0.storeBytes(of: value, toByteOffset: Int(instruction.k & 15) * 4, as: UInt32.self) }
+            case Opcode.transferToIndex: index = accumulator
+            case Opcode.transferToAccumulator: accumulator = index
+            case Opcode.returnConstant: return SeccompAction(raw: instruction.k)
+            case Opcode.returnAccumulator: return SeccompAction(raw: accumulator)
+            case Opcode.negate: accumulator = 0 &- accumulator
+            case Opcode.jumpAlways: pc += Int(instruction.k)
+            default:
+                if let (operation, usesIndex) = Opcode.arithmetic(instruction.code) {
+                    guard let result = Machine.arithmetic(operation, accumulator, usesIndex ? index : instruction.k) else {
+                        return SeccompAction(raw: 0)
+                    }
+                    accumulator = result
+                } else if let (comparison, usesIndex) = Opcode.conditionalJump(instruction.code) {
+                    let operand = usesIndex ? index : instruction.k
+                    let holds: Bool
+                    switch comparison {
+                    case .equal: holds = accumulator == operand
+                    case .greater: holds = accumulator > operand
+                    case .greaterOrEqual: holds = accumulator >= operand
+                    case .anyBitSet: holds = accumulator & operand != 0
+                    }
+                    pc += Int(holds ? instruction.jt : instruction.jf)
+                } else {
+                    return nil
+                }
+            }
+        }
+        return nil
     }
 }
 

@@ -232,8 +232,9 @@ public struct ServeCommand: CloisterSubcommand {
             "cannot start \(path) (\(String(cString: strerror(error)))): `cloister serve` runs the cloister-serve executable installed beside cloister")
     }
 
-    /// As `scan`: keep only what reading /proc needs (and binding a port below 1024, if asked),
-    /// before any thread starts (see `CloisterSubcommand`).
+    /// As `scan`: keep only what reading /proc needs, CAP_SYS_ADMIN dormant for the seccomp
+    /// filters (and binding a port below 1024, if asked), before any thread starts (see
+    /// `CloisterSubcommand`).
     func prepareProcess() {
         // An admission-only server reads no other process: it keeps no scanning capability.
         var keep = root == nil && !noScan ? Privileges.scannerCapabilities : []
@@ -241,7 +242,8 @@ public struct ServeCommand: CloisterSubcommand {
             keep.append(Privileges.bindServiceCapability)
         }
         do {
-            try Privileges.reduce(keeping: keep)
+            // CAP_SYS_ADMIN dormant for reading seccomp filters, as `scan` keeps it.
+            try Privileges.reduce(keeping: keep, dormant: root == nil && !noScan ? [Privileges.filterReadingCapability] : [])
         } catch {
             writeStandardError("cloister: warning: cannot drop capabilities (\(error)); serving with those the process holds\n")
         }

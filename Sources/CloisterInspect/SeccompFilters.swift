@@ -15,6 +15,9 @@ public enum SeccompNames {
         }
         return SyscallNames(names: names)
     }()
+
+    /// The numbers named on each architecture: the ones worth evaluating.
+    public static let numbers: [SeccompArchitecture: Set<UInt32>] = x86.names.mapValues { Set($0.keys) }
 }
 
 /// Decodes filter stacks, each distinct one once: most workloads of a host share the runtime's
@@ -44,8 +47,8 @@ public final class SeccompFilterDecoder: @unchecked Sendable {
         let result: Result<Decoded, SeccompProgramError>
         do {
             let parsed = try programs.map { bytes throws(SeccompProgramError) in try SeccompProgram(bytes: bytes) }
-            let table = SeccompEvaluator.table(parsed)
             let names = SeccompNames.x86
+            let table = SeccompEvaluator.table(parsed, numbers: SeccompNames.numbers)
             result = .success(
                 Decoded(syscalls: SeccompSurface.syscalls(table, names: names), reachable: SeccompSurface.reachable(table, names: names)))
         } catch {

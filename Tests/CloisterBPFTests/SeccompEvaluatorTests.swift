@@ -1,4 +1,4 @@
-import CloisterBPF
+@testable import CloisterBPF
 import CloisterModel
 import CloisterOCI
 import CloisterSeccomp
@@ -230,7 +230,12 @@ struct SeccompEvaluatorTests {
             }
             guard let valid = try? SeccompProgram(validating: program) else { continue }
             accepted += 1
-            _ = SeccompEvaluator.decide(valid, architecture: 0xc000_003e, number: UInt32.random(in: 0...500, using: &generator))
+            let number = UInt32.random(in: 0...500, using: &generator)
+            let decision = SeccompEvaluator.decide(valid, architecture: 0xc000_003e, number: number)
+            // The plain-register fast path and the symbolic evaluation agree where both decide.
+            if case .action = decision, SeccompEvaluator.concreteAction(valid.instructions, architecture: 0xc000_003e, number: number) != nil {
+                #expect(SeccompEvaluator.symbolicDecision(valid, architecture: 0xc000_003e, number: number) == decision)
+            }
         }
         #expect(accepted > 0)
     }
