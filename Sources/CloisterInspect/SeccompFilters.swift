@@ -31,19 +31,18 @@ public final class SeccompFilterDecoder: @unchecked Sendable {
 
     private let lock = NSLock()
     private var cache: [[[UInt8]]: Result<Decoded, SeccompProgramError>] = [:]
-    public private(set) var decodedCount = 0
 
     public init() {}
 
     /// The decoded stack (programs most recent first), or why the kernel's bytes are not a
     /// program it would have run.
     public func decode(_ programs: [[UInt8]]) -> Result<Decoded, SeccompProgramError> {
+        // Held through the decode: workers that meet the same stack at once (every container
+        // of a host starts together with the runtime's default) wait for the one decode
+        // instead of each repeating it.
         lock.lock()
-        if let known = cache[programs] {
-            lock.unlock()
-            return known
-        }
-        lock.unlock()
+        defer { lock.unlock() }
+        if let known = cache[programs] { return known }
         let result: Result<Decoded, SeccompProgramError>
         do {
             let parsed = try programs.map { bytes throws(SeccompProgramError) in try SeccompProgram(bytes: bytes) }
@@ -54,10 +53,7 @@ public final class SeccompFilterDecoder: @unchecked Sendable {
         } catch {
             result = .failure(error)
         }
-        lock.lock()
-        if cache[programs] == nil { decodedCount += 1 }
         cache[programs] = result
-        lock.unlock()
         return result
     }
 
