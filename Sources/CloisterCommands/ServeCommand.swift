@@ -206,7 +206,10 @@ public struct ServeCommand: CloisterSubcommand {
         // The judge's engine serves every rescan too: building one compiles every rule.
         var rescanJudges = judges
         rescanJudges.engine = judge.engine
-        let pipeline = ScanPipeline(ScanPipeline.Options(root: root))
+        let pipeline = ScanPipeline(
+            ScanPipeline.Options(
+                root: root, seccompFilters: false,
+                seccompFiltersSkipped: "not read: serve holds no CAP_SYS_ADMIN (cloister scan reads the filters)"))
         return ServeConfiguration(
             host: address.host, port: address.port, tlsCertificate: tlsCertificate, tlsKey: tlsKey,
             interval: .milliseconds(Int64(interval * 1000)),
@@ -232,9 +235,9 @@ public struct ServeCommand: CloisterSubcommand {
             "cannot start \(path) (\(String(cString: strerror(error)))): `cloister serve` runs the cloister-serve executable installed beside cloister")
     }
 
-    /// As `scan`: keep only what reading /proc needs, CAP_SYS_ADMIN dormant for the seccomp
-    /// filters (and binding a port below 1024, if asked), before any thread starts (see
-    /// `CloisterSubcommand`).
+    /// As `scan`: keep only what reading /proc needs (and binding a port below 1024, if asked),
+    /// before any thread starts (see `CloisterSubcommand`). Unlike `scan`, not CAP_SYS_ADMIN, even
+    /// dormant: a long-running network server does not read seccomp filters.
     func prepareProcess() {
         // An admission-only server reads no other process: it keeps no scanning capability.
         var keep = root == nil && !noScan ? Privileges.scannerCapabilities : []
@@ -242,8 +245,7 @@ public struct ServeCommand: CloisterSubcommand {
             keep.append(Privileges.bindServiceCapability)
         }
         do {
-            // CAP_SYS_ADMIN dormant for reading seccomp filters, as `scan` keeps it.
-            try Privileges.reduce(keeping: keep, dormant: root == nil && !noScan ? [Privileges.filterReadingCapability] : [])
+            try Privileges.reduce(keeping: keep)
         } catch {
             writeStandardError("cloister: warning: cannot drop capabilities (\(error)); serving with those the process holds\n")
         }

@@ -11,11 +11,17 @@ public struct HostScanner: Sendable {
     /// microseconds per thread) and decode them into `seccomp.syscalls` and `reachable`.
     /// `scan --no-seccomp-filters` turns it off; a captured tree never has them.
     public var readSeccompFilters = true
+    /// What `unknown` says of the filters when they are not read.
+    public var seccompFiltersSkipped = "not read: scan --no-seccomp-filters"
 
-    public init(root: HostRoot = HostRoot(), compareDeclared: Bool = false, readSeccompFilters: Bool = true) {
+    public init(
+        root: HostRoot = HostRoot(), compareDeclared: Bool = false, readSeccompFilters: Bool = true,
+        seccompFiltersSkipped: String = "not read: scan --no-seccomp-filters"
+    ) {
         self.root = root
         self.compareDeclared = compareDeclared
         self.readSeccompFilters = readSeccompFilters
+        self.seccompFiltersSkipped = seccompFiltersSkipped
     }
 
     public struct Result: Sendable {
@@ -77,7 +83,7 @@ public struct HostScanner: Sendable {
             if readSeccompFilters {
                 configured.filterDecoder = SeccompFilterDecoder()
             } else {
-                configured.filterSkipped = "not read: scan --no-seccomp-filters"
+                configured.filterSkipped = seccompFiltersSkipped
             }
         }
         let builder = configured

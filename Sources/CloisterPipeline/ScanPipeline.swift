@@ -19,12 +19,18 @@ public struct ScanPipeline: Sendable {
         public var declared: Bool
         /// Read and decode each workload's seccomp filters (`scan --no-seccomp-filters`: false).
         public var seccompFilters: Bool
+        /// Why they are not read, in `unknown`, when `seccompFilters` is false.
+        public var seccompFiltersSkipped: String
 
-        public init(root: String? = nil, pid: Int? = nil, declared: Bool = false, seccompFilters: Bool = true) {
+        public init(
+            root: String? = nil, pid: Int? = nil, declared: Bool = false, seccompFilters: Bool = true,
+            seccompFiltersSkipped: String = "not read: scan --no-seccomp-filters"
+        ) {
             self.root = root
             self.pid = pid
             self.declared = declared
             self.seccompFilters = seccompFilters
+            self.seccompFiltersSkipped = seccompFiltersSkipped
         }
     }
 
@@ -62,7 +68,7 @@ public struct ScanPipeline: Sendable {
         do {
             return try HostScanner(
                 root: HostRoot(prefix: options.root ?? ""), compareDeclared: options.declared,
-                readSeccompFilters: options.seccompFilters)
+                readSeccompFilters: options.seccompFilters, seccompFiltersSkipped: options.seccompFiltersSkipped)
                 .scan(pid: options.pid, phase: phase)
         } catch let error as HostScanner.ScanError {
             throw PipelineInputError(error.description)
