@@ -33,7 +33,7 @@ let package = Package(
             name: "CloisterParsers",
             targets: [
                 "CloisterCodec", "CloisterModel", "CloisterInspect", "CloisterFormats", "CloisterCheck", "CloisterRules",
-                "CloisterPlacement", "CloisterAdmission", "CloisterOCI", "CloisterResourceFiles",
+                "CloisterPlacement", "CloisterAdmission", "CloisterOCI", "CloisterResourceFiles", "CloisterBPF",
             ]),
     ],
     dependencies: [
@@ -58,6 +58,10 @@ let package = Package(
 
         // Pure: Codable, Sendable values. No I/O, no C.
         .target(name: "CloisterModel"),
+        // Pure: seccomp's classic BPF programs validated as the kernel does and evaluated over
+        // seccomp_data, per architecture and system call; the decoded table as posture fields.
+        // The OS layer reads the programs (ptrace, libseccomp's export) and the names.
+        .target(name: "CloisterBPF", dependencies: ["CloisterModel"]),
         // A leaf of text codecs: the JSON value and its encoders (one string escaper), the one
         // YAML entry point and its error, the document tree with positions (DocNode) and its
         // JSON parser, and the escapers for terminal, HTML/XML and Markdown. Knows no posture.
@@ -71,7 +75,11 @@ let package = Package(
             dependencies: ["CCloisterShim", "CSeccomp", "CLibcap", "CSELinux", "CAppArmor"]),
         // Live /proc and /sys inspection: discovery and posture of workloads.
         .target(
-            name: "CloisterInspect", dependencies: ["CloisterCodec", "CloisterModel", "CloisterSystem", "CloisterFormats"]),
+            name: "CloisterInspect",
+            dependencies: [
+                "CloisterCodec", "CloisterModel", "CloisterSystem", "CloisterFormats", "CloisterBPF", "CloisterOCI",
+                "CloisterSeccomp",
+            ]),
         // `launch`: plans a sandbox from a target posture, compiles its seccomp filter, sets up
         // cgroups, and starts it through the C child in CCloisterShim (cl_launch).
         .target(
@@ -173,6 +181,8 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-executable"])]),
         .executableTarget(name: "cloister-serve", dependencies: ["CloisterCommands", "CloisterServe"]),
 
+        // Real profiles compiled by libseccomp, decoded and compared with what they say.
+        .testTarget(name: "CloisterBPFTests", dependencies: ["CloisterBPF", "CloisterModel", "CloisterSeccomp", "CloisterOCI", "CloisterSystem"]),
         .testTarget(name: "CloisterCodecTests", dependencies: ["CloisterCodec", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "CloisterServeTests",

@@ -21,6 +21,7 @@ let targets = [
     "fdinfo", "passwd", "runc-state", "libvirt-status", "engine-state", "json-document", "oci-config",
     "firecracker", "qemu-cmdline", "qemu-options", "kubernetes", "compose", "libvirt-xml", "rule-file",
     "exposure-policy", "baseline", "workload-description", "safe-text", "admission-review", "libvirt-qemu-conf",
+    "seccomp-bpf",
 ]
 
 let package = Package(

@@ -39,7 +39,7 @@ ALL_TARGETS=(
     proc-status id-map ns-link cmdline mountinfo cgroup mac-label socket-table fdinfo passwd
     runc-state libvirt-status engine-state json-document oci-config firecracker qemu-cmdline
     qemu-options kubernetes compose libvirt-xml rule-file exposure-policy baseline
-    workload-description safe-text admission-review libvirt-qemu-conf
+    workload-description safe-text admission-review libvirt-qemu-conf seccomp-bpf
 )
 TARGETS=("$@")
 [[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=("${ALL_TARGETS[@]}")
@@ -76,6 +76,7 @@ seeds() {
     baseline) repo=('policies/baseline.example.yaml') ;;
     workload-description) repo=('policies/scenarios/*.yaml') ;;
     admission-review) repo=('Fuzz/Seeds/admission-review/*.json') ;;
+    seccomp-bpf) repo=('Fuzz/Seeds/seccomp-bpf/*.bpf') ;;
     *) echo "fuzz.sh: no target $1 (targets: ${ALL_TARGETS[*]})" >&2; return 2 ;;
     esac
     (

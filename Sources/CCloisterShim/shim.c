@@ -172,3 +172,41 @@ int cl_notify_continue(int listener, uint64_t id) {
 }
 
 int cl_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
+
+// Seccomp filter reading (see the header).
+
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#ifndef PTRACE_SECCOMP_GET_FILTER
+#define PTRACE_SECCOMP_GET_FILTER 0x420c
+#endif
+
+long cl_ptrace_seize(pid_t tid) { return syscall(SYS_ptrace, PTRACE_SEIZE, tid, 0L, 0L); }
+
+long cl_ptrace_interrupt(pid_t tid) { return syscall(SYS_ptrace, PTRACE_INTERRUPT, tid, 0L, 0L); }
+
+long cl_ptrace_detach(pid_t tid, int signal) { return syscall(SYS_ptrace, PTRACE_DETACH, tid, 0L, (long)signal); }
+
+long cl_ptrace_seccomp_get_filter(pid_t tid, unsigned long index, void *buffer) {
+    return syscall(SYS_ptrace, PTRACE_SECCOMP_GET_FILTER, tid, index, buffer);
+}
+
+pid_t cl_wait_tracee(pid_t tid, int *status, long timeout_us) {
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        pid_t result = waitpid(tid, status, __WALL | WNOHANG);
+        if (result != 0) {
+            if (result < 0 && errno == EINTR) continue;
+            return result;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long elapsed = (now.tv_sec - start.tv_sec) * 1000000L + (now.tv_nsec - start.tv_nsec) / 1000L;
+        if (elapsed >= timeout_us) return 0;
+        // The stop usually comes within microseconds; poll finely at first, then back off.
+        struct timespec pause = {0, elapsed < 1000 ? 20000L : 200000L};
+        nanosleep(&pause, NULL);
+    }
+}

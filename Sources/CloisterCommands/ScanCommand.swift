@@ -28,9 +28,15 @@ struct ScanCommand: CloisterSubcommand {
         help: "Also read each container's declared configuration (the config.json of the bundle its runtime started it from) and report where the kernel shows it less confined than declared (drift-* findings).")
     var declared = false
 
+    @Flag(
+        name: .long,
+        help: "Do not read the workloads' seccomp filters from the kernel (each read stops a thread for microseconds with ptrace); seccomp.syscalls and seccomp.reachable are then unknown.")
+    var noSeccompFilters = false
+
     func run() async throws {
         var timings = PhaseTimings()
-        let scanned = try ScanPipeline(ScanPipeline.Options(root: root, pid: pid, declared: declared)).run(settings: assessment.settings) {
+        let options = ScanPipeline.Options(root: root, pid: pid, declared: declared, seccompFilters: !noSeccompFilters)
+        let scanned = try ScanPipeline(options).run(settings: assessment.settings) {
             timings.mark($0)
         }
         try assessment.finish(scanned.report, pack: scanned.pack, verbose: verbose) { timings.mark($0) }
@@ -38,14 +44,16 @@ struct ScanCommand: CloisterSubcommand {
 
     /// Keeps CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH for a live scan, nothing for a captured
     /// tree, and sets no_new_privs (see `Privileges` for why those two). With `--output`,
-    /// CAP_DAC_OVERRIDE stays dormant, raised only for the write. A failure to drop is
+    /// CAP_DAC_OVERRIDE stays dormant, raised only for the write; CAP_SYS_ADMIN likewise for
+    /// reading seccomp filters, unless `--no-seccomp-filters`. A failure to drop is
     /// a warning, and the report's `host.scannerCapabilities` shows what was held. Runs before
     /// any thread starts (see `CloisterSubcommand`), so every thread inherits the drop.
     func prepareProcess() {
         do {
             try Privileges.reduce(
                 keeping: root == nil ? Privileges.scannerCapabilities : [],
-                dormant: assessment.output == nil ? [] : [Privileges.outputCapability])
+                dormant: (assessment.output == nil ? [] : [Privileges.outputCapability])
+                    + (root == nil && !noSeccompFilters ? [Privileges.filterReadingCapability] : []))
         } catch {
             writeStandardError("cloister: warning: cannot drop capabilities (\(error)); scanning with those the process holds\n")
         }

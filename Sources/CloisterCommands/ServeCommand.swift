@@ -206,7 +206,10 @@ public struct ServeCommand: CloisterSubcommand {
         // The judge's engine serves every rescan too: building one compiles every rule.
         var rescanJudges = judges
         rescanJudges.engine = judge.engine
-        let pipeline = ScanPipeline(ScanPipeline.Options(root: root))
+        let pipeline = ScanPipeline(
+            ScanPipeline.Options(
+                root: root, seccompFilters: false,
+                seccompFiltersSkipped: "not read: serve holds no CAP_SYS_ADMIN (cloister scan reads the filters)"))
         return ServeConfiguration(
             host: address.host, port: address.port, tlsCertificate: tlsCertificate, tlsKey: tlsKey,
             interval: .milliseconds(Int64(interval * 1000)),
@@ -233,7 +236,8 @@ public struct ServeCommand: CloisterSubcommand {
     }
 
     /// As `scan`: keep only what reading /proc needs (and binding a port below 1024, if asked),
-    /// before any thread starts (see `CloisterSubcommand`).
+    /// before any thread starts (see `CloisterSubcommand`). Unlike `scan`, not CAP_SYS_ADMIN, even
+    /// dormant: a long-running network server does not read seccomp filters.
     func prepareProcess() {
         // An admission-only server reads no other process: it keeps no scanning capability.
         var keep = root == nil && !noScan ? Privileges.scannerCapabilities : []

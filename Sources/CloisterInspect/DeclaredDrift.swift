@@ -37,20 +37,28 @@ enum DeclaredDrift {
     }
 
     /// Sets `posture.drift` for an OCI container (or says in `unknown` why it could not).
-    static func compare(_ posture: inout Posture, leader: Int, root: HostRoot) {
+    static func compare(_ posture: inout Posture, leader: Int, root: HostRoot, decoder: SeccompFilterDecoder = SeccompFilterDecoder()) {
         guard posture.kind == .container else { return }
         guard let bundle = bundle(ofInit: leader, root: root) else {
             posture.unknown[.drift] = "no runc or crun state names the bundle of PID \(leader): its declared configuration is not on this host"
             return
         }
         let file = (bundle.hasSuffix("/") ? bundle : bundle + "/") + "config.json"
-        let declared: Posture
+        var declared: Posture
+        let text: String
         do {
-            let text = try Files.readText(root.path(file), limit: 8 << 20)
+            text = try Files.readText(root.path(file), limit: 8 << 20)
             declared = try OCIConfig.posture(try JSONDocument.parse(text), file: file)
         } catch {
             posture.unknown[.drift] = "the bundle's \(file) cannot be read as an OCI configuration: \(error)"
             return
+        }
+        // The declared profile decoded as the kernel's filter was, when that was read.
+        if posture.seccomp?.reachable != nil, var seccomp = declared.seccomp, seccomp.mode == .filter,
+            let profile = DeclaredSeccomp.profile(configText: text)
+        {
+            DeclaredSeccomp.apply(profile, file: file, decoder: decoder, to: &seccomp, unknown: &declared.unknown)
+            declared.seccomp = seccomp
         }
         posture.drift = differences(declared: declared, observed: posture, source: file)
         // Hooks ran on the host before the container's init and leave no trace in /proc: the
@@ -66,6 +74,13 @@ enum DeclaredDrift {
         }
         if declared.seccomp?.mode == .filter, let mode = observed.seccomp?.mode, mode != .filter, mode != .strict {
             add("seccomp.mode", SeccompMode.filter.rawValue, mode.rawValue)
+        }
+        // A group of calls the installed filter lets run that the declared profile refuses.
+        if let declaredReach = declared.seccomp?.reachable, let observedReach = observed.seccomp?.reachable {
+            for (group, path) in SeccompReachable.groups
+            where observedReach[keyPath: path] == .allowed && declaredReach[keyPath: path] == .denied {
+                add("seccomp.reachable.\(group)", SeccompReach.denied.rawValue, SeccompReach.allowed.rawValue)
+            }
         }
         if declared.noNewPrivileges == true, observed.noNewPrivileges == false {
             add("noNewPrivileges", "true", "false")

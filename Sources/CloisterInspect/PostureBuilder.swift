@@ -24,6 +24,10 @@ struct PostureBuilder {
     /// Read MAC labels with libapparmor/libselinux (live host with that LSM active).
     let useAppArmorLibrary: Bool
     let useSELinuxLibrary: Bool
+    /// Reads and decodes the seccomp filters of live workloads; nil when the scan does not
+    /// (`filterSkipped` then says why, or nothing for a captured tree).
+    var filterDecoder: SeccompFilterDecoder? = nil
+    var filterSkipped: String? = nil
 
     /// Engines whose containers an OCI runtime creates.
     static let ociEngines: Set<String> = ["docker", "containerd", "cri-o", "podman", "runc", "crun"]
@@ -99,7 +103,15 @@ struct PostureBuilder {
 
         // Seccomp and no_new_privs.
         if let mode = leader.status.seccompMode {
-            posture.seccomp = Seccomp(mode: mode, filters: leader.status.seccompFilters)
+            var seccomp = Seccomp(mode: mode, filters: leader.status.seccompFilters)
+            if mode == .filter {
+                if let filterDecoder {
+                    filterDecoder.apply(pid: leader.pid, root: root, to: &seccomp, unknown: &unknown)
+                } else if let filterSkipped {
+                    SeccompFilterDecoder.markUnknown(filterSkipped, &unknown)
+                }
+            }
+            posture.seccomp = seccomp
         } else {
             unknown[.seccomp] = "no Seccomp line in \(base)/status (kernel built without CONFIG_SECCOMP)"
         }

@@ -7,10 +7,21 @@ public struct HostScanner: Sendable {
     /// Also read each container's declared configuration (its bundle's config.json) and put
     /// what the kernel shows weaker than declared in `drift` (`scan --declared`).
     public var compareDeclared = false
+    /// Read each filtered workload's seccomp filters from the kernel (a ptrace stop of
+    /// microseconds per thread) and decode them into `seccomp.syscalls` and `reachable`.
+    /// `scan --no-seccomp-filters` turns it off; a captured tree never has them.
+    public var readSeccompFilters = true
+    /// What `unknown` says of the filters when they are not read.
+    public var seccompFiltersSkipped = "not read: scan --no-seccomp-filters"
 
-    public init(root: HostRoot = HostRoot(), compareDeclared: Bool = false) {
+    public init(
+        root: HostRoot = HostRoot(), compareDeclared: Bool = false, readSeccompFilters: Bool = true,
+        seccompFiltersSkipped: String = "not read: scan --no-seccomp-filters"
+    ) {
         self.root = root
         self.compareDeclared = compareDeclared
+        self.readSeccompFilters = readSeccompFilters
+        self.seccompFiltersSkipped = seccompFiltersSkipped
     }
 
     public struct Result: Sendable {
@@ -63,12 +74,20 @@ public struct HostScanner: Sendable {
         }
 
         let passwd = root.readTextIfPresent("/etc/passwd").map(PasswdParser.names) ?? [:]
-        let builder = PostureBuilder(
+        var configured = PostureBuilder(
             root: root, table: table, host: host, hostNamespaces: reference.namespaces,
             hostMountsByDevice: Dictionary(grouping: hostMounts) { DeviceNumber(major: $0.major, minor: $0.minor) },
             hierarchies: CgroupHierarchies(hostMounts: hostMounts), passwd: passwd,
             useAppArmorLibrary: root.isLive && (host.lsms?.contains("apparmor") ?? false) && AppArmorLibrary.isEnabled,
             useSELinuxLibrary: root.isLive && (host.lsms?.contains("selinux") ?? false) && SELinuxLibrary.isEnabled)
+        if root.isLive {
+            if readSeccompFilters {
+                configured.filterDecoder = SeccompFilterDecoder()
+            } else {
+                configured.filterSkipped = seccompFiltersSkipped
+            }
+        }
+        let builder = configured
 
         let root = self.root
         let compareDeclared = self.compareDeclared
@@ -78,7 +97,10 @@ public struct HostScanner: Sendable {
             guard Files.exists(root.pid(workload.leader) + "/status"), var posture = builder.build(workload),
                 Files.exists(root.pid(workload.leader) + "/status")
             else { return nil }
-            if compareDeclared { DeclaredDrift.compare(&posture, leader: workload.leader, root: root) }
+            if compareDeclared {
+                DeclaredDrift.compare(
+                    &posture, leader: workload.leader, root: root, decoder: builder.filterDecoder ?? SeccompFilterDecoder())
+            }
             return posture
         }
         var workloads: [Posture] = []

@@ -311,12 +311,146 @@ public struct Seccomp: Codable, Sendable, Equatable {
     /// filter. A sandbox that leaves any thread unfiltered is weaker than its main thread says.
     public var threads: Int?
     public var threadsUnfiltered: Int?
+    /// Where `syscalls` and `reachable` come from: the filters the kernel holds (`kernel`) or
+    /// a profile a file declares (`declared`). nil when the filter was not decoded.
+    public var source: SeccompFilterSource?
+    /// What the filter does with each system call, per architecture it was decoded for.
+    public var syscalls: [SeccompSyscalls]?
+    /// The groups of system calls that escapes and kernel exploits go through, and whether the
+    /// filter lets them run.
+    public var reachable: SeccompReachable?
 
     public init(mode: SeccompMode, filters: Int? = nil, threads: Int? = nil, threadsUnfiltered: Int? = nil) {
         self.mode = mode
         self.filters = filters
         self.threads = threads
         self.threadsUnfiltered = threadsUnfiltered
+    }
+}
+
+public enum SeccompFilterSource: String, Codable, Sendable, CaseIterable {
+    /// Read from the kernel with PTRACE_SECCOMP_GET_FILTER.
+    case kernel
+    /// Compiled from the profile a configuration declares.
+    case declared
+}
+
+/// Whether a filter lets a system call (or a group of them) run.
+public enum SeccompReach: String, Codable, Sendable, CaseIterable {
+    /// Runs whatever its arguments (ALLOW or LOG).
+    case allowed
+    /// Refused whatever its arguments (ERRNO, TRAP, KILL).
+    case denied
+    /// Depends on the arguments, or a supervisor (USER_NOTIF) or tracer (TRACE) decides.
+    case conditional
+    /// Could not be told (the filter could not be decoded).
+    case unknown
+}
+
+/// What a filter does on one architecture's entry point (`x86_64`, `x86`, `x32`).
+public struct SeccompSyscalls: Codable, Sendable, Equatable {
+    /// libseccomp's architecture name.
+    public var architecture: String
+    public var allowed: Int
+    public var denied: Int
+    public var conditional: Int
+    /// Calls whose decision the evaluator could not reach (too many paths); absent when none.
+    public var undecided: Int?
+    public var allowedCalls: [String]
+    public var deniedCalls: [String]
+    public var conditionalCalls: [SeccompConditionalCall]
+    public var undecidedCalls: [String]?
+
+    public init(
+        architecture: String, allowedCalls: [String], deniedCalls: [String], conditionalCalls: [SeccompConditionalCall],
+        undecidedCalls: [String] = []
+    ) {
+        self.architecture = architecture
+        self.allowed = allowedCalls.count
+        self.denied = deniedCalls.count
+        self.conditional = conditionalCalls.count
+        self.undecided = undecidedCalls.isEmpty ? nil : undecidedCalls.count
+        self.allowedCalls = allowedCalls
+        self.deniedCalls = deniedCalls
+        self.conditionalCalls = conditionalCalls
+        self.undecidedCalls = undecidedCalls.isEmpty ? nil : undecidedCalls
+    }
+}
+
+/// A system call whose action depends on its arguments: each outcome with the tests leading
+/// to it, as the filter makes them.
+public struct SeccompConditionalCall: Codable, Sendable, Equatable {
+    public var name: String
+    public var cases: [SeccompConditionalCase]
+    /// False when the filter had more outcomes than are listed.
+    public var complete: Bool
+
+    public init(name: String, cases: [SeccompConditionalCase], complete: Bool) {
+        self.name = name
+        self.cases = cases
+        self.complete = complete
+    }
+}
+
+public struct SeccompConditionalCase: Codable, Sendable, Equatable {
+    /// The tests on the path (`args[0] low word has no bit of 0x7e020000`).
+    public var when: [String]
+    /// `ALLOW`, `ERRNO(1)`, `KILL_PROCESS`, …
+    public var action: String
+
+    public init(when: [String], action: String) {
+        self.when = when
+        self.action = action
+    }
+}
+
+/// The groups of system calls that escapes and kernel exploits reach through. Each is
+/// `allowed` when some member runs unconditionally on some decoded architecture.
+public struct SeccompReachable: Codable, Sendable, Equatable {
+    /// io_uring_setup (io_uring_enter and io_uring_register need a ring it made).
+    public var ioUring: SeccompReach
+    public var bpf: SeccompReach
+    public var userfaultfd: SeccompReach
+    /// keyctl, add_key, request_key.
+    public var keyctl: SeccompReach
+    public var perfEventOpen: SeccompReach
+    /// unshare, clone with namespace flags, clone3 (whose flags sit in memory seccomp cannot
+    /// read: allowed clone3 is allowed namespace creation).
+    public var namespaceCreation: SeccompReach
+    /// mount, move_mount, fsopen, fsmount, open_tree, fsconfig.
+    public var mount: SeccompReach
+    public var ptrace: SeccompReach
+    /// kexec_load, kexec_file_load.
+    public var kexec: SeccompReach
+    /// init_module, finit_module.
+    public var moduleLoading: SeccompReach
+    public var personality: SeccompReach
+    /// Any call through the 32-bit entry points (i386 or x32) on an x86_64 kernel.
+    public var compat32: SeccompReach
+
+    public init(all reach: SeccompReach) {
+        ioUring = reach
+        bpf = reach
+        userfaultfd = reach
+        keyctl = reach
+        perfEventOpen = reach
+        namespaceCreation = reach
+        mount = reach
+        ptrace = reach
+        kexec = reach
+        moduleLoading = reach
+        personality = reach
+        compat32 = reach
+    }
+
+    /// The groups by their JSON names, in the order above.
+    public static var groups: [(name: String, path: WritableKeyPath<SeccompReachable, SeccompReach>)] {
+        [
+            ("ioUring", \.ioUring), ("bpf", \.bpf), ("userfaultfd", \.userfaultfd), ("keyctl", \.keyctl),
+            ("perfEventOpen", \.perfEventOpen), ("namespaceCreation", \.namespaceCreation), ("mount", \.mount),
+            ("ptrace", \.ptrace), ("kexec", \.kexec), ("moduleLoading", \.moduleLoading), ("personality", \.personality),
+            ("compat32", \.compat32),
+        ]
     }
 }
 

@@ -1,5 +1,6 @@
 import CloisterSystem
 import CloisterCheck
+import CloisterInspect
 import CloisterModel
 import CloisterRules
 import Foundation
@@ -61,6 +62,8 @@ public struct CheckPipeline: Sendable {
             result.workloads.append(Check.check(qemu: qemuArguments))
             result.documents += 1
         }
+        // A declared seccomp profile, compiled with libseccomp and decoded as a live filter is.
+        DeclaredSeccomp.decodeDeclared(&result.workloads)
         let judges = try settings.loadJudges(podSpecs: !result.pods.isEmpty)
         let assessed = judges.assess(result.workloads)
         result.workloads = assessed.postures

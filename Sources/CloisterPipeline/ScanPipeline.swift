@@ -17,11 +17,20 @@ public struct ScanPipeline: Sendable {
         public var pid: Int?
         /// Compare each container with its bundle's config.json (`drift`).
         public var declared: Bool
+        /// Read and decode each workload's seccomp filters (`scan --no-seccomp-filters`: false).
+        public var seccompFilters: Bool
+        /// Why they are not read, in `unknown`, when `seccompFilters` is false.
+        public var seccompFiltersSkipped: String
 
-        public init(root: String? = nil, pid: Int? = nil, declared: Bool = false) {
+        public init(
+            root: String? = nil, pid: Int? = nil, declared: Bool = false, seccompFilters: Bool = true,
+            seccompFiltersSkipped: String = "not read: scan --no-seccomp-filters"
+        ) {
             self.root = root
             self.pid = pid
             self.declared = declared
+            self.seccompFilters = seccompFilters
+            self.seccompFiltersSkipped = seccompFiltersSkipped
         }
     }
 
@@ -57,7 +66,9 @@ public struct ScanPipeline: Sendable {
     /// Discovery and postures: every workload's posture read from the kernel, unjudged.
     public func discover(phase: (String) -> Void = { _ in }) throws -> HostScanner.Result {
         do {
-            return try HostScanner(root: HostRoot(prefix: options.root ?? ""), compareDeclared: options.declared)
+            return try HostScanner(
+                root: HostRoot(prefix: options.root ?? ""), compareDeclared: options.declared,
+                readSeccompFilters: options.seccompFilters, seccompFiltersSkipped: options.seccompFiltersSkipped)
                 .scan(pid: options.pid, phase: phase)
         } catch let error as HostScanner.ScanError {
             throw PipelineInputError(error.description)

@@ -304,6 +304,18 @@ public enum TableRendering {
         add("capabilities.bounding", posture.capabilities.bounding.joined(separator: ",").ifEmpty("none"))
         add("capabilities.ambient", posture.capabilities.ambient.joined(separator: ",").ifEmpty("none"))
         add("seccomp", posture.seccomp.map { "\($0.mode.rawValue) filters=\($0.filters.map(String.init) ?? "?")" + ($0.threads.map { " threads=\($0) unfiltered=\(posture.seccomp?.threadsUnfiltered ?? 0)" } ?? "") } ?? "?")
+        if let seccomp = posture.seccomp, let reachable = seccomp.reachable {
+            add("seccomp.reachable", "(\(seccomp.source?.rawValue ?? "?")) " + SeccompReachable.groups.map { "\($0.name)=\(reachable[keyPath: $0.path].rawValue)" }.joined(separator: " "))
+        }
+        for entry in posture.seccomp?.syscalls ?? [] {
+            let undecided = entry.undecided.map { " undecided=\($0)" } ?? ""
+            add("seccomp.syscalls \(esc(entry.architecture))", "allowed=\(entry.allowed) denied=\(entry.denied) conditional=\(entry.conditional)\(undecided)")
+            add("  allowed", esc(entry.allowedCalls.joined(separator: " ")).ifEmpty("none"))
+            for call in entry.conditionalCalls {
+                let cases = call.cases.map { "\($0.action) when \($0.when.joined(separator: " and ").ifEmpty("always"))" }
+                add("  conditional \(esc(call.name))", esc(cases.joined(separator: "; ")) + (call.complete ? "" : "; …"))
+            }
+        }
         add("mac", macSummary(posture.mac))
         if let cgroup = posture.cgroup {
             add("cgroup", "\(cgroup.version) \(esc(cgroup.path)) memory.max=\(cgroup.memoryMax?.description ?? "?") pids.max=\(cgroup.pidsMax?.description ?? "?") cpu=\(cgroup.cpuQuota?.description ?? "?")/\(cgroup.cpuPeriod.map(String.init) ?? "?")")

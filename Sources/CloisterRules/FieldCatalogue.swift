@@ -76,6 +76,10 @@ public struct FieldCatalogue: Sendable {
         for type in NamespaceType.allCases {
             values[FieldPath.namespace(type).absolute] = NamespaceSharing.allCases.map(\.rawValue)
         }
+        values["seccomp.source"] = SeccompFilterSource.allCases.map(\.rawValue)
+        for (group, _) in SeccompReachable.groups {
+            values["seccomp.reachable." + group] = SeccompReach.allCases.map(\.rawValue)
+        }
         return values
     }()
 
@@ -147,7 +151,19 @@ public struct FieldCatalogue: Sendable {
         posture.capabilities = CapabilitySets(
             effective: ["CAP_CHOWN"], permitted: ["CAP_CHOWN"], bounding: ["CAP_CHOWN"], ambient: ["CAP_CHOWN"],
             inheritable: ["CAP_CHOWN"])
-        posture.seccomp = Seccomp(mode: .filter, filters: 1, threads: 1, threadsUnfiltered: 0)
+        var seccomp = Seccomp(mode: .filter, filters: 1, threads: 1, threadsUnfiltered: 0)
+        seccomp.source = .kernel
+        seccomp.syscalls = [
+            SeccompSyscalls(
+                architecture: "x86_64", allowedCalls: ["read"], deniedCalls: ["bpf"],
+                conditionalCalls: [
+                    SeccompConditionalCall(
+                        name: "personality", cases: [SeccompConditionalCase(when: ["args[0] low word == 0x0"], action: "ALLOW")],
+                        complete: true)
+                ], undecidedCalls: ["clone"])
+        ]
+        seccomp.reachable = SeccompReachable(all: .denied)
+        posture.seccomp = seccomp
         posture.noNewPrivileges = true
         posture.mac = MACLabels(
             apparmor: AppArmorLabel(profile: "p", mode: "enforce"),

@@ -41,6 +41,13 @@ public enum PostureTree {
             members["filters"] = number(seccomp.filters)
             members["threads"] = number(seccomp.threads)
             members["threadsUnfiltered"] = number(seccomp.threadsUnfiltered)
+            members["source"] = seccomp.source.map { .string($0.rawValue) }
+            if let syscalls = seccomp.syscalls { members["syscalls"] = .array(syscalls.map(self.syscalls)) }
+            if let reachable = seccomp.reachable {
+                var groups = JSONObject(minimumCapacity: 12)
+                for (name, path) in SeccompReachable.groups { groups[name] = .string(reachable[keyPath: path].rawValue) }
+                members["reachable"] = .object(groups)
+            }
             root["seccomp"] = .object(members)
         }
         root["noNewPrivileges"] = posture.noNewPrivileges.map { .bool($0) }
@@ -86,6 +93,23 @@ public enum PostureTree {
     }
 
     static func strings(_ values: [String]) -> JSONValue { .array(values.map { .string($0) }) }
+
+    static func syscalls(_ entry: SeccompSyscalls) -> JSONValue {
+        var members: JSONObject = [
+            "architecture": .string(entry.architecture), "allowed": .number(Double(entry.allowed)),
+            "denied": .number(Double(entry.denied)), "conditional": .number(Double(entry.conditional)),
+            "allowedCalls": strings(entry.allowedCalls), "deniedCalls": strings(entry.deniedCalls),
+            "conditionalCalls": .array(entry.conditionalCalls.map { call in
+                .object([
+                    "name": .string(call.name), "complete": .bool(call.complete),
+                    "cases": .array(call.cases.map { .object(["when": strings($0.when), "action": .string($0.action)]) }),
+                ])
+            }),
+        ]
+        members["undecided"] = number(entry.undecided)
+        members["undecidedCalls"] = entry.undecidedCalls.map(strings)
+        return .object(members)
+    }
 
     static func kubernetes(_ pod: KubernetesPod) -> JSONValue {
         var members: JSONObject = [

@@ -11,6 +11,11 @@ public enum FilteredProcess {
         return waitForExit(pid)
     }
 
+    /// Starts `command` under `program` without waiting: the caller reaps the child.
+    public static func start(_ command: [String], program: [UInt8]) throws -> pid_t {
+        try spawn(command, program: program, flags: 0)
+    }
+
     static func spawn(_ command: [String], program: [UInt8], flags: UInt32) throws -> pid_t {
         guard let file = command.first else { throw SeccompError("run: empty command", code: EINVAL) }
         // Built before the fork: the child must not allocate.

@@ -68,6 +68,21 @@ public enum SeccompLibrary {
         return String(cString: raw)
     }
 
+    /// Every system call libseccomp names on `architecture` (its name: `x86_64`, `x86`, `x32`)
+    /// among the numbers `base ..< base + count`, keyed by the number less `base` (x32's
+    /// numbers carry __X32_SYSCALL_BIT, 0x40000000, as libseccomp's x32 table does).
+    public static func syscallNames(architecture: String, base: UInt32, count: UInt32) -> [UInt32: String] {
+        let token = seccomp_arch_resolve_name(architecture)
+        guard token != 0 else { return [:] }
+        var names: [UInt32: String] = [:]
+        for number in 0..<count {
+            guard let raw = seccomp_syscall_resolve_num_arch(token, Int32(bitPattern: base | number)) else { continue }
+            defer { free(raw) }
+            names[number] = String(cString: raw)
+        }
+        return names
+    }
+
     public static func syscallNumber(_ name: String) -> Int32? {
         let number = seccomp_syscall_resolve_name(name)
         return number == __NR_SCMP_ERROR ? nil : number

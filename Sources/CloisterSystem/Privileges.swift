@@ -28,6 +28,9 @@ public enum Privileges {
     /// Kept permitted but not effective when the report goes to `--output`: root writes its
     /// report into directories other users own, and raises it only around that write.
     public static let outputCapability = Int(CAP_DAC_OVERRIDE)
+    /// Kept permitted but not effective by `scan`, raised in one thread only around
+    /// PTRACE_SECCOMP_GET_FILTER, which the kernel allows only with CAP_SYS_ADMIN.
+    public static let filterReadingCapability = Int(CAP_SYS_ADMIN)
     /// Kept by `serve` only when it is asked to listen on a port below 1024.
     public static let bindServiceCapability = Int(CAP_NET_BIND_SERVICE)
 

@@ -36,8 +36,8 @@ struct RuleCoverageTests {
     static let undecidable: Set<String> = [
         "vm-qemu-root",
         // `drift` compares a live workload with its declared configuration (`scan --declared`).
-        "drift-seccomp", "drift-capabilities", "drift-namespace", "drift-user-namespace", "drift-read-only-rootfs",
-        "drift-no-new-privs", "drift-mount-writable", "drift-groups", "drift-rlimit",
+        "drift-seccomp", "drift-seccomp-surface", "drift-capabilities", "drift-namespace", "drift-user-namespace",
+        "drift-read-only-rootfs", "drift-no-new-privs", "drift-mount-writable", "drift-groups", "drift-rlimit",
     ]
 
     /// Checks the files together (as one `cloister check` run does) and evaluates the rules.

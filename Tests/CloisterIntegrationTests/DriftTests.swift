@@ -62,6 +62,31 @@ struct DriftTests {
         #expect(finding.message.contains(configPath) && finding.message.contains("disabled"))
     }
 
+    @Test("a runc bundle edited to deny io_uring after a start under a filter that allows it: drift-seccomp-surface", .needsRunc)
+    func weakerFilterInForce() throws {
+        func profile(denying names: [String]) -> [String: Any] {
+            ["defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+             "syscalls": [["names": names, "action": "SCMP_ACT_ERRNO"]]]
+        }
+        let container = try RuncContainer.run("drift-surface") { config in
+            Self.nofile(&config)
+            LiveDeclaredTests.editLinux(&config) { $0["seccomp"] = profile(denying: ["kexec_load"]) }
+        }
+        defer { container.stop() }
+        try Self.editConfig(container.bundle) { config in
+            LiveDeclaredTests.editLinux(&config) { $0["seccomp"] = profile(denying: ["kexec_load", "io_uring_setup"]) }
+        }
+        let scan = try Assess.workload(pid: container.pid, ["--declared"])
+        #expect(scan.posture.seccomp?.source == .kernel)
+        #expect(scan.posture.seccomp?.reachable?.ioUring == .allowed)
+        let drift = try #require(scan.posture.drift, "no drift compared; unknown: \(scan.posture.unknown)")
+        let configPath = container.bundle.appendingPathComponent("config.json").path
+        #expect(drift.contains(Drift(field: "seccomp.reachable.ioUring", declared: "denied", observed: "allowed", source: configPath)))
+        // Groups both sides allow, or both deny, are no drift.
+        #expect(!drift.contains { $0.field == "seccomp.reachable.kexec" || $0.field == "seccomp.reachable.mount" })
+        scan.expect(fires: ["drift-seccomp-surface", "esc-io-uring"], silent: ["drift-seccomp"])
+    }
+
     @Test("an unedited runc bundle: compared, no drift", .needsRunc)
     func unedited() throws {
         let container = try RuncContainer.run("nodrift") { Self.nofile(&$0) }

@@ -23,10 +23,12 @@ struct PodmanFindingsTests {
         defer { container.stop() }
         let scan = try Assess.workload(pid: container.pid)
 
+        // podman's default seccomp profile lets unshare run: namespace creation is reachable
+        // (SeccompFilterTests runs unshare -U inside to show it).
         scan.expect(
             fires: ["ct-root-no-userns", "ct-no-new-privs-unset", "ct-writable-rootfs", "ct-no-memory-limit",
-                    "esc-runc-exposure"],
-            silent: Self.neverByDefault)
+                    "esc-runc-exposure", "esc-namespace-creation"],
+            silent: Self.neverByDefault.subtracting(["esc-namespace-creation"]))
         // No rule may fire on something the posture could not read.
         for finding in scan.findings {
             #expect(!finding.evidence.isEmpty, "\(finding.rule) cites no evidence")
@@ -113,11 +115,24 @@ struct PodmanFindingsTests {
             silent: ["ct-privileged", "esc-raw-memory-device", "esc-block-device"])
     }
 
-    /// The hardening `cloister` recommends for containers, applied with podman.
-    static let hardenedFlags = [
-        "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-        "--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536", "--memory", "64m", "--pids-limit", "50",
-    ]
+    /// The hardening `cloister` recommends for containers, applied with podman. podman's default
+    /// seccomp profile lets unshare and clone3 run (esc-namespace-creation, and busybox unshare -U
+    /// works inside), so the hardened container runs it without namespace creation.
+    static var hardenedFlags: [String] {
+        [
+            "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+            "--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536", "--memory", "64m", "--pids-limit", "50",
+            "--security-opt", "seccomp=\(hardenedProfile)",
+        ]
+    }
+
+    /// Written once a test run, removed with the temporary directory.
+    static let hardenedProfile: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("hardened-seccomp") + ".json").path
+        let text = try! SeccompFilterTests.profileText(SeccompFilterTests.refuseNamespaceCreation)
+        try! Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }()
 
     /// Whether the host runs an LSM that confines containers; here none does.
     static func hostHasMAC(_ report: ScanReport) -> Bool {

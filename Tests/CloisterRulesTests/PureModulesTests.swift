@@ -7,7 +7,7 @@ import Testing
 @Suite struct PureModulesTests {
     static let modules = [
         "CloisterRules", "CloisterPlacement", "CloisterProfiles", "CloisterReport", "CloisterModel", "CloisterCodec",
-        "CloisterFormats",
+        "CloisterFormats", "CloisterBPF",
     ]
 
     /// What a file read, a libc call or a look at the process's environment or terminal spells.

@@ -5,6 +5,7 @@
 // the few properties checked below (with `precondition`) are the parsers' own promises.
 import CFuzzDriver
 import CloisterAdmission
+import CloisterBPF
 import CloisterCheck
 import CloisterCodec
 import CloisterFormats
@@ -46,6 +47,20 @@ public enum FuzzTargets {
         FuzzTarget(name: "id-map") { bytes in
             let map = IDMapParser.parse(text(bytes))
             for id: UInt32 in [0, 1, 1000, 65534, 100_000, .max] { _ = IDMapParser.hostID(id, in: map) }
+        },
+        FuzzTarget(name: "seccomp-bpf") { bytes in
+            // A filter as PTRACE_SECCOMP_GET_FILTER hands it over: refused or evaluated, never a
+            // trap, and always to an end (paths and instructions are bounded).
+            let whole = Array(bytes.prefix(bytes.count - bytes.count % 8))
+            guard let program = try? SeccompProgram(bytes: whole) else { return }
+            for architecture in SeccompArchitecture.allCases {
+                for number: UInt32 in [0, 1, 56, 101, 435] {
+                    let decision = SeccompEvaluator.decide(
+                        program, architecture: architecture.auditArchitecture, number: architecture.numberBase | number)
+                    _ = SeccompSurface.reach(decision)
+                    _ = SeccompEvaluator.combine([decision, decision])
+                }
+            }
         },
         FuzzTarget(name: "ns-link") { bytes in
             _ = NamespaceLink.inode(text(bytes))

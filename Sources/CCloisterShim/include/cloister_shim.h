@@ -87,4 +87,21 @@ int cl_notify_continue(int listener, uint64_t id);
 /// memfd_create(name, MFD_CLOEXEC): a buffer for libseccomp's fd-based export.
 int cl_memfd(const char *name);
 
+// Reading another thread's seccomp filters: PTRACE_SEIZE, PTRACE_INTERRUPT, a bounded wait
+// for the stop, PTRACE_SECCOMP_GET_FILTER, PTRACE_DETACH. glibc's ptrace(3) is variadic.
+
+/// ptrace(PTRACE_SEIZE, tid, 0, 0): attach without stopping or signalling the thread.
+long cl_ptrace_seize(pid_t tid);
+/// ptrace(PTRACE_INTERRUPT, tid, 0, 0): ask the seized thread for a ptrace stop.
+long cl_ptrace_interrupt(pid_t tid);
+/// ptrace(PTRACE_DETACH, tid, 0, signal): let it run, delivering `signal` if its stop held one.
+long cl_ptrace_detach(pid_t tid, int signal);
+/// ptrace(PTRACE_SECCOMP_GET_FILTER, tid, index, buffer): with `buffer` NULL the filter's
+/// instruction count, else the count copied into `buffer` (8 bytes an instruction).
+long cl_ptrace_seccomp_get_filter(pid_t tid, unsigned long index, void *buffer);
+/// Waits up to `timeout_us` microseconds for thread `tid` (a tracee of the caller) to report a
+/// state change: waitpid(tid, status, __WALL | WNOHANG) polled. Returns tid, 0 on timeout, or
+/// -1 with errno.
+pid_t cl_wait_tracee(pid_t tid, int *status, long timeout_us);
+
 #endif

@@ -26,12 +26,17 @@ final class SandboxedProcess: Workload, @unchecked Sendable {
 
 enum Bubblewrap {
     /// `bwrap --unshare-all` with the busybox rootfs read-only as /, fresh /proc and /dev.
-    static func start(_ label: String = "bwrap", extraFlags: [String] = []) throws -> SandboxedProcess {
-        try SandboxedProcess(
-            name: uniqueName(label),
-            arguments: ["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", Paths.rootfs.path, "/",
-                        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"] + extraFlags + ["sleep", "1000"],
-            command: "sleep")
+    /// `descriptor`: a file opened read-only as that descriptor number for bwrap (`--seccomp N`),
+    /// through a shell that execs bwrap.
+    static func start(
+        _ label: String = "bwrap", extraFlags: [String] = [], descriptor: (Int, String)? = nil
+    ) throws -> SandboxedProcess {
+        var arguments = ["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", Paths.rootfs.path, "/",
+                         "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"] + extraFlags + ["sleep", "1000"]
+        if let (number, path) = descriptor {
+            arguments = ["/bin/sh", "-c", "exec \"$@\" \(number)<\"$0\"", path] + arguments
+        }
+        return try SandboxedProcess(name: uniqueName(label), arguments: arguments, command: "sleep")
     }
 }
 
