@@ -63,6 +63,16 @@ PY
 kill $server; wait $server 2>/dev/null; true' "$work" "$port")
 compression=(sh -c 'cd "$0"; head -c 4000000 /dev/urandom > data; seq 1 200000 >> data; gzip -9 -c data > data.gz; gzip -dc data.gz | cmp -s - data && echo ok' "$work")
 
+# Sets `command` to the named workload's argv.
+select_workload() {
+    case $1 in
+        shell-script) command=("${shell_script[@]}") ;;
+        http-server) command=("${http_server[@]}") ;;
+        compression) command=("${compression[@]}") ;;
+        *) echo "bench-profile.sh: no workload '$1'" >&2; exit 2 ;;
+    esac
+}
+
 count_allowed() {
     python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); print(len({n for r in p["syscalls"] if r["action"]=="SCMP_ACT_ALLOW" for n in r["names"]}))' "$1"
 }
@@ -70,11 +80,7 @@ count_allowed() {
 status=0
 printf '%-22s %8s %8s %8s %7s %s\n' workload learned moby ratio target check
 for name in ${BENCH_WORKLOADS:-shell-script http-server compression}; do
-    case $name in
-        shell-script) command=("${shell_script[@]}") ;;
-        http-server) command=("${http_server[@]}") ;;
-        compression) command=("${compression[@]}") ;;
-    esac
+    select_workload "$name"
     # A single run only shows the paths it happened to take (the client may or may not wait
     # for the server to come up), so each workload is recorded $RECORDINGS times and merged.
     for ((run = 1; run <= RECORDINGS; run++)); do
@@ -166,11 +172,7 @@ for engine in $engines; do
                 start_docker ;;
     esac
     for name in ${BENCH_WORKLOADS:-shell-script http-server compression}; do
-        case $name in
-            shell-script) command=("${shell_script[@]}") ;;
-            http-server) command=("${http_server[@]}") ;;
-            compression) command=("${compression[@]}") ;;
-        esac
+        select_workload "$name"
         "$CLOISTER_BIN" profile --learned "$work/$name.json" --runtime runc -o "$work/$name.runc.json" --policies "$root/policies" 2>/dev/null
         allowed=$(count_allowed "$work/$name.runc.json")
         exit_status=0

@@ -115,6 +115,13 @@ struct GuestLabTests {
         let unlimited = try workload(report, "aa-default")
         #expect(report.findings.contains { $0.rule == "ct-no-memory-limit" && $0.workload == unlimited.id })
         #expect(!report.findings.contains { $0.rule == "ct-no-memory-limit" && $0.workload == (try? workload(report, "crun-limited").id) })
+        // Engine and runtime are both facts: podman manages both, crun and runc created them,
+        // and the runc-only rule reads the runtime.
+        #expect(try workload(report, "crun-limited").ociRuntime == "crun")
+        #expect(try workload(report, "runc-limited").ociRuntime == "runc")
+        let runcRule = Set(report.findings.filter { $0.rule == "esc-runc-exposure" }.map(\.workload))
+        #expect(runcRule.contains(try workload(report, "runc-limited").id))
+        #expect(!runcRule.contains(try workload(report, "crun-limited").id))
         // check of the config.json podman wrote for each gives the same limits.
         for (name, live) in [("crun-limited", crun), ("runc-limited", runc)] {
             let declared = try console.report("check-\(name)", as: CheckReport.self)
