@@ -39,9 +39,12 @@ struct ChurnTests {
                     + "for i in 1 2 3 4; do unshare --fork --pid --mount-proc /bin/true & done; wait; done",
             ], log: log)
         defer { processes.stop() }
-        // Containers that start and exit for as long as the churn lasts, two at a time.
+        // Containers that start and exit for as long as the churn lasts, two at a time. Each
+        // lives 3 s: long enough that a scan (now with seccomp filters read and the package
+        // database parsed: one to two seconds in a debug build on a loaded CI host) overlaps
+        // one, short enough that several come and go during the test.
         let engine = (PodmanContainer.engineFlags + ["run", "--rm"] + PodmanContainer.runFlags
-            + ["--rootfs", Paths.rootfs.path, "sleep", "0.3"]).joined(separator: " ")
+            + ["--rootfs", Paths.rootfs.path, "sleep", "3"]).joined(separator: " ")
         let containers = try (0..<2).map { _ in
             try BackgroundProcess(
                 ["bash", "-c", "\(deadline); while [ $SECONDS -lt $end ]; do podman \(engine) >/dev/null 2>&1; done"],
