@@ -82,7 +82,11 @@ public enum Libvirt {
                 }
             }
         }
-        if seclabels.isEmpty {
+        // A model the domain gives no <seclabel> for is labelled by the host's driver as if none
+        // were given (formatdomain, "Security label"): a DAC-only label, as libvirt writes in
+        // every live domain, says nothing of SELinux or AppArmor.
+        let macModels = seclabels.filter { ["selinux", "apparmor"].contains($0["model"] ?? "") || $0["model"] == nil && $0["type"] == "none" }
+        if macModels.isEmpty {
             builder.defaulted("mac", DefaultSource.libvirtSeclabel)
             builder.unknown(.mac, "the host's security driver (SELinux svirt or AppArmor libvirt-UUID) labels the guest dynamically")
         }
@@ -106,7 +110,37 @@ public enum Libvirt {
                             FieldPath("hypervisor.consoles").element(hypervisor.consoles.count).appending("password"),
                             "<graphics type='\(console.console.kind)'> sets no passwd: whether SASL authenticates clients is qemu.conf's \(console.console.kind)_sasl on the host, not read")
                     }
-                    hypervisor.consoles.append(console.console)
+                    // SPICE's TLS port is a listener of its own beside the plain one, as qemu's
+                    // -spice port=,tls-port= opens them; port 0 (or none, with a TLS port) opens no
+                    // plain listener.
+                    let firstIndex = hypervisor.consoles.count
+                    defer {
+                        for index in hypervisor.consoles.indices.dropFirst(firstIndex + 1) where hypervisor.consoles[index].password == nil {
+                            builder.unknown(
+                                FieldPath("hypervisor.consoles").element(index).appending("password"),
+                                "<graphics type='spice'> sets no passwd: whether SASL authenticates clients is qemu.conf's spice_sasl on the host, not read")
+                        }
+                    }
+                    if console.console.kind == "spice", console.console.transport == "tcp",
+                        let tlsPort = device["tlsPort"], tlsPort != "0", tlsPort != "-1"
+                    {
+                        var secure = console.console
+                        let host = secure.address.flatMap(NetworkAddress.split)?.host ?? "127.0.0.1"
+                        secure.address = NetworkAddress.join(host: host, port: tlsPort)
+                        secure.tls = true
+                        let plainPort = device["port"]
+                        if plainPort == nil || plainPort == "0" {
+                            hypervisor.consoles.append(secure)
+                        } else {
+                            var plain = console.console
+                            plain.tls = false
+                            hypervisor.consoles.append(plain)
+                            at(device, path, "hypervisor.consoles[\(hypervisor.consoles.count - 1)]")
+                            hypervisor.consoles.append(secure)
+                        }
+                    } else {
+                        hypervisor.consoles.append(console.console)
+                    }
                     if console.defaultedListen {
                         builder.defaulted("hypervisor.consoles", DefaultSource.libvirtGraphicsListen)
                         // Which console's address is the default: qemu.conf's *_listen may change it.

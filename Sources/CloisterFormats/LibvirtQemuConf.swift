@@ -17,6 +17,11 @@ public struct LibvirtQemuConf: Sendable, Equatable {
     public var file: String
     public var settings: [String: Setting]
 
+    public init(file: String, settings: [String: Setting]) {
+        self.file = file
+        self.settings = settings
+    }
+
     /// Parses libvirt's configuration syntax (virconf): `name = value` per line, a value being a
     /// quoted string, an integer or a `[ … ]` list of them (which may span lines); `#` starts a
     /// comment outside a string. A line that is none of these is an error naming its line.

@@ -246,6 +246,17 @@ public enum QemuCommandLine {
             argument.contains("id=masterKey0") || argument.contains("\"id\":\"masterKey0\"")
                 || argument.contains("/var/lib/libvirt/qemu/") || argument.contains("/run/libvirt/qemu/")
         }
+        if config.startedByLibvirt {
+            // libvirt opens the UNIX sockets it listens on itself (its QMP monitor, a
+            // <serial type='unix' mode='bind'>) and hands qemu the descriptor, `fd=N`; a TCP
+            // chardev it writes as host= and port= (src/qemu/qemu_command.c). So a passed socket
+            // in an argv libvirt wrote is a UNIX socket on this host.
+            for index in config.consoles.indices where config.consoles[index].transport == "fd" {
+                config.consoles[index].transport = "unix"
+                config.consoles[index].localOnly = true
+                config.consoles[index].password = false
+            }
+        }
         return config
     }
 

@@ -32,7 +32,7 @@ enum DaemonInspector {
             }
             result.append(facts)
         }
-        if let libvirt = libvirt(root: root) { result.append(libvirt) }
+        result += libvirt(root: root, processes: processes)
         return result
     }
 
@@ -80,10 +80,75 @@ enum DaemonInspector {
         return facts
     }
 
-    static func libvirt(root: HostRoot) -> DaemonFacts? {
-        let path = "/etc/libvirt/qemu.conf"
-        guard let text = root.readTextIfPresent(path) else { return nil }
-        var facts = DaemonFacts(daemon: "libvirt", configFile: path)
+    /// The system libvirt daemons' QEMU driver: the monolithic `libvirtd` or the modular
+    /// `virtqemud`, run as root (a session daemon reads its user's own file instead).
+    static let libvirtDaemons: Set<String> = ["libvirtd", "virtqemud"]
+    static let qemuConfPath = "/etc/libvirt/qemu.conf"
+
+    /// qemu.conf for each running system libvirt daemon, read as that daemon sees it (through
+    /// its root, which may be another mount namespace's), or the host's file when none runs.
+    static func libvirt(root: HostRoot, processes: [ProcessRecord]) -> [DaemonFacts] {
+        let daemons = processes.filter { libvirtDaemons.contains($0.executableName) && $0.status.uids.dropFirst().first == 0 }
+            .sorted { $0.pid < $1.pid }
+        guard !daemons.isEmpty else {
+            guard let text = root.readTextIfPresent(qemuConfPath) else { return [] }
+            return [libvirtFacts(text: text, pid: nil, command: [])]
+        }
+        return daemons.map { record in
+            switch libvirtQemuConfText(root: root, daemon: record.pid) {
+            case .success(let text?):
+                return libvirtFacts(text: text, pid: record.pid, command: record.command)
+            case .success(nil):
+                // No qemu.conf in the daemon's root: libvirt's built-in defaults, all of them safe.
+                return DaemonFacts(daemon: "libvirt", pid: record.pid, command: record.command)
+            case .failure(let why):
+                var facts = DaemonFacts(daemon: "libvirt", pid: record.pid, command: record.command)
+                facts.unknown["qemu.conf"] = why.description
+                return facts
+            }
+        }
+    }
+
+    struct Unread: Error, CustomStringConvertible { var description: String }
+
+    /// The text of qemu.conf as the daemon `pid` reads it: inside its root on a live host (every
+    /// lookup confined there), the host tree's file otherwise. nil when the daemon has none, so
+    /// libvirt's built-in defaults apply.
+    static func libvirtQemuConfText(root: HostRoot, daemon pid: Int?) -> Result<String?, Unread> {
+        guard let pid, root.isLive, RootedDirectory.isSupported else { return .success(root.readTextIfPresent(qemuConfPath)) }
+        do {
+            let rooted = try RootedDirectory(path: root.pid(pid) + "/root")
+            return .success(String(decoding: try rooted.read(String(qemuConfPath.dropFirst())), as: UTF8.self))
+        } catch let error as SystemError where error.isGone {
+            return .success(nil)
+        } catch {
+            return .failure(Unread(description: "\(qemuConfPath) of libvirt daemon \(pid) cannot be read: \(error)"))
+        }
+    }
+
+    /// The qemu.conf that settles libvirt domains' host-wide settings on this host: the running
+    /// system daemon's (the lowest PID), or the host's file. `why` says what was not read.
+    static func libvirtQemuConf(root: HostRoot, processes: [ProcessRecord]) -> (conf: LibvirtQemuConf?, why: String?) {
+        let daemon = processes.filter { libvirtDaemons.contains($0.executableName) && $0.status.uids.dropFirst().first == 0 }
+            .map(\.pid).min()
+        switch libvirtQemuConfText(root: root, daemon: daemon) {
+        case .success(let text?):
+            do {
+                return (try LibvirtQemuConf.parse(text, file: qemuConfPath), nil)
+            } catch {
+                return (nil, "\(qemuConfPath):\(error.line.map(String.init) ?? "?"): \(error.message)")
+            }
+        case .success(nil):
+            // No file: every setting is libvirt's default, which an empty file states.
+            return (LibvirtQemuConf(file: qemuConfPath, settings: [:]), nil)
+        case .failure(let why):
+            return (nil, why.description)
+        }
+    }
+
+    static func libvirtFacts(text: String, pid: Int?, command: [String]) -> DaemonFacts {
+        let path = qemuConfPath
+        var facts = DaemonFacts(daemon: "libvirt", pid: pid, command: command, configFile: path)
         do {
             let conf = try LibvirtQemuConf.parse(text, file: path)
             for (name, setting) in conf.settings {

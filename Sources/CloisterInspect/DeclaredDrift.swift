@@ -66,6 +66,93 @@ enum DeclaredDrift {
         posture.hooks = declared.hooks
     }
 
+    /// Sets `posture.drift` for a guest libvirt started: the live domain in its status file
+    /// (`/run/libvirt/qemu/NAME.xml`: `<domstatus pid=…>` around the domain as libvirt runs it,
+    /// with the labels and ports it chose at start), settled by the daemon's qemu.conf, beside
+    /// what the qemu process and its argv show. A field qemu.conf decides is compared only when
+    /// qemu.conf was read: unread, its default is not assumed.
+    static func compareLibvirt(_ posture: inout Posture, statusFile: String, root: HostRoot, qemuConf: (conf: LibvirtQemuConf?, why: String?)) {
+        let declared: Posture
+        do {
+            let text = try Files.readText(root.path(statusFile), limit: 16 << 20)
+            declared = try LibvirtLiveDomain.declared(statusText: text, file: statusFile, qemuConf: qemuConf.conf)
+        } catch {
+            posture.unknown[.drift] = "\(statusFile) cannot be read as libvirt's live domain: \(error)"
+            return
+        }
+        if qemuConf.conf == nil {
+            posture.unknown[FieldPath("drift").appending("qemuConf")] =
+                "libvirt's qemu.conf not read (\(qemuConf.why ?? "unknown")): its sandbox and console settings were not compared"
+        }
+        posture.drift = LibvirtLiveDomain.drift(declared: declared, observed: posture, source: statusFile)
+    }
+
+    /// Where a hypervisor runs less confined than its domain declares: without the seccomp
+    /// sandbox, as root where a user was declared, with a console open to the network (or
+    /// without its password) that the domain keeps local, with a passthrough device it does not
+    /// declare, or without the MAC label the security driver gave it.
+    static func hypervisorDifferences(declared: Posture, observed: Posture, source: String) -> [Drift] {
+        guard let want = declared.hypervisor, let have = observed.hypervisor else { return [] }
+        var drift: [Drift] = []
+        func add(_ field: String, _ declaredValue: String, _ observedValue: String) {
+            // A field qemu.conf settled names qemu.conf as its source.
+            let file = declared.fieldLocations[field]?.file ?? source
+            drift.append(Drift(field: field, declared: declaredValue, observed: observedValue, source: file))
+        }
+        if want.sandbox.enabled {
+            let kernelMode = observed.seccomp?.mode
+            if !have.sandbox.enabled || (kernelMode != nil && kernelMode != .filter) {
+                add("hypervisor.sandbox", "on", have.sandbox.enabled ? "on, but seccomp \(kernelMode?.rawValue ?? "unknown")" : "off")
+            }
+        }
+        if let uid = want.user.uid, uid != 0, have.user.uid == 0 {
+            add("hypervisor.user", "uid \(uid)", "uid 0")
+        } else if want.user.uid == nil, let name = want.user.name, name != "root", have.user.uid == 0 {
+            add("hypervisor.user", name, "uid 0")
+        }
+        // Consoles reachable from the network, per kind: more on the process than declared.
+        let networked: (Console) -> Bool = { $0.localOnly == false && $0.transport != "unix" }
+        for kind in Set(have.consoles.filter(networked).map(\.kind)).sorted() {
+            let open = have.consoles.filter { networked($0) && $0.kind == kind }
+            let allowed = want.consoles.filter { networked($0) && $0.kind == kind }.count
+            guard open.count > allowed else { continue }
+            let declaredText = want.consoles.filter { $0.kind == kind }.map(describe).joined(separator: ", ")
+            add("hypervisor.consoles", declaredText.isEmpty ? "no \(kind)" : declaredText, open.map(describe).joined(separator: ", "))
+        }
+        // A console whose clients the domain (or qemu.conf) makes authenticate, served without.
+        for kind in ["vnc", "spice"] {
+            let protected = want.consoles.contains { $0.kind == kind && $0.password == true }
+            let open = have.consoles.filter { $0.kind == kind && $0.password == false }
+            if protected, !open.isEmpty, !have.consoles.contains(where: { $0.kind == kind && $0.password == true }) {
+                add("hypervisor.consoles.password", "\(kind) with a password or SASL", open.map(describe).joined(separator: ", ") + " without")
+            }
+        }
+        let declaredKinds = Set(want.passthrough.map(\.kind))
+        let extra = have.passthrough.filter { !declaredKinds.contains($0.kind) }
+        if !extra.isEmpty {
+            add("hypervisor.passthrough", want.passthrough.map(\.kind).joined(separator: ",").nonEmpty ?? "none",
+                extra.map { "\($0.kind) \($0.host)" }.joined(separator: ", "))
+        }
+        // The label libvirt's security driver gave the guest, absent from the process.
+        if observed.unknown[.mac] == nil {
+            if let profile = declared.mac.apparmor?.profile, profile != "unconfined",
+                observed.mac.apparmor == nil || observed.mac.apparmor?.profile == "unconfined"
+            {
+                add("mac.apparmor", profile, observed.mac.apparmor?.profile ?? "none")
+            }
+            if let type = declared.mac.selinux?.type, type != "unconfined_t",
+                observed.mac.selinux == nil || observed.mac.selinux?.type == "unconfined_t"
+            {
+                add("mac.selinux", type, observed.mac.selinux?.type ?? "none")
+            }
+        }
+        return drift
+    }
+
+    static func describe(_ console: Console) -> String {
+        "\(console.kind) \(console.address ?? console.transport)"
+    }
+
     /// What the kernel shows weaker than declared. Fields either side does not know are left out.
     static func differences(declared: Posture, observed: Posture, source: String) -> [Drift] {
         var drift: [Drift] = []
@@ -136,6 +223,10 @@ enum DeclaredDrift {
     }
 }
 
+extension String {
+    var nonEmpty: String? { isEmpty ? nil : self }
+}
+
 extension CapabilitySets {
     subscript(set: CapabilitySet) -> [String] {
         switch set {
@@ -169,5 +260,43 @@ public enum RuncBundle {
     public static func bundle(crunStatus bytes: [UInt8]) -> String? {
         guard let path = (try? JSONDecoder().decode(CrunStatus.self, from: Data(bytes)))?.bundle, path.hasPrefix("/") else { return nil }
         return path
+    }
+}
+
+/// libvirt's live status file (`/run/libvirt/qemu/NAME.xml`) as a declared posture, and what a
+/// running qemu shows weaker than it. Public for the fuzz target.
+public enum LibvirtLiveDomain {
+    public struct NotAStatusFile: Error, CustomStringConvertible {
+        public var description: String { "not libvirt's <domstatus> around a <domain>" }
+    }
+
+    /// The domain as libvirt runs it (`<domstatus pid=…>` around the domain, with the labels and
+    /// ports libvirt chose at start), settled by `qemuConf`. Without qemu.conf, what it decides
+    /// (the sandbox, console authentication) is left out of the comparison: its default is not
+    /// assumed.
+    public static func declared(statusText: String, file: String, qemuConf: LibvirtQemuConf?) throws -> Posture {
+        let status = try XMLText.parse(statusText)
+        guard status.name == "domstatus", let domain = status.child("domain") else { throw NotAStatusFile() }
+        var declared = try Libvirt.posture(domain, file: file)
+        // libvirt records the namespaces it gave qemu (qemu.conf `namespaces`) in the status.
+        if status.child("namespaces")?.child("mount") != nil { declared.namespaces[.mnt] = .private }
+        // The domain does not list qemu's capabilities (qemu.conf's clear_emulator_capabilities
+        // and user decide them): nothing to hold the process's against.
+        declared.unknown[.capabilities] = "a libvirt domain does not declare qemu's capabilities"
+        if let qemuConf {
+            qemuConf.apply(to: &declared)
+        } else {
+            // A declared sandbox "off" and a nil password compare nothing.
+            declared.hypervisor?.sandbox.enabled = false
+            declared.hypervisor?.consoles.indices.forEach { declared.hypervisor?.consoles[$0].password = nil }
+        }
+        return declared
+    }
+
+    /// What the process shows weaker than `declared`: the OCI fields both carry (namespaces,
+    /// user mapping, limits) and the hypervisor's own.
+    public static func drift(declared: Posture, observed: Posture, source: String) -> [Drift] {
+        DeclaredDrift.differences(declared: declared, observed: observed, source: source)
+            + DeclaredDrift.hypervisorDifferences(declared: declared, observed: observed, source: source)
     }
 }

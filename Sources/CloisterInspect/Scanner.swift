@@ -91,13 +91,18 @@ public struct HostScanner: Sendable {
 
         let root = self.root
         let compareDeclared = self.compareDeclared
+        // Libvirt guests are compared with their domain as the daemon's qemu.conf settles it.
+        let qemuConf = compareDeclared && discovered.contains { $0.attributes["libvirtXML"] != nil }
+            ? DaemonInspector.libvirtQemuConf(root: root, processes: Array(table.values)) : (conf: nil, why: nil)
         let built = Parallel.map(discovered) { workload -> Posture? in
             // A workload whose leader exited during inspection is skipped, and said so: a
             // half-read posture is never reported as fact.
             guard Files.exists(root.pid(workload.leader) + "/status"), var posture = builder.build(workload),
                 Files.exists(root.pid(workload.leader) + "/status")
             else { return nil }
-            if compareDeclared {
+            if compareDeclared, let statusFile = workload.attributes["libvirtXML"] {
+                DeclaredDrift.compareLibvirt(&posture, statusFile: statusFile, root: root, qemuConf: qemuConf)
+            } else if compareDeclared {
                 DeclaredDrift.compare(
                     &posture, leader: workload.leader, root: root, decoder: builder.filterDecoder ?? SeccompFilterDecoder())
             }

@@ -173,6 +173,16 @@ public final class RootedDirectory {
 
     public static var isSupported: Bool { cl_have_openat2() == 1 }
 
+    /// Reads at most `limit` bytes of `relative`, resolved inside the root: a daemon's
+    /// configuration read as that daemon sees it, never through a symlink out of its root.
+    public func read(_ relative: String, limit: Int = 1 << 20) throws -> [UInt8] {
+        let fileFD = try retryingInterrupts("openat2 (in root)", path: "\(path)/\(relative)") {
+            cl_openat_in_root(fd, relative, O_RDONLY | O_NOCTTY)
+        }
+        defer { close(fileFD) }
+        return try Files.readAll(fd: fileFD, path: "\(path)/\(relative)", limit: limit)
+    }
+
     /// Lists `relative` (resolved inside the root), returning each entry with its lstat.
     public func listDevices(in relative: String) throws -> [(name: String, status: Files.Status)] {
         let dirFD = try retryingInterrupts("openat2 (in root)", path: "\(path)/\(relative)") {

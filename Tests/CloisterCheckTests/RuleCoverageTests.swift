@@ -21,7 +21,8 @@ import Testing
 /// - `cgroup.version` in `esc-cgroup-release-agent` is the host's; from a config the rule is
 ///   decided through a cgroup mount it declares.
 /// - `drift-*`: they read `drift`, what a scan with `--declared` finds between a live container
-///   and its bundle's config.json; a file alone has nothing to compare with.
+///   and its bundle's config.json (or a libvirt guest and its live domain XML); a file alone has
+///   nothing to compare with.
 /// `coverage` below keeps this list honest: a new rule must be added to a case or to `undecidable`.
 @Suite("the rules on configuration files")
 struct RuleCoverageTests {
@@ -38,6 +39,8 @@ struct RuleCoverageTests {
         // `drift` compares a live workload with its declared configuration (`scan --declared`).
         "drift-seccomp", "drift-seccomp-surface", "drift-capabilities", "drift-namespace", "drift-user-namespace",
         "drift-read-only-rootfs", "drift-no-new-privs", "drift-mount-writable", "drift-groups", "drift-rlimit",
+        // … and a libvirt guest's qemu with its live domain XML and qemu.conf.
+        "drift-hypervisor-sandbox", "drift-hypervisor-user", "drift-console-exposed", "drift-passthrough", "drift-mac",
     ]
 
     /// Checks the files together (as one `cloister check` run does) and evaluates the rules.

@@ -229,7 +229,8 @@ struct LibvirtQemuCommandLineTests {
         #expect(hypervisor.sandbox.enabled)
         #expect(hypervisor.network == [NetworkBackend(type: "tap", id: "hostnet0")])
         #expect(hypervisor.passthrough == [Passthrough(kind: "vfio", host: "0000:06:02.0")])
-        #expect(hypervisor.consoles.contains { $0.kind == "qmp" && $0.transport == "fd" && $0.localOnly == nil })
+        // The monitor socket libvirt opened and passed as fd=N: a UNIX socket in its state directory.
+        #expect(hypervisor.consoles.contains { $0.kind == "qmp" && $0.transport == "unix" && $0.localOnly == true })
         #expect(hypervisor.consoles.contains { $0.kind == "vnc" && $0.localOnly == true })
         #expect(hypervisor.legacyDevices.isEmpty)
         #expect(config.unrecognizedOptions.isEmpty)

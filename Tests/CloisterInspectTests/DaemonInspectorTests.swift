@@ -70,7 +70,7 @@ struct DaemonInspectorTests {
         let text = try String(contentsOfFile: fixture, encoding: .utf8) + "security_driver = \"none\"\nuser = \"root\"\n"
         #expect(system("mkdir -p '\(root)/etc/libvirt'") == 0)
         try Files.writeAtomically(Array(text.utf8), to: root + "/etc/libvirt/qemu.conf")
-        let facts = try #require(DaemonInspector.libvirt(root: HostRoot(prefix: root)))
+        let facts = try #require(DaemonInspector.libvirt(root: HostRoot(prefix: root), processes: []).first)
         #expect(facts.settings["vnc_listen"] == DaemonSetting(["0.0.0.0"], source: "/etc/libvirt/qemu.conf:3"))
         #expect(facts.settings["vnc_tls"]?.value == "1")
         // The later setting wins, as libvirt reads the file.

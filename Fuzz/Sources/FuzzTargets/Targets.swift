@@ -106,6 +106,10 @@ public enum FuzzTargets {
         },
         FuzzTarget(name: "libvirt-status") { bytes in
             _ = LibvirtStatusParser.parse(text(bytes), path: "/run/libvirt/qemu/fuzz.xml")
+            // scan --declared's reading of the same file, compared with itself.
+            if let declared = try? LibvirtLiveDomain.declared(statusText: text(bytes), file: "/run/libvirt/qemu/fuzz.xml", qemuConf: nil) {
+                _ = LibvirtLiveDomain.drift(declared: declared, observed: declared, source: "fuzz")
+            }
         },
         FuzzTarget(name: "engine-state") { bytes in
             _ = EngineStateParser.crunPID(status: bytes)
