@@ -18,6 +18,9 @@ RUNTIME_PACKAGES=(podman runc bubblewrap firejail uidmap fuse-overlayfs slirp4ne
 # The engines users run, started by the integration tests themselves (Tests/CloisterIntegrationTests/
 # Engines): Docker (dockerd on containerd), containerd with ctr, systemd-nspawn.
 RUNTIME_PACKAGES+=(docker.io containerd systemd-container)
+# libvirt: libvirtd and virtlogd (libvirt-daemon-system, with the QEMU driver), started by PID by
+# Tests/CloisterIntegrationTests/Engines/LibvirtDaemon.swift; virsh is libvirt-clients' (below).
+RUNTIME_PACKAGES+=(libvirt-daemon-system libvirt-daemon-driver-qemu)
 # The guest lab (scripts/guest-lab.sh): a Debian 12 guest built with debootstrap, made into a
 # disk image with mke2fs -d (e2fsprogs), booted under qemu TCG with AppArmor and cgroup v2 only.
 RUNTIME_PACKAGES+=(debootstrap e2fsprogs)
@@ -90,7 +93,7 @@ fi
 
 # Fail loudly now rather than in the middle of a test run.
 for tool in podman runc bwrap firejail qemu-system-x86_64 busybox cpio hyperfine prometheus wrk \
-            apparmor_parser secilc newuidmap pkg-config debootstrap mke2fs; do
+            apparmor_parser secilc newuidmap pkg-config debootstrap mke2fs libvirtd virtlogd virsh; do
     command -v "$tool" >/dev/null || { echo "install-deps.sh: $tool missing after install" >&2; exit 1; }
 done
 [[ -x /usr/bin/time ]] || { echo "install-deps.sh: /usr/bin/time missing after install" >&2; exit 1; }

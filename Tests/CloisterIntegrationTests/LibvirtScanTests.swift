@@ -166,7 +166,7 @@ struct LibvirtScanTests {
         func check(_ extra: [String]) throws -> Posture {
             let result = try Assess.cloister(["check", "--format", "json"] + extra + [file.path])
             #expect(result.status != 2, "\(result.stderr)")
-            let report = try JSONDecoder().decode(ScanReport.self, from: Data(result.stdout.utf8))
+            let report = try JSONDecoder().decode(CheckReport.self, from: Data(result.stdout.utf8))
             return try #require(report.workloads.first)
         }
         let settled = try check(["--libvirt-qemu-conf", daemon.qemuConf.path])
