@@ -25,7 +25,7 @@ struct ScanCommand: CloisterSubcommand {
 
     @Flag(
         name: .long,
-        help: "Also read each container's declared configuration (the config.json of the bundle its runtime started it from) and report where the kernel shows it less confined than declared (drift-* findings).")
+        help: "Also read each workload's declared configuration (a container's bundle config.json; a libvirt guest's live domain XML with the daemon's qemu.conf) and report where the kernel shows it less confined than declared (drift-* findings).")
     var declared = false
 
     @Flag(

@@ -4,8 +4,9 @@ import CloisterSystem
 /// Scans a host (or a captured tree) and returns every workload's posture.
 public struct HostScanner: Sendable {
     public var root: HostRoot
-    /// Also read each container's declared configuration (its bundle's config.json) and put
-    /// what the kernel shows weaker than declared in `drift` (`scan --declared`).
+    /// Also read each workload's declared configuration (a bundle's config.json, a libvirt
+    /// guest's live domain XML) and put what the kernel shows weaker than declared in `drift`
+    /// (`scan --declared`).
     public var compareDeclared = false
     /// Read each filtered workload's seccomp filters from the kernel (a ptrace stop of
     /// microseconds per thread) and decode them into `seccomp.syscalls` and `reachable`.
