@@ -118,7 +118,7 @@ public enum Libvirt {
                         for index in hypervisor.consoles.indices.dropFirst(firstIndex + 1) where hypervisor.consoles[index].password == nil {
                             builder.unknown(
                                 FieldPath("hypervisor.consoles").element(index).appending("password"),
-                                "<graphics type='spice'> sets no passwd: whether SASL authenticates clients is qemu.conf's spice_sasl on the host, not read")
+                                "<graphics type='\(hypervisor.consoles[index].kind)'> sets no passwd: whether SASL authenticates clients is qemu.conf's \(hypervisor.consoles[index].kind)_sasl on the host, not read")
                         }
                     }
                     if console.console.kind == "spice", console.console.transport == "tcp",
@@ -140,6 +140,16 @@ public enum Libvirt {
                         }
                     } else {
                         hypervisor.consoles.append(console.console)
+                    }
+                    // <graphics type='vnc' websocket='N'>: qemu's -vnc …,websocket=N listens on
+                    // the VNC host too (-1: a port libvirt picks at start).
+                    if console.console.kind == "vnc", console.console.transport == "tcp", let websocket = device["websocket"] {
+                        var socket = console.console
+                        socket.transport = "websocket"
+                        let host = socket.address.flatMap(NetworkAddress.split)?.host ?? "127.0.0.1"
+                        socket.address = NetworkAddress.join(host: host, port: websocket == "-1" ? "auto" : websocket)
+                        hypervisor.consoles.append(socket)
+                        at(device, path, "hypervisor.consoles[\(hypervisor.consoles.count - 1)]")
                     }
                     if console.defaultedListen {
                         builder.defaulted("hypervisor.consoles", DefaultSource.libvirtGraphicsListen)

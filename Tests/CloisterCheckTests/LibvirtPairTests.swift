@@ -21,6 +21,7 @@ struct LibvirtGeneratedArgvTests {
         ("vnc-password", ["vm-console-exposed"], []),
         ("vnc-sasl", ["vm-console-exposed"], []),
         ("vnc-tls", ["vm-console-exposed"], []),
+        ("vnc-websocket", ["vm-console-exposed"], []),
         ("spice-port0", [], ["vm-console-exposed"]),
         ("spice-tcp", ["vm-console-exposed"], []),
         ("spice-tls", ["vm-console-exposed"], []),
