@@ -210,3 +210,43 @@ pid_t cl_wait_tracee(pid_t tid, int *status, long timeout_us) {
         nanosleep(&pause, NULL);
     }
 }
+
+// Signals as data (`scan --watch`): the handler only writes the signal's number to a pipe
+// (write(2) is async-signal-safe), and the scanning thread reads it when it waits between
+// scans, so a signal never lands in the middle of a report. Blocking the signals instead is
+// not enough: the Swift runtime's main thread does not keep the mask it was given.
+#include <poll.h>
+static int cl_signal_pipe[2] = {-1, -1};
+
+static void cl_signal_to_pipe(int signal) {
+    int saved = errno;
+    unsigned char byte = (unsigned char)signal;
+    if (cl_signal_pipe[1] >= 0) (void)!write(cl_signal_pipe[1], &byte, 1);
+    errno = saved;
+}
+
+int cl_signal_pipe_install(const int *signals, int count) {
+    if (cl_signal_pipe[0] < 0 && pipe2(cl_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
+    for (int i = 0; i < count; i++) {
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = cl_signal_to_pipe;
+        action.sa_flags = SA_RESTART;
+        sigemptyset(&action.sa_mask);
+        if (sigaction(signals[i], &action, NULL) != 0) return -1;
+    }
+    return 0;
+}
+
+int cl_signal_pipe_wait(int timeout_ms) {
+    if (cl_signal_pipe[0] < 0) return -1;
+    struct pollfd ready = {.fd = cl_signal_pipe[0], .events = POLLIN};
+    for (;;) {
+        int n = poll(&ready, 1, timeout_ms);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return 0;
+        unsigned char byte;
+        if (read(cl_signal_pipe[0], &byte, 1) == 1) return byte;
+        return 0;
+    }
+}

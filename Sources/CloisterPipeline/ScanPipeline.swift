@@ -56,20 +56,26 @@ public struct ScanPipeline: Sendable {
         return assessAndReport(result, judges: try judges.value(), scannedAt: scannedAt, phase: phase)
     }
 
-    /// The whole scan with judges already loaded: `serve`'s rescans, which load them once.
-    public func run(judges: Judges, phase: (String) -> Void = { _ in }) throws -> Output {
+    /// The whole scan with judges already loaded: `serve`'s rescans and `scan --watch`, which
+    /// load them once. With `memory`, unchanged workloads' postures are reused (`ScanMemory`);
+    /// `counts` is told how many were read and how many reused.
+    public func run(
+        judges: Judges, memory: ScanMemory? = nil, counts: (_ rebuilt: Int, _ reused: Int) -> Void = { _, _ in },
+        phase: (String) -> Void = { _ in }
+    ) throws -> Output {
         let scannedAt = Clocks.rfc3339Now()
-        let result = try discover(phase: phase)
+        let result = try discover(memory: memory, phase: phase)
+        counts(result.rebuilt, result.reused)
         return assessAndReport(result, judges: judges, scannedAt: scannedAt, phase: phase)
     }
 
     /// Discovery and postures: every workload's posture read from the kernel, unjudged.
-    public func discover(phase: (String) -> Void = { _ in }) throws -> HostScanner.Result {
+    public func discover(memory: ScanMemory? = nil, phase: (String) -> Void = { _ in }) throws -> HostScanner.Result {
         do {
             return try HostScanner(
                 root: HostRoot(prefix: options.root ?? ""), compareDeclared: options.declared,
                 readSeccompFilters: options.seccompFilters, seccompFiltersSkipped: options.seccompFiltersSkipped)
-                .scan(pid: options.pid, phase: phase)
+                .scan(pid: options.pid, memory: memory, phase: phase)
         } catch let error as HostScanner.ScanError {
             throw PipelineInputError(error.description)
         }
@@ -174,3 +180,7 @@ final class BackgroundWork<Value: Sendable>: @unchecked Sendable {
         return try result.get()
     }
 }
+
+/// What rescans remember (`serve`, `scan --watch`), for the commands that do not read /proc
+/// themselves.
+public typealias ScanMemory = CloisterInspect.ScanMemory

@@ -104,4 +104,12 @@ long cl_ptrace_seccomp_get_filter(pid_t tid, unsigned long index, void *buffer);
 /// -1 with errno.
 pid_t cl_wait_tracee(pid_t tid, int *status, long timeout_us);
 
+/// Installs a handler for each of `signals` that writes the signal's number to a private pipe;
+/// 0, or -1 with errno.
+int cl_signal_pipe_install(const int *signals, int count);
+/// Waits up to `timeout_ms` for a signal installed above: its number, 0 when none came, -1
+/// when none was installed.
+int cl_signal_pipe_wait(int timeout_ms);
+
 #endif
+
