@@ -1,6 +1,13 @@
 import ArgumentParser
 import CloisterPipeline
 import CloisterSystem
+import Foundation
+
+/// `/proc/self/status` before `prepareProcess` drops capabilities: written once, before any
+/// thread starts, and only read afterwards.
+enum SelfStatus {
+    nonisolated(unsafe) static var beforeDrop: String?
+}
 
 struct ScanCommand: CloisterSubcommand {
     static let configuration = CommandConfiguration(
@@ -33,9 +40,24 @@ struct ScanCommand: CloisterSubcommand {
         help: "Do not read the workloads' seccomp filters from the kernel (each read stops a thread for microseconds with ptrace); seccomp.syscalls and seccomp.reachable are then unknown.")
     var noSeccompFilters = false
 
+    @Flag(
+        name: .customLong("self"),
+        help: "Report the confinement of this cloister process itself (namespaces as far as they can be told from inside, capabilities, no_new_privs, LSM labels, seccomp): what a container or CI job was given.")
+    var scanSelf = false
+
+    func validate() throws {
+        if scanSelf, pid != nil || root != nil || declared {
+            throw ValidationError("--self reports this process only: it does not combine with --pid, --root or --declared")
+        }
+    }
+
     func run() async throws {
         var timings = PhaseTimings()
-        let options = ScanPipeline.Options(root: root, pid: pid, declared: declared, seccompFilters: !noSeccompFilters)
+        var options = ScanPipeline.Options(root: root, pid: pid, declared: declared, seccompFilters: !noSeccompFilters)
+        if scanSelf {
+            options.selfPID = Int(getpid())
+            options.selfStatusBeforeDrop = SelfStatus.beforeDrop
+        }
         let scanned = try ScanPipeline(options).run(settings: assessment.settings) {
             timings.mark($0)
         }
@@ -49,6 +71,8 @@ struct ScanCommand: CloisterSubcommand {
     /// a warning, and the report's `host.scannerCapabilities` shows what was held. Runs before
     /// any thread starts (see `CloisterSubcommand`), so every thread inherits the drop.
     func prepareProcess() {
+        // What the process was given, read before it gives most of it up.
+        if scanSelf { SelfStatus.beforeDrop = try? Files.readText("/proc/self/status", limit: 64 << 10) }
         do {
             try Privileges.reduce(
                 keeping: root == nil ? Privileges.scannerCapabilities : [],

@@ -91,12 +91,17 @@ public struct HostScanner: Sendable {
 
         let root = self.root
         let compareDeclared = self.compareDeclared
+        // Every workload runs on this kernel: its settings decide what a reachable call is worth.
+        let kernelSettings = KernelSettings(
+            unprivilegedBPFDisabled: host.unprivilegedBPFDisabled, unprivilegedUserfaultfd: host.unprivilegedUserfaultfd,
+            perfEventParanoid: host.perfEventParanoid, ptraceScope: host.ptraceScope)
         let built = Parallel.map(discovered) { workload -> Posture? in
             // A workload whose leader exited during inspection is skipped, and said so: a
             // half-read posture is never reported as fact.
             guard Files.exists(root.pid(workload.leader) + "/status"), var posture = builder.build(workload),
                 Files.exists(root.pid(workload.leader) + "/status")
             else { return nil }
+            posture.kernelSettings = kernelSettings
             if compareDeclared {
                 DeclaredDrift.compare(
                     &posture, leader: workload.leader, root: root, decoder: builder.filterDecoder ?? SeccompFilterDecoder())
