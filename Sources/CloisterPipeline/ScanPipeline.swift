@@ -148,7 +148,8 @@ public struct ScanPipeline: Sendable {
         if options.root == nil, let held = try? Privileges.heldByAnyThread() {
             host.scannerCapabilities = held.effective.sorted().map(CapabilityNames.name)
             let missing = Privileges.scannerCapabilities.filter { !held.effective.contains($0) }
-            if !missing.isEmpty {
+            // `--self` reads only this process: the other workloads' coverage is not in question.
+            if !missing.isEmpty, options.selfPID == nil {
                 issues.insert(
                     ScanIssue(
                         message: "cloister ran without \(missing.map(CapabilityNames.name).joined(separator: " and ")): "

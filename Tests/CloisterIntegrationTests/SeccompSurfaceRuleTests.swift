@@ -191,6 +191,33 @@ struct ScanSelfTests {
         #expect(!report.findings.contains { $0.rule == "ct-seccomp-unconfined" })
     }
 
+    /// Inside a podman container (podman's default: 11 capabilities, its seccomp profile, no
+    /// user namespace), running this very build: the container's root is the host's, seen
+    /// through an overlay that discards writes (`--rootfs /:O`), so the executable and its
+    /// libraries are where they are here.
+    @Test("Inside a podman container: podman named, its capabilities and filter count, the filter unknown with why", .needsPodman)
+    func insidePodman() throws {
+        let executable = try Paths.cloisterExecutable().path
+        let run = try PodmanContainer.podman(
+            ["run", "--rm"] + PodmanContainer.runFlags + ["--rootfs", "/:O", executable, "scan", "--self", "--format", "json",
+             "--rules", Assess.rulesDirectory.path, "--policy", Assess.exposurePolicy.path], check: false)
+        #expect(run.status == 0 || run.status == 1, "\(run.stderr)")
+        let report = try JSONDecoder().decode(ScanReport.self, from: Data(run.stdout.utf8))
+        let posture = try #require(report.workloads.first)
+        #expect(posture.runtime == "podman")
+        #expect(posture.namespaces.pid == .private)
+        #expect(posture.namespaces.user == .host)
+        #expect(posture.unknown["namespaces.net"] != nil)
+        #expect(posture.capabilities.effective.count == 11, "\(posture.capabilities.effective)")
+        #expect(!posture.capabilities.effective.contains("CAP_SYS_ADMIN"))
+        #expect(posture.noNewPrivileges == false)
+        #expect(posture.seccomp?.mode == .filter && (posture.seccomp?.filters ?? 0) >= 1)
+        #expect(posture.unknown["seccomp.reachable"]?.contains("PTRACE_SECCOMP_GET_FILTER") == true)
+        #expect(!report.issues.contains { $0.message.contains("run as root for full coverage") })
+        let rules = Set(report.findings.map(\.rule))
+        #expect(rules.contains("ct-root-no-userns") && !rules.contains("ct-seccomp-unconfined"))
+    }
+
     @Test("--self does not combine with --pid")
     func usage() throws {
         let result = try Assess.cloister(["scan", "--self", "--pid", "1"])
