@@ -108,12 +108,14 @@ public enum KubernetesSeccomp {
         }
         // Docker's and containers-common's own profile format: entries apply or not by the
         // container's capabilities, architecture and kernel version (`includes`/`excludes`),
-        // which the runtime decides when it loads the file. Reading them as plain rules would
-        // grant every conditional call; not resolved here.
+        // which the runtime decides when it loads the file, and not alike: moby's and
+        // containerd's loaders have tested the effective set in some versions and the bounding
+        // set in others, and `minKernel` reads the node's kernel. Reading them as plain rules
+        // would grant every conditional call; not resolved here.
         let entries = object["syscalls"] as? [[String: Any]] ?? []
         if entries.contains(where: { $0["includes"] != nil || $0["excludes"] != nil }) {
             return .failure(ProfileError(
-                "uses conditional entries (includes/excludes by capability, architecture or kernel), which the runtime resolves when it loads the profile; not decoded"))
+                "uses conditional entries (includes/excludes by capability, architecture or kernel), which the node's runtime resolves when it loads the profile (by the effective or the bounding set, depending on its version); not decoded"))
         }
         guard object["defaultAction"] != nil else { return .failure(ProfileError("has no defaultAction: not a seccomp profile")) }
         do {
