@@ -50,6 +50,18 @@ int cl_openat_in_root(int dirfd, const char *path, int flags) {
     return (int)fd;
 }
 
+int cl_openat_beneath(int dirfd, const char *path, int flags) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (unsigned long long)(flags | O_CLOEXEC);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    long fd;
+    do {
+        fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    } while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+    return (int)fd;
+}
+
 int cl_have_openat2(void) {
     struct open_how how;
     memset(&how, 0, sizeof how);

@@ -2,6 +2,13 @@ import ArgumentParser
 import CloisterPipeline
 import CloisterCodec
 import CloisterSystem
+import Foundation
+
+/// `/proc/self/status` before `prepareProcess` drops capabilities: written once, before any
+/// thread starts, and only read afterwards.
+enum SelfStatus {
+    nonisolated(unsafe) static var beforeDrop: String?
+}
 
 #if canImport(Glibc)
 import Glibc
@@ -48,11 +55,19 @@ struct ScanCommand: CloisterSubcommand {
     @Option(name: .long, help: "With --watch: every Nth scan reads every workload again, whatever the kernel's change signals say.")
     var fullScanEvery = 10
 
+    @Flag(
+        name: .customLong("self"),
+        help: "Report the confinement of this cloister process itself (namespaces as far as they can be told from inside, capabilities, no_new_privs, LSM labels, seccomp): what a container or CI job was given.")
+    var scanSelf = false
+
     func validate() throws {
+        if scanSelf, pid != nil || root != nil || declared {
+            throw ValidationError("--self reports this process only: it does not combine with --pid, --root or --declared")
+        }
         guard let watch else { return }
         guard watch > 0, watch.isFinite else { throw ValidationError("--watch takes a positive number of seconds, not \(watch)") }
-        guard assessment.format == .json, assessment.output == nil, pid == nil else {
-            throw ValidationError("--watch writes one JSON report per line to standard output: it takes --format json, and neither --output nor --pid")
+        guard assessment.format == .json, assessment.output == nil, pid == nil, !scanSelf else {
+            throw ValidationError("--watch writes one JSON report per line to standard output: it takes --format json, and neither --output, --pid nor --self")
         }
         guard fullScanEvery >= 1 else { throw ValidationError("--full-scan-every takes 1 or more, not \(fullScanEvery)") }
     }
@@ -60,7 +75,11 @@ struct ScanCommand: CloisterSubcommand {
     func run() async throws {
         if let watch { return try watchHost(every: watch) }
         var timings = PhaseTimings()
-        let options = ScanPipeline.Options(root: root, pid: pid, declared: declared, seccompFilters: !noSeccompFilters)
+        var options = ScanPipeline.Options(root: root, pid: pid, declared: declared, seccompFilters: !noSeccompFilters)
+        if scanSelf {
+            options.selfPID = Int(getpid())
+            options.selfStatusBeforeDrop = SelfStatus.beforeDrop
+        }
         let scanned = try ScanPipeline(options).run(settings: assessment.settings) {
             timings.mark($0)
         }
@@ -111,6 +130,8 @@ struct ScanCommand: CloisterSubcommand {
     /// a warning, and the report's `host.scannerCapabilities` shows what was held. Runs before
     /// any thread starts (see `CloisterSubcommand`), so every thread inherits the drop.
     func prepareProcess() {
+        // What the process was given, read before it gives most of it up.
+        if scanSelf { SelfStatus.beforeDrop = try? Files.readText("/proc/self/status", limit: 64 << 10) }
         do {
             try Privileges.reduce(
                 keeping: root == nil ? Privileges.scannerCapabilities : [],

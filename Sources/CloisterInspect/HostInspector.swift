@@ -40,6 +40,7 @@ enum HostInspector {
         facts.ptraceScope = root.readTextIfPresent("/proc/sys/kernel/yama/ptrace_scope").flatMap { Int(firstLine($0)) }
         facts.kptrRestrict = root.readTextIfPresent("/proc/sys/kernel/kptr_restrict").flatMap { Int(firstLine($0)) }
         facts.perfEventParanoid = root.readTextIfPresent("/proc/sys/kernel/perf_event_paranoid").flatMap { Int(firstLine($0)) }
+        facts.unprivilegedUserfaultfd = root.readTextIfPresent("/proc/sys/vm/unprivileged_userfaultfd").flatMap { Int(firstLine($0)) }
         facts.seccompActions = root.readTextIfPresent("/proc/sys/kernel/seccomp/actions_avail")
             .map { firstLine($0).split(separator: " ").map(String.init) }
         facts.capLastCap = root.readTextIfPresent("/proc/sys/kernel/cap_last_cap").flatMap { Int(firstLine($0)) }

@@ -142,6 +142,10 @@ public struct HostScanner: Sendable {
 
         let root = self.root
         let compareDeclared = self.compareDeclared
+        // Every workload runs on this kernel: its settings decide what a reachable call is worth.
+        let kernelSettings = KernelSettings(
+            unprivilegedBPFDisabled: host.unprivilegedBPFDisabled, unprivilegedUserfaultfd: host.unprivilegedUserfaultfd,
+            perfEventParanoid: host.perfEventParanoid, ptraceScope: host.ptraceScope)
         let toBuild = discovered.indices.filter { reusedPostures[$0] == nil }
         let candidates = discovered
         let fresh = Parallel.map(toBuild) { index -> Posture? in
@@ -151,6 +155,7 @@ public struct HostScanner: Sendable {
             guard Files.exists(root.pid(workload.leader) + "/status"), var posture = builder.build(workload),
                 Files.exists(root.pid(workload.leader) + "/status")
             else { return nil }
+            posture.kernelSettings = kernelSettings
             if compareDeclared {
                 DeclaredDrift.compare(
                     &posture, leader: workload.leader, root: root, decoder: builder.filterDecoder ?? SeccompFilterDecoder())

@@ -83,6 +83,11 @@ public struct Posture: Codable, Sendable, Equatable {
     /// Intel RDT (resctrl) class of service the workload is placed in (OCI `linux.intelRdt`):
     /// workloads that share a class share its cache and memory-bandwidth allocation.
     public var intelRdt: IntelRDT?
+    /// The host kernel's settings that decide whether a system call the seccomp filter lets
+    /// through is worth anything to an attacker (unprivileged bpf, userfaultfd, perf events).
+    /// Observed only: a scan copies them from the host it reads; a configuration file cannot say
+    /// which node it will run on, so `check` lists the field under `unknown`.
+    public var kernelSettings: KernelSettings?
 
     public init(
         id: String, kind: WorkloadKind, runtime: String, name: String, pid: Int? = nil,
@@ -451,6 +456,33 @@ public struct SeccompReachable: Codable, Sendable, Equatable {
             ("ptrace", \.ptrace), ("kexec", \.kexec), ("moduleLoading", \.moduleLoading), ("personality", \.personality),
             ("compat32", \.compat32),
         ]
+    }
+}
+
+/// Host kernel settings behind the seccomp-surface rules, as `/proc/sys` shows them. nil: the
+/// file is absent (the kernel predates the setting or was built without the feature).
+public struct KernelSettings: Codable, Sendable, Equatable {
+    /// `kernel.unprivileged_bpf_disabled`: 0 lets unprivileged users load socket-filter programs,
+    /// 1 and 2 refuse them.
+    public var unprivilegedBPFDisabled: Int?
+    /// `vm.unprivileged_userfaultfd` (Linux 5.2+): 1 lets unprivileged users handle faults from
+    /// kernel mode too; 0 (the default) limits them to user-mode faults unless they hold
+    /// CAP_SYS_PTRACE.
+    public var unprivilegedUserfaultfd: Int?
+    /// `kernel.perf_event_paranoid`: 3 (Debian's and Android's patch) refuses perf_event_open to
+    /// unprivileged users; 2 and below let them in.
+    public var perfEventParanoid: Int?
+    /// `kernel.yama.ptrace_scope`: 0 classic, 1 descendants only, 2 CAP_SYS_PTRACE only, 3 none.
+    public var ptraceScope: Int?
+
+    public init(
+        unprivilegedBPFDisabled: Int? = nil, unprivilegedUserfaultfd: Int? = nil, perfEventParanoid: Int? = nil,
+        ptraceScope: Int? = nil
+    ) {
+        self.unprivilegedBPFDisabled = unprivilegedBPFDisabled
+        self.unprivilegedUserfaultfd = unprivilegedUserfaultfd
+        self.perfEventParanoid = perfEventParanoid
+        self.ptraceScope = ptraceScope
     }
 }
 

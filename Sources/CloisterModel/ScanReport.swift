@@ -18,6 +18,8 @@ public struct HostFacts: Codable, Sendable, Equatable {
     public var ptraceScope: Int?
     public var kptrRestrict: Int?
     public var perfEventParanoid: Int?
+    /// `vm.unprivileged_userfaultfd` (Linux 5.2+).
+    public var unprivilegedUserfaultfd: Int?
     /// Landlock ABI version the kernel offers; nil when Landlock is absent or disabled.
     public var landlockABI: Int?
     /// Seccomp actions the kernel supports (`kernel.seccomp.actions_avail`).

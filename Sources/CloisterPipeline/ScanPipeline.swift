@@ -21,6 +21,11 @@ public struct ScanPipeline: Sendable {
         public var seccompFilters: Bool
         /// Why they are not read, in `unknown`, when `seccompFilters` is false.
         public var seccompFiltersSkipped: String
+        /// `scan --self`: only this process (the scanner itself), seen from inside; nil: not.
+        public var selfPID: Int?
+        /// The process's `/proc/self/status` as it was before it dropped its capabilities, so
+        /// `--self` shows what the process was given.
+        public var selfStatusBeforeDrop: String?
 
         public init(
             root: String? = nil, pid: Int? = nil, declared: Bool = false, seccompFilters: Bool = true,
@@ -72,6 +77,10 @@ public struct ScanPipeline: Sendable {
     /// Discovery and postures: every workload's posture read from the kernel, unjudged.
     public func discover(memory: ScanMemory? = nil, phase: (String) -> Void = { _ in }) throws -> HostScanner.Result {
         do {
+            if let selfPID = options.selfPID {
+                return try HostScanner(root: HostRoot(prefix: options.root ?? ""))
+                    .scanSelf(pid: selfPID, statusBeforeDrop: options.selfStatusBeforeDrop)
+            }
             return try HostScanner(
                 root: HostRoot(prefix: options.root ?? ""), compareDeclared: options.declared,
                 readSeccompFilters: options.seccompFilters, seccompFiltersSkipped: options.seccompFiltersSkipped)
@@ -98,10 +107,10 @@ public struct ScanPipeline: Sendable {
         var output = Output(report: report(scannedAt: scannedAt, result: result, assessed: assessed), pack: judges.pack)
         // Host findings answer a whole-host scan; `scan --pid` (and launch's verification) asks
         // about one workload, whose gate must not fail on the host's runc version.
-        if options.pid == nil, let advisories = judges.advisories {
+        if options.pid == nil, options.selfPID == nil, let advisories = judges.advisories {
             Self.judgeHost(&output.report, advisories: advisories, baseline: judges.baseline)
         }
-        if options.pid == nil, let hostRules = judges.hostRules {
+        if options.pid == nil, options.selfPID == nil, let hostRules = judges.hostRules {
             Self.judgeHostConfiguration(&output.report, rules: hostRules, baseline: judges.baseline)
         }
         return output
@@ -145,7 +154,8 @@ public struct ScanPipeline: Sendable {
         if options.root == nil, let held = try? Privileges.heldByAnyThread() {
             host.scannerCapabilities = held.effective.sorted().map(CapabilityNames.name)
             let missing = Privileges.scannerCapabilities.filter { !held.effective.contains($0) }
-            if !missing.isEmpty {
+            // `--self` reads only this process: the other workloads' coverage is not in question.
+            if !missing.isEmpty, options.selfPID == nil {
                 issues.insert(
                     ScanIssue(
                         message: "cloister ran without \(missing.map(CapabilityNames.name).joined(separator: " and ")): "

@@ -210,6 +210,8 @@ public struct FieldCatalogue: Sendable {
         pod.fsGroup = 1
         pod.supplementalGroups = [1]
         pod.sysctls = ["kernel.shm_rmid_forced=1"]
+        pod.seccompProfileType = "Localhost"
+        pod.seccompLocalhostProfile = "profiles/app.json"
         pod.procMount = "Default"
         pod.windowsHostProcess = false
         pod.hostPorts = [HostPort(hostPort: 80, containerPort: 8080, hostIP: "0.0.0.0", protocol: "TCP")]
@@ -222,6 +224,8 @@ public struct FieldCatalogue: Sendable {
         posture.rlimits = [ResourceLimit(name: "RLIMIT_NOFILE", soft: "1024", hard: ResourceLimit.unlimitedValue)]
         posture.sysctls = ["net.ipv4.ping_group_range": "0 0"]
         posture.intelRdt = IntelRDT(closID: "guaranteed", l3CacheSchema: "L3:0=ff", memBwSchema: "MB:0=50")
+        posture.kernelSettings = KernelSettings(
+            unprivilegedBPFDisabled: 2, unprivilegedUserfaultfd: 0, perfEventParanoid: 3, ptraceScope: 1)
         return posture
     }
 }

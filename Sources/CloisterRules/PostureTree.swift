@@ -81,6 +81,14 @@ public enum PostureTree {
             members["memBwSchema"] = rdt.memBwSchema.map { .string($0) }
             root["intelRdt"] = .object(members)
         }
+        if let settings = posture.kernelSettings {
+            var members = JSONObject(minimumCapacity: 4)
+            members["unprivilegedBPFDisabled"] = number(settings.unprivilegedBPFDisabled)
+            members["unprivilegedUserfaultfd"] = number(settings.unprivilegedUserfaultfd)
+            members["perfEventParanoid"] = number(settings.perfEventParanoid)
+            members["ptraceScope"] = number(settings.ptraceScope)
+            root["kernelSettings"] = .object(members)
+        }
         if let drift = posture.drift {
             root["drift"] = .array(drift.map { entry in
                 .object([
@@ -136,6 +144,8 @@ public enum PostureTree {
         members["fsGroup"] = number(pod.fsGroup)
         members["procMount"] = pod.procMount.map { .string($0) }
         members["windowsHostProcess"] = pod.windowsHostProcess.map { .bool($0) }
+        members["seccompProfileType"] = pod.seccompProfileType.map { .string($0) }
+        members["seccompLocalhostProfile"] = pod.seccompLocalhostProfile.map { .string($0) }
         if let verdict = pod.podSecurity {
             members["podSecurity"] = .object(["level": .string(verdict.level), "version": .string(verdict.version)])
         }

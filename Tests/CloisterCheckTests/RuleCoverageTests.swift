@@ -199,6 +199,22 @@ struct RuleConfigCase: Sendable, CustomTestStringConvertible {
         RuleConfigCase("esc-cap-net-raw", fires: [pod("ping", container: "    securityContext:\n      runAsUser: 0\n      capabilities: {add: [NET_RAW]}")]),
         RuleConfigCase("esc-namespace-creation", fires: [pod("unshare", pod: "  securityContext:\n    seccompProfile: {type: Unconfined}")]),
         RuleConfigCase("esc-io-uring", fires: [pod("uring", container: "    securityContext:\n      seccompProfile: {type: Unconfined}")]),
+        // The seccomp-surface rules: a config decides them where seccomp is off and a capability
+        // (or a shared namespace) already makes the call usable; where only a host kernel setting
+        // would, they are undetermined from a file (`kernelSettings` is the node's).
+        RuleConfigCase(
+            "esc-bpf",
+            fires: [pod("bpf", container: "    securityContext:\n      runAsUser: 0\n      seccompProfile: {type: Unconfined}\n      capabilities: {add: [BPF]}")]),
+        RuleConfigCase(
+            "esc-perf-event",
+            fires: [pod("perf", container: "    securityContext:\n      runAsUser: 0\n      seccompProfile: {type: Unconfined}\n      capabilities: {add: [PERFMON]}")]),
+        RuleConfigCase(
+            "esc-userfaultfd",
+            fires: [pod("uffd", container: "    securityContext:\n      runAsUser: 0\n      seccompProfile: {type: Unconfined}\n      capabilities: {add: [SYS_PTRACE]}")]),
+        RuleConfigCase("esc-keyring", fires: [pod("keyring", container: "    securityContext:\n      seccompProfile: {type: Unconfined}")]),
+        RuleConfigCase(
+            "esc-ptrace-host",
+            fires: [pod("ptrace", pod: "  hostPID: true", container: "    securityContext:\n      runAsUser: 0\n      seccompProfile: {type: Unconfined}\n      capabilities: {add: [SYS_PTRACE]}")]),
         RuleConfigCase(
             "esc-runc-exposure",
             fires: [pod("runc-mounted", pod: "  volumes:\n  - name: runc\n    hostPath: {path: /usr/bin/runc}", container: "    volumeMounts:\n    - {name: runc, mountPath: /usr/bin/runc, readOnly: true}")]),

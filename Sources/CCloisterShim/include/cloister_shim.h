@@ -10,6 +10,12 @@
 /// inside a workload's root without following its symlinks out of it. O_CLOEXEC is added.
 int cl_openat_in_root(int dirfd, const char *path, int flags);
 
+/// openat2(2) that must stay beneath `dirfd` (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS): an
+/// absolute path, a ".." or a symlink that would leave it fails with EXDEV instead of being
+/// followed. Used where the real reader (the kubelet) follows symlinks as the host sees them,
+/// so re-rooting them (RESOLVE_IN_ROOT) would read a different file than it does.
+int cl_openat_beneath(int dirfd, const char *path, int flags);
+
 /// Whether openat2 exists on this kernel (5.6+): 1 yes, 0 no.
 int cl_have_openat2(void);
 
