@@ -38,6 +38,12 @@ struct RuleCoverageTests {
         // `drift` compares a live workload with its declared configuration (`scan --declared`).
         "drift-seccomp", "drift-seccomp-surface", "drift-capabilities", "drift-namespace", "drift-user-namespace",
         "drift-read-only-rootfs", "drift-no-new-privs", "drift-mount-writable", "drift-groups", "drift-rlimit",
+        // What only the running engine keeps (`engineSettings`: Docker's config.v2.json and
+        // hostconfig.json), the kernel's CPU weight of a live cgroup, and a live mount's
+        // propagation: no configuration format fills these fields yet, so they stay silent on
+        // every file and are tested on live Docker containers (DockerRuntimeSettingsTests).
+        "ct-cpu-priority-unset", "ct-mount-propagation-shared", "ct-privileged-port-mapped", "ct-port-all-interfaces",
+        "ct-restart-policy", "ct-ulimit-override", "ct-no-healthcheck", "ct-default-bridge",
     ]
 
     /// Checks the files together (as one `cloister check` run does) and evaluates the rules.
@@ -187,6 +193,7 @@ struct RuleConfigCase: Sendable, CustomTestStringConvertible {
         RuleConfigCase("ct-writable-rootfs", fires: [pod("writable", container: "    securityContext: {readOnlyRootFilesystem: false}")]),
         RuleConfigCase("ct-no-new-privs-unset", fires: [pod("escalation", container: "    securityContext: {allowPrivilegeEscalation: true}")]),
         RuleConfigCase("ct-root-no-userns", fires: [pod("root", pod: "  securityContext: {runAsUser: 0}")]),
+        RuleConfigCase("ct-host-userns", fires: [pod("non-root-host-users", pod: "  securityContext: {runAsUser: 1000}")]),
         RuleConfigCase("ct-devices-exposed", fires: [compose("serial", service: "    devices:\n      - /dev/ttyUSB0:/dev/ttyUSB0")]),
 
         // MARK: escape exposures

@@ -36,7 +36,14 @@ struct ContainerdScanTests {
             #expect(posture.user.rootMappedToHost == true)
             #expect(!posture.capabilities.effective.contains("CAP_SYS_ADMIN"))
             #expect(posture.capabilities.effective.contains("CAP_CHOWN"))
-            scanned.expect(fires: ["ct-root-no-userns"], silent: ["ct-host-network", "ct-privileged"])
+            scanned.expect(fires: ["ct-root-no-userns", "ct-host-userns"], silent: ["ct-host-network", "ct-privileged"])
+            // Health check and restart policy are Docker's records: for containerd they are
+            // unknown (the rules on them undecided), never silently false.
+            #expect(posture.engineSettings == nil)
+            for field in ["healthCheck", "restartPolicy", "networks", "publishedPorts", "ulimits"] {
+                #expect(posture.unknown[FieldPath("engineSettings.\(field)")] != nil, "engineSettings.\(field)")
+            }
+            scanned.expect(fires: [], silent: ["ct-no-healthcheck", "ct-restart-policy", "ct-default-bridge", "ct-ulimit-override"])
         }
     }
 
