@@ -197,11 +197,12 @@ extension RulesCommand {
             if !hostRules.isEmpty {
                 Swift.print("\nHost rules, findings on the host from its daemons' configuration and its packages (host/):")
                 let width = max(hostRules.map(\.id.count).max() ?? 2, 2)
+                let subjectWidth = max(hostRules.map(\.subject.count).max() ?? 2, 2)
                 for rule in hostRules {
                     Swift.print(
                         rule.id.padding(toLength: width + 2, withPad: " ", startingAt: 0)
                             + rule.severity.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
-                            + rule.subject.padding(toLength: 14, withPad: " ", startingAt: 0) + rule.title)
+                            + rule.subject.padding(toLength: subjectWidth + 2, withPad: " ", startingAt: 0) + rule.title)
                 }
                 Swift.print("\(hostRules.count) host rule(s)")
             }

@@ -156,9 +156,10 @@ public struct HostConfigurationRules: Sendable {
         "podman-userns-host-default": { facts in
             // A rootless user's podman runs in that user's namespace whatever `userns` says.
             if facts.settings["scope"] != nil { return .silent }
-            return setting(facts, "userns", default: "") { value, source in
+            // containers.conf(5): userns defaults to "host"; an empty value means the same.
+            return setting(facts, "userns", default: "host") { value, source in
                 value.isEmpty || value == "host"
-                    ? "rootful containers share the host's user namespace by default (userns \(value.isEmpty ? "unset" : value), \(source)): root in a container is root on the host"
+                    ? "userns \(value.isEmpty ? "unset" : "= \"\(value)\"") (\(source)): root in a container is root on the host"
                     : nil
             }
         },
