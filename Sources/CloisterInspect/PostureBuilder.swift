@@ -265,9 +265,24 @@ struct PostureBuilder {
         var mount = Mount(
             source: entry.source, target: entry.mountPoint, readOnly: entry.readOnly, type: entry.fsType,
             root: entry.root, options: entry.mountOptions)
-        mount.propagation = MountInfoParser.propagation(entry.optionalFields)
+        mount.propagation = propagation(entry)
         if !Self.isOwnKernelView(entry, ownCgroups: ownCgroups) { mount.hostPath = hostPath(for: entry) }
         return mount
+    }
+
+    /// Propagation with the host: `shared` when the mount is in a peer group a host mount is in
+    /// (mounts made on either side appear on the other), `slave` when it receives from one. A
+    /// peer group of the workload's own (systemd-nspawn makes every mount inside shared among
+    /// the container's mounts) carries nothing to or from the host, so that mount is `private`
+    /// as far as the host is concerned. Peer groups live on one filesystem: only host mounts of
+    /// the same device are compared.
+    func propagation(_ entry: MountInfoEntry) -> String {
+        let host = Set((hostMountsByDevice[DeviceNumber(major: entry.major, minor: entry.minor)] ?? []).flatMap(\.optionalFields))
+        if entry.optionalFields.contains(where: { $0.hasPrefix("shared:") && host.contains($0) }) { return "shared" }
+        if entry.optionalFields.contains(where: { $0.hasPrefix("master:") && host.contains("shared:" + $0.dropFirst("master:".count)) }) {
+            return "slave"
+        }
+        return entry.optionalFields.contains("unbindable") ? "unbindable" : "private"
     }
 
     /// The runtime's standard mounts of the workload's own kernel views are not host

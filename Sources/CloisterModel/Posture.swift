@@ -626,9 +626,10 @@ public struct Mount: Codable, Sendable, Equatable {
     /// set only where the path is that engine's per-workload file for this very workload
     /// (`EngineFiles`). A path the workload's owner chose is never engine-managed.
     public var managedBy: String?
-    /// Mount propagation as the kernel shows it (mountinfo's optional fields): `shared` (a peer
-    /// group: mounts made on either side appear on the other), `slave` (receives only),
-    /// `private`, `unbindable`. nil for a declared mount that does not say.
+    /// Mount propagation with the host, from mountinfo's optional fields: `shared` (in a peer
+    /// group with a host mount: mounts made on either side appear on the other), `slave`
+    /// (receives the host's), `private` (nothing crosses, including a peer group only among the
+    /// workload's own mounts), `unbindable`. nil for a declared mount that does not say.
     public var propagation: String?
 
     public init(

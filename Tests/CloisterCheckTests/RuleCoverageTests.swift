@@ -39,10 +39,9 @@ struct RuleCoverageTests {
         "drift-seccomp", "drift-seccomp-surface", "drift-capabilities", "drift-namespace", "drift-user-namespace",
         "drift-read-only-rootfs", "drift-no-new-privs", "drift-mount-writable", "drift-groups", "drift-rlimit",
         // What only the running engine keeps (`engineSettings`: Docker's config.v2.json and
-        // hostconfig.json), the kernel's CPU weight of a live cgroup, and a live mount's
-        // propagation: no configuration format fills these fields yet, so they stay silent on
+        // hostconfig.json) and a live mount's propagation with the host: no configuration format fills these fields yet, so they stay silent on
         // every file and are tested on live Docker containers (DockerRuntimeSettingsTests).
-        "ct-cpu-priority-unset", "ct-mount-propagation-shared", "ct-privileged-port-mapped", "ct-port-all-interfaces",
+        "ct-mount-propagation-shared", "ct-privileged-port-mapped", "ct-port-all-interfaces",
         "ct-restart-policy", "ct-ulimit-override", "ct-no-healthcheck", "ct-default-bridge",
     ]
 
@@ -193,6 +192,8 @@ struct RuleConfigCase: Sendable, CustomTestStringConvertible {
         RuleConfigCase("ct-writable-rootfs", fires: [pod("writable", container: "    securityContext: {readOnlyRootFilesystem: false}")]),
         RuleConfigCase("ct-no-new-privs-unset", fires: [pod("escalation", container: "    securityContext: {allowPrivilegeEscalation: true}")]),
         RuleConfigCase("ct-root-no-userns", fires: [pod("root", pod: "  securityContext: {runAsUser: 0}")]),
+        RuleConfigCase("ct-cpu-priority-unset", fires: [File(
+            "no-cpu-shares/config.json", Hardened.oci.text.replacingOccurrences(of: ", \"cpu\": {\"shares\": 512}", with: ""))]),
         RuleConfigCase("ct-host-userns", fires: [pod("non-root-host-users", pod: "  securityContext: {runAsUser: 1000}")]),
         RuleConfigCase("ct-devices-exposed", fires: [compose("serial", service: "    devices:\n      - /dev/ttyUSB0:/dev/ttyUSB0")]),
 
@@ -264,7 +265,7 @@ enum Hardened {
               {"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"},
               {"type": "mount"}, {"type": "user"}, {"type": "cgroup"}
             ],
-            "resources": {"memory": {"limit": 268435456}, "pids": {"limit": 128}},
+            "resources": {"memory": {"limit": 268435456}, "pids": {"limit": 128}, "cpu": {"shares": 512}},
             "maskedPaths": ["/proc/kcore", "/proc/keys", "/sys/firmware"],
             "readonlyPaths": ["/proc/sys", "/proc/sysrq-trigger", "/proc/bus", "/proc/fs", "/proc/irq"],
             "seccomp": {

@@ -88,6 +88,14 @@ struct NspawnScanTests {
         #expect(!osRelease.isEmpty)
         #expect(osRelease.allSatisfy { $0.managedBy == "systemd-nspawn" })
         scanned.expect(fires: ["ct-root-no-userns"], silent: ["ct-sensitive-mount-rw", "ct-sensitive-mount-ro"])
+        // nspawn makes every mount inside shared, among the machine's own mounts: the kernel
+        // shows `shared:N` on them all, but no host mount is in those peer groups, so nothing
+        // propagates to or from the host.
+        let tagged = try String(contentsOfFile: "/proc/\(machine.pid)/mountinfo", encoding: .utf8)
+            .split(separator: "\n").filter { $0.contains(" shared:") }
+        #expect(tagged.count > 5, "nspawn's mounts carry shared:N")
+        #expect(!posture.mounts.contains { $0.propagation == "shared" }, "\(posture.mounts.filter { $0.propagation == "shared" })")
+        scanned.expect(fires: [], silent: ["ct-mount-propagation-shared"])
         let cgroups = (try? String(contentsOfFile: "/proc/\(machine.pid)/cgroup", encoding: .utf8)) ?? ""
         let pidsPath = cgroups.split(separator: "\n").first { $0.split(separator: ":").dropFirst().first?.split(separator: ",").contains("pids") == true }
             .map { String($0.split(separator: ":", maxSplits: 2).last ?? "") }
