@@ -33,6 +33,7 @@ enum DaemonInspector {
             result.append(facts)
         }
         if let libvirt = libvirt(root: root) { result.append(libvirt) }
+        result += PodmanConfigInspector.inspect(root: root)
         return result
     }
 

@@ -88,6 +88,11 @@ public struct Posture: Codable, Sendable, Equatable {
     /// Observed only: a scan copies them from the host it reads; a configuration file cannot say
     /// which node it will run on, so `check` lists the field under `unknown`.
     public var kernelSettings: KernelSettings?
+    /// What the engine keeps for a running container that the kernel does not show (Docker's
+    /// `config.v2.json` and `hostconfig.json`): health check, restart policy, networks,
+    /// published ports, ulimit overrides. nil where the engine keeps none that cloister reads;
+    /// for a container of another OCI engine its fields are listed in `unknown`.
+    public var engineSettings: EngineSettings?
 
     public init(
         id: String, kind: WorkloadKind, runtime: String, name: String, pid: Int? = nil,
@@ -122,6 +127,50 @@ public struct Posture: Codable, Sendable, Equatable {
         self.location = nil
         self.fieldLocations = [:]
         self.defaulted = []
+    }
+}
+
+// MARK: - Engine settings
+
+/// A container's settings as its engine keeps them, for what the kernel cannot show: whether a
+/// health check runs, what restarts the container, which networks and host ports it has.
+public struct EngineSettings: Codable, Sendable, Equatable {
+    /// The files read (`…/containers/ID/config.v2.json`, `…/hostconfig.json`).
+    public var sources: [String]
+    /// A health check is configured: the image's HEALTHCHECK or `--health-cmd`; `NONE` is none.
+    public var healthCheck: Bool?
+    /// `no`, `always`, `unless-stopped`, `on-failure`.
+    public var restartPolicy: String?
+    /// `on-failure`'s maximum retry count (0: unlimited).
+    public var restartMaxRetries: Int?
+    /// The networks the container is attached to (`bridge` is Docker's default docker0).
+    public var networks: [String]?
+    /// The host ports the engine bound for the container (Docker `NetworkSettings.Ports`).
+    public var publishedPorts: [PublishedPort]?
+    /// Resource limits set for this container at run time (`--ulimit`), overriding the daemon's defaults.
+    public var ulimits: [ResourceLimit]?
+
+    public init(sources: [String]) {
+        self.sources = sources
+    }
+}
+
+/// A host port bound for a container: `hostIP:hostPort` → `containerPort/protocol`.
+public struct PublishedPort: Codable, Sendable, Equatable {
+    /// As the engine bound it: `0.0.0.0`, `::` or empty for every interface.
+    public var hostIP: String
+    public var hostPort: Int
+    public var containerPort: Int
+    public var `protocol`: String
+    /// Bound on every host interface (`0.0.0.0`, `::`, or no address).
+    public var allInterfaces: Bool
+
+    public init(hostIP: String, hostPort: Int, containerPort: Int, protocol: String) {
+        self.hostIP = hostIP
+        self.hostPort = hostPort
+        self.containerPort = containerPort
+        self.protocol = `protocol`
+        self.allInterfaces = ["", "0.0.0.0", "::", "[::]"].contains(hostIP)
     }
 }
 
@@ -609,6 +658,11 @@ public struct Mount: Codable, Sendable, Equatable {
     /// set only where the path is that engine's per-workload file for this very workload
     /// (`EngineFiles`). A path the workload's owner chose is never engine-managed.
     public var managedBy: String?
+    /// Mount propagation with the host, from mountinfo's optional fields: `shared` (in a peer
+    /// group with a host mount: mounts made on either side appear on the other), `slave`
+    /// (receives the host's), `private` (nothing crosses, including a peer group only among the
+    /// workload's own mounts), `unbindable`. nil for a declared mount that does not say.
+    public var propagation: String?
 
     public init(
         source: String, target: String, readOnly: Bool, type: String, root: String? = nil,
@@ -680,6 +734,10 @@ public struct CgroupLimits: Codable, Sendable, Equatable {
     public var cpuWeight: UInt64?
     /// cgroup v1 devices.list says every device is allowed (`a *:* rwm`).
     public var devicesAllowAll: Bool?
+    /// A CPU priority other than the default is set: v1 cpu.shares other than 1024; v2
+    /// cpu.weight other than 100 (the kernel's default) and 39 (what runc writes for 1024
+    /// shares). nil where neither file was read.
+    public var cpuPrioritySet: Bool?
 
     public init(version: String, path: String) {
         self.version = version

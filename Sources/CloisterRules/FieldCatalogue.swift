@@ -80,6 +80,8 @@ public struct FieldCatalogue: Sendable {
         for (group, _) in SeccompReachable.groups {
             values["seccomp.reachable." + group] = SeccompReach.allCases.map(\.rawValue)
         }
+        values["mounts[].propagation"] = ["shared", "slave", "private", "unbindable"]
+        values["engineSettings.restartPolicy"] = ["no", "always", "unless-stopped", "on-failure"]
         return values
     }()
 
@@ -175,6 +177,7 @@ public struct FieldCatalogue: Sendable {
             Mount(source: "/dev/sda1", target: "/data", readOnly: true, type: "ext4", root: "/", hostPath: "/srv",
                   options: ["ro"], managedBy: "docker")
         ]
+        posture.mounts[0].propagation = "private"
         posture.readOnlyRootfs = true
         var cgroup = CgroupLimits(version: "v2", path: "/sys/fs/cgroup/x")
         cgroup.memoryMax = .value(1)
@@ -184,6 +187,7 @@ public struct FieldCatalogue: Sendable {
         cgroup.cpuPeriod = 100000
         cgroup.cpuWeight = 100
         cgroup.devicesAllowAll = false
+        cgroup.cpuPrioritySet = false
         posture.cgroup = cgroup
         posture.exposure = Exposure(score: 0, level: "perfect")
         posture.hypervisor = Hypervisor(
@@ -226,6 +230,14 @@ public struct FieldCatalogue: Sendable {
         posture.intelRdt = IntelRDT(closID: "guaranteed", l3CacheSchema: "L3:0=ff", memBwSchema: "MB:0=50")
         posture.kernelSettings = KernelSettings(
             unprivilegedBPFDisabled: 2, unprivilegedUserfaultfd: 0, perfEventParanoid: 3, ptraceScope: 1)
+        var settings = EngineSettings(sources: ["/var/lib/docker/containers/x/config.v2.json"])
+        settings.healthCheck = true
+        settings.restartPolicy = "on-failure"
+        settings.restartMaxRetries = 5
+        settings.networks = ["bridge"]
+        settings.publishedPorts = [PublishedPort(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, protocol: "tcp")]
+        settings.ulimits = [ResourceLimit(name: "nofile", soft: "1024", hard: "2048")]
+        posture.engineSettings = settings
         return posture
     }
 }

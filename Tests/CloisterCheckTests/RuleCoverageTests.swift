@@ -38,6 +38,11 @@ struct RuleCoverageTests {
         // `drift` compares a live workload with its declared configuration (`scan --declared`).
         "drift-seccomp", "drift-seccomp-surface", "drift-capabilities", "drift-namespace", "drift-user-namespace",
         "drift-read-only-rootfs", "drift-no-new-privs", "drift-mount-writable", "drift-groups", "drift-rlimit",
+        // What only the running engine keeps (`engineSettings`: Docker's config.v2.json and
+        // hostconfig.json) and a live mount's propagation with the host: no configuration format fills these fields yet, so they stay silent on
+        // every file and are tested on live Docker containers (DockerRuntimeSettingsTests).
+        "ct-mount-propagation-shared", "ct-privileged-port-mapped", "ct-port-all-interfaces",
+        "ct-restart-policy", "ct-ulimit-override", "ct-no-healthcheck", "ct-default-bridge",
     ]
 
     /// Checks the files together (as one `cloister check` run does) and evaluates the rules.
@@ -187,6 +192,9 @@ struct RuleConfigCase: Sendable, CustomTestStringConvertible {
         RuleConfigCase("ct-writable-rootfs", fires: [pod("writable", container: "    securityContext: {readOnlyRootFilesystem: false}")]),
         RuleConfigCase("ct-no-new-privs-unset", fires: [pod("escalation", container: "    securityContext: {allowPrivilegeEscalation: true}")]),
         RuleConfigCase("ct-root-no-userns", fires: [pod("root", pod: "  securityContext: {runAsUser: 0}")]),
+        RuleConfigCase("ct-cpu-priority-unset", fires: [File(
+            "no-cpu-shares/config.json", Hardened.oci.text.replacingOccurrences(of: ", \"cpu\": {\"shares\": 512}", with: ""))]),
+        RuleConfigCase("ct-host-userns", fires: [pod("non-root-host-users", pod: "  securityContext: {runAsUser: 1000}")]),
         RuleConfigCase("ct-devices-exposed", fires: [compose("serial", service: "    devices:\n      - /dev/ttyUSB0:/dev/ttyUSB0")]),
 
         // MARK: escape exposures
@@ -273,7 +281,7 @@ enum Hardened {
               {"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"},
               {"type": "mount"}, {"type": "user"}, {"type": "cgroup"}
             ],
-            "resources": {"memory": {"limit": 268435456}, "pids": {"limit": 128}},
+            "resources": {"memory": {"limit": 268435456}, "pids": {"limit": 128}, "cpu": {"shares": 512}},
             "maskedPaths": ["/proc/kcore", "/proc/keys", "/sys/firmware"],
             "readonlyPaths": ["/proc/sys", "/proc/sysrq-trigger", "/proc/bus", "/proc/fs", "/proc/irq"],
             "seccomp": {
