@@ -58,7 +58,7 @@ build_image() {
     local work
     work=$(mktemp -d "$LAB/build.XXXXXX")
     chmod 0755 "$work"   # apt-get download drops to _apt, which must reach the kernel directory
-    trap 'rm -rf "$work"' EXIT
+    trap 'umount "$work/root/proc" 2>/dev/null; rm -rf --one-file-system "$work"' EXIT
     local started=$SECONDS
     log "debootstrap bookworm ($PACKAGES)"
     debootstrap --variant=minbase --include="$PACKAGES" bookworm "$work/root" http://deb.debian.org/debian \
@@ -75,8 +75,12 @@ build_image() {
     # transitions and file types are the policy's own; mke2fs -d copies the security.selinux
     # attributes into the image.
     sed -i 's/^SELINUX=.*/SELINUX=permissive/' "$work/root/etc/selinux/config"
-    chroot "$work/root" setfiles -F /etc/selinux/default/contexts/files/file_contexts / \
-        >"$work/setfiles.log" 2>&1 || { tail -n 20 "$work/setfiles.log" >&2; die "setfiles failed"; }
+    # (setfiles sets each label through /proc/self/fd, so the chroot needs a /proc.)
+    mount -t proc proc "$work/root/proc"
+    local labelled=0
+    chroot "$work/root" setfiles -F /etc/selinux/default/contexts/files/file_contexts / >"$work/setfiles.log" 2>&1 || labelled=$?
+    umount "$work/root/proc"
+    [[ $labelled == 0 ]] || { tail -n 20 "$work/setfiles.log" >&2; die "setfiles failed"; }
     # Where the payload disk is mounted, and the guest's only process.
     mkdir -p "$work/root/lab"
     cat >"$work/root/sbin/lab-init" <<'INIT'
