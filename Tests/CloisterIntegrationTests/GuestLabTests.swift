@@ -150,6 +150,12 @@ struct GuestLabTests {
         // launch checks the label itself: a drift would have stopped the workload and said so.
         let log = try #require(console.notes.first { $0.hasPrefix("launch log: ") })
         #expect(!log.contains("drift"), "\(log)")
+        // The same profile in complain mode refuses nothing: launch reads it back, calls it drift
+        // and stops the workload (exit 1).
+        #expect(console.notes.contains("launch complain exit 1"), "\(console.notes)")
+        let complain = try #require(console.notes.first { $0.hasPrefix("launch complain log: ") })
+        #expect(complain.contains("drift: mac.apparmor: expected cloister_guest_web_complain (enforce), observed cloister_guest_web_complain (complain)"), "\(complain)")
+        #expect(complain.contains("was stopped"), "\(complain)")
     }
 
     @Test("cgroup v2 limits of crun and runc containers from the unified hierarchy, as declared",

@@ -78,12 +78,22 @@ dmesg | grep 'apparmor="DENIED"' | grep 'profile="cloister_guest_web"' | sed 's/
 /usr/local/bin/cloister launch --rootfs $R --apparmor cloister_guest_web -- /bin/sleep 1000 >/tmp/launch.log 2>&1 &
 launcher=$!
 for i in $(seq 1 60); do
-    sleeper=$(for pid in $(pgrep -x sleep); do grep -q '^cloister_guest_web' /proc/$pid/attr/current 2>/dev/null && echo $pid; done | head -n1)
+    # The aa-generated container's sleep has the same label: skip podman's (libpod) cgroups.
+    sleeper=$(for pid in $(pgrep -x sleep); do grep -q '^cloister_guest_web' /proc/$pid/attr/current 2>/dev/null && \
+        ! grep -q libpod /proc/$pid/cgroup && echo $pid; done | head -n1)
     [ -n "$sleeper" ] && break
     sleep 1
 done
 note "launch pid ${sleeper:-none} label $(cat /proc/${sleeper:-0}/attr/current 2>/dev/null)"
 kill -0 $launcher 2>/dev/null && note "launch running" || note "launch exited: $(tr '\n' ' ' </tmp/launch.log)"
+# The same profile loaded in complain mode only logs: launch's verification must call that drift
+# and stop the workload.
+sed 's/^profile cloister_guest_web /profile cloister_guest_web_complain /' /tmp/cloister_guest_web.aa >/tmp/complain.aa
+apparmor_parser --complain -r /tmp/complain.aa || note "complain profile refused"
+timeout 120 /usr/local/bin/cloister launch --rootfs $R --apparmor cloister_guest_web_complain -- /bin/sleep 1000 \
+    >/tmp/launch-complain.log 2>&1
+note "launch complain exit $?"
+note "launch complain log: $(tr '\n' ' ' </tmp/launch-complain.log)"
 
 $P ps -a --format '{{.Names}} {{.Status}}' | sed 's/^/CLOISTER-LAB-NOTE ps /'
 
