@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The guest lab: a Debian 12 guest with a kernel this host cannot run itself (AppArmor active,
-# cgroup v2 only), booted under qemu TCG, where cloister scans real containers and the results
+# The guest lab: a Debian 12 guest with a kernel this host cannot run itself (AppArmor or SELinux
+# active, cgroup v2 only), booted under qemu TCG, where cloister scans real containers and the results
 # come back over the serial console.
 #
 #   scripts/guest-lab.sh image              build (or reuse) the guest image
@@ -11,9 +11,10 @@
 #
 # Inputs (all from Debian's archive, as test-assets/ are):
 # - root image: `debootstrap --variant=minbase` of bookworm with podman, crun, runc, apparmor,
-#   busybox-static and the libraries cloister links (libseccomp2, libcap2, libselinux1,
-#   libapparmor1, libxml2), plus the modules of test-assets/vmlinuz's kernel package; made into
-#   an ext4 image with `mke2fs -d` (nothing mounted). Cached in test-assets/guest-lab/ by the
+#   selinux-policy-default, busybox-static and the libraries cloister links (libseccomp2, libcap2,
+#   libselinux1, libapparmor1, libxml2), plus the modules of test-assets/vmlinuz's kernel
+#   package; every file labelled by setfiles (in a chroot, with /proc mounted there for the
+#   time it runs); made into an ext4 image with `mke2fs -d`. Cached in test-assets/guest-lab/ by the
 #   hash of its inputs (this file, which holds the package list and the init, and the kernel
 #   package); rebuilt only when they change. Booted with snapshot=on: a run never changes it.
 # - payload image: the cloister build under test laid out as deploy/Containerfile lays it out
@@ -22,8 +23,8 @@
 #   rootfs of test-assets/ for containers, and the scenario. Made fresh every run.
 #
 # The guest's /init mounts proc, sys, devtmpfs, cgroup2 (every controller enabled for
-# children), securityfs, copies the payload's install/ tree over /, runs /lab/scenario.sh and
-# powers off. The scenario prints its results
+# children), securityfs, loads the SELinux policy when SELinux is the LSM, copies the payload's
+# install/ tree over /, runs /lab/scenario.sh and powers off. The scenario prints its results
 # between CLOISTER-LAB-BEGIN NAME and CLOISTER-LAB-END NAME lines (base64, one line), and the
 # init prints CLOISTER-LAB-DONE at the end.
 set -euo pipefail
