@@ -28,6 +28,11 @@ enum HostInspector {
         if facts.lsms == nil {
             facts.unknown["lsms"] = "securityfs is not mounted at /sys/kernel/security, so the LSM list cannot be read"
         }
+        switch root.readTextIfPresent("/sys/fs/selinux/enforce").map(firstLine) {
+        case "1": facts.selinuxEnforcing = true
+        case "0": facts.selinuxEnforcing = false
+        default: break
+        }
         facts.cgroupVersion = cgroupVersion(mounts: mounts)
         facts.unprivilegedUserNamespaces = root.readTextIfPresent("/proc/sys/kernel/unprivileged_userns_clone")
             .flatMap { Int(firstLine($0)) }.map { $0 != 0 }

@@ -255,6 +255,8 @@ struct PostureBuilder {
             } else if selinuxActive == true {
                 unknown[.macSELinux] = "SELinux is active but \(base)/attr/current cannot be read"
             }
+            // Permissive: the kernel logs what the domain is not allowed and refuses nothing.
+            if host.selinuxEnforcing == false { labels.selinux?.confined = false }
         }
         return labels
     }
