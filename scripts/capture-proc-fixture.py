@@ -116,6 +116,7 @@ def main():
         copy(f"/proc/sys/{name}", f"{out}/proc/sys/{name}")
     copy("/sys/kernel/security/lsm", f"{out}/sys/kernel/security/lsm")
     copy("/sys/module/apparmor/parameters/enabled", f"{out}/sys/module/apparmor/parameters/enabled")
+    copy("/sys/fs/selinux/enforce", f"{out}/sys/fs/selinux/enforce")
     for root, _dirs, files in os.walk("/run/runc"):
         for name in files:
             if name == "state.json":

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# The guest lab: a Debian 12 guest with a kernel this host cannot run itself (AppArmor active,
-# cgroup v2 only), booted under qemu TCG, where cloister scans real containers and the results
+# The guest lab: a Debian 12 guest with a kernel this host cannot run itself (AppArmor or SELinux
+# active, cgroup v2 only), booted under qemu TCG, where cloister scans real containers and the results
 # come back over the serial console.
 #
 #   scripts/guest-lab.sh image              build (or reuse) the guest image
 #   scripts/guest-lab.sh run SCENARIO OUT   boot it, run SCENARIO (a shell script) inside, write
 #                                           the console log to OUT; exit 0 when the guest
-#                                           reached the end marker
+#                                           reached the end marker. LAB_LSM=selinux boots
+#                                           SELinux (permissive) instead of AppArmor.
 #
 # Inputs (all from Debian's archive, as test-assets/ are):
 # - root image: `debootstrap --variant=minbase` of bookworm with podman, crun, runc, apparmor,
-#   busybox-static and the libraries cloister links (libseccomp2, libcap2, libselinux1,
-#   libapparmor1, libxml2), plus the modules of test-assets/vmlinuz's kernel package; made into
-#   an ext4 image with `mke2fs -d` (nothing mounted). Cached in test-assets/guest-lab/ by the
+#   selinux-policy-default, busybox-static and the libraries cloister links (libseccomp2, libcap2,
+#   libselinux1, libapparmor1, libxml2), plus the modules of test-assets/vmlinuz's kernel
+#   package; every file labelled by setfiles (in a chroot, with /proc mounted there for the
+#   time it runs); made into an ext4 image with `mke2fs -d`. Cached in test-assets/guest-lab/ by the
 #   hash of its inputs (this file, which holds the package list and the init, and the kernel
 #   package); rebuilt only when they change. Booted with snapshot=on: a run never changes it.
 # - payload image: the cloister build under test laid out as deploy/Containerfile lays it out
@@ -21,8 +23,8 @@
 #   rootfs of test-assets/ for containers, and the scenario. Made fresh every run.
 #
 # The guest's /init mounts proc, sys, devtmpfs, cgroup2 (every controller enabled for
-# children), securityfs, copies the payload's install/ tree over /, runs /lab/scenario.sh and
-# powers off. The scenario prints its results
+# children), securityfs, loads the SELinux policy when SELinux is the LSM, copies the payload's
+# install/ tree over /, runs /lab/scenario.sh and powers off. The scenario prints its results
 # between CLOISTER-LAB-BEGIN NAME and CLOISTER-LAB-END NAME lines (base64, one line), and the
 # init prints CLOISTER-LAB-DONE at the end.
 set -euo pipefail
@@ -34,8 +36,10 @@ log() { printf 'guest-lab: %s\n' "$*" >&2; }
 die() { printf 'guest-lab: %s\n' "$*" >&2; exit 2; }
 
 # python3: scripts/capture-proc-fixture.py captures fixture trees inside the guest.
-PACKAGES=podman,crun,runc,conmon,containernetworking-plugins,apparmor,busybox-static,libseccomp2,libcap2,libselinux1,libapparmor1,libxml2,iproute2,procps,python3
-IMAGE_VERSION=2   # bump when the image's layout or /init below changes
+# selinux-policy-default (with policycoreutils: load_policy, setfiles, semodule): the SELinux
+# boot (LAB_LSM=selinux) loads Debian's reference policy, permissive.
+PACKAGES=podman,crun,runc,conmon,containernetworking-plugins,apparmor,busybox-static,libseccomp2,libcap2,libselinux1,libapparmor1,libxml2,iproute2,procps,python3,selinux-policy-default
+IMAGE_VERSION=3   # bump when the image's layout or /init below changes
 IMAGE_INPUTS="v$IMAGE_VERSION bookworm $PACKAGES"
 
 kernel_pkg() { awk '{print $1}' "$ASSETS/vmlinuz.source"; }
@@ -55,7 +59,7 @@ build_image() {
     local work
     work=$(mktemp -d "$LAB/build.XXXXXX")
     chmod 0755 "$work"   # apt-get download drops to _apt, which must reach the kernel directory
-    trap 'rm -rf "$work"' EXIT
+    trap 'umount "$work/root/proc" 2>/dev/null; rm -rf --one-file-system "$work"' EXIT
     local started=$SECONDS
     log "debootstrap bookworm ($PACKAGES)"
     debootstrap --variant=minbase --include="$PACKAGES" bookworm "$work/root" http://deb.debian.org/debian \
@@ -67,6 +71,17 @@ build_image() {
     dpkg-deb -x "$work"/kernel/*.deb "$work/kernel/x"
     cp -a "$work/kernel/x/lib/modules" "$work/root/lib/"
     rm -rf "$work/root/var/cache/apt/archives"/*.deb "$work/kernel"
+    # SELinux: permissive (the guest runs no systemd and no policy module for containers, see
+    # docs/testing.md), and every file labelled as the policy's file_contexts says, so exec
+    # transitions and file types are the policy's own; mke2fs -d copies the security.selinux
+    # attributes into the image.
+    sed -i 's/^SELINUX=.*/SELINUX=permissive/' "$work/root/etc/selinux/config"
+    # (setfiles sets each label through /proc/self/fd, so the chroot needs a /proc.)
+    mount -t proc proc "$work/root/proc"
+    local labelled=0
+    chroot "$work/root" setfiles -F /etc/selinux/default/contexts/files/file_contexts / >"$work/setfiles.log" 2>&1 || labelled=$?
+    umount "$work/root/proc"
+    [[ $labelled == 0 ]] || { tail -n 20 "$work/setfiles.log" >&2; die "setfiles failed"; }
     # Where the payload disk is mounted, and the guest's only process.
     mkdir -p "$work/root/lab"
     cat >"$work/root/sbin/lab-init" <<'INIT'
@@ -84,6 +99,9 @@ mkdir -p /var/lib/containers && mount -t tmpfs tmpfs /var/lib/containers
 modprobe overlay 2>/dev/null
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t securityfs securityfs /sys/kernel/security
+# Booted with security=selinux: load the policy as an init does (it mounts selinuxfs and keeps
+# the mode /etc/selinux/config and enforcing= give).
+if grep -qw selinux /sys/kernel/security/lsm; then load_policy -i || echo "CLOISTER-LAB-NOTE load_policy failed $?"; fi
 # Containers' cgroups need the controllers delegated below the root.
 for c in $(cat /sys/fs/cgroup/cgroup.controllers); do echo "+$c" > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null; done
 hostname cloister-lab
@@ -142,11 +160,19 @@ run_scenario() {
     payload=$(mktemp "${TMPDIR:-/tmp}/cloister-lab.XXXXXX.img")
     build_payload "$scenario" "$payload"
     local started=$SECONDS
+    # The major LSM: AppArmor (Debian's default), or SELinux with Debian's reference policy,
+    # permissive (enforcing=0).
+    local lsm="apparmor=1 security=apparmor"
+    case ${LAB_LSM:-apparmor} in
+        apparmor) ;;
+        selinux) lsm="selinux=1 security=selinux enforcing=0" ;;
+        *) die "LAB_LSM: apparmor or selinux" ;;
+    esac
     # TCG: a stock guest kernel does not boot under this host's nested KVM. Root on NVMe
     # (built into the cloud kernel; virtio-blk is a module), read-only image with snapshot=on.
     timeout "${LAB_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -m 2048 -smp 2 -nographic -no-reboot \
         -kernel "$ASSETS/vmlinuz" \
-        -append "console=ttyS0 root=/dev/nvme0n1 rw init=/sbin/lab-init apparmor=1 security=apparmor systemd.unified_cgroup_hierarchy=1 panic=-1 quiet" \
+        -append "console=ttyS0 root=/dev/nvme0n1 rw init=/sbin/lab-init $lsm systemd.unified_cgroup_hierarchy=1 panic=-1 quiet" \
         -drive "file=$LAB/root.img,if=none,id=root,format=raw,snapshot=on" -device nvme,drive=root,serial=root \
         -drive "file=$payload,if=none,id=lab,format=raw,readonly=on" -device nvme,drive=lab,serial=lab \
         -net none -serial "file:$console" -monitor none </dev/null >/dev/null 2>&1 || true

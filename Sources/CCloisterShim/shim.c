@@ -50,6 +50,18 @@ int cl_openat_in_root(int dirfd, const char *path, int flags) {
     return (int)fd;
 }
 
+int cl_openat_beneath(int dirfd, const char *path, int flags) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (unsigned long long)(flags | O_CLOEXEC);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    long fd;
+    do {
+        fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    } while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+    return (int)fd;
+}
+
 int cl_have_openat2(void) {
     struct open_how how;
     memset(&how, 0, sizeof how);
@@ -208,5 +220,45 @@ pid_t cl_wait_tracee(pid_t tid, int *status, long timeout_us) {
         // The stop usually comes within microseconds; poll finely at first, then back off.
         struct timespec pause = {0, elapsed < 1000 ? 20000L : 200000L};
         nanosleep(&pause, NULL);
+    }
+}
+
+// Signals as data (`scan --watch`): the handler only writes the signal's number to a pipe
+// (write(2) is async-signal-safe), and the scanning thread reads it when it waits between
+// scans, so a signal never lands in the middle of a report. Blocking the signals instead is
+// not enough: the Swift runtime's main thread does not keep the mask it was given.
+#include <poll.h>
+static int cl_signal_pipe[2] = {-1, -1};
+
+static void cl_signal_to_pipe(int signal) {
+    int saved = errno;
+    unsigned char byte = (unsigned char)signal;
+    if (cl_signal_pipe[1] >= 0) (void)!write(cl_signal_pipe[1], &byte, 1);
+    errno = saved;
+}
+
+int cl_signal_pipe_install(const int *signals, int count) {
+    if (cl_signal_pipe[0] < 0 && pipe2(cl_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
+    for (int i = 0; i < count; i++) {
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = cl_signal_to_pipe;
+        action.sa_flags = SA_RESTART;
+        sigemptyset(&action.sa_mask);
+        if (sigaction(signals[i], &action, NULL) != 0) return -1;
+    }
+    return 0;
+}
+
+int cl_signal_pipe_wait(int timeout_ms) {
+    if (cl_signal_pipe[0] < 0) return -1;
+    struct pollfd ready = {.fd = cl_signal_pipe[0], .events = POLLIN};
+    for (;;) {
+        int n = poll(&ready, 1, timeout_ms);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return 0;
+        unsigned char byte;
+        if (read(cl_signal_pipe[0], &byte, 1) == 1) return byte;
+        return 0;
     }
 }

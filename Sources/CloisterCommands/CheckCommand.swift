@@ -55,6 +55,13 @@ public struct CheckCommand: CloisterSubcommand {
             valueName: "file"))
     public var libvirtQemuConf: String?
 
+    @Option(
+        name: .customLong("seccomp-root"),
+        help: ArgumentHelp(
+            "The kubelet's seccomp directory, where a pod's Localhost seccomp profiles are read (never followed out of it). Default: /var/lib/kubelet/seccomp.",
+            valueName: "dir"))
+    public var seccompRoot: String = "/var/lib/kubelet/seccomp"
+
     /// The same report, rule, policy, baseline and gate flags as `scan`.
     @OptionGroup var assessment: AssessmentOptions
 
@@ -91,7 +98,9 @@ public struct CheckCommand: CloisterSubcommand {
         // Bad rule, policy or baseline files stop here (exit 2): there is nothing to judge with.
         var settings = assessment.settings
         settings.podSecurity = try podSecurity
-        let checked = try CheckPipeline(paths: paths, qemuArguments: qemuArguments, libvirtQemuConf: libvirtQemuConf).run(settings: settings)
+        let checked = try CheckPipeline(
+            paths: paths, qemuArguments: qemuArguments, libvirtQemuConf: libvirtQemuConf, seccompRoot: seccompRoot
+        ).run(settings: settings)
         let result = checked.result
         if assessment.format == .json {
             if assessment.output == nil {

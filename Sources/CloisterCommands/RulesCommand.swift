@@ -27,6 +27,18 @@ struct RulesLocation: ParsableArguments {
         throw InputErrors.usage("no rules directory found beside the cloister executable; pass --rules DIR or set CLOISTER_RULES")
     }
 
+    /// The host rules of `host/`; a bad file is printed with file and line and exits 2.
+    func hostRules() throws -> [HostRuleEntry] {
+        do {
+            return try HostRuleEntry.load(directory: try directory())
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            InputErrors.print(error)
+            throw ExitCode(Gate.usageOrInputError)
+        }
+    }
+
     /// Loads the pack; a bad file is printed with file and line and exits 2 (input error).
     func load() throws -> RulePack {
         let directory = try directory()
@@ -148,13 +160,16 @@ extension RulesCommand {
             let pack = try location.load()
             let kindFilter = kind.flatMap(WorkloadKind.init(rawValue:))
             let rules = pack.rules.filter { rule in kindFilter.map { rule.applies(to: $0) } ?? true }
+            // Host rules judge the host, not a workload of some kind: listed unless a kind is asked.
+            let hostRules = kindFilter == nil ? try location.hostRules() : []
             if format == .json {
                 let standards = pack.standards.filter { rule in kindFilter.map { rule.applies(to: $0) } ?? true }
                 RulesJSON.print(.object([
                     "schema": .string(RulesJSON.listSchema),
                     "files": .array(pack.files.map { .string($0) }),
                     "rules": .array(rules.map { RulesJSON.rule($0, engine: true, full: false) }
-                        + standards.map { RulesJSON.rule($0, engine: false, full: false) }),
+                        + standards.map { RulesJSON.rule($0, engine: false, full: false) }
+                        + hostRules.map { $0.json(full: false) }),
                 ]))
                 return
             }
@@ -179,6 +194,18 @@ extension RulesCommand {
                 }
                 Swift.print("\(standards.count) control(s)")
             }
+            if !hostRules.isEmpty {
+                Swift.print("\nHost rules, findings on the host from its daemons' configuration and its packages (host/):")
+                let width = max(hostRules.map(\.id.count).max() ?? 2, 2)
+                let subjectWidth = max(hostRules.map(\.subject.count).max() ?? 2, 2)
+                for rule in hostRules {
+                    Swift.print(
+                        rule.id.padding(toLength: width + 2, withPad: " ", startingAt: 0)
+                            + rule.severity.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
+                            + rule.subject.padding(toLength: subjectWidth + 2, withPad: " ", startingAt: 0) + rule.title)
+                }
+                Swift.print("\(hostRules.count) host rule(s)")
+            }
         }
     }
 
@@ -195,6 +222,16 @@ extension RulesCommand {
 
         func run() async throws {
             let pack = try location.load()
+            if pack.rule(id: id) == nil, let host = try location.hostRules().first(where: { $0.id == id }) {
+                if format == .json {
+                    guard case .object(var object) = host.json(full: true) else { return }
+                    object["schema"] = .string(RulesJSON.showSchema)
+                    RulesJSON.print(.object(object))
+                } else {
+                    Swift.print(host.text)
+                }
+                return
+            }
             guard let rule = pack.rule(id: id) else {
                 let close = (pack.rules + pack.standards).map(\.id).filter { $0.contains(id) || id.contains($0) }
                 let hint = close.isEmpty ? "" : " (did you mean \(close.joined(separator: ", "))?)"

@@ -47,6 +47,11 @@ public struct ServeCommand: CloisterSubcommand {
     @Option(name: .long, help: "Seconds between the end of one scan and the start of the next.")
     var interval: Double = 30
 
+    @Option(
+        name: .long,
+        help: "Every Nth rescan reads every workload again; the others read again only the workloads the kernel shows changed (1: every rescan reads everything).")
+    var fullScanEvery = 10
+
     @Option(name: .long, help: "Scan a captured tree under this directory instead of / (as `scan --root`).")
     var root: String?
 
@@ -133,6 +138,7 @@ public struct ServeCommand: CloisterSubcommand {
         where !(value > 0 && value <= 86400) {
             throw ValidationError("\(name) takes seconds, more than 0 and at most 86400, not \(value)")
         }
+        if fullScanEvery < 1 { throw ValidationError("--full-scan-every takes 1 or more, not \(fullScanEvery)") }
         if maxBodyBytes < 1 { throw ValidationError("--max-body-bytes must be at least 1") }
         if maxConcurrentRequests < 1 { throw ValidationError("--max-concurrent-requests must be at least 1") }
         _ = try runtimeClasses()
@@ -206,6 +212,8 @@ public struct ServeCommand: CloisterSubcommand {
         // The judge's engine serves every rescan too: building one compiles every rule.
         var rescanJudges = judges
         rescanJudges.engine = judge.engine
+        // Rescans reuse the postures of workloads that did not change (ScanMemory).
+        let memory = ScanMemory(fullScanEvery: fullScanEvery)
         let pipeline = ScanPipeline(
             ScanPipeline.Options(
                 root: root, seccompFilters: false,
@@ -217,7 +225,7 @@ public struct ServeCommand: CloisterSubcommand {
                 maxBodyBytes: maxBodyBytes, requestTimeout: .milliseconds(Int64(requestTimeout * 1000)),
                 maxConcurrentRequests: maxConcurrentRequests, idleTimeout: .milliseconds(Int64(idleTimeout * 1000))),
             mutate: mutate, judge: judge, scanning: !noScan,
-            scan: { [rescanJudges] in try pipeline.run(judges: rescanJudges).report })
+            scan: { [rescanJudges, memory] in try pipeline.run(judges: rescanJudges, memory: memory).report })
     }
 
     /// Replaces this process with `cloister-serve` from cloister's own directory, with the same

@@ -11,13 +11,19 @@ public struct DeclaredPosture: Sendable {
         posture = Posture(id: id, kind: kind, runtime: runtime, name: name, source: .declared)
         self.file = file
         posture.location = cursor?.location(file: file) ?? SourceLocation(file: file)
+        posture.unknown["kernelSettings"] = Self.kernelSettingsUnknown
     }
 
     public init(id: String, kind: WorkloadKind, runtime: String, name: String, file: String, line: Int?, path: String? = nil) {
         posture = Posture(id: id, kind: kind, runtime: runtime, name: name, source: .declared)
         self.file = file
         posture.location = SourceLocation(file: file, line: line, path: path)
+        posture.unknown["kernelSettings"] = Self.kernelSettingsUnknown
     }
+
+    /// A file does not say which node's kernel runs the workload.
+    public static let kernelSettingsUnknown =
+        "the host kernel's settings (unprivileged_bpf_disabled, unprivileged_userfaultfd, perf_event_paranoid, ptrace_scope) belong to the node, not the file"
 
     /// `field` (a posture JSON path) was declared at `cursor`.
     public mutating func declared(_ field: String, at cursor: DocCursor?) {

@@ -494,6 +494,8 @@ struct PodFields {
     var sysctls: [String] = []
     var windowsHostProcess: Bool?
     var volumes: [PodVolume] = []
+    var seccompProfileType: String?
+    var seccompLocalhostProfile: String?
 
     init(podSpec: DocCursor, kind: String) throws(DocumentError) {
         self.kind = kind
@@ -508,6 +510,8 @@ struct PodFields {
             sysctls.append("\(try name.string())=\(try sysctl["value"]?.string() ?? "")")
         }
         windowsHostProcess = try context?.at("windowsOptions", "hostProcess")?.bool()
+        seccompProfileType = try context?.at("seccompProfile", "type")?.string()
+        seccompLocalhostProfile = try context?.at("seccompProfile", "localhostProfile")?.string()
         for volume in try podSpec["volumes"]?.list() ?? [] {
             guard volume.node.entries != nil else { throw volume.error("must be a mapping, not \(volume.node.kindName)") }
             guard let name = volume["name"] else { throw volume.error("has no name") }
@@ -534,6 +538,14 @@ struct PodFields {
         pod.sysctls = sysctls
         pod.procMount = try context?["procMount"]?.string()
         pod.windowsHostProcess = try context?.at("windowsOptions", "hostProcess")?.bool() ?? windowsHostProcess
+        // The container's seccompProfile replaces the pod's whole (type and path together).
+        if let profile = context?["seccompProfile"] {
+            pod.seccompProfileType = try profile["type"]?.string()
+            pod.seccompLocalhostProfile = try profile["localhostProfile"]?.string()
+        } else {
+            pod.seccompProfileType = seccompProfileType
+            pod.seccompLocalhostProfile = seccompLocalhostProfile
+        }
         for port in try container["ports"]?.list() ?? [] {
             guard let hostPort = port["hostPort"], try hostPort.int() != 0 else { continue }
             pod.hostPorts.append(

@@ -249,6 +249,10 @@ public enum OCIConfig {
         cgroup.cpuQuota = limit(resources?.cpu?.quota, at: "cpu", "quota", field: "cgroup.cpuQuota")
         cgroup.cpuPeriod = resources?.cpu?.period
         cgroup.cpuWeight = resources?.cpu?.shares
+        // The runtime writes no weight without shares (the cgroup keeps the kernel's default), and
+        // 1024 shares is that default: only other shares set a priority (CIS Docker 5.12).
+        cgroup.cpuPrioritySet = resources?.cpu?.shares.map { $0 != 0 && $0 != 1024 } ?? false
+        if resources?.cpu?.shares != nil { builder.declared("cgroup.cpuPrioritySet", at: resourcesAt?["cpu"]?["shares"]) }
         for (index, rule) in (resources?.devices ?? []).enumerated() {
             let wildcard = rule.type == nil || rule.type == "a"
             let anyNumber = rule.major == nil && rule.minor == nil

@@ -33,6 +33,7 @@ enum DaemonInspector {
             result.append(facts)
         }
         result += libvirt(root: root, processes: processes)
+        result += PodmanConfigInspector.inspect(root: root)
         return result
     }
 

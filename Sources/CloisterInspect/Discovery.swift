@@ -272,7 +272,14 @@ public struct Discovery {
             }
             if workload.name == shortID(workload.id), let name = state.podmanNames[workload.id] { workload.name = name }
         case "docker":
-            if let name = state.dockerName(id: workload.id, root: root) { workload.name = name }
+            if let directory = state.dockerContainerDirectory(id: workload.id, root: root) {
+                workload.attributes["dockerContainerDirectory"] = directory
+                if let bytes = try? Files.read(root.path(directory + "/config.v2.json"), limit: 8 << 20),
+                    let name = EngineStateParser.dockerName(configV2: bytes)
+                {
+                    workload.name = name
+                }
+            }
         case "containerd", "cri-o":
             let identity = state.criIdentity(id: workload.id, runtime: workload.runtime, root: root)
             if let name = identity.name { workload.name = name }

@@ -28,6 +28,11 @@ enum HostInspector {
         if facts.lsms == nil {
             facts.unknown["lsms"] = "securityfs is not mounted at /sys/kernel/security, so the LSM list cannot be read"
         }
+        switch root.readTextIfPresent("/sys/fs/selinux/enforce").map(firstLine) {
+        case "1": facts.selinuxEnforcing = true
+        case "0": facts.selinuxEnforcing = false
+        default: break
+        }
         facts.cgroupVersion = cgroupVersion(mounts: mounts)
         facts.unprivilegedUserNamespaces = root.readTextIfPresent("/proc/sys/kernel/unprivileged_userns_clone")
             .flatMap { Int(firstLine($0)) }.map { $0 != 0 }
@@ -40,6 +45,7 @@ enum HostInspector {
         facts.ptraceScope = root.readTextIfPresent("/proc/sys/kernel/yama/ptrace_scope").flatMap { Int(firstLine($0)) }
         facts.kptrRestrict = root.readTextIfPresent("/proc/sys/kernel/kptr_restrict").flatMap { Int(firstLine($0)) }
         facts.perfEventParanoid = root.readTextIfPresent("/proc/sys/kernel/perf_event_paranoid").flatMap { Int(firstLine($0)) }
+        facts.unprivilegedUserfaultfd = root.readTextIfPresent("/proc/sys/vm/unprivileged_userfaultfd").flatMap { Int(firstLine($0)) }
         facts.seccompActions = root.readTextIfPresent("/proc/sys/kernel/seccomp/actions_avail")
             .map { firstLine($0).split(separator: " ").map(String.init) }
         facts.capLastCap = root.readTextIfPresent("/proc/sys/kernel/cap_last_cap").flatMap { Int(firstLine($0)) }

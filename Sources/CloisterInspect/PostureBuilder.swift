@@ -175,9 +175,33 @@ struct PostureBuilder {
             unknown[FieldPath("ociRuntime")] =
                 "no OCI runtime state for PID \(leader.pid) under /run/runc, /run/crun, /run/youki, /run/containerd/runc or /run/docker/runtime-*, and no conmon or containerd shim naming one"
         }
+        engineSettings(workload, posture: &posture, unknown: &unknown)
         posture.unknown = unknown
         return posture
     }
+
+    /// Docker's own record of the container (config.v2.json, hostconfig.json in its directory
+    /// under the data root); for another OCI engine's container the fields are unknown, so a
+    /// rule on them is undecided rather than silent.
+    func engineSettings(_ workload: DiscoveredWorkload, posture: inout Posture, unknown: inout [FieldPath: String]) {
+        guard workload.kind == .container, Self.ociEngines.contains(workload.runtime) else { return }
+        if workload.runtime == "docker", let directory = workload.attributes["dockerContainerDirectory"] {
+            let config = try? Files.read(root.path(directory + "/config.v2.json"), limit: 8 << 20)
+            let host = try? Files.read(root.path(directory + "/hostconfig.json"), limit: 8 << 20)
+            if let settings = DockerContainerSettings.parse(
+                configV2: config, hostConfig: host, directory: directory)
+            {
+                posture.engineSettings = settings
+                return
+            }
+        }
+        let why = workload.runtime == "docker"
+            ? "Docker's config.v2.json and hostconfig.json for this container could not be read"
+            : "\(workload.runtime) keeps these settings where cloister does not read them"
+        for field in Self.engineSettingFields { unknown[FieldPath("engineSettings.\(field)")] = why }
+    }
+
+    static let engineSettingFields = ["healthCheck", "restartPolicy", "networks", "publishedPorts", "ulimits"]
 
     static func insideID(hostID: UInt32, map: [IDMapRange]) -> UInt32? {
         for range in map where hostID >= range.outside && UInt64(hostID) < UInt64(range.outside) + UInt64(range.count) {
@@ -231,6 +255,8 @@ struct PostureBuilder {
             } else if selinuxActive == true {
                 unknown[.macSELinux] = "SELinux is active but \(base)/attr/current cannot be read"
             }
+            // Permissive: the kernel logs what the domain is not allowed and refuses nothing.
+            if host.selinuxEnforcing == false { labels.selinux?.confined = false }
         }
         return labels
     }
@@ -241,8 +267,24 @@ struct PostureBuilder {
         var mount = Mount(
             source: entry.source, target: entry.mountPoint, readOnly: entry.readOnly, type: entry.fsType,
             root: entry.root, options: entry.mountOptions)
+        mount.propagation = propagation(entry)
         if !Self.isOwnKernelView(entry, ownCgroups: ownCgroups) { mount.hostPath = hostPath(for: entry) }
         return mount
+    }
+
+    /// Propagation with the host: `shared` when the mount is in a peer group a host mount is in
+    /// (mounts made on either side appear on the other), `slave` when it receives from one. A
+    /// peer group of the workload's own (systemd-nspawn makes every mount inside shared among
+    /// the container's mounts) carries nothing to or from the host, so that mount is `private`
+    /// as far as the host is concerned. Peer groups live on one filesystem: only host mounts of
+    /// the same device are compared.
+    func propagation(_ entry: MountInfoEntry) -> String {
+        let host = Set((hostMountsByDevice[DeviceNumber(major: entry.major, minor: entry.minor)] ?? []).flatMap(\.optionalFields))
+        if entry.optionalFields.contains(where: { $0.hasPrefix("shared:") && host.contains($0) }) { return "shared" }
+        if entry.optionalFields.contains(where: { $0.hasPrefix("master:") && host.contains("shared:" + $0.dropFirst("master:".count)) }) {
+            return "slave"
+        }
+        return entry.optionalFields.contains("unbindable") ? "unbindable" : "private"
     }
 
     /// The runtime's standard mounts of the workload's own kernel views are not host
@@ -377,10 +419,12 @@ struct PostureBuilder {
                 limits.cpuPeriod = cpu.period
             }
             if let text = read(directory + "/cpu.weight") { limits.cpuWeight = UInt64(HostInspector.firstLine(text)) }
+            limits.cpuPrioritySet = limits.cpuWeight.map { $0 != 100 && $0 != 39 }
         } else if let directory = v1Path("cpu") {
             if let text = read(directory + "/cpu.cfs_quota_us") { limits.cpuQuota = CgroupFileParser.limit(text) }
             if let text = read(directory + "/cpu.cfs_period_us") { limits.cpuPeriod = UInt64(HostInspector.firstLine(text)) }
             if let text = read(directory + "/cpu.shares") { limits.cpuWeight = UInt64(HostInspector.firstLine(text)) }
+            limits.cpuPrioritySet = limits.cpuWeight.map { $0 != 1024 }
         }
 
         if let directory = v1Path("devices"), let text = read(directory + "/devices.list") {

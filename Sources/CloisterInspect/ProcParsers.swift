@@ -280,6 +280,16 @@ public enum MountInfoParser {
             superOptions: fields.count > separator + 3 ? list(fields[separator + 3]) : [])
     }
 
+    /// A mount's propagation type from mountinfo's optional fields (proc(5)): `shared:N` is
+    /// shared (a mount both shared and `master:M` receives and sends, so it is shared),
+    /// `master:N` alone is slave, `unbindable`, and no tag at all is private.
+    public static func propagation(_ optionalFields: [String]) -> String {
+        if optionalFields.contains(where: { $0.hasPrefix("shared:") }) { return "shared" }
+        if optionalFields.contains(where: { $0.hasPrefix("master:") }) { return "slave" }
+        if optionalFields.contains("unbindable") { return "unbindable" }
+        return "private"
+    }
+
     /// Undoes the kernel's octal escapes (`\040` space, `\011` tab, `\012` newline, `\134` backslash).
     /// Bytes that are not valid UTF-8 come out as `\xNN`.
     public static func unescape(_ field: Substring) -> String {

@@ -78,6 +78,14 @@ struct RuntimeState {
     /// The name in the container's `config.v2.json`, under a data root or, with
     /// `--userns-remap`, under its `UID.GID/` directory there.
     func dockerName(id: String, root: HostRoot) -> String? {
+        guard let directory = dockerContainerDirectory(id: id, root: root),
+            let bytes = try? Files.read(root.path("\(directory)/config.v2.json"), limit: 8 << 20)
+        else { return nil }
+        return EngineStateParser.dockerName(configV2: bytes)
+    }
+
+    /// The container's directory (`DATAROOT[/UID.GID]/containers/ID`) that holds its config.v2.json.
+    func dockerContainerDirectory(id: String, root: HostRoot) -> String? {
         guard CgroupSignature.isHexID(id) else { return nil }
         for dataRoot in dockerDataRoots {
             var directories = [dataRoot]
@@ -85,9 +93,8 @@ struct RuntimeState {
                 directories += entries.filter(Self.isRemapDirectory).sorted().map { "\(dataRoot)/\($0)" }
             }
             for directory in directories {
-                guard let bytes = try? Files.read(root.path("\(directory)/containers/\(id)/config.v2.json"), limit: 8 << 20)
-                else { continue }
-                return EngineStateParser.dockerName(configV2: bytes)
+                let container = "\(directory)/containers/\(id)"
+                if Files.exists(root.path(container + "/config.v2.json")) { return container }
             }
         }
         return nil

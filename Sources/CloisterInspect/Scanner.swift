@@ -29,6 +29,9 @@ public struct HostScanner: Sendable {
         public var host: HostFacts
         public var workloads: [Posture]
         public var issues: [ScanIssue]
+        /// Postures read from the kernel in this scan, and postures a `ScanMemory` let it reuse.
+        public var rebuilt = 0
+        public var reused = 0
     }
 
     public enum ScanError: Error, CustomStringConvertible {
@@ -48,7 +51,19 @@ public struct HostScanner: Sendable {
 
     /// Scans every workload, or only the one process `pid` belongs to.
     /// `phase` is told the name of each phase as it ends (for `CLOISTER_DEBUG_TIMINGS`).
-    public func scan(pid: Int? = nil, phase: (String) -> Void = { _ in }) throws -> Result {
+    /// With `memory`, postures whose workload shows no change since the previous scan with the
+    /// same memory are reused (see `ScanMemory` for what counts as a change).
+    public func scan(pid: Int? = nil, memory: ScanMemory? = nil, phase: (String) -> Void = { _ in }) throws -> Result {
+        if let memory {
+            return try memory.withState { state in try scan(pid: pid, memory: &state, fullScanEvery: memory.fullScanEvery, phase: phase) }
+        }
+        var unused = ScanMemory.State()
+        return try scan(pid: pid, memory: &unused, fullScanEvery: 1, phase: phase)
+    }
+
+    func scan(pid: Int?, memory remembered: inout ScanMemory.State, fullScanEvery: Int, phase: (String) -> Void) throws -> Result {
+        // Signals first: a change after this point is reported by the next scan's call.
+        let changes = fullScanEvery > 1 ? remembered.signals.changed() : (keys: [], everything: true)
         let table: [Int: ProcessRecord]
         do {
             table = try ProcessReader.readAll(root: root)
@@ -90,17 +105,61 @@ public struct HostScanner: Sendable {
         }
         let builder = configured
 
+        // Which postures can be reused, and watches opened before the others are read.
+        let full = fullScanEvery <= 1 || changes.everything || remembered.host != host || remembered.scans % fullScanEvery == 0
+        remembered.scans += 1
+        remembered.host = host
+        var reusedPostures: [Int: Posture] = [:]
+        var fingerprints: [WorkloadFingerprint?] = Array(repeating: nil, count: discovered.count)
+        if fullScanEvery > 1 {
+            let present = Set(discovered.map(\.postureID))
+            for key in remembered.entries.keys where !present.contains(key) {
+                remembered.entries[key] = nil
+                remembered.signals.forget(key: key)
+            }
+            for (index, workload) in discovered.enumerated() {
+                let key = workload.postureID
+                let fingerprint = WorkloadFingerprint(workload, table: table, root: self.root)
+                if !full, !self.compareDeclared, workload.kind != .vm, !changes.keys.contains(key),
+                    let entry = remembered.entries[key], entry.fingerprint == fingerprint
+                {
+                    reusedPostures[index] = entry.posture
+                    continue
+                }
+                remembered.signals.forget(key: key)
+                remembered.entries[key] = nil
+                guard let leader = table[workload.leader],
+                    remembered.signals.watchMounts(key: key, mountinfo: self.root.pid(workload.leader) + "/mountinfo"),
+                    remembered.signals.watchDirectories(
+                        key: key, Self.cgroupDirectories(of: leader, hierarchies: builder.hierarchies, root: self.root))
+                else {
+                    // Not remembered: read again by every scan.
+                    remembered.signals.forget(key: key)
+                    continue
+                }
+                fingerprints[index] = fingerprint
+            }
+        }
+
         let root = self.root
         let compareDeclared = self.compareDeclared
         // Libvirt guests are compared with their domain as the daemon's qemu.conf settles it.
         let qemuConf = compareDeclared && discovered.contains { $0.attributes["libvirtXML"] != nil }
             ? DaemonInspector.libvirtQemuConf(root: root, processes: Array(table.values)) : (conf: nil, why: nil)
-        let built = Parallel.map(discovered) { workload -> Posture? in
+        // Every workload runs on this kernel: its settings decide what a reachable call is worth.
+        let kernelSettings = KernelSettings(
+            unprivilegedBPFDisabled: host.unprivilegedBPFDisabled, unprivilegedUserfaultfd: host.unprivilegedUserfaultfd,
+            perfEventParanoid: host.perfEventParanoid, ptraceScope: host.ptraceScope)
+        let toBuild = discovered.indices.filter { reusedPostures[$0] == nil }
+        let candidates = discovered
+        let fresh = Parallel.map(toBuild) { index -> Posture? in
+            let workload = candidates[index]
             // A workload whose leader exited during inspection is skipped, and said so: a
             // half-read posture is never reported as fact.
             guard Files.exists(root.pid(workload.leader) + "/status"), var posture = builder.build(workload),
                 Files.exists(root.pid(workload.leader) + "/status")
             else { return nil }
+            posture.kernelSettings = kernelSettings
             if compareDeclared, let statusFile = workload.attributes["libvirtXML"] {
                 DeclaredDrift.compareLibvirt(&posture, statusFile: statusFile, root: root, qemuConf: qemuConf)
             } else if compareDeclared {
@@ -108,6 +167,15 @@ public struct HostScanner: Sendable {
                     &posture, leader: workload.leader, root: root, decoder: builder.filterDecoder ?? SeccompFilterDecoder())
             }
             return posture
+        }
+        var built: [Posture?] = discovered.indices.map { reusedPostures[$0] }
+        for (index, posture) in zip(toBuild, fresh) {
+            built[index] = posture
+            if let posture, let fingerprint = fingerprints[index] {
+                remembered.entries[discovered[index].postureID] = ScanMemory.Entry(fingerprint: fingerprint, posture: posture)
+            } else if fullScanEvery > 1 {
+                remembered.signals.forget(key: discovered[index].postureID)
+            }
         }
         var workloads: [Posture] = []
         for (workload, posture) in zip(discovered, built) {
@@ -121,7 +189,7 @@ public struct HostScanner: Sendable {
         }
         phase("postures built")
         workloads.sort { ($0.kind.rawValue, $0.runtime, $0.name, $0.id) < ($1.kind.rawValue, $1.runtime, $1.name, $1.id) }
-        return Result(host: host, workloads: workloads, issues: issues)
+        return Result(host: host, workloads: workloads, issues: issues, rebuilt: toBuild.count, reused: reusedPostures.count)
     }
 }
 

@@ -151,11 +151,19 @@ public enum DeclaredSeccomp {
     }
 
     /// For `check`: every posture read from an OCI config.json (`oci:FILE`) that declares a
-    /// filter gets the decoded fields; the file is read again for its `linux.seccomp`.
-    public static func decodeDeclared(_ postures: inout [Posture]) {
+    /// filter gets the decoded fields; the file is read again for its `linux.seccomp`. A
+    /// Kubernetes container's profile is resolved under `seccompRoot` (`KubernetesSeccomp`).
+    public static func decodeDeclared(_ postures: inout [Posture], seccompRoot: String = KubernetesSeccomp.defaultRoot) {
         let decoder = SeccompFilterDecoder()
         for index in postures.indices {
             let posture = postures[index]
+            if let pod = posture.kubernetes, var seccomp = posture.seccomp, seccomp.mode == .filter {
+                var unknown = posture.unknown
+                KubernetesSeccomp.apply(pod, seccompRoot: seccompRoot, decoder: decoder, to: &seccomp, unknown: &unknown)
+                postures[index].seccomp = seccomp
+                postures[index].unknown = unknown
+                continue
+            }
             guard posture.id.hasPrefix("oci:"), var seccomp = posture.seccomp, seccomp.mode == .filter else { continue }
             let file = String(posture.id.dropFirst("oci:".count))
             var unknown = posture.unknown

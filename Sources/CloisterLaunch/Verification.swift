@@ -35,6 +35,15 @@ public enum Verification {
         check("noNewPrivileges", String(plan.noNewPrivileges), observed.noNewPrivileges.map(String.init) ?? "unknown")
         check("seccomp.mode", plan.seccomp == nil ? SeccompMode.disabled.rawValue : SeccompMode.filter.rawValue,
               observed.seccomp?.mode.rawValue ?? "unknown")
+        // A MAC label is asked for by name; the kernel shows the profile and the mode it is
+        // loaded in. A profile in complain mode logs instead of refusing: that is drift too.
+        if let profile = plan.apparmorProfile {
+            check("mac.apparmor", "\(profile) (enforce)",
+                  observed.mac.apparmor.map { "\($0.profile) (\($0.mode ?? "unknown"))" } ?? "none")
+        }
+        if let context = plan.selinuxLabel {
+            check("mac.selinux", context, observed.mac.selinux?.context ?? "none")
+        }
         if plan.readOnlyRoot {
             check("readOnlyRootfs", "true", observed.readOnlyRootfs.map(String.init) ?? "unknown")
         }

@@ -74,6 +74,12 @@ public struct KubernetesPod: Codable, Sendable, Equatable {
     /// kubelet connects from the node to that address.
     public var handlerHosts: [String]
     public var volumes: [PodVolume]
+    /// `seccompProfile.type` (`RuntimeDefault`, `Localhost`, `Unconfined`), the container's if
+    /// set, else the pod's; nil when neither sets one.
+    public var seccompProfileType: String?
+    /// `seccompProfile.localhostProfile`: the profile's path relative to the kubelet's seccomp
+    /// directory (`<root-dir>/seccomp`), as the manifest writes it (hostile until resolved).
+    public var seccompLocalhostProfile: String?
     /// Set once the pod has been judged against the Pod Security Standards.
     public var podSecurity: PodSecurityVerdict?
 

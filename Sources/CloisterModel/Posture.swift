@@ -83,6 +83,16 @@ public struct Posture: Codable, Sendable, Equatable {
     /// Intel RDT (resctrl) class of service the workload is placed in (OCI `linux.intelRdt`):
     /// workloads that share a class share its cache and memory-bandwidth allocation.
     public var intelRdt: IntelRDT?
+    /// The host kernel's settings that decide whether a system call the seccomp filter lets
+    /// through is worth anything to an attacker (unprivileged bpf, userfaultfd, perf events).
+    /// Observed only: a scan copies them from the host it reads; a configuration file cannot say
+    /// which node it will run on, so `check` lists the field under `unknown`.
+    public var kernelSettings: KernelSettings?
+    /// What the engine keeps for a running container that the kernel does not show (Docker's
+    /// `config.v2.json` and `hostconfig.json`): health check, restart policy, networks,
+    /// published ports, ulimit overrides. nil where the engine keeps none that cloister reads;
+    /// for a container of another OCI engine its fields are listed in `unknown`.
+    public var engineSettings: EngineSettings?
 
     public init(
         id: String, kind: WorkloadKind, runtime: String, name: String, pid: Int? = nil,
@@ -117,6 +127,50 @@ public struct Posture: Codable, Sendable, Equatable {
         self.location = nil
         self.fieldLocations = [:]
         self.defaulted = []
+    }
+}
+
+// MARK: - Engine settings
+
+/// A container's settings as its engine keeps them, for what the kernel cannot show: whether a
+/// health check runs, what restarts the container, which networks and host ports it has.
+public struct EngineSettings: Codable, Sendable, Equatable {
+    /// The files read (`…/containers/ID/config.v2.json`, `…/hostconfig.json`).
+    public var sources: [String]
+    /// A health check is configured: the image's HEALTHCHECK or `--health-cmd`; `NONE` is none.
+    public var healthCheck: Bool?
+    /// `no`, `always`, `unless-stopped`, `on-failure`.
+    public var restartPolicy: String?
+    /// `on-failure`'s maximum retry count (0: unlimited).
+    public var restartMaxRetries: Int?
+    /// The networks the container is attached to (`bridge` is Docker's default docker0).
+    public var networks: [String]?
+    /// The host ports the engine bound for the container (Docker `NetworkSettings.Ports`).
+    public var publishedPorts: [PublishedPort]?
+    /// Resource limits set for this container at run time (`--ulimit`), overriding the daemon's defaults.
+    public var ulimits: [ResourceLimit]?
+
+    public init(sources: [String]) {
+        self.sources = sources
+    }
+}
+
+/// A host port bound for a container: `hostIP:hostPort` → `containerPort/protocol`.
+public struct PublishedPort: Codable, Sendable, Equatable {
+    /// As the engine bound it: `0.0.0.0`, `::` or empty for every interface.
+    public var hostIP: String
+    public var hostPort: Int
+    public var containerPort: Int
+    public var `protocol`: String
+    /// Bound on every host interface (`0.0.0.0`, `::`, or no address).
+    public var allInterfaces: Bool
+
+    public init(hostIP: String, hostPort: Int, containerPort: Int, protocol: String) {
+        self.hostIP = hostIP
+        self.hostPort = hostPort
+        self.containerPort = containerPort
+        self.protocol = `protocol`
+        self.allInterfaces = ["", "0.0.0.0", "::", "[::]"].contains(hostIP)
     }
 }
 
@@ -454,6 +508,33 @@ public struct SeccompReachable: Codable, Sendable, Equatable {
     }
 }
 
+/// Host kernel settings behind the seccomp-surface rules, as `/proc/sys` shows them. nil: the
+/// file is absent (the kernel predates the setting or was built without the feature).
+public struct KernelSettings: Codable, Sendable, Equatable {
+    /// `kernel.unprivileged_bpf_disabled`: 0 lets unprivileged users load socket-filter programs,
+    /// 1 and 2 refuse them.
+    public var unprivilegedBPFDisabled: Int?
+    /// `vm.unprivileged_userfaultfd` (Linux 5.2+): 1 lets unprivileged users handle faults from
+    /// kernel mode too; 0 (the default) limits them to user-mode faults unless they hold
+    /// CAP_SYS_PTRACE.
+    public var unprivilegedUserfaultfd: Int?
+    /// `kernel.perf_event_paranoid`: 3 (Debian's and Android's patch) refuses perf_event_open to
+    /// unprivileged users; 2 and below let them in.
+    public var perfEventParanoid: Int?
+    /// `kernel.yama.ptrace_scope`: 0 classic, 1 descendants only, 2 CAP_SYS_PTRACE only, 3 none.
+    public var ptraceScope: Int?
+
+    public init(
+        unprivilegedBPFDisabled: Int? = nil, unprivilegedUserfaultfd: Int? = nil, perfEventParanoid: Int? = nil,
+        ptraceScope: Int? = nil
+    ) {
+        self.unprivilegedBPFDisabled = unprivilegedBPFDisabled
+        self.unprivilegedUserfaultfd = unprivilegedUserfaultfd
+        self.perfEventParanoid = perfEventParanoid
+        self.ptraceScope = ptraceScope
+    }
+}
+
 // MARK: - MAC
 
 public struct AppArmorLabel: Codable, Sendable, Equatable {
@@ -577,6 +658,11 @@ public struct Mount: Codable, Sendable, Equatable {
     /// set only where the path is that engine's per-workload file for this very workload
     /// (`EngineFiles`). A path the workload's owner chose is never engine-managed.
     public var managedBy: String?
+    /// Mount propagation with the host, from mountinfo's optional fields: `shared` (in a peer
+    /// group with a host mount: mounts made on either side appear on the other), `slave`
+    /// (receives the host's), `private` (nothing crosses, including a peer group only among the
+    /// workload's own mounts), `unbindable`. nil for a declared mount that does not say.
+    public var propagation: String?
 
     public init(
         source: String, target: String, readOnly: Bool, type: String, root: String? = nil,
@@ -648,6 +734,10 @@ public struct CgroupLimits: Codable, Sendable, Equatable {
     public var cpuWeight: UInt64?
     /// cgroup v1 devices.list says every device is allowed (`a *:* rwm`).
     public var devicesAllowAll: Bool?
+    /// A CPU priority other than the default is set: v1 cpu.shares other than 1024; v2
+    /// cpu.weight other than 100 (the kernel's default) and 39 (what runc writes for 1024
+    /// shares). nil where neither file was read.
+    public var cpuPrioritySet: Bool?
 
     public init(version: String, path: String) {
         self.version = version

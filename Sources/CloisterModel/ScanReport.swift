@@ -6,6 +6,10 @@ public struct HostFacts: Codable, Sendable, Equatable {
     public var architecture: String?
     /// Active LSMs in the kernel's order (`/sys/kernel/security/lsm`); nil when unreadable.
     public var lsms: [String]?
+    /// SELinux's global mode (`/sys/fs/selinux/enforce`): true enforcing, false permissive (every
+    /// denial only logged, so no SELinux label confines: each reads `confined: false`); nil where
+    /// SELinux does not run.
+    public var selinuxEnforcing: Bool?
     /// `v2` (unified), `hybrid` (v1 controllers plus a v2 hierarchy) or `v1`.
     public var cgroupVersion: String?
     public var kvm: KVMFacts
@@ -18,6 +22,8 @@ public struct HostFacts: Codable, Sendable, Equatable {
     public var ptraceScope: Int?
     public var kptrRestrict: Int?
     public var perfEventParanoid: Int?
+    /// `vm.unprivileged_userfaultfd` (Linux 5.2+).
+    public var unprivilegedUserfaultfd: Int?
     /// Landlock ABI version the kernel offers; nil when Landlock is absent or disabled.
     public var landlockABI: Int?
     /// Seccomp actions the kernel supports (`kernel.seccomp.actions_avail`).

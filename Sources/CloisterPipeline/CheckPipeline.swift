@@ -16,11 +16,17 @@ public struct CheckPipeline: Sendable {
     public var qemuArguments: [String]
     /// libvirt's qemu.conf to settle domains' host-wide settings from; nil: the host's, if any.
     public var libvirtQemuConf: String?
+    /// The kubelet's seccomp directory, where a pod's Localhost profiles are read.
+    public var seccompRoot: String
 
-    public init(paths: [String], qemuArguments: [String] = [], libvirtQemuConf: String? = nil) {
+    public init(
+        paths: [String], qemuArguments: [String] = [], libvirtQemuConf: String? = nil,
+        seccompRoot: String = KubernetesSeccomp.defaultRoot
+    ) {
         self.paths = paths
         self.qemuArguments = qemuArguments
         self.libvirtQemuConf = libvirtQemuConf
+        self.seccompRoot = seccompRoot
     }
 
     /// What a check found.
@@ -63,7 +69,7 @@ public struct CheckPipeline: Sendable {
             result.documents += 1
         }
         // A declared seccomp profile, compiled with libseccomp and decoded as a live filter is.
-        DeclaredSeccomp.decodeDeclared(&result.workloads)
+        DeclaredSeccomp.decodeDeclared(&result.workloads, seccompRoot: seccompRoot)
         let judges = try settings.loadJudges(podSpecs: !result.pods.isEmpty)
         let assessed = judges.assess(result.workloads)
         result.workloads = assessed.postures

@@ -21,6 +21,11 @@ public struct ScanPipeline: Sendable {
         public var seccompFilters: Bool
         /// Why they are not read, in `unknown`, when `seccompFilters` is false.
         public var seccompFiltersSkipped: String
+        /// `scan --self`: only this process (the scanner itself), seen from inside; nil: not.
+        public var selfPID: Int?
+        /// The process's `/proc/self/status` as it was before it dropped its capabilities, so
+        /// `--self` shows what the process was given.
+        public var selfStatusBeforeDrop: String?
 
         public init(
             root: String? = nil, pid: Int? = nil, declared: Bool = false, seccompFilters: Bool = true,
@@ -56,20 +61,30 @@ public struct ScanPipeline: Sendable {
         return assessAndReport(result, judges: try judges.value(), scannedAt: scannedAt, phase: phase)
     }
 
-    /// The whole scan with judges already loaded: `serve`'s rescans, which load them once.
-    public func run(judges: Judges, phase: (String) -> Void = { _ in }) throws -> Output {
+    /// The whole scan with judges already loaded: `serve`'s rescans and `scan --watch`, which
+    /// load them once. With `memory`, unchanged workloads' postures are reused (`ScanMemory`);
+    /// `counts` is told how many were read and how many reused.
+    public func run(
+        judges: Judges, memory: ScanMemory? = nil, counts: (_ rebuilt: Int, _ reused: Int) -> Void = { _, _ in },
+        phase: (String) -> Void = { _ in }
+    ) throws -> Output {
         let scannedAt = Clocks.rfc3339Now()
-        let result = try discover(phase: phase)
+        let result = try discover(memory: memory, phase: phase)
+        counts(result.rebuilt, result.reused)
         return assessAndReport(result, judges: judges, scannedAt: scannedAt, phase: phase)
     }
 
     /// Discovery and postures: every workload's posture read from the kernel, unjudged.
-    public func discover(phase: (String) -> Void = { _ in }) throws -> HostScanner.Result {
+    public func discover(memory: ScanMemory? = nil, phase: (String) -> Void = { _ in }) throws -> HostScanner.Result {
         do {
+            if let selfPID = options.selfPID {
+                return try HostScanner(root: HostRoot(prefix: options.root ?? ""))
+                    .scanSelf(pid: selfPID, statusBeforeDrop: options.selfStatusBeforeDrop)
+            }
             return try HostScanner(
                 root: HostRoot(prefix: options.root ?? ""), compareDeclared: options.declared,
                 readSeccompFilters: options.seccompFilters, seccompFiltersSkipped: options.seccompFiltersSkipped)
-                .scan(pid: options.pid, phase: phase)
+                .scan(pid: options.pid, memory: memory, phase: phase)
         } catch let error as HostScanner.ScanError {
             throw PipelineInputError(error.description)
         }
@@ -92,10 +107,10 @@ public struct ScanPipeline: Sendable {
         var output = Output(report: report(scannedAt: scannedAt, result: result, assessed: assessed), pack: judges.pack)
         // Host findings answer a whole-host scan; `scan --pid` (and launch's verification) asks
         // about one workload, whose gate must not fail on the host's runc version.
-        if options.pid == nil, let advisories = judges.advisories {
+        if options.pid == nil, options.selfPID == nil, let advisories = judges.advisories {
             Self.judgeHost(&output.report, advisories: advisories, baseline: judges.baseline)
         }
-        if options.pid == nil, let hostRules = judges.hostRules {
+        if options.pid == nil, options.selfPID == nil, let hostRules = judges.hostRules {
             Self.judgeHostConfiguration(&output.report, rules: hostRules, baseline: judges.baseline)
         }
         return output
@@ -139,7 +154,8 @@ public struct ScanPipeline: Sendable {
         if options.root == nil, let held = try? Privileges.heldByAnyThread() {
             host.scannerCapabilities = held.effective.sorted().map(CapabilityNames.name)
             let missing = Privileges.scannerCapabilities.filter { !held.effective.contains($0) }
-            if !missing.isEmpty {
+            // `--self` reads only this process: the other workloads' coverage is not in question.
+            if !missing.isEmpty, options.selfPID == nil {
                 issues.insert(
                     ScanIssue(
                         message: "cloister ran without \(missing.map(CapabilityNames.name).joined(separator: " and ")): "
@@ -174,3 +190,7 @@ final class BackgroundWork<Value: Sendable>: @unchecked Sendable {
         return try result.get()
     }
 }
+
+/// What rescans remember (`serve`, `scan --watch`), for the commands that do not read /proc
+/// themselves.
+public typealias ScanMemory = CloisterInspect.ScanMemory

@@ -88,9 +88,12 @@ public enum AppArmorGenerator {
 
 /// A SELinux CIL module for a container domain: a process type entered from the container
 /// runtime's type, a file type for its own content, the process permissions a container
-/// needs, and sockets only when it has a network. It is written against the base policy's
-/// names `container_runtime_t` and `unconfined_t`, which a base policy must declare (the
-/// container-selinux policy does; the test base policy does too).
+/// needs, and sockets only when it has a network. It needs from the base policy only what
+/// every reference-policy derivative declares (the `domain` and `file_type` attributes, the
+/// `system_r` and `object_r` roles). The entry from `container_runtime_t` is in a CIL
+/// `optional` block: the container-selinux policy (Fedora, RHEL) declares that type, Debian's
+/// reference policy does not, and a rule naming an undeclared type would make semodule refuse
+/// the whole module there (seen in the guest lab: "Failed to resolve allow statement").
 public enum SELinuxCILGenerator {
     public static func module(for needs: MACNeeds) -> String {
         let domain = needs.name + "_t"
@@ -105,7 +108,8 @@ public enum SELinuxCILGenerator {
             "(type \(files))",
             "(roletype object_r \(files))",
             "(typeattributeset file_type (\(files)))",
-            "(allow container_runtime_t \(domain) (process (transition)))",
+            "(optional \(needs.name)_runtime_entry",
+            "    (allow container_runtime_t \(domain) (process (transition))))",
             "(allow \(domain) \(files) (file (entrypoint)))",
             "(allow \(domain) \(domain) (process (fork sigchld sigkill sigstop signull signal getsched setsched getpgid setpgid getcap getattr setrlimit)))",
             "(allow \(domain) \(files) (file (read write open getattr create unlink append lock ioctl execute execute_no_trans map)))",

@@ -80,6 +80,8 @@ public struct FieldCatalogue: Sendable {
         for (group, _) in SeccompReachable.groups {
             values["seccomp.reachable." + group] = SeccompReach.allCases.map(\.rawValue)
         }
+        values["mounts[].propagation"] = ["shared", "slave", "private", "unbindable"]
+        values["engineSettings.restartPolicy"] = ["no", "always", "unless-stopped", "on-failure"]
         return values
     }()
 
@@ -175,6 +177,7 @@ public struct FieldCatalogue: Sendable {
             Mount(source: "/dev/sda1", target: "/data", readOnly: true, type: "ext4", root: "/", hostPath: "/srv",
                   options: ["ro"], managedBy: "docker")
         ]
+        posture.mounts[0].propagation = "private"
         posture.readOnlyRootfs = true
         var cgroup = CgroupLimits(version: "v2", path: "/sys/fs/cgroup/x")
         cgroup.memoryMax = .value(1)
@@ -184,6 +187,7 @@ public struct FieldCatalogue: Sendable {
         cgroup.cpuPeriod = 100000
         cgroup.cpuWeight = 100
         cgroup.devicesAllowAll = false
+        cgroup.cpuPrioritySet = false
         posture.cgroup = cgroup
         posture.exposure = Exposure(score: 0, level: "perfect")
         posture.hypervisor = Hypervisor(
@@ -210,6 +214,8 @@ public struct FieldCatalogue: Sendable {
         pod.fsGroup = 1
         pod.supplementalGroups = [1]
         pod.sysctls = ["kernel.shm_rmid_forced=1"]
+        pod.seccompProfileType = "Localhost"
+        pod.seccompLocalhostProfile = "profiles/app.json"
         pod.procMount = "Default"
         pod.windowsHostProcess = false
         pod.hostPorts = [HostPort(hostPort: 80, containerPort: 8080, hostIP: "0.0.0.0", protocol: "TCP")]
@@ -222,6 +228,16 @@ public struct FieldCatalogue: Sendable {
         posture.rlimits = [ResourceLimit(name: "RLIMIT_NOFILE", soft: "1024", hard: ResourceLimit.unlimitedValue)]
         posture.sysctls = ["net.ipv4.ping_group_range": "0 0"]
         posture.intelRdt = IntelRDT(closID: "guaranteed", l3CacheSchema: "L3:0=ff", memBwSchema: "MB:0=50")
+        posture.kernelSettings = KernelSettings(
+            unprivilegedBPFDisabled: 2, unprivilegedUserfaultfd: 0, perfEventParanoid: 3, ptraceScope: 1)
+        var settings = EngineSettings(sources: ["/var/lib/docker/containers/x/config.v2.json"])
+        settings.healthCheck = true
+        settings.restartPolicy = "on-failure"
+        settings.restartMaxRetries = 5
+        settings.networks = ["bridge"]
+        settings.publishedPorts = [PublishedPort(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, protocol: "tcp")]
+        settings.ulimits = [ResourceLimit(name: "nofile", soft: "1024", hard: "2048")]
+        posture.engineSettings = settings
         return posture
     }
 }

@@ -131,9 +131,54 @@ public struct HostConfigurationRules: Sendable {
                          evidence: evidence(facts, ["seccomp_sandbox": "0"]))
                 : .silent
         },
+        "podman-default-capabilities-added": { facts in
+            guard let setting = facts.settings["default_capabilities"] else { return undecidedIfConfigUnread(facts) ?? .silent }
+            let added = setting.values.map(capabilityName).filter { !dockerDefaultCapabilities.contains($0) }
+            guard !added.isEmpty else { return .silent }
+            return .fired(
+                detail: "default_capabilities adds \(added.joined(separator: ", ")) to every container (\(setting.source))",
+                evidence: evidence(facts, ["default_capabilities": setting.values.joined(separator: ",")]))
+        },
+        "podman-seccomp-unconfined-default": { facts in
+            guard let setting = facts.settings["seccomp_profile"] else { return undecidedIfConfigUnread(facts) ?? .silent }
+            return setting.value == "unconfined"
+                ? .fired(detail: "seccomp_profile = \"unconfined\": every container runs without seccomp (\(setting.source))",
+                         evidence: evidence(facts, ["seccomp_profile": "unconfined"]))
+                : .silent
+        },
+        "podman-apparmor-unconfined-default": { facts in
+            guard let setting = facts.settings["apparmor_profile"] else { return undecidedIfConfigUnread(facts) ?? .silent }
+            return setting.value == "unconfined"
+                ? .fired(detail: "apparmor_profile = \"unconfined\": containers run without AppArmor where the host has it (\(setting.source))",
+                         evidence: evidence(facts, ["apparmor_profile": "unconfined"]))
+                : .silent
+        },
+        "podman-userns-host-default": { facts in
+            // A rootless user's podman runs in that user's namespace whatever `userns` says.
+            if facts.settings["scope"] != nil { return .silent }
+            // containers.conf(5): userns defaults to "host"; an empty value means the same.
+            return setting(facts, "userns", default: "host") { value, source in
+                value.isEmpty || value == "host"
+                    ? "userns \(value.isEmpty ? "unset" : "= \"\(value)\"") (\(source)): root in a container is root on the host"
+                    : nil
+            }
+        },
         "libvirt-vnc-listen-unprotected": { facts in consoleListen(facts, protocol: "vnc") },
         "libvirt-spice-listen-unprotected": { facts in consoleListen(facts, protocol: "spice") },
     ]
+
+    /// What Docker (and podman before 4.0) grants when nothing is added: capabilities beyond
+    /// these, made every container's default, are added ones.
+    static let dockerDefaultCapabilities: Set<String> = [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+        "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+    ]
+
+    /// `sys_admin`, `SYS_ADMIN` and `CAP_SYS_ADMIN` are the same capability to podman.
+    static func capabilityName(_ text: String) -> String {
+        let upper = text.uppercased()
+        return upper.hasPrefix("CAP_") ? upper : "CAP_" + upper
+    }
 
     static func evidence(_ facts: DaemonFacts, _ fields: [String: String]) -> [String: String] {
         let prefix = "daemons.\(facts.daemon)" + (facts.pid.map { "[pid \($0)]" } ?? "")
@@ -143,7 +188,7 @@ public struct HostConfigurationRules: Sendable {
     }
 
     static func undecidedIfConfigUnread(_ facts: DaemonFacts) -> Outcome? {
-        guard let why = facts.unknown["daemon.json"] ?? facts.unknown["qemu.conf"] else { return nil }
+        guard let why = facts.unknown["daemon.json"] ?? facts.unknown["qemu.conf"] ?? facts.unknown["containers.conf"] else { return nil }
         return .undecided(why)
     }
 

@@ -81,6 +81,15 @@ public enum PostureTree {
             members["memBwSchema"] = rdt.memBwSchema.map { .string($0) }
             root["intelRdt"] = .object(members)
         }
+        if let settings = posture.kernelSettings {
+            var members = JSONObject(minimumCapacity: 4)
+            members["unprivilegedBPFDisabled"] = number(settings.unprivilegedBPFDisabled)
+            members["unprivilegedUserfaultfd"] = number(settings.unprivilegedUserfaultfd)
+            members["perfEventParanoid"] = number(settings.perfEventParanoid)
+            members["ptraceScope"] = number(settings.ptraceScope)
+            root["kernelSettings"] = .object(members)
+        }
+        if let settings = posture.engineSettings { root["engineSettings"] = engineSettings(settings) }
         if let drift = posture.drift {
             root["drift"] = .array(drift.map { entry in
                 .object([
@@ -93,6 +102,27 @@ public enum PostureTree {
     }
 
     static func strings(_ values: [String]) -> JSONValue { .array(values.map { .string($0) }) }
+
+    static func engineSettings(_ settings: EngineSettings) -> JSONValue {
+        var members: JSONObject = ["sources": strings(settings.sources)]
+        members["healthCheck"] = settings.healthCheck.map { .bool($0) }
+        members["restartPolicy"] = settings.restartPolicy.map { .string($0) }
+        members["restartMaxRetries"] = number(settings.restartMaxRetries)
+        members["networks"] = settings.networks.map(strings)
+        members["publishedPorts"] = settings.publishedPorts.map { ports in
+            .array(ports.map { port in
+                .object([
+                    "hostIP": .string(port.hostIP), "hostPort": .number(Double(port.hostPort)),
+                    "containerPort": .number(Double(port.containerPort)), "protocol": .string(port.protocol),
+                    "allInterfaces": .bool(port.allInterfaces),
+                ])
+            })
+        }
+        members["ulimits"] = settings.ulimits.map { limits in
+            .array(limits.map { .object(["name": .string($0.name), "soft": .string($0.soft), "hard": .string($0.hard)]) })
+        }
+        return .object(members)
+    }
 
     static func syscalls(_ entry: SeccompSyscalls) -> JSONValue {
         var members: JSONObject = [
@@ -136,6 +166,8 @@ public enum PostureTree {
         members["fsGroup"] = number(pod.fsGroup)
         members["procMount"] = pod.procMount.map { .string($0) }
         members["windowsHostProcess"] = pod.windowsHostProcess.map { .bool($0) }
+        members["seccompProfileType"] = pod.seccompProfileType.map { .string($0) }
+        members["seccompLocalhostProfile"] = pod.seccompLocalhostProfile.map { .string($0) }
         if let verdict = pod.podSecurity {
             members["podSecurity"] = .object(["level": .string(verdict.level), "version": .string(verdict.version)])
         }
@@ -211,6 +243,7 @@ public enum PostureTree {
         members["root"] = mount.root.map { .string($0) }
         members["hostPath"] = mount.hostPath.map { .string($0) }
         members["managedBy"] = mount.managedBy.map { .string($0) }
+        members["propagation"] = mount.propagation.map { .string($0) }
         return .object(members)
     }
 
@@ -228,6 +261,7 @@ public enum PostureTree {
             "memoryMax": limit(cgroup.memoryMax), "memorySwapMax": limit(cgroup.memorySwapMax),
             "pidsMax": limit(cgroup.pidsMax), "cpuQuota": limit(cgroup.cpuQuota), "cpuPeriod": number(cgroup.cpuPeriod),
             "cpuWeight": number(cgroup.cpuWeight), "devicesAllowAll": cgroup.devicesAllowAll.map { .bool($0) },
+            "cpuPrioritySet": cgroup.cpuPrioritySet.map { .bool($0) },
         ])
         return .object(members)
     }

@@ -34,6 +34,27 @@ public enum Files {
         return bytes
     }
 
+    /// Reads at most `limit` bytes of `relative` inside the directory `root`, never leaving it:
+    /// `..`, an absolute path or a symlink that points outside fails (EXDEV) rather than being
+    /// followed; symlinks that stay inside are followed. Needs openat2 (Linux 5.6+); on an older
+    /// kernel it throws ENOSYS rather than read without the guard.
+    public static func readBeneath(root: String, relative: String, limit: Int = 1 << 20) throws -> [UInt8] {
+        let shown = root + "/" + relative
+        guard RootedDirectory.isSupported else { throw SystemError("openat2 (beneath)", path: shown, errno: ENOSYS) }
+        let rootFD = try retryingInterrupts("open", path: root) { open(root, cl_o_path() | O_DIRECTORY | O_CLOEXEC) }
+        defer { close(rootFD) }
+        let fd = try retryingInterrupts("openat2 (beneath)", path: shown) {
+            cl_openat_beneath(rootFD, relative, O_RDONLY | O_NOCTTY | O_NONBLOCK)
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw SystemError("fstat", path: shown, errno: errno) }
+        // A FIFO or device would block or read forever; only regular files are profiles.
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw SystemError("read", path: shown, errno: EINVAL) }
+        guard Int(info.st_size) <= limit else { throw SystemError("read", path: shown, errno: EFBIG) }
+        return try readAll(fd: fd, path: shown, limit: limit)
+    }
+
     /// Reads a small text file; `nil` when it does not exist.
     public static func readText(_ path: String, limit: Int = 1 << 20) throws -> String {
         String(decoding: try read(path, limit: limit), as: UTF8.self)

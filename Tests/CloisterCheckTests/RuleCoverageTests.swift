@@ -41,6 +41,11 @@ struct RuleCoverageTests {
         "drift-read-only-rootfs", "drift-no-new-privs", "drift-mount-writable", "drift-groups", "drift-rlimit",
         // … and a libvirt guest's qemu with its live domain XML and qemu.conf.
         "drift-hypervisor-sandbox", "drift-hypervisor-user", "drift-console-exposed", "drift-passthrough", "drift-mac",
+        // What only the running engine keeps (`engineSettings`: Docker's config.v2.json and
+        // hostconfig.json) and a live mount's propagation with the host: no configuration format fills these fields yet, so they stay silent on
+        // every file and are tested on live Docker containers (DockerRuntimeSettingsTests).
+        "ct-mount-propagation-shared", "ct-privileged-port-mapped", "ct-port-all-interfaces",
+        "ct-restart-policy", "ct-ulimit-override", "ct-no-healthcheck", "ct-default-bridge",
     ]
 
     /// Checks the files together (as one `cloister check` run does) and evaluates the rules.
@@ -190,6 +195,9 @@ struct RuleConfigCase: Sendable, CustomTestStringConvertible {
         RuleConfigCase("ct-writable-rootfs", fires: [pod("writable", container: "    securityContext: {readOnlyRootFilesystem: false}")]),
         RuleConfigCase("ct-no-new-privs-unset", fires: [pod("escalation", container: "    securityContext: {allowPrivilegeEscalation: true}")]),
         RuleConfigCase("ct-root-no-userns", fires: [pod("root", pod: "  securityContext: {runAsUser: 0}")]),
+        RuleConfigCase("ct-cpu-priority-unset", fires: [File(
+            "no-cpu-shares/config.json", Hardened.oci.text.replacingOccurrences(of: ", \"cpu\": {\"shares\": 512}", with: ""))]),
+        RuleConfigCase("ct-host-userns", fires: [pod("non-root-host-users", pod: "  securityContext: {runAsUser: 1000}")]),
         RuleConfigCase("ct-devices-exposed", fires: [compose("serial", service: "    devices:\n      - /dev/ttyUSB0:/dev/ttyUSB0")]),
 
         // MARK: escape exposures
@@ -202,6 +210,22 @@ struct RuleConfigCase: Sendable, CustomTestStringConvertible {
         RuleConfigCase("esc-cap-net-raw", fires: [pod("ping", container: "    securityContext:\n      runAsUser: 0\n      capabilities: {add: [NET_RAW]}")]),
         RuleConfigCase("esc-namespace-creation", fires: [pod("unshare", pod: "  securityContext:\n    seccompProfile: {type: Unconfined}")]),
         RuleConfigCase("esc-io-uring", fires: [pod("uring", container: "    securityContext:\n      seccompProfile: {type: Unconfined}")]),
+        // The seccomp-surface rules: a config decides them where seccomp is off and a capability
+        // (or a shared namespace) already makes the call usable; where only a host kernel setting
+        // would, they are undetermined from a file (`kernelSettings` is the node's).
+        RuleConfigCase(
+            "esc-bpf",
+            fires: [pod("bpf", container: "    securityContext:\n      runAsUser: 0\n      seccompProfile: {type: Unconfined}\n      capabilities: {add: [BPF]}")]),
+        RuleConfigCase(
+            "esc-perf-event",
+            fires: [pod("perf", container: "    securityContext:\n      runAsUser: 0\n      seccompProfile: {type: Unconfined}\n      capabilities: {add: [PERFMON]}")]),
+        RuleConfigCase(
+            "esc-userfaultfd",
+            fires: [pod("uffd", container: "    securityContext:\n      runAsUser: 0\n      seccompProfile: {type: Unconfined}\n      capabilities: {add: [SYS_PTRACE]}")]),
+        RuleConfigCase("esc-keyring", fires: [pod("keyring", container: "    securityContext:\n      seccompProfile: {type: Unconfined}")]),
+        RuleConfigCase(
+            "esc-ptrace-host",
+            fires: [pod("ptrace", pod: "  hostPID: true", container: "    securityContext:\n      runAsUser: 0\n      seccompProfile: {type: Unconfined}\n      capabilities: {add: [SYS_PTRACE]}")]),
         RuleConfigCase(
             "esc-runc-exposure",
             fires: [pod("runc-mounted", pod: "  volumes:\n  - name: runc\n    hostPath: {path: /usr/bin/runc}", container: "    volumeMounts:\n    - {name: runc, mountPath: /usr/bin/runc, readOnly: true}")]),
@@ -260,7 +284,7 @@ enum Hardened {
               {"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"},
               {"type": "mount"}, {"type": "user"}, {"type": "cgroup"}
             ],
-            "resources": {"memory": {"limit": 268435456}, "pids": {"limit": 128}},
+            "resources": {"memory": {"limit": 268435456}, "pids": {"limit": 128}, "cpu": {"shares": 512}},
             "maskedPaths": ["/proc/kcore", "/proc/keys", "/sys/firmware"],
             "readonlyPaths": ["/proc/sys", "/proc/sysrq-trigger", "/proc/bus", "/proc/fs", "/proc/irq"],
             "seccomp": {

@@ -157,4 +157,34 @@ import CloisterModel
         #expect(limited.cgroup?.cpuQuota == .value(50000))
         #expect(try Self.workload(result, named: "runc1").cgroup?.memoryMax == .value(64 << 20))
     }
+
+    /// Captured inside the guest lab booted with SELinux (Debian's reference policy, permissive):
+    /// every context is the kernel's own, NUL-terminated as SELinux writes it.
+    @Test func capturedSELinuxGuest() throws {
+        let result = try Self.scan("guest-selinux-v2")
+        #expect(result.host.lsms?.contains("selinux") == true)
+        #expect(result.host.lsms?.contains("apparmor") == false)
+        #expect(result.host.selinuxEnforcing == false)
+        #expect(result.host.cgroupVersion == "v2")
+        #expect(result.workloads.map(\.name).sorted() == ["se-default", "se-disabled", "se-generated", "se-runc", "sleep"])
+        let generated = try Self.workload(result, named: "se-generated")
+        #expect(generated.mac.selinux?.context == "system_u:system_r:cloister_guest_web_t:s0:c60,c653")
+        #expect(generated.mac.selinux?.type == "cloister_guest_web_t")
+        #expect(generated.mac.selinux?.level == "s0:c60,c653")
+        #expect(generated.mac.apparmor == nil)
+        #expect(try Self.workload(result, named: "se-disabled").mac.selinux?.type == "kernel_t")
+        #expect(try Self.workload(result, named: "se-runc").ociRuntime == "runc")
+        // cloister launch --selinux: its workload in the generated domain, without categories.
+        let launched = try Self.workload(result, named: "sleep")
+        #expect(launched.runtime == "cloister")
+        #expect(launched.mac.selinux?.context == "system_u:system_r:cloister_guest_web_t:s0")
+        // Permissive: the kernel refuses nothing, so no label confines.
+        #expect(result.workloads.allSatisfy { $0.mac.selinux?.confined == false })
+    }
+
+    @Test func enforcingSELinuxHostKeepsItsConfinedTypesConfined() throws {
+        let result = try Self.scan("selinux-host")
+        #expect(result.host.selinuxEnforcing == true)
+        #expect(result.workloads.contains { $0.mac.selinux?.confined == true })
+    }
 }

@@ -36,7 +36,14 @@ struct ContainerdScanTests {
             #expect(posture.user.rootMappedToHost == true)
             #expect(!posture.capabilities.effective.contains("CAP_SYS_ADMIN"))
             #expect(posture.capabilities.effective.contains("CAP_CHOWN"))
-            scanned.expect(fires: ["ct-root-no-userns"], silent: ["ct-host-network", "ct-privileged"])
+            scanned.expect(fires: ["ct-root-no-userns", "ct-host-userns"], silent: ["ct-host-network", "ct-privileged"])
+            // Health check and restart policy are Docker's records: for containerd they are
+            // unknown (the rules on them undecided), never silently false.
+            #expect(posture.engineSettings == nil)
+            for field in ["healthCheck", "restartPolicy", "networks", "publishedPorts", "ulimits"] {
+                #expect(posture.unknown[FieldPath("engineSettings.\(field)")] != nil, "engineSettings.\(field)")
+            }
+            scanned.expect(fires: [], silent: ["ct-no-healthcheck", "ct-restart-policy", "ct-default-bridge", "ct-ulimit-override"])
         }
     }
 
@@ -81,6 +88,14 @@ struct NspawnScanTests {
         #expect(!osRelease.isEmpty)
         #expect(osRelease.allSatisfy { $0.managedBy == "systemd-nspawn" })
         scanned.expect(fires: ["ct-root-no-userns"], silent: ["ct-sensitive-mount-rw", "ct-sensitive-mount-ro"])
+        // nspawn makes every mount inside shared, among the machine's own mounts: the kernel
+        // shows `shared:N` on them all, but no host mount is in those peer groups, so nothing
+        // propagates to or from the host.
+        let tagged = try String(contentsOfFile: "/proc/\(machine.pid)/mountinfo", encoding: .utf8)
+            .split(separator: "\n").filter { $0.contains(" shared:") }
+        #expect(tagged.count > 5, "nspawn's mounts carry shared:N")
+        #expect(!posture.mounts.contains { $0.propagation == "shared" }, "\(posture.mounts.filter { $0.propagation == "shared" })")
+        scanned.expect(fires: [], silent: ["ct-mount-propagation-shared"])
         let cgroups = (try? String(contentsOfFile: "/proc/\(machine.pid)/cgroup", encoding: .utf8)) ?? ""
         let pidsPath = cgroups.split(separator: "\n").first { $0.split(separator: ":").dropFirst().first?.split(separator: ",").contains("pids") == true }
             .map { String($0.split(separator: ":", maxSplits: 2).last ?? "") }

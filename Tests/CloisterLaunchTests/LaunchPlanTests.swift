@@ -76,4 +76,32 @@ struct LaunchPlanTests {
         let fields = Verification.compare(plan: plan, observed: observed).map(\.field)
         #expect(fields == ["namespaces.net", "capabilities.bounding", "noNewPrivileges"])
     }
+
+    @Test("verification holds the MAC labels asked for to the labels the kernel shows")
+    func macDrift() throws {
+        var target = LaunchPlan.defaultTarget(command: ["/bin/true"])
+        target.cgroup = nil
+        var options = LaunchOptions(command: ["/bin/true"])
+        options.landlock = false
+        // Set after planning: this host runs neither LSM, so make() would refuse the labels.
+        var plan = try LaunchPlan.make(target: target, options: options)
+        plan.apparmorProfile = "cloister_web"
+        plan.selinuxLabel = "system_u:system_r:cloister_web_t:s0"
+        var observed = Posture(id: "cloister:pid-1", kind: .sandbox, runtime: "cloister", name: "true")
+        for type in plan.namespaces { observed.namespaces[type] = .private }
+        observed.user = plan.target.user
+        observed.user.rootMappedToHost = false
+        observed.seccomp = Seccomp(mode: .filter)
+        observed.noNewPrivileges = true
+        observed.readOnlyRootfs = true
+        #expect(Verification.compare(plan: plan, observed: observed).map(\.field) == ["mac.apparmor", "mac.selinux"])
+        observed.mac.apparmor = AppArmorLabel(profile: "cloister_web", mode: "enforce")
+        observed.mac.selinux = SELinuxLabel(context: "system_u:system_r:cloister_web_t:s0", user: "system_u",
+                                            role: "system_r", type: "cloister_web_t", level: "s0")
+        #expect(Verification.compare(plan: plan, observed: observed).isEmpty)
+        // Loaded in complain mode, the profile only logs: not what was asked for.
+        observed.mac.apparmor = AppArmorLabel(profile: "cloister_web", mode: "complain")
+        let drift = Verification.compare(plan: plan, observed: observed).map(\.description)
+        #expect(drift == ["mac.apparmor: expected cloister_web (enforce), observed cloister_web (complain)"])
+    }
 }

@@ -32,7 +32,7 @@ struct CommandTests {
     func rulesTest() throws {
         let (status, output) = try CloisterBinary.run(["rules", "test", "--rules", Repository.rulesDirectory])
         #expect(status == 0, "\(output)")
-        #expect(output.contains("case(s) passed across 53 rule(s)"))
+        #expect(output.contains("case(s) passed across 67 rule(s)"))
     }
 
     @Test("rules lint: 0 clean, 1 problems named by file and line, 2 no such directory")
@@ -57,6 +57,13 @@ struct CommandTests {
         let listed = try CloisterBinary.run(["rules", "list", "--kind", "vm", "--rules", Repository.rulesDirectory])
         #expect(listed.output.contains("vm-svirt-shared"))
         #expect(!listed.output.contains("ct-privileged"))
+        #expect(!listed.output.contains("docker-icc-enabled"), "host rules have no workload kind")
+        let all = try CloisterBinary.run(["rules", "list", "--rules", Repository.rulesDirectory])
+        #expect(all.output.contains("host-cve-2024-21626"))
+        #expect(all.output.contains("libvirt-security-driver-none"))
+        let host = try CloisterBinary.run(["rules", "show", "host-cve-2024-21626", "--rules", Repository.rulesDirectory])
+        #expect(host.status == 0)
+        #expect(host.output.contains("applies to:  the host (component runc)"))
         #expect(try CloisterBinary.run(["rules", "show", "no-such-rule", "--rules", Repository.rulesDirectory]).status == 2)
     }
 
@@ -72,6 +79,15 @@ struct CommandTests {
         let rules = try #require(list.json["rules"] as? [[String: Any]])
         #expect(rules.contains { $0["id"] as? String == "ct-host-pid" && $0["decidedBy"] as? String == "rules" })
         #expect(rules.contains { $0["id"] as? String == "pss-baseline-host-namespaces" && $0["decidedBy"] as? String == "pod-security-standards" })
+        // The host rules (host/daemons.yaml, host/advisories.yaml) are listed beside the pack's.
+        #expect(rules.contains { $0["id"] as? String == "docker-icc-enabled" && $0["decidedBy"] as? String == "host-configuration" })
+        let advisories = rules.filter { $0["decidedBy"] as? String == "host-advisories" }
+        #expect(!advisories.isEmpty)
+        #expect(advisories.allSatisfy { ($0["id"] as? String)?.hasPrefix("host-cve-") == true })
+        let hostShow = try object(["rules", "show", "docker-icc-enabled"])
+        #expect(hostShow.status == 0)
+        #expect(hostShow.json["daemon"] as? String == "dockerd")
+        #expect((hostShow.json["references"] as? [[String: Any]])?.contains { $0["id"] as? String == "2.2" } == true)
         let show = try object(["rules", "show", "ct-host-pid"])
         #expect(show.json["schema"] as? String == "cloister.rule/v1")
         #expect((show.json["reads"] as? [String]) == ["namespaces.pid"])

@@ -37,7 +37,45 @@ struct HostConfigurationTests {
     @Test("every rule in the file has a check, and every check a rule")
     func fileAndCodeAgree() {
         #expect(Set(Self.rules.rules.map(\.id)).count == Self.rules.rules.count)
-        #expect(Self.rules.rules.count == 24)
+        #expect(Self.rules.rules.count == 28)
+    }
+
+    static func podman(_ settings: [String: [String]], unknown: [String: String] = [:]) -> DaemonFacts {
+        DaemonFacts(
+            daemon: "podman", configFile: "/etc/containers/containers.conf",
+            settings: settings.mapValues { DaemonSetting($0, source: "/etc/containers/containers.conf:7") }, unknown: unknown)
+    }
+
+    @Test("podman: each weakened containers.conf setting fires its rule with the file and line; the defaults fire only userns")
+    func podmanSettings() throws {
+        let hardened: [String: [String]] = [
+            "default_capabilities": ["CHOWN", "dac_override", "CAP_KILL"], "seccomp_profile": ["/usr/share/containers/seccomp.json"],
+            "apparmor_profile": ["container-default"], "userns": ["auto"],
+        ]
+        #expect(Self.fired(Self.podman(hardened)).isEmpty)
+        for (key, values, rule) in [
+            ("default_capabilities", ["CHOWN", "sys_admin"], "podman-default-capabilities-added"),
+            ("seccomp_profile", ["unconfined"], "podman-seccomp-unconfined-default"),
+            ("apparmor_profile", ["unconfined"], "podman-apparmor-unconfined-default"),
+            ("userns", ["host"], "podman-userns-host-default"),
+        ] {
+            var settings = hardened
+            settings[key] = values
+            let findings = Self.rules.judge([Self.podman(settings)]).findings
+            #expect(Set(findings.map(\.rule)) == [rule], "\(key)")
+            #expect(findings.first?.message.contains("/etc/containers/containers.conf:7") == true, "\(findings.first?.message ?? "")")
+        }
+        let capabilities = Self.rules.judge([Self.podman(["default_capabilities": ["CHOWN", "sys_admin"]])]).findings
+        #expect(capabilities.first?.message.contains("CAP_SYS_ADMIN") == true)
+        #expect(capabilities.first?.severity == .high)
+        // Nothing set: podman's defaults; only the user namespace default is a finding.
+        #expect(Self.fired(Self.podman([:])) == ["podman-userns-host-default"])
+        // A rootless user's file: that podman runs in the user's namespace whatever userns says.
+        #expect(Self.fired(Self.podman(["scope": ["user alice"]])).isEmpty)
+        // A file that did not parse: undecided, never silent by default.
+        let unread = Self.rules.judge([Self.podman([:], unknown: ["containers.conf": "/etc/containers/containers.conf:3: broken"])])
+        #expect(unread.findings.isEmpty)
+        #expect(Set(unread.undecided.map(\.rule)).isSuperset(of: ["podman-userns-host-default", "podman-seccomp-unconfined-default"]))
     }
 
     @Test("a hardened dockerd with tight files fires nothing")

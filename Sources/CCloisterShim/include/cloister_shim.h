@@ -10,6 +10,12 @@
 /// inside a workload's root without following its symlinks out of it. O_CLOEXEC is added.
 int cl_openat_in_root(int dirfd, const char *path, int flags);
 
+/// openat2(2) that must stay beneath `dirfd` (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS): an
+/// absolute path, a ".." or a symlink that would leave it fails with EXDEV instead of being
+/// followed. Used where the real reader (the kubelet) follows symlinks as the host sees them,
+/// so re-rooting them (RESOLVE_IN_ROOT) would read a different file than it does.
+int cl_openat_beneath(int dirfd, const char *path, int flags);
+
 /// Whether openat2 exists on this kernel (5.6+): 1 yes, 0 no.
 int cl_have_openat2(void);
 
@@ -104,4 +110,12 @@ long cl_ptrace_seccomp_get_filter(pid_t tid, unsigned long index, void *buffer);
 /// -1 with errno.
 pid_t cl_wait_tracee(pid_t tid, int *status, long timeout_us);
 
+/// Installs a handler for each of `signals` that writes the signal's number to a private pipe;
+/// 0, or -1 with errno.
+int cl_signal_pipe_install(const int *signals, int count);
+/// Waits up to `timeout_ms` for a signal installed above: its number, 0 when none came, -1
+/// when none was installed.
+int cl_signal_pipe_wait(int timeout_ms);
+
 #endif
+
