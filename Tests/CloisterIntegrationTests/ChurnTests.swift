@@ -40,11 +40,14 @@ struct ChurnTests {
             ], log: log)
         defer { processes.stop() }
         // Containers that start and exit for as long as the churn lasts, two at a time. Each
-        // lives 3 s: long enough that a scan (now with seccomp filters read and the package
-        // database parsed: one to two seconds in a debug build on a loaded CI host) overlaps
-        // one, short enough that several come and go during the test.
+        // lives long enough that a whole scan overlaps one (twice what one scan takes on this
+        // host now, at least 3 s: a debug build on a loaded host takes several seconds), short
+        // enough that several come and go during the test.
+        let probeStart = Date()
+        _ = try Shell.run([try Paths.cloisterExecutable().path, "scan", "--format", "json"], timeout: 120, check: false)
+        let lifetime = max(3, Int((Date().timeIntervalSince(probeStart) * 2).rounded(.up)))
         let engine = (PodmanContainer.engineFlags + ["run", "--rm"] + PodmanContainer.runFlags
-            + ["--rootfs", Paths.rootfs.path, "sleep", "3"]).joined(separator: " ")
+            + ["--rootfs", Paths.rootfs.path, "sleep", "\(lifetime)"]).joined(separator: " ")
         let containers = try (0..<2).map { _ in
             try BackgroundProcess(
                 ["bash", "-c", "\(deadline); while [ $SECONDS -lt $end ]; do podman \(engine) >/dev/null 2>&1; done"],
