@@ -29,27 +29,18 @@ public enum YAMLText {
     }
 
     /// The documents of `text` one by one, each as a `DocNode` (the files `check` reads).
-    /// Lazy, so what a document says is judged before a later document's syntax error.
+    /// Lazy, so what a document says is judged before a later document's syntax error. Built
+    /// from libyaml's events (`YAMLEventReader`), with Yams' errors, positions and limits.
     public static func documents(_ text: String, file: String) throws(YAMLError) -> Documents {
-        do {
-            return Documents(file: file, sequence: try Yams.compose_all(yaml: text, .basic))
-        } catch {
-            throw YAMLError(file: file, composing: error)
-        }
+        Documents(reader: try YAMLEventReader(text: text, file: file))
     }
 
     public struct Documents {
-        let file: String
-        var sequence: YamlSequence<Node>
+        let reader: YAMLEventReader
 
         /// The next document, or nil after the last.
         public mutating func next() throws(YAMLError) -> DocNode? {
-            guard let node = sequence.next() else {
-                if let error = sequence.error { throw YAMLError(file: file, composing: error) }
-                return nil
-            }
-            var budget = YAMLText.maximumNodes
-            return try YAMLText.convert(node, budget: &budget, file: file)
+            try reader.next()
         }
     }
 
@@ -66,40 +57,6 @@ public enum YAMLText {
                 try count(key, budget: &budget, file: file)
                 try count(value, budget: &budget, file: file)
             }
-        }
-    }
-
-    /// A Yams node as a `DocNode`, counting every node (aliases expanded) against `budget`.
-    static func convert(_ node: Node, budget: inout Int, file: String) throws(YAMLError) -> DocNode {
-        budget -= 1
-        if budget < 0 { throw YAMLError.tooManyNodes(file: file, at: node) }
-        let line = node.mark?.line ?? 0
-        let column = node.mark?.column ?? 0
-        switch node {
-        case .scalar(let scalar):
-            return DocNode(.scalar(scalar.string, plain: scalar.style == .plain || scalar.style == .any), line: line, column: column)
-        case .sequence(let sequence):
-            var elements: [DocNode] = []
-            elements.reserveCapacity(sequence.count)
-            for element in sequence { elements.append(try convert(element, budget: &budget, file: file)) }
-            return DocNode(.sequence(elements), line: line, column: column)
-        case .mapping(let mapping):
-            var entries: [DocEntry] = []
-            var merged: [DocEntry] = []
-            for (key, value) in mapping {
-                let keyText = key.scalar?.string ?? ""
-                let converted = try convert(value, budget: &budget, file: file)
-                if keyText == "<<", key.scalar?.style != .singleQuoted, key.scalar?.style != .doubleQuoted {
-                    // YAML merge key: entries of the merged mapping(s), overridden by explicit ones.
-                    for source in converted.elements ?? [converted] { merged += source.entries ?? [] }
-                    continue
-                }
-                entries.append(DocEntry(key: keyText, value: converted, keyLine: key.mark?.line, keyColumn: key.mark?.column))
-            }
-            for entry in merged where !entries.contains(where: { $0.key == entry.key }) { entries.append(entry) }
-            return DocNode(.mapping(entries), line: line, column: column)
-        case .alias:
-            return DocNode(.scalar("", plain: true), line: line, column: column)
         }
     }
 }

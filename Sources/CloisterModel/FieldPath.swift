@@ -65,6 +65,26 @@ public struct FieldPath: Sendable, Hashable, Comparable, CustomStringConvertible
     /// With list indices written as `[]`: `mounts[3].hostPath` → `mounts[].hostPath`, the form
     /// rule conditions are written in.
     public var normalized: String {
+        // Rules ask this of every unknown field of every posture: bytes, not Characters, when
+        // the path is ASCII (always, in practice). Otherwise by Character, where a bracket
+        // followed by a combining mark is not a bracket.
+        let bytes = absolute.utf8
+        if !bytes.contains(where: { $0 >= 0x80 }) {
+            guard bytes.contains(UInt8(ascii: "[")) else { return absolute }
+            var output: [UInt8] = []
+            output.reserveCapacity(bytes.count)
+            var inIndex = false
+            for byte in bytes {
+                if byte == UInt8(ascii: "[") {
+                    inIndex = true
+                    output.append(contentsOf: [UInt8(ascii: "["), UInt8(ascii: "]")])
+                    continue
+                }
+                if byte == UInt8(ascii: "]") { inIndex = false; continue }
+                if !inIndex { output.append(byte) }
+            }
+            return String(decoding: output, as: UTF8.self)
+        }
         guard absolute.contains("[") else { return absolute }
         var output = ""
         var inIndex = false

@@ -95,4 +95,13 @@ struct FieldPathTests {
         #expect(tree["unknown"] == .object(["seccomp": .string("unreadable"), "mounts[2].hostPath": .string("gone")]))
         #expect(FieldPath("mounts[2].hostPath").normalized == "mounts[].hostPath")
     }
+
+    @Test("List indices become [] the same way on the ASCII fast path and by Character")
+    func normalizedPaths() {
+        #expect(FieldPath("devices[10].path[3]").normalized == "devices[].path[]")
+        #expect(FieldPath("seccomp").normalized == "seccomp")
+        // Not ASCII: by Character, so a bracket carrying a combining mark opens no index (its
+        // closing bracket is still dropped, as it always was).
+        #expect(FieldPath("a[\u{301}1].b[2]").normalized == "a[\u{301}1.b[]")
+    }
 }
