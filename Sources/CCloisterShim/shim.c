@@ -38,11 +38,13 @@ int cl_cpuid_hypervisor_vendor(char out[13]) {
 #endif
 }
 
-int cl_openat_in_root(int dirfd, const char *path, int flags) {
+// openat2 with `resolve` and O_CLOEXEC, retried on EINTR and on EAGAIN (openat2(2): a
+// concurrent rename or mount raced a `..` step of the confined walk).
+static int cl_openat2(int dirfd, const char *path, int flags, unsigned long long resolve) {
     struct open_how how;
     memset(&how, 0, sizeof how);
     how.flags = (unsigned long long)(flags | O_CLOEXEC);
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    how.resolve = resolve;
     long fd;
     do {
         fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
@@ -50,16 +52,12 @@ int cl_openat_in_root(int dirfd, const char *path, int flags) {
     return (int)fd;
 }
 
+int cl_openat_in_root(int dirfd, const char *path, int flags) {
+    return cl_openat2(dirfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+}
+
 int cl_openat_beneath(int dirfd, const char *path, int flags) {
-    struct open_how how;
-    memset(&how, 0, sizeof how);
-    how.flags = (unsigned long long)(flags | O_CLOEXEC);
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-    long fd;
-    do {
-        fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-    } while (fd < 0 && (errno == EINTR || errno == EAGAIN));
-    return (int)fd;
+    return cl_openat2(dirfd, path, flags, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
 }
 
 int cl_have_openat2(void) {

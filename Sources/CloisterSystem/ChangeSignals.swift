@@ -117,9 +117,6 @@ public final class ChangeSignals {
         }
         return (keys, everything)
     }
-
-    /// Mount tables watched (one open file each).
-    public var watchedMountTables: Int { mountWatches.count }
 }
 
 /// Signals taken as data (`scan --watch`): a handler writes each to a pipe, and the scanning
