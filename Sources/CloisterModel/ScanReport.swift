@@ -300,11 +300,17 @@ public struct ScanIssue: Codable, Sendable, Equatable {
     public var pid: Int?
     public var workload: String?
     public var message: String
+    /// For a rule that could not be decided: the rule, and why (the unknown fields and why
+    /// each is unknown). Reports group the workloads that share both into one line.
+    public var rule: String?
+    public var reason: String?
 
-    public init(pid: Int? = nil, workload: String? = nil, message: String) {
+    public init(pid: Int? = nil, workload: String? = nil, message: String, rule: String? = nil, reason: String? = nil) {
         self.pid = pid
         self.workload = workload
         self.message = message
+        self.rule = rule
+        self.reason = reason
     }
 }
 

@@ -98,7 +98,10 @@ enum MarkdownRenderer {
                 }
             }
         }
-        out += ReportFacts.block(report.issues, header: "## Problems during the scan\n\n", footer: "\n") { "- \(md($0.message))\n" }
+        out += ReportFacts.block(facts.issueGroups, header: "## Problems during the scan\n\n", footer: "\n") { group in
+            guard group.undecidedRule != nil else { return "- \(md(group.first.message))\n" }
+            return "- \(md(group.sentence)); the workloads: \(group.workloads.map(md).joined(separator: ", "))\n"
+        }
         return out
     }
 }

@@ -39,8 +39,14 @@ enum HTMLRenderer {
         filters(facts, index, into: &out)
         byRule(facts, index, into: &out)
         byWorkload(facts, index, into: &out)
-        out += ReportFacts.block(report.issues, header: "<h2 id=\"problems\">Problems during the scan</h2>\n<ul>\n", footer: "</ul>\n") {
-            "<li>\($0.pid.map { "PID \($0): " } ?? "")\(h($0.message))</li>\n"
+        out += ReportFacts.block(facts.issueGroups, header: "<h2 id=\"problems\">Problems during the scan</h2>\n<ul>\n", footer: "</ul>\n") { group in
+            guard group.undecidedRule != nil else {
+                return "<li>\(group.first.pid.map { "PID \($0): " } ?? "")\(h(group.first.message))</li>\n"
+            }
+            let names = group.workloads.map { id in
+                "<a href=\"#\(index.anchor(id))\">\(h(index.label(id)))</a>"
+            }
+            return "<li>\(h(group.sentence))<details><summary>the \(group.workloads.count) workloads</summary>\(names.joined(separator: ", "))</details></li>\n"
         }
         out += "<script>\(script)</script>\n</body>\n</html>\n"
         return out

@@ -169,6 +169,47 @@ struct ReportFacts {
 
     /// A block of the audit reports left out when it has no items: `header`, one `item` each,
     /// then `footer`.
+    /// The report's problems as the human formats list them: the rules left undecided for
+    /// the same reason on several workloads in one entry naming them all (200 containers
+    /// without a pids limit are one line, not 200), every other problem as it came, in
+    /// the order each first appears.
+    var issueGroups: [IssueGroup] {
+        var groups: [IssueGroup] = []
+        var slot: [String: Int] = [:]
+        for issue in report.issues {
+            guard let rule = issue.rule, let reason = issue.reason, let workload = issue.workload else {
+                groups.append(IssueGroup(first: issue, workloads: issue.workload.map { [$0] } ?? []))
+                continue
+            }
+            let key = rule + "\u{0}" + reason
+            if let index = slot[key] {
+                groups[index].workloads.append(workload)
+            } else {
+                slot[key] = groups.count
+                groups.append(IssueGroup(first: issue, workloads: [workload]))
+            }
+        }
+        return groups
+    }
+
+    /// One entry of `issueGroups`: the first issue, and every workload the entry covers.
+    struct IssueGroup {
+        var first: ScanIssue
+        var workloads: [String]
+
+        /// A rule undecided on more than one workload (otherwise the first issue says it all).
+        var undecidedRule: (rule: String, reason: String)? {
+            guard workloads.count > 1, let rule = first.rule, let reason = first.reason else { return nil }
+            return (rule, reason)
+        }
+
+        /// "rule R was not decided on 67 workloads: why" (plain text: the caller escapes it).
+        var sentence: String {
+            guard let (rule, reason) = undecidedRule else { return first.message }
+            return "rule \(rule) was not decided on \(workloads.count) workloads: \(reason)"
+        }
+    }
+
     static func block<Item>(_ items: [Item], header: String, footer: String, item: (Item) -> String) -> String {
         items.isEmpty ? "" : header + items.map(item).joined() + footer
     }

@@ -72,8 +72,16 @@ public enum TableRendering {
             case .rule: lines.append(contentsOf: findingsByRule(facts, verbose: verbose, style: style))
             }
         }
-        for issue in report.issues {
-            lines.append(contentsOf: wrap("note: \(issue.pid.map { "PID \($0): " } ?? "")\(esc(issue.message))", width: style.width, indent: 6))
+        for group in facts.issueGroups {
+            let issue = group.first
+            var note = "note: \(issue.pid.map { "PID \($0): " } ?? "")\(esc(group.sentence))"
+            if group.undecidedRule != nil {
+                // The names, cut to a few unless --verbose (the JSON keeps every issue).
+                let names = group.workloads.map { id in facts.posture(id).map { $0.name.isEmpty ? $0.id : $0.name } ?? id }.map(esc)
+                let shown = verbose ? names : Array(names.prefix(3))
+                note += " (\(shown.joined(separator: ", "))\(names.count > shown.count ? " and \(names.count - shown.count) more" : ""))"
+            }
+            lines.append(contentsOf: wrap(note, width: style.width, indent: 6))
         }
         return lines.joined(separator: "\n")
     }

@@ -13,8 +13,9 @@ public struct Undetermined: Sendable, Equatable {
 extension Undetermined {
     /// As a scan issue, so a report says what went unchecked and why.
     public var asIssue: ScanIssue {
-        let why = fields.keys.sorted().map { "\($0): \(fields[$0] ?? "")" }.joined(separator: "; ")
-        return ScanIssue(workload: workload, message: "rule \(rule) was not decided for \(workload): \(why.isEmpty ? "a field it reads is unknown" : why)")
+        let fieldsWhy = fields.keys.sorted().map { "\($0): \(fields[$0] ?? "")" }.joined(separator: "; ")
+        let why = fieldsWhy.isEmpty ? "a field it reads is unknown" : fieldsWhy
+        return ScanIssue(workload: workload, message: "rule \(rule) was not decided for \(workload): \(why)", rule: rule, reason: why)
     }
 }
 

@@ -212,3 +212,75 @@ struct ReportTests {
         #expect(text.contains("build-7"))
     }
 }
+
+@Suite("Problems grouped in the human formats")
+struct IssueGroupingTests {
+    /// Five workloads whose pids limit cannot be read, one (hostile) of them also without a user;
+    /// and a process that went away. The JSON keeps every issue; the human formats say each
+    /// undecided rule once with the workloads it covers.
+    static func report() -> ScanReport {
+        var postures: [Posture] = []
+        var issues: [ScanIssue] = []
+        for index in 0..<5 {
+            var posture = HardenedPosture.make(kind: .container, id: "k8s:Pod/default/job-\(index)/main")
+            posture.name = index == 4 ? Fixtures.hostile : "job-\(index)"
+            postures.append(posture)
+            let reason = "cgroup.pidsMax: set per node by the kubelet"
+            issues.append(ScanIssue(
+                workload: posture.id, message: "rule ct-no-pids-limit was not decided for \(posture.id): \(reason)",
+                rule: "ct-no-pids-limit", reason: reason))
+        }
+        issues.append(ScanIssue(
+            workload: postures[4].id, message: "rule ct-root-no-userns was not decided for \(postures[4].id): user.uid: the image's USER",
+            rule: "ct-root-no-userns", reason: "user.uid: the image's USER"))
+        issues.append(ScanIssue(pid: 77, message: "process 77 exited during the scan"))
+        return ScanReport(scannedAt: "2026-12-07T15:00:00Z", host: HostFacts(), workloads: postures, findings: [], issues: issues)
+    }
+
+    @Test("HTML: one entry per rule and reason, every workload linked, names escaped")
+    func html() throws {
+        let text = String(decoding: try Report.render(format: .html, report: Self.report(), rules: Fixtures.pack), as: UTF8.self)
+        #expect(text.components(separatedBy: "was not decided on 5 workloads: cgroup.pidsMax").count == 2)
+        #expect(!text.contains("was not decided for k8s:Pod/default/job-0/main"))
+        // A rule undecided on one workload keeps its own sentence.
+        #expect(text.contains("rule ct-root-no-userns was not decided for k8s:Pod/default/job-4/main"))
+        #expect(text.contains("PID 77: process 77 exited during the scan"))
+        #expect(text.contains("<summary>the 5 workloads</summary>"))
+        for index in 0..<4 { #expect(text.contains(">job-\(index)</a>")) }
+        #expect(!text.contains("<script>alert"))
+        #expect(!text.contains("\u{1B}"))
+    }
+
+    @Test("Markdown: one line per rule and reason naming every workload")
+    func markdown() throws {
+        let text = String(decoding: try Report.render(format: .markdown, report: Self.report(), rules: Fixtures.pack), as: UTF8.self)
+        let lines = text.split(separator: "\n").filter { $0.contains("ct-no-pids-limit") }
+        #expect(lines.count == 1)
+        let line = try #require(lines.first)
+        for index in 0..<5 { #expect(line.contains("job-\(index)")) }
+        #expect(line.contains("on 5 workloads"))
+    }
+
+    @Test("Terminal: names cut to three with a count, all of them with --verbose")
+    func table() throws {
+        // Lines are wrapped to the terminal's width: compare with whitespace runs made one space.
+        func words(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isWhitespace).joined(separator: " ") }
+        let plain = words(try Report.render(format: .table, report: Self.report()))
+        #expect(plain.contains("(job-0, job-1, job-2 and 2 more)"))
+        #expect(!plain.contains("was not decided for k8s:Pod/default/job-1/main"))
+        let verbose = words(try Report.render(format: .table, report: Self.report(), verbose: true))
+        #expect(!verbose.contains("more)"))
+        #expect(verbose.contains("job-3"))
+        #expect(!verbose.contains("\u{1B}"))
+    }
+
+    @Test("JSON keeps every issue, with its rule and reason")
+    func json() throws {
+        let bytes = try Report.render(format: .json, report: Self.report())
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        let issues = try #require(object["issues"] as? [[String: Any]])
+        #expect(issues.count == 7)
+        #expect(issues.filter { $0["rule"] as? String == "ct-no-pids-limit" }.count == 5)
+        #expect(issues.last?["rule"] == nil)
+    }
+}
