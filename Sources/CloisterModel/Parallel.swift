@@ -1,12 +1,24 @@
 import Dispatch
+import Synchronization
 
 /// Maps over items on every core, keeping order: per-process /proc reads, per-posture rule
 /// evaluation and per-workload encoding are independent, so they split cleanly. Pure: no I/O.
 public enum Parallel {
+    private static let serialOnly = Atomic<Bool>(false)
+
+    /// Makes every later `map` run on its caller's thread alone. `serve` sets it: its rescans
+    /// run on one thread so that a rescan never takes every core an admission request could
+    /// use.
+    public static func runSeriallyFromNowOn() {
+        serialOnly.store(true, ordering: .relaxed)
+    }
+
+    public static var runsSerially: Bool { serialOnly.load(ordering: .relaxed) }
+
     public static func map<Item: Sendable, Result: Sendable>(
         _ items: [Item], _ transform: @Sendable (Item) -> Result
     ) -> [Result] {
-        guard items.count > 16 else { return items.map(transform) }
+        guard items.count > 16, !runsSerially else { return items.map(transform) }
         let slots = Slots<Result>(count: items.count)
         // A few chunks per core keeps the cores busy when some items cost more than others.
         let chunks = min(items.count, 16)

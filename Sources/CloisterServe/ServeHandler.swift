@@ -44,13 +44,19 @@ public final class ServeState: Sendable {
     public init() {}
 
     /// Stores a completed scan.
+    /// Renders outside the lock: a scrape during the render is served the previous scan
+    /// instead of waiting for this one. One rescanner calls this and `recordFailure`, so the
+    /// statistics read first are still current when the rendered scan is stored.
     public func record(_ report: ScanReport, duration: Double, finishedAt: Double) {
+        var statistics = snapshot.withLock { $0.statistics }
+        statistics.scans += 1
+        statistics.lastDuration = duration
+        statistics.lastCompletion = finishedAt
         let json = try? ScanJSON.render(report)
+        let metrics = Array(PrometheusRenderer.render(report, statistics: statistics).utf8)
         snapshot.withLock { state in
-            state.statistics.scans += 1
-            state.statistics.lastDuration = duration
-            state.statistics.lastCompletion = finishedAt
-            state.metrics = Array(PrometheusRenderer.render(report, statistics: state.statistics).utf8)
+            state.statistics = statistics
+            state.metrics = metrics
             if let json { state.scanJSON = json }
             state.report = report
             state.lastError = nil
