@@ -27,7 +27,7 @@ struct HostRuleEntry {
         let daemons = (directory as NSString).appendingPathComponent(HostConfigurationRules.relativePath)
         if FileManager.default.fileExists(atPath: daemons) {
             for rule in try HostConfigurationRules.load(path: daemons).rules {
-                var references = rule.cis.map { [Reference(source: "cis-docker-1.6.0", id: $0)] } ?? []
+                var references = rule.cis.map { CISDockerNumbering.references(forItem: $0) } ?? []
                 references += rule.urls.map { Reference(source: "url", id: $0, url: $0) }
                 entries.append(HostRuleEntry(
                     id: rule.id, title: rule.title, severity: rule.severity, decidedBy: "host-configuration",
