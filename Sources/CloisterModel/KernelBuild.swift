@@ -52,9 +52,14 @@ public struct KernelBuild: Codable, Sendable, Equatable {
     /// From `uname -r` and the version string: `uname -v` (/proc/sys/kernel/version), or a whole
     /// /proc/version line, whose compiler part (`gcc-12 (Debian 12.2.0-14)`) is skipped.
     public static func identify(release rawRelease: String?, version rawVersion: String?) -> KernelBuild {
-        let release = rawRelease.map { String($0.split(whereSeparator: { $0 == "\n" || $0 == " " || $0 == "\t" }).first ?? "") }
+        // The first line, as /proc/sys/kernel/osrelease ends in a newline; nothing else may follow.
+        var release = rawRelease.map { String($0.split(separator: "\n", omittingEmptySubsequences: false).first ?? "") }
+        while let last = release?.last, last == " " || last == "\t" || last == "\r" { release?.removeLast() }
         guard let release, !release.isEmpty else {
             return KernelBuild(kind: .unknown, release: nil, reason: "the kernel release (uname -r) cannot be read")
+        }
+        guard release.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }) else {
+            return KernelBuild(kind: .unknown, release: release, reason: "the kernel release is not printable ASCII without spaces, as uname -r is")
         }
         let version = rawVersion.map(buildString)
         let base = leadingUpstream(release)
@@ -111,7 +116,12 @@ public struct KernelBuild: Codable, Sendable, Equatable {
         let words = build.split(separator: " ")
         for (index, word) in words.enumerated() where word == "Debian" && index + 1 < words.count {
             let candidate = words[index + 1]
-            if candidate.first?.isNumber == true { return String(candidate) }
+            // dpkg's version characters only: a crafted string's control bytes are no version.
+            let allowed = candidate.unicodeScalars.allSatisfy { scalar in
+                (scalar.value >= 0x30 && scalar.value <= 0x39) || (scalar.value >= 0x41 && scalar.value <= 0x5a)
+                    || (scalar.value >= 0x61 && scalar.value <= 0x7a) || ".+~:-".unicodeScalars.contains(scalar)
+            }
+            if allowed, candidate.first?.isNumber == true { return String(candidate) }
         }
         return nil
     }
@@ -126,14 +136,14 @@ public struct KernelBuild: Codable, Sendable, Equatable {
         return !number.isEmpty && number.allSatisfy { $0.isASCII && $0.isNumber }
     }
 
-    /// `6.18.44` of `6.18.44-fc-v1272`: up to three dot-separated numbers at the start; nil when
-    /// the release does not start with `N.N`.
+    /// `6.18.44` of `6.18.44-fc-v1272`: up to three dot-separated numbers of at most four digits
+    /// at the start (no kernel has had more); nil when the release does not start with `N.N`.
     static func leadingUpstream(_ release: String) -> String? {
         var parts: [Substring] = []
         var rest = Substring(release)
         while parts.count < 3 {
             let digits = rest.prefix { $0.isASCII && $0.isNumber }
-            guard !digits.isEmpty else { break }
+            guard !digits.isEmpty, digits.count <= 4 else { return nil }
             parts.append(digits)
             rest = rest.dropFirst(digits.count)
             guard parts.count < 3, rest.first == ".", rest.dropFirst().first?.isNumber == true else { break }

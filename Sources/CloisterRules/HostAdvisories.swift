@@ -310,8 +310,14 @@ public struct HostAdvisories: Sendable {
             guard verdict.status == .affected, let advisory = advisories.first(where: { $0.id == verdict.advisory }) else {
                 return nil
             }
-            var evidence = ["inventory.\(verdict.component).version": verdict.installed ?? ""]
-            if let package = verdict.package { evidence["inventory.\(verdict.component).package"] = package }
+            var evidence: [String: String]
+            if advisory.component == Self.kernelComponent {
+                // The running kernel, not a package database entry: Debian's package version or the vanilla release.
+                evidence = [verdict.package == "linux" ? "host.kernelBuild.packageVersion" : "host.kernelBuild.release": verdict.installed ?? ""]
+            } else {
+                evidence = ["inventory.\(verdict.component).version": verdict.installed ?? ""]
+                if let package = verdict.package { evidence["inventory.\(verdict.component).package"] = package }
+            }
             if let fixed = verdict.fixed { evidence["fixedIn"] = fixed }
             var references = [Reference(source: "cve", id: advisory.id, url: "https://www.cve.org/CVERecord?id=\(advisory.id)")]
             references += advisory.urls.map { Reference(source: "url", id: $0, url: $0) }

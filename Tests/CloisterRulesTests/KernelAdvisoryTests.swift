@@ -127,6 +127,19 @@ struct KernelAdvisoryTests {
         }
     }
 
+    @Test("hostile version strings (a captured tree's files) never crash and never make a kernel Debian's or upstream's",
+          arguments: [
+              ("6.1.0-28-amd64", "#1 SMP Debian"), ("6.1.0-28-amd64", "Debian Debian Debian"), ("6.1.0-28-amd64", "#1 Debian 6.1:"),
+              ("6.1.0-28-amd64", "Linux version #"), ("6.1.0-28-amd64", String(repeating: "Debian 9", count: 10_000)),
+              ("6.1.0-28-amd64", "#1 Debian 6.1.119-1\u{0}6.1.200-1"), ("...", "#1"), ("6.", "#1"), ("6.1.-1", "#1"),
+              (String(repeating: "9", count: 5_000) + ".1", "#1"), ("6.1 evil", "#1 SMP"), ("ǅ.1", "#1"), ("6.1\u{1b}[2J", "#1"),
+          ])
+    func hostileStrings(_ release: String, _ version: String) {
+        let build = KernelBuild.identify(release: release, version: version)
+        #expect(build.kind == .unknown, "\(build)")
+        #expect(Self.verdicts(build).values.allSatisfy { $0.status == .undecided })
+    }
+
     // MARK: Judging
 
     @Test("the captured Debian 6.1.192-3 is past every 6.1 fix")
@@ -202,6 +215,7 @@ struct KernelAdvisoryTests {
             #expect(finding.workload == HostAdvisories.hostWorkload)
             #expect(finding.evidence["host.unprivilegedUserNamespaces"] == String(userNamespaces))
             #expect(finding.message.contains("user namespace"))
+            #expect(finding.evidence["host.kernelBuild.release"] == "6.1.70")
         }
         // Unknown: stated, severity kept.
         let unknown = try #require(Self.verdicts(build)["CVE-2024-1086"])
