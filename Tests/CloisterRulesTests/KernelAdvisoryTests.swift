@@ -152,13 +152,21 @@ struct KernelAdvisoryTests {
         #expect(judged["CVE-2024-1086"]?.installed == "6.1.192-3")
     }
 
-    @Test("an old Debian kernel inside an upstream range is undecided without Debian's fixed version")
-    func debianInRangeUndecided() {
+    @Test("an old Debian 12 kernel: CVE-2024-1086 decided by bookworm's 6.1.76-1; another branch in range is undecided")
+    func debianShippedFix() throws {
         let old = KernelBuild.identify(release: "6.1.0-12-amd64", version: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.52-1 (2023-09-07)")
         let judged = Self.verdicts(old)
-        #expect(judged["CVE-2024-1086"]?.status == .undecided)
-        #expect(judged["CVE-2024-1086"]?.reason.contains("no Debian fixed version") == true)
+        let verdict = try #require(judged["CVE-2024-1086"])
+        #expect(verdict.status == .affected)
+        #expect(verdict.fixed == "6.1.76-1")
         #expect(judged["CVE-2023-0386"]?.status == .notAffected)
+        let fixed = KernelBuild.identify(release: "6.1.0-18-amd64", version: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)")
+        #expect(Self.verdicts(fixed)["CVE-2024-1086"]?.status == .notAffected)
+        // A bookworm backport of 6.6 is not the 6.1 entry's branch: upstream's range, where Debian may have fixed it first.
+        let backport = KernelBuild.identify(release: "6.6.13+bpo-amd64", version: "#1 SMP PREEMPT_DYNAMIC Debian 6.6.13-1~bpo12+1 (2024-02-10)")
+        let undecided = try #require(Self.verdicts(backport)["CVE-2024-1086"])
+        #expect(undecided.status == .undecided)
+        #expect(undecided.reason.contains("no Debian fixed version"))
     }
 
     @Test("Debian's fixed version decides its own branch, and only that branch")
