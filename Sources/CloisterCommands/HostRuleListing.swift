@@ -19,6 +19,8 @@ struct HostRuleEntry {
     var subject: String
     var remediation: String
     var references: [Reference]
+    /// For an advisory: what decides it, and what a container needs to reach the flaw.
+    var decidedWhen: String? = nil
 
     /// Both host files of the rules directory; absent files are simply not listed, a file that
     /// does not parse is an input error (printed with its line by the caller).
@@ -27,7 +29,7 @@ struct HostRuleEntry {
         let daemons = (directory as NSString).appendingPathComponent(HostConfigurationRules.relativePath)
         if FileManager.default.fileExists(atPath: daemons) {
             for rule in try HostConfigurationRules.load(path: daemons).rules {
-                var references = rule.cis.map { [Reference(source: "cis-docker-1.6.0", id: $0)] } ?? []
+                var references = rule.cis.map { CISDockerNumbering.references(forItem: $0) } ?? []
                 references += rule.urls.map { Reference(source: "url", id: $0, url: $0) }
                 entries.append(HostRuleEntry(
                     id: rule.id, title: rule.title, severity: rule.severity, decidedBy: "host-configuration",
@@ -39,9 +41,19 @@ struct HostRuleEntry {
             for advisory in try HostAdvisories.load(path: advisories).advisories {
                 var references = [Reference(source: "cve", id: advisory.id)]
                 references += advisory.urls.map { Reference(source: "url", id: $0, url: $0) }
+                var decidedWhen = advisory.component == HostAdvisories.kernelComponent
+                    ? "the running kernel's version (Debian's package version from its version string, or a vanilla release) lies in an affected range (undecided for any other build, or where it cannot be read)"
+                    : "the installed version lies in an affected range of the advisory (undecided when it cannot be read)"
+                if let condition = advisory.condition {
+                    decidedWhen += "; from a container: \(condition.text)"
+                    if let fact = condition.fact, let lower = condition.severityWithout {
+                        decidedWhen += " (\(lower.rawValue) where host.\(fact) is false)"
+                    }
+                }
                 entries.append(HostRuleEntry(
                     id: advisory.ruleID, title: advisory.title, severity: advisory.severity, decidedBy: "host-advisories",
-                    file: advisories, subject: advisory.component, remediation: advisory.remediation, references: references))
+                    file: advisories, subject: advisory.component, remediation: advisory.remediation, references: references,
+                    decidedWhen: decidedWhen))
             }
         }
         return entries
@@ -72,9 +84,7 @@ struct HostRuleEntry {
             "  severity:    \(severity.rawValue)",
             "  applies to:  the host (\(decidedBy == "host-advisories" ? "component" : "daemon") \(subject))",
             "  defined in:  \(file)",
-            decidedBy == "host-advisories"
-                ? "  condition:   the installed version lies in an affected range of the advisory (undecided when it cannot be read)"
-                : "  condition:   the check `\(id)` over the daemon's argv, configuration file and file modes",
+            "  condition:   " + (decidedWhen ?? "the check `\(id)` over the daemon's argv, configuration file and file modes"),
             "  remediation: \(remediation)",
             "  references:",
         ]

@@ -24,6 +24,7 @@ enum HostInspector {
             facts.kvm = KVMFacts(present: false, usable: false, reason: "not probed: scanning a captured tree")
         }
 
+        facts.kernelBuild = KernelBuild.identify(release: facts.kernel, version: facts.kernelVersion)
         facts.lsms = activeLSMs(root: root)
         if facts.lsms == nil {
             facts.unknown["lsms"] = "securityfs is not mounted at /sys/kernel/security, so the LSM list cannot be read"

@@ -3,6 +3,9 @@ public struct HostFacts: Codable, Sendable, Equatable {
     public var hostname: String?
     public var kernel: String?
     public var kernelVersion: String?
+    /// The running kernel's real version for CVE matching: Debian's package version from the
+    /// version string, a vanilla upstream release, or unknown with why (see KernelBuild).
+    public var kernelBuild: KernelBuild?
     public var architecture: String?
     /// Active LSMs in the kernel's order (`/sys/kernel/security/lsm`); nil when unreadable.
     public var lsms: [String]?
@@ -263,6 +266,11 @@ public struct AdvisoryVerdict: Codable, Sendable, Equatable {
     public var fixed: String?
     /// Why: which range or which missing fact decided it.
     public var reason: String
+    /// What exploiting it from a container needs beyond the affected version (unprivileged user
+    /// namespaces), and whether this host has it: nil where nothing more is needed or the host
+    /// does not tell.
+    public var condition: String?
+    public var conditionMet: Bool?
 
     public init(
         advisory: String, component: String, status: Status, package: String? = nil, installed: String? = nil,

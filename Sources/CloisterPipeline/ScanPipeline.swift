@@ -121,7 +121,7 @@ public struct ScanPipeline: Sendable {
     /// format treat them as findings); the undecided ones are issues, never findings.
     public static func judgeHost(_ report: inout ScanReport, advisories: HostAdvisories, baseline: Baseline?) {
         guard let inventory = report.host.inventory else { return }
-        let verdicts = advisories.judge(inventory)
+        let verdicts = advisories.judge(inventory, host: report.host)
         report.host.advisories = verdicts
         var findings = advisories.findings(verdicts)
         if let baseline { findings = baseline.apply(to: findings) }

@@ -161,8 +161,8 @@ enum OSCALRenderer {
 
             var targetProps = controls.map { prop("nist-sp800-53-control", $0) }
             if let section800190 { targetProps.append(prop("nist-sp800-190-section", section800190)) }
-            for reference in finding.references where reference.source == "cis-docker-1.6.0" {
-                targetProps.append(prop("cis-docker-1.6.0", reference.id))
+            for reference in finding.references where reference.source == "cis-docker-1.6.0" || reference.source == "cis-docker-1.8.0" {
+                targetProps.append(prop(reference.source, reference.id))
             }
             var status: JSONObject = ["state": .string("not-satisfied"), "reason": .string("fail")]
             if let accepted = finding.accepted {

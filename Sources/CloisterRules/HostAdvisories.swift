@@ -37,6 +37,35 @@ public struct HostAdvisories: Sendable {
         public var note: String?
     }
 
+    /// Versions where the advisory's sources do not decide (a gap between their ranges, or one
+    /// range lumping branches whose own fixes the record does not give): undecided, never fired.
+    public struct UndecidedRange: Sendable, Equatable {
+        public var introduced: String
+        /// First version past the gap.
+        public var before: String
+        public var why: String
+    }
+
+    /// What exploiting the flaw from a container needs beyond the affected version.
+    public struct Condition: Sendable, Equatable {
+        /// The HostFacts field that tells it (`unprivilegedUserNamespaces`); nil when the host
+        /// facts carry nothing that decides it (then it is only stated).
+        public var fact: String?
+        public var text: String
+        /// The severity when the host fact shows the condition unmet.
+        public var severityWithout: Severity?
+
+        /// The facts the scanner reads that a condition may name.
+        public static let knownFacts = ["unprivilegedUserNamespaces"]
+
+        public func met(on host: HostFacts?) -> Bool? {
+            switch fact {
+            case "unprivilegedUserNamespaces": return host?.unprivilegedUserNamespaces
+            default: return nil
+            }
+        }
+    }
+
     public struct Advisory: Sendable, Equatable {
         public var id: String
         public var component: String
@@ -50,6 +79,10 @@ public struct HostAdvisories: Sendable {
         /// is the upstream version, with no backport to consider.
         public var upstreamPackages: [String]
         public var distributions: [DistributionFix]
+        public var undecidedRanges: [UndecidedRange] = []
+        public var condition: Condition?
+        /// Where the figures came from, in words.
+        public var note: String?
         public var remediation: String
         public var urls: [String]
         public var line: Int?
@@ -62,10 +95,20 @@ public struct HostAdvisories: Sendable {
 
     // MARK: Judging
 
-    /// Each advisory against every installed package of its component.
-    public func judge(_ inventory: SoftwareInventory) -> [AdvisoryVerdict] {
+    /// Each advisory against every installed package of its component; the kernel's against the
+    /// running kernel (`host.kernelBuild`), not its package database.
+    public func judge(_ inventory: SoftwareInventory, host: HostFacts? = nil) -> [AdvisoryVerdict] {
         var verdicts: [AdvisoryVerdict] = []
         for advisory in advisories {
+            if advisory.component == Self.kernelComponent {
+                var verdict = Self.judgeKernel(advisory, build: host?.kernelBuild)
+                if let condition = advisory.condition {
+                    verdict.condition = condition.text
+                    verdict.conditionMet = condition.met(on: host)
+                }
+                verdicts.append(verdict)
+                continue
+            }
             let installed = inventory.installed(advisory.component).filter { $0.package != nil }
             if installed.isEmpty {
                 if let why = inventory.unknown[advisory.component] ?? inventory.unknown["packages"] {
@@ -147,6 +190,93 @@ public struct HostAdvisories: Sendable {
         return verdict
     }
 
+    public static let kernelComponent = "kernel"
+
+    /// The running kernel: Debian's package version against Debian's fixed version for that
+    /// branch where the data has one, else its upstream version against the ranges (affected
+    /// there is undecided, since Debian may ship a fix before the upstream stable release);
+    /// a vanilla release against the ranges; anything else undecided with why.
+    static func judgeKernel(_ advisory: Advisory, build: KernelBuild?) -> AdvisoryVerdict {
+        var verdict = AdvisoryVerdict(advisory: advisory.id, component: advisory.component, status: .undecided, reason: "")
+        guard let build else {
+            verdict.reason = "the running kernel's version was not read"
+            return verdict
+        }
+        verdict.installed = build.packageVersion ?? build.release
+        switch build.kind {
+        case .unknown:
+            var reason = build.reason
+            if let base = build.base {
+                let upstream = judgeUpstream(advisory, upstream: base, package: "kernel")
+                let verb: String
+                switch upstream.status {
+                case .affected: verb = "would be affected"
+                case .notAffected: verb = "would not be affected"
+                default: verb = "would be undecided"
+                }
+                reason += "; upstream \(base) \(verb) (\(upstream.reason)), but this build is not upstream's"
+            }
+            verdict.reason = reason
+            return verdict
+        case .vanilla:
+            verdict.package = "kernel"
+            let decided = judgeUpstream(advisory, upstream: build.upstream ?? "", package: "kernel \(build.release ?? "")")
+            verdict.status = decided.status
+            verdict.fixed = decided.fixed
+            verdict.reason = decided.reason + " (a vanilla kernel: \(build.reason))"
+            return verdict
+        case .debian:
+            verdict.package = "linux"
+            guard let packageText = build.packageVersion, let package = DebianVersion(packageText),
+                let branch = KernelBuild.branch(of: package.upstream)
+            else {
+                verdict.reason = "Debian's kernel package version cannot be compared"
+                return verdict
+            }
+            // The entry for this branch, and for the release the package was built for where its
+            // version names one (bullseye's linux-6.1 is `6.1.76-1~deb11u1`, not bookworm's 6.1.76-1).
+            let target = debianTargetRelease(packageText)
+            if let fix = advisory.distributions.first(where: { fix in
+                fix.distribution == "debian" && fix.packages.contains("linux") && (target == nil || target == fix.release)
+                    && fix.fixed.flatMap(DebianVersion.init).map { KernelBuild.branch(of: $0.upstream) == branch } == true
+            }), let fixedText = fix.fixed, let fixed = DebianVersion(fixedText) {
+                verdict.fixed = fixedText
+                let affected = package < fixed
+                verdict.status = affected ? .affected : .notAffected
+                verdict.reason = affected
+                    ? "Debian's linux \(packageText) is older than \(fixedText), where Debian \(fix.release) fixed the \(branch) branch (\(fix.source))"
+                    : "Debian's linux \(packageText) has Debian \(fix.release)'s fix (\(fixedText), \(fix.source))"
+                return verdict
+            }
+            let decided = judgeUpstream(advisory, upstream: package.upstream, package: "Debian's linux \(packageText)")
+            verdict.fixed = decided.fixed
+            switch decided.status {
+            case .affected:
+                verdict.status = .undecided
+                verdict.reason = decided.reason
+                    + "; the advisory data has no Debian fixed version for the \(branch) branch, and Debian may ship the fix before upstream's stable release"
+            default:
+                verdict.status = decided.status
+                verdict.reason = decided.reason + " (Debian's kernel carries upstream's stable releases up to its upstream version)"
+            }
+            return verdict
+        }
+    }
+
+    /// The Debian release a package version was built for, where it says (`~deb11u1`, `+deb12u2`,
+    /// `~bpo12+1`); nil for an unmarked version (`6.1.119-1`).
+    static func debianTargetRelease(_ version: String) -> String? {
+        for marker in ["deb", "bpo"] {
+            var rest = Substring(version)
+            while let range = rest.range(of: marker) {
+                let digits = rest[range.upperBound...].prefix { $0.isASCII && $0.isNumber }
+                if !digits.isEmpty { return String(digits) }
+                rest = rest[range.upperBound...]
+            }
+        }
+        return nil
+    }
+
     static func judgeUpstream(_ advisory: Advisory, upstream: String, package: String)
         -> (status: AdvisoryVerdict.Status, fixed: String?, reason: String)
     {
@@ -159,6 +289,12 @@ public struct HostAdvisories: Sendable {
             if version < fixed, introduced.map({ version >= $0 }) ?? true {
                 let from = range.introduced.map { "from \($0) " } ?? ""
                 return (.affected, range.fixed, "upstream \(upstream) is in the affected range \(from)before \(range.fixed)")
+            }
+        }
+        for gap in advisory.undecidedRanges {
+            guard let from = UpstreamVersion.debianForm(gap.introduced), let before = UpstreamVersion.debianForm(gap.before) else { continue }
+            if version >= from, version < before {
+                return (.undecided, nil, "upstream \(upstream) lies where the sources do not decide (\(gap.introduced) to \(gap.before)): \(gap.why)")
             }
         }
         let newest = advisory.ranges.compactMap { UpstreamVersion.debianForm($0.fixed) }.max()
@@ -174,15 +310,35 @@ public struct HostAdvisories: Sendable {
             guard verdict.status == .affected, let advisory = advisories.first(where: { $0.id == verdict.advisory }) else {
                 return nil
             }
-            var evidence = ["inventory.\(verdict.component).version": verdict.installed ?? ""]
-            if let package = verdict.package { evidence["inventory.\(verdict.component).package"] = package }
+            var evidence: [String: String]
+            if advisory.component == Self.kernelComponent {
+                // The running kernel, not a package database entry: Debian's package version or the vanilla release.
+                evidence = [verdict.package == "linux" ? "host.kernelBuild.packageVersion" : "host.kernelBuild.release": verdict.installed ?? ""]
+            } else {
+                evidence = ["inventory.\(verdict.component).version": verdict.installed ?? ""]
+                if let package = verdict.package { evidence["inventory.\(verdict.component).package"] = package }
+            }
             if let fixed = verdict.fixed { evidence["fixedIn"] = fixed }
             var references = [Reference(source: "cve", id: advisory.id, url: "https://www.cve.org/CVERecord?id=\(advisory.id)")]
             references += advisory.urls.map { Reference(source: "url", id: $0, url: $0) }
+            var severity = advisory.severity
+            var message = "\(advisory.title): \(verdict.package ?? advisory.component) \(verdict.installed ?? "") is affected (\(verdict.reason))"
+            if let condition = advisory.condition {
+                switch (condition.fact, verdict.conditionMet) {
+                case (let fact?, true?):
+                    evidence["host.\(fact)"] = "true"
+                    message += "; from a container: \(condition.text); this host meets that (\(fact) is true)"
+                case (let fact?, false?):
+                    evidence["host.\(fact)"] = "false"
+                    severity = condition.severityWithout ?? severity
+                    message += "; from a container: \(condition.text); this host does not (\(fact) is false), so only a container already holding those privileges reaches it"
+                default:
+                    message += "; from a container: \(condition.text)"
+                }
+            }
             return Finding(
-                rule: advisory.ruleID, severity: advisory.severity, workload: Self.hostWorkload,
-                message: "\(advisory.title): \(verdict.package ?? advisory.component) \(verdict.installed ?? "") is affected (\(verdict.reason))",
-                evidence: evidence, references: references)
+                rule: advisory.ruleID, severity: severity, workload: Self.hostWorkload,
+                message: message, evidence: evidence, references: references)
         }
     }
 
@@ -215,10 +371,45 @@ public struct HostAdvisories: Sendable {
         var distributions: [DistributionFix] = []
         var urls: [String] = []
         var upstreamPackages: [String] = []
+        var undecidedRanges: [UndecidedRange] = []
+        var condition: Condition?
         var complete = true
         for pair in node.pairs {
             switch pair.key {
-            case "id", "component", "severity", "title", "remediation": values[pair.key] = pair.value.string
+            case "id", "component", "severity", "title", "remediation", "note": values[pair.key] = pair.value.string
+            case "undecided":
+                for item in pair.value.items {
+                    var fields: [String: String] = [:]
+                    for field in item.pairs {
+                        switch field.key {
+                        case "introduced", "before", "why": fields[field.key] = field.value.string
+                        default: fail(field.keyNode, "unknown key `\(field.key)` in an undecided range (introduced, before, why)")
+                        }
+                    }
+                    if let introduced = fields["introduced"], let before = fields["before"], let why = fields["why"],
+                        UpstreamVersion.debianForm(introduced) != nil, UpstreamVersion.debianForm(before) != nil
+                    {
+                        undecidedRanges.append(UndecidedRange(introduced: introduced, before: before, why: why))
+                    } else {
+                        fail(item, "an undecided range needs `introduced` and `before` (versions) and `why`")
+                    }
+                }
+            case "condition":
+                var fields: [String: String] = [:]
+                for field in pair.value.pairs {
+                    switch field.key {
+                    case "fact", "text", "severityWithout": fields[field.key] = field.value.string
+                    default: fail(field.keyNode, "unknown key `\(field.key)` in a condition (fact, text, severityWithout)")
+                    }
+                }
+                let severityWithout = fields["severityWithout"].flatMap(Severity.init(rawValue:))
+                if let text = fields["text"], fields["fact"].map(Condition.knownFacts.contains) ?? true,
+                    fields["severityWithout"] == nil || severityWithout != nil
+                {
+                    condition = Condition(fact: fields["fact"], text: text, severityWithout: severityWithout)
+                } else {
+                    fail(pair.value, "a condition needs `text`, a `fact` of \(Condition.knownFacts.joined(separator: ", ")) if any, and a valid `severityWithout` if any")
+                }
             case "rangesComplete": complete = pair.value.string.flatMap(Node.yamlBool) ?? true
             case "upstreamPackages": upstreamPackages = pair.value.items.compactMap(\.string)
             case "urls": urls = pair.value.items.compactMap(\.string)
@@ -281,7 +472,8 @@ public struct HostAdvisories: Sendable {
         }
         return Advisory(
             id: id, component: component, severity: severity, title: title, ranges: ranges, rangesComplete: complete,
-            upstreamPackages: upstreamPackages, distributions: distributions, remediation: values["remediation"] ?? "",
+            upstreamPackages: upstreamPackages, distributions: distributions, undecidedRanges: undecidedRanges,
+            condition: condition, note: values["note"], remediation: values["remediation"] ?? "",
             urls: urls, line: node.mark.map { $0.line })
     }
 }

@@ -255,7 +255,7 @@ public struct HostConfigurationRules: Sendable {
                 case .undecided(let why): result.undecided.append((rule.id, facts.daemon, why))
                 case .fired(let detail, let evidence):
                     var references: [Reference] = []
-                    if let cis = rule.cis { references.append(Reference(source: "cis-docker-1.6.0", id: cis)) }
+                    if let cis = rule.cis { references += CISDockerNumbering.references(forItem: cis) }
                     references += rule.urls.map { Reference(source: "url", id: $0, url: $0) }
                     let who = facts.daemon + (facts.pid.map { " (pid \($0))" } ?? "")
                     result.findings.append(Finding(

@@ -33,10 +33,7 @@ public struct RuleReferences: Sendable, Equatable {
     /// As the model's `Reference` values a `Finding` carries.
     public var asReferences: [Reference] {
         var references: [Reference] = []
-        if let cisDocker {
-            references.append(Reference(
-                source: "cis-docker-1.6.0", id: cisDocker, title: "CIS Docker Benchmark 1.6.0, recommendation \(cisDocker)"))
-        }
+        if let cisDocker { references += CISDockerNumbering.references(forItem: cisDocker) }
         if let podSecurityLevel, let podSecurityControl {
             references.append(Reference(
                 source: "k8s-pss", id: "\(podSecurityLevel)/\(podSecurityControl)",

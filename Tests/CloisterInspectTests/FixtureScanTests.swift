@@ -26,6 +26,9 @@ import CloisterModel
         #expect(try Self.workload(result, named: "sleep").processes == [16464, 16467])
         #expect(result.host.cgroupVersion == "hybrid")
         #expect(result.host.capLastCap == 40)
+        // Captured on this lab's custom kernel (6.18.44-fc-v769): no version to match CVEs against.
+        #expect(result.host.kernelBuild?.kind == .unknown)
+        #expect(result.host.kernelBuild?.base == "6.18.44")
     }
 
     @Test func defaultPodmanContainer() throws {
@@ -156,6 +159,10 @@ import CloisterModel
         #expect(limited.cgroup?.pidsMax == .value(60))
         #expect(limited.cgroup?.cpuQuota == .value(50000))
         #expect(try Self.workload(result, named: "runc1").cgroup?.memoryMax == .value(64 << 20))
+        // Debian's kernel, told by the package version its captured version string carries.
+        #expect(result.host.kernelBuild?.kind == .debian)
+        #expect(result.host.kernelBuild?.release == "6.1.0-57-cloud-amd64")
+        #expect(result.host.kernelBuild?.packageVersion == "6.1.192-3")
     }
 
     /// Captured inside the guest lab booted with SELinux (Debian's reference policy, permissive):

@@ -54,6 +54,39 @@ struct HostScanTests {
         try Self.expectHostAdvisories(report)
     }
 
+    /// The running kernel as cloister reads it, every kernel advisory judged against it, and
+    /// none fired unless the kernel's version can be told. This host (a Firecracker guest with a
+    /// custom 6.18 kernel, `6.18.44-fc-v…`) is undecided on every one, each an issue naming why.
+    @Test("kernel advisories on this host: the running kernel's real version, or undecided with why")
+    func kernelAdvisories() throws {
+        let report = try Cloister.scan()
+        let release = try String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let version = try String(contentsOfFile: "/proc/sys/kernel/version", encoding: .utf8)
+        let build = try #require(report.host.kernelBuild)
+        #expect(build.release == release)
+        let kernelVerdicts = (report.host.advisories ?? []).filter { $0.component == "kernel" }
+        #expect(kernelVerdicts.count >= 6, "\(kernelVerdicts.map(\.advisory))")
+        if version.contains(" Debian ") {
+            #expect(build.kind == .debian)
+            #expect(build.packageVersion.map { version.contains($0) } == true)
+        } else if release.allSatisfy({ $0.isNumber || $0 == "." }) {
+            #expect(build.kind == .vanilla)
+        } else {
+            #expect(build.kind == .unknown, "\(build)")
+            #expect(kernelVerdicts.allSatisfy { $0.status == .undecided && $0.reason.contains(release) })
+            #expect(!report.findings.contains { finding in kernelVerdicts.contains { "host-" + $0.advisory.lowercased() == finding.rule } })
+        }
+        // Whatever the kernel: an affected verdict is a host finding, an undecided one an issue.
+        for verdict in kernelVerdicts {
+            let rule = "host-" + verdict.advisory.lowercased()
+            #expect(report.findings.contains { $0.rule == rule && $0.workload == "host" } == (verdict.status == .affected), "\(rule)")
+            if verdict.status == .undecided {
+                #expect(report.issues.contains { $0.workload == "host" && $0.message.hasPrefix(verdict.advisory) })
+            }
+        }
+    }
+
     /// The inventory read from this host's dpkg database, every advisory judged, and each
     /// affected one a host finding (and only those).
     static func expectHostAdvisories(_ report: ScanReport) throws {

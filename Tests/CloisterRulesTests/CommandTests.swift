@@ -64,6 +64,12 @@ struct CommandTests {
         let host = try CloisterBinary.run(["rules", "show", "host-cve-2024-21626", "--rules", Repository.rulesDirectory])
         #expect(host.status == 0)
         #expect(host.output.contains("applies to:  the host (component runc)"))
+        let kernel = try CloisterBinary.run(["rules", "show", "host-cve-2022-0185", "--rules", Repository.rulesDirectory])
+        #expect(kernel.output.contains("the running kernel's version"))
+        #expect(kernel.output.contains("(medium where host.unprivilegedUserNamespaces is false)"))
+        let daemon = try CloisterBinary.run(["rules", "show", "docker-no-userns-remap", "--rules", Repository.rulesDirectory])
+        #expect(daemon.output.contains("CIS Docker Benchmark 1.6.0, recommendation 2.9"))
+        #expect(daemon.output.contains("CIS Docker Benchmark 1.8.0, recommendation 2.10"))
         #expect(try CloisterBinary.run(["rules", "show", "no-such-rule", "--rules", Repository.rulesDirectory]).status == 2)
     }
 
