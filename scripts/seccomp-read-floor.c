@@ -6,6 +6,9 @@
 // PTRACE_DETACH. Finding the threads (/proc listing and status reads) is timed apart: the scan
 // reads those files anyway. Root (CAP_SYS_ADMIN, and no seccomp filter of its own).
 //   cc -O2 -o /tmp/seccomp-read-floor scripts/seccomp-read-floor.c && /tmp/seccomp-read-floor
+// `--poll` waits for the stop as cloister's cl_wait_tracee does (waitpid WNOHANG, then a
+// 20 µs sleep, 200 µs after the first millisecond) instead of a blocking waitpid: the
+// difference is what that polling costs.
 // Prints one line on stdout:
 //   ptrace_ms=X discovery_ms=Y processes=P threads=T filters=F instructions=I failed=E
 #define _GNU_SOURCE
@@ -55,7 +58,21 @@ static int status_fields(const char *path, long *filters, long *tracer) {
     return 0;
 }
 
-int main(void) {
+// The stop, waited for by polling as the scanner does; the same result as a blocking waitpid.
+static pid_t wait_polling(pid_t tid, int *status) {
+    double start = now_ms();
+    for (;;) {
+        pid_t result = waitpid(tid, status, __WALL | WNOHANG);
+        if (result != 0 && !(result < 0 && errno == EINTR)) return result;
+        double elapsed_us = (now_ms() - start) * 1000;
+        if (elapsed_us >= 250000) return 0;
+        struct timespec pause = {0, elapsed_us < 1000 ? 20000L : 200000L};
+        nanosleep(&pause, NULL);
+    }
+}
+
+int main(int argc, char **argv) {
+    int poll = argc > 1 && strcmp(argv[1], "--poll") == 0;
     pid_t self = getpid();
     static pid_t threads[MAX_THREADS];
     long thread_count = 0, processes = 0;
@@ -96,7 +113,8 @@ int main(void) {
         if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) { failed++; continue; }
         if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) { ptrace(PTRACE_DETACH, tid, 0, 0); failed++; continue; }
         int status = 0;
-        if (waitpid(tid, &status, __WALL) != tid || !WIFSTOPPED(status)) { failed++; continue; }
+        pid_t waited = poll ? wait_polling(tid, &status) : waitpid(tid, &status, __WALL);
+        if (waited != tid || !WIFSTOPPED(status)) { failed++; continue; }
         for (long index = 0; index < MAX_INSTRUCTIONS; index++) {
             long count = ptrace(PTRACE_SECCOMP_GET_FILTER, tid, (void *)index, NULL);
             if (count < 0) { if (errno != ENOENT || index == 0) failed++; break; }
