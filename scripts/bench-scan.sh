@@ -78,6 +78,23 @@ fi
 [[ -x "$CLOISTER" ]] || die "no cloister executable at $CLOISTER"
 FLOOR="$WORK/scan-read-floor"
 cc -O2 -o "$FLOOR" scripts/scan-read-floor.c || die "cannot build scripts/scan-read-floor.c (cc missing?)"
+# --- seccomp filter reading floor (scripts/seccomp-read-floor.c) ---
+# Only the ptrace work of reading every filtered thread's filters, timed by the program itself
+# (the /proc reads that find the threads are the scan floor's); its median over BENCH_RUNS runs
+# is put beside what filter reading adds to the scan (scan minus scan --no-seccomp-filters).
+SECCOMP_FLOOR="$WORK/seccomp-read-floor"
+cc -O2 -o "$SECCOMP_FLOOR" scripts/seccomp-read-floor.c || die "cannot build scripts/seccomp-read-floor.c"
+seccomp_floor_rows=()
+seccomp_floor_median() {  # "median_ptrace_ms threads filters failed" of BENCH_RUNS runs
+    for _ in $(seq "$RUNS"); do "$SECCOMP_FLOOR"; done >"$WORK/seccomp-floor.txt"
+    local last
+    last=$(tail -n 1 "$WORK/seccomp-floor.txt")
+    echo "$(sed -n 's/^ptrace_ms=\([0-9.]*\) .*/\1/p' "$WORK/seccomp-floor.txt" | median)" \
+        "$(sed -n 's/.* threads=\([0-9]*\) .*/\1/p' <<<"$last")" \
+        "$(sed -n 's/.* filters=\([0-9]*\) .*/\1/p' <<<"$last")" \
+        "$(sed -n 's/.* failed=\([0-9]*\)$/\1/p' <<<"$last")"
+}
+# --- end of the seccomp filter reading floor ---
 BASELINE=${BASELINE_BIN:-}
 [[ -z "$BASELINE" || -x "$BASELINE" ]] || die "no executable at BASELINE_BIN=$BASELINE"
 
@@ -195,6 +212,7 @@ for count in "${COUNTS[@]}"; do
     nofilter_ms=$(jq '.results[] | select(.command == "no-filters") | .median * 1000' "$WORK/hyperfine-$count.json")
     filtered=$(jq '[.workloads[] | select(.seccomp.source == "kernel")] | length' "$WORK/scan.json")
     filter_rows+=("$count $scan_ms $nofilter_ms $filtered")
+    seccomp_floor_rows+=("$count $scan_ms $nofilter_ms $(seccomp_floor_median)")  # seccomp filter reading floor
     floor_ms=$(jq '.results[] | select(.command == "floor") | .median * 1000' "$WORK/hyperfine-$count.json")
     floor_rows+=("$count $floor_ms $scan_ms $inspect_ms")
     log "N=$count: phases ($RUNS scans) and rescans"
@@ -238,6 +256,13 @@ for row in "${filter_rows[@]}"; do
         awk -v a="$added" -v t=$TARGET_FILTER_OVERHEAD 'BEGIN { exit !(a < t) }' || verdict=1
     fi
 done
+# --- seccomp filter reading floor (scripts/seccomp-read-floor.c) ---
+for row in "${seccomp_floor_rows[@]}"; do
+    read -r count scan_ms nofilter_ms floor_ms threads filters failed <<<"$row"
+    printf 'N=%s filter reading: floor %.1f ms vs cloister'"'"'s added %.1f ms (%s threads, %s filters read by the floor, %s failed)\n' \
+        "$count" "$floor_ms" "$(awk -v s="$scan_ms" -v n="$nofilter_ms" 'BEGIN { print s - n }')" "$threads" "$filters" "$failed"
+done
+# --- end of the seccomp filter reading floor ---
 echo
 echo "against the read floor (scripts/scan-read-floor.c, one thread, no parsing; median of $RUNS runs)"
 printf '%10s %10s %10s %12s %14s %14s\n' containers "floor ms" "scan ms" "scan/floor" "inspect ms" "inspect/scan"

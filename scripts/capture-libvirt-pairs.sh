@@ -16,8 +16,9 @@ pairs=Tests/CloisterCheckTests/Fixtures/libvirt-pairs
 exec 9>/tmp/cloister-engines.lock
 flock 9
 
-# Pairs converted rather than started: their devices do not exist on a development host.
-native=" hostdev-pci hostdev-mdev net-bridge "
+# Pairs converted rather than started: their devices (or, for serial-address, the listen
+# address) do not exist on a development host.
+native=" hostdev-pci hostdev-mdev net-bridge serial-address "
 # Pairs libvirt refuses to convert without the device (a SCSI LUN: it reads the LUN's
 # /sys/bus/scsi/devices/…/scsi_generic, a vhost-scsi target its /dev/vhost-scsi): their argv is written by hand from libvirt's own test
 # data and is left as it is (see the file's header); libvirt 9.0 here has no passt backend yet.

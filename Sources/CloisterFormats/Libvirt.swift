@@ -160,9 +160,25 @@ public enum Libvirt {
                     at(device, path, "hypervisor.consoles[\(hypervisor.consoles.count - 1)]")
                 }
             case "serial", "console", "parallel", "channel":
+                // libvirt keeps the first <console> presented as a serial port (target type
+                // serial, or none given) as a copy of the first <serial>: one chardev, one
+                // -device; it opens nothing of its own (formatdomain, "Console").
+                if device.name == "console", ["serial", nil].contains(device.child("target")?["type"]),
+                    devices?.child("serial") != nil, children["console"] == 1
+                {
+                    continue
+                }
                 if let console = characterConsole(device) {
+                    let field = "hypervisor.consoles[\(hypervisor.consoles.count)]"
+                    // A TCP chardev without tls='yes' or 'no' on its <source> takes qemu.conf's
+                    // chardev_tls (off unless the host turns it on).
+                    if console.tls == nil, ["tcp", "telnet"].contains(console.transport) {
+                        builder.unknown(
+                            FieldPath("hypervisor.consoles").element(hypervisor.consoles.count).appending("tls"),
+                            "<\(device.name) type='tcp'> sets no tls: whether qemu serves it over TLS is qemu.conf's chardev_tls on the host, not read")
+                    }
                     hypervisor.consoles.append(console)
-                    at(device, path, "hypervisor.consoles[\(hypervisor.consoles.count - 1)]")
+                    at(device, path, field)
                 }
             case "hostdev":
                 if let passthrough = hostdev(device) {
@@ -260,16 +276,29 @@ public enum Libvirt {
 
     static func characterConsole(_ device: XMLElementNode) -> Console? {
         let type = device["type"] ?? "pty"
-        let kind = device.name == "console" || device.name == "parallel" ? (device.name == "console" ? "serial" : "parallel") : device.name == "channel" ? "chardev" : "serial"
+        // <serial> and <console> are terminals; <channel> is a virtio-serial port (the guest
+        // agent, or any named port) that qemu writes as virtserialport.
+        let kind = device.name == "parallel" ? "parallel" : device.name == "channel" ? "channel" : "serial"
         let source = device.child("source")
         switch type {
         case "tcp", "udp":
-            let server = source?["mode"] == "bind" || type == "udp" && source?["mode"] == "bind"
-            let host = source?["host"] ?? ""
+            // A TCP device may have two <source>s (udp: connect and bind); the bind one listens.
+            let sources = device.all("source")
+            let bound = sources.first { $0["mode"] == "bind" }
+            let chosen = bound ?? source
+            let server = bound != nil
+            let host = chosen?["host"] ?? ""
+            // <protocol type='raw'|'telnet'|'telnets'|'tls'>: telnets and tls are TLS-wrapped
+            // (libvirt writes them as telnet=on or not, with tls-creds when chardev_tls is on).
+            let wireProtocol = device.child("protocol")?["type"] ?? "raw"
+            let tlsAttribute = chosen?["tls"]
+            let tls: Bool? = tlsAttribute == "yes" ? true : tlsAttribute == "no" ? false : nil
             let endpoint = QemuEndpoint(
-                transport: device.child("protocol")?["type"] == "telnet" ? "telnet" : type, host: host,
-                port: source?["service"], server: server, tls: source?["tls"] == "yes")
-            return endpoint.console(kind: kind)
+                transport: type == "tcp" && (wireProtocol == "telnet" || wireProtocol == "telnets") ? "telnet" : type, host: host,
+                port: chosen?["service"], server: server, tls: tls ?? false)
+            var console = endpoint.console(kind: kind)
+            if type == "tcp" { console.tls = tls }
+            return console
         case "unix":
             return QemuEndpoint(transport: "unix", path: source?["path"], server: source?["mode"] == "bind").console(kind: kind)
         case "pty", "stdio", "file", "null", "vc", "pipe", "dev", "spicevmc", "spiceport", "nmdm":

@@ -117,6 +117,18 @@ public struct LibvirtQemuConf: Sendable, Equatable {
                 hypervisor.consoles[index].tls = flag("vnc_tls") ?? false
             }
         }
+        // A TCP serial port, console or channel whose <source> says nothing of TLS is served
+        // over TLS when chardev_tls = 1 (qemu.conf.in: "Enable use of TLS encryption on the
+        // chardev TCP transports"; off when absent).
+        for index in hypervisor.consoles.indices
+        where ["serial", "channel", "parallel"].contains(hypervisor.consoles[index].kind)
+            && ["tcp", "telnet"].contains(hypervisor.consoles[index].transport) && hypervisor.consoles[index].tls == nil
+        {
+            let field = "hypervisor.consoles[\(index)].tls"
+            hypervisor.consoles[index].tls = flag("chardev_tls") ?? false
+            posture.unknown.removeValue(forKey: FieldPath("hypervisor.consoles").element(index).appending("tls"))
+            declared(field, "chardev_tls")
+        }
         if posture.unknown[.mac] != nil, posture.mac.apparmor == nil, posture.mac.selinux == nil,
             let driver = settings["security_driver"]
         {

@@ -503,10 +503,16 @@ public enum QemuCommandLine {
         case "isa-fdc", "floppy":
             state.floppyDrive = true
             noteLegacyModel(driver, to: &config)
-        case "isa-serial", "pci-serial", "pci-serial-2x", "pci-serial-4x", "virtconsole", "virtserialport",
-            "usb-serial":
+        case "isa-serial", "pci-serial", "pci-serial-2x", "pci-serial-4x", "virtconsole", "usb-serial", "spapr-vty",
+            "sclpconsole", "sclplmconsole":
+            // A serial port or a console (virtconsole is the guest's hvc0): a terminal the guest
+            // may run a login or its kernel console on.
             if let id = options["chardev"] { state.chardevUses.append(("serial", id, state.optionIndex)) }
             if driver == "isa-serial" { state.serialGiven = true }
+        case "virtserialport":
+            // A virtio-serial port that is not a console: libvirt's <channel> (the guest agent,
+            // org.qemu.guest_agent.0, whose guest-exec runs commands in the guest).
+            if let id = options["chardev"] { state.chardevUses.append(("channel", id, state.optionIndex)) }
         default:
             noteLegacyModel(driver, to: &config)
             if let id = options["chardev"] { state.chardevUses.append(("chardev", id, state.optionIndex)) }

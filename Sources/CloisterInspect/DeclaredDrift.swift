@@ -127,6 +127,19 @@ enum DeclaredDrift {
                 add("hypervisor.consoles.password", "\(kind) with a password or SASL", open.map(describe).joined(separator: ", ") + " without")
             }
         }
+        // A serial port, console or channel the domain (or qemu.conf's chardev_tls) serves over
+        // TLS, served in the clear: TLS was its only authentication.
+        for kind in ["serial", "channel", "parallel"] {
+            let protected = want.consoles.firstIndex { networked($0) && $0.kind == kind && $0.tls == true }
+            let open = have.consoles.filter { networked($0) && $0.kind == kind && $0.tls == false }
+            if let protected, !open.isEmpty {
+                // The domain's <source tls='yes'>, or qemu.conf's chardev_tls: whichever declared it.
+                let file = declared.fieldLocations["hypervisor.consoles[\(protected)].tls"]?.file ?? source
+                drift.append(Drift(
+                    field: "hypervisor.consoles.tls", declared: "\(kind) over TLS",
+                    observed: open.map(describe).joined(separator: ", ") + " without TLS", source: file))
+            }
+        }
         let declaredKinds = Set(want.passthrough.map(\.kind))
         let extra = have.passthrough.filter { !declaredKinds.contains($0.kind) }
         if !extra.isEmpty {

@@ -20,49 +20,61 @@ public enum KubernetesSeccomp {
     /// Larger than any real profile (podman's default is 25 KiB); a bigger file is refused.
     static let sizeLimit = 4 << 20
 
-    /// Decodes the profile `pod` names into `seccomp` (source `declared`), or says in `unknown` why not.
+    /// Decodes the profile `pod` names into `seccomp` (source `declared`), or says in `unknown` why
+    /// not. A Docker-format profile's conditional entries are resolved for `conditions` (the
+    /// container's bounding set); what was assumed to do so (an unknown kernel's `minKernel`) is
+    /// returned, to be shown as a default.
+    @discardableResult
     public static func apply(
-        _ pod: KubernetesPod, seccompRoot: String, decoder: SeccompFilterDecoder, to seccomp: inout Seccomp,
-        unknown: inout [FieldPath: String]
-    ) {
+        _ pod: KubernetesPod, seccompRoot: String, decoder: SeccompFilterDecoder,
+        conditions: DockerSeccompProfile.Conditions = DockerSeccompProfile.Conditions(bounding: nil, kernel: nil),
+        to seccomp: inout Seccomp, unknown: inout [FieldPath: String]
+    ) -> String? {
         switch pod.seccompProfileType {
         case "Localhost":
             guard let relative = pod.seccompLocalhostProfile, !relative.isEmpty else {
                 SeccompFilterDecoder.markUnknown("seccompProfile type Localhost names no localhostProfile", &unknown)
-                return
+                return nil
             }
             let shown = seccompRoot + "/" + relative
             if let refusal = refusal(relative) {
                 SeccompFilterDecoder.markUnknown("localhostProfile \(relative.debugDescription) \(refusal); not read", &unknown)
-                return
+                return nil
             }
             let bytes: [UInt8]
             do {
                 bytes = try Files.readBeneath(root: seccompRoot, relative: relative, limit: sizeLimit)
             } catch let error as SystemError {
                 SeccompFilterDecoder.markUnknown(readFailure(error, shown: shown, root: seccompRoot), &unknown)
-                return
+                return nil
             } catch {
                 SeccompFilterDecoder.markUnknown("\(shown) could not be read: \(error)", &unknown)
-                return
+                return nil
             }
             let profile: LinuxSeccomp
-            switch parse(bytes) {
+            let assumption: String?
+            switch parse(bytes, conditions: conditions) {
             case .failure(let why):
                 SeccompFilterDecoder.markUnknown("\(shown): \(why)", &unknown)
-                return
+                return nil
             case .success(let parsed):
-                profile = parsed
+                profile = parsed.profile
+                assumption = parsed.kernelAssumed.isEmpty ? nil
+                    : "\(shown): entries conditioned on minKernel \(parsed.kernelAssumed.joined(separator: ", ")) are read as met "
+                        + "(the engine compares the kernel of the node that loads the profile, which a checked file does not name)"
             }
             DeclaredSeccomp.apply(profile, file: shown, decoder: decoder, to: &seccomp, unknown: &unknown)
+            return seccomp.source == .declared ? assumption : nil
         case "RuntimeDefault":
             SeccompFilterDecoder.markUnknown(
                 "seccompProfile RuntimeDefault is the node's container runtime's own default (containerd's and CRI-O's differ "
                     + "and change between versions); the manifest does not say which runtime runs it", &unknown)
+            return nil
         default:
             // A filter from the pre-1.25 annotations, or a type the mapping already refused.
             SeccompFilterDecoder.markUnknown(
                 "the seccomp profile is named by an annotation (localhost/… or runtime/default), not decoded", &unknown)
+            return nil
         }
     }
 
@@ -100,22 +112,28 @@ public enum KubernetesSeccomp {
     static let nativeArchitecture = "SCMP_ARCH_X86_64"
     #endif
 
-    /// The profile, or why it is not one this reading can decode without guessing.
-    static func parse(_ bytes: [UInt8]) -> Result<LinuxSeccomp, ProfileError> {
-        let data = Data(bytes)
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+    /// The profile, or why it is not one this reading can decode without guessing. Docker's and
+    /// containers-common's format conditions entries on the container's capabilities, the
+    /// architecture and the kernel (`includes`/`excludes`): they are resolved as the engine
+    /// resolves them (`DockerSeccompProfile`) for `conditions`, never read as plain rules.
+    static func parse(
+        _ bytes: [UInt8], conditions: DockerSeccompProfile.Conditions
+    ) -> Result<(profile: LinuxSeccomp, kernelAssumed: [String]), ProfileError> {
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
             return .failure(ProfileError("not a JSON object"))
         }
-        // Docker's and containers-common's own profile format: entries apply or not by the
-        // container's capabilities, architecture and kernel version (`includes`/`excludes`),
-        // which the runtime decides when it loads the file, and not alike: moby's and
-        // containerd's loaders have tested the effective set in some versions and the bounding
-        // set in others, and `minKernel` reads the node's kernel. Reading them as plain rules
-        // would grant every conditional call; not resolved here.
-        let entries = object["syscalls"] as? [[String: Any]] ?? []
-        if entries.contains(where: { $0["includes"] != nil || $0["excludes"] != nil }) {
-            return .failure(ProfileError(
-                "uses conditional entries (includes/excludes by capability, architecture or kernel), which the node's runtime resolves when it loads the profile (by the effective or the bounding set, depending on its version); not decoded"))
+        var kernelAssumed: [String] = []
+        if DockerSeccompProfile.isConditional(object) {
+            switch DockerSeccompProfile.resolve(object, for: conditions) {
+            case .failure(let error):
+                return .failure(ProfileError("uses conditional entries (includes/excludes) that cannot be resolved: \(error)"))
+            case .success(let resolution):
+                object = resolution.object
+                kernelAssumed = resolution.kernelAssumed
+            }
+        }
+        guard JSONSerialization.isValidJSONObject(object), let data = try? JSONSerialization.data(withJSONObject: object) else {
+            return .failure(ProfileError("not a JSON object"))
         }
         guard object["defaultAction"] != nil else { return .failure(ProfileError("has no defaultAction: not a seccomp profile")) }
         do {
@@ -127,7 +145,7 @@ public enum KubernetesSeccomp {
             {
                 profile.architectures = [nativeArchitecture] + (native["subArchitectures"] as? [String] ?? [])
             }
-            return .success(profile)
+            return .success((profile, kernelAssumed))
         } catch {
             return .failure(ProfileError("is not an OCI seccomp profile (defaultAction, architectures, syscalls): \(error)"))
         }

@@ -159,9 +159,20 @@ public enum DeclaredSeccomp {
             let posture = postures[index]
             if let pod = posture.kubernetes, var seccomp = posture.seccomp, seccomp.mode == .filter {
                 var unknown = posture.unknown
-                KubernetesSeccomp.apply(pod, seccompRoot: seccompRoot, decoder: decoder, to: &seccomp, unknown: &unknown)
+                // The engine tests a profile's capability conditions against the container's
+                // bounding set; the kernel is the node's, which a checked file does not name.
+                let boundingKnown = !posture.unknown.keys.contains { $0.absolute.hasPrefix("capabilities") }
+                let conditions = DockerSeccompProfile.Conditions(
+                    bounding: boundingKnown ? Set(posture.capabilities.bounding) : nil, kernel: nil)
+                let assumption = KubernetesSeccomp.apply(
+                    pod, seccompRoot: seccompRoot, decoder: decoder, conditions: conditions, to: &seccomp, unknown: &unknown)
                 postures[index].seccomp = seccomp
                 postures[index].unknown = unknown
+                if let assumption {
+                    // Said as a default: a value cloister chose, with why, not one the file declared.
+                    if !postures[index].defaulted.contains("seccomp.syscalls") { postures[index].defaulted.append("seccomp.syscalls") }
+                    postures[index].defaultSources = (postures[index].defaultSources ?? [:]).merging(["seccomp.syscalls": assumption]) { $1 }
+                }
                 continue
             }
             guard posture.id.hasPrefix("oci:"), var seccomp = posture.seccomp, seccomp.mode == .filter else { continue }

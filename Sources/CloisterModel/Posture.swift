@@ -827,7 +827,9 @@ public struct ProcessUser: Codable, Sendable, Equatable {
 
 /// A way into the guest or the hypervisor from outside: display, monitor, serial, debugger.
 public struct Console: Codable, Sendable, Equatable {
-    /// `vnc`, `spice`, `monitor`, `qmp`, `serial`, `chardev`, `gdb`.
+    /// `vnc`, `spice`, `monitor`, `qmp`, `serial` (a serial port or console: a terminal into the
+    /// guest), `channel` (a virtio-serial port such as the guest agent's), `parallel`, `chardev`
+    /// (a socket no known front end uses), `gdb`, `migration`.
     public var kind: String
     /// `tcp`, `unix`, `websocket`, `pty`, `stdio`, `file`, `none`, …
     public var transport: String

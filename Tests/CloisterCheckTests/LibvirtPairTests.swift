@@ -1,6 +1,7 @@
 import CloisterCheck
 import CloisterFormats
 import CloisterModel
+import CloisterRules
 import Foundation
 import Testing
 
@@ -25,9 +26,15 @@ struct LibvirtGeneratedArgvTests {
         ("spice-port0", [], ["vm-console-exposed"]),
         ("spice-tcp", ["vm-console-exposed"], []),
         ("spice-tls", ["vm-console-exposed"], []),
-        ("serial-tcp", [], ["vm-console-exposed", "vm-monitor-tcp"]),
-        ("serial-telnet", [], ["vm-console-exposed", "vm-monitor-tcp"]),
-        ("serial-unix", [], ["vm-console-exposed", "vm-monitor-tcp"]),
+        ("serial-tcp", ["vm-serial-console-exposed"], ["vm-console-exposed", "vm-monitor-tcp", "vm-serial-console-network"]),
+        ("serial-telnet", ["vm-serial-console-exposed"], ["vm-console-exposed", "vm-monitor-tcp"]),
+        ("serial-unix", [], ["vm-console-exposed", "vm-monitor-tcp", "vm-serial-console-exposed", "vm-serial-console-network"]),
+        ("serial-address", ["vm-serial-console-network"], ["vm-serial-console-exposed"]),
+        ("serial-console-loopback", [], ["vm-serial-console-exposed", "vm-serial-console-network"]),
+        ("serial-tls", [], ["vm-serial-console-exposed", "vm-serial-console-network"]),
+        ("serial-tls-off", ["vm-serial-console-exposed"], ["vm-serial-console-network"]),
+        ("console-virtio-tcp", ["vm-serial-console-exposed"], ["vm-monitor-tcp"]),
+        ("channel-tcp", ["vm-serial-console-exposed"], ["vm-monitor-tcp"]),
         ("net-user", ["vm-slirp"], ["vm-passthrough"]),
         ("net-passt", [], ["vm-slirp"]),
         ("net-tap", [], ["vm-slirp"]),
@@ -115,6 +122,45 @@ struct LibvirtGeneratedArgvTests {
         }
     }
 
+    @Test("serial ports, consoles and channels over TCP: kind, address and TLS alike on both sides")
+    func serialOverTCP() throws {
+        for (name, kind, transport, address, tls) in [
+            ("serial-tcp", "serial", "tcp", "0.0.0.0:4555", false),
+            ("serial-telnet", "serial", "telnet", "0.0.0.0:4556", false),
+            ("serial-address", "serial", "telnet", "192.0.2.10:4561", false),
+            ("serial-tls", "serial", "tcp", "0.0.0.0:4560", true),
+            ("serial-tls-off", "serial", "tcp", "0.0.0.0:4562", false),
+            ("console-virtio-tcp", "serial", "telnet", "0.0.0.0:4557", false),
+            ("channel-tcp", "channel", "tcp", "0.0.0.0:4558", false),
+        ] {
+            for posture in [try Self.xml(name), try Self.argv(name)] {
+                let consoles = posture.hypervisor?.consoles.filter { $0.kind != "qmp" } ?? []
+                #expect(consoles.count == 1, "\(name) \(posture.runtime): \(consoles)")
+                let console = try #require(consoles.first)
+                #expect(console.kind == kind && console.transport == transport, "\(name) \(posture.runtime)")
+                #expect(console.address == address && console.tls == tls, "\(name) \(posture.runtime): \(console)")
+            }
+        }
+        // The first <console> with a serial target is libvirt's copy of <serial>: one chardev.
+        for posture in [try Self.xml("serial-console-loopback"), try Self.argv("serial-console-loopback")] {
+            let consoles = posture.hypervisor?.consoles.filter { $0.kind != "qmp" } ?? []
+            #expect(consoles.map(\.address) == ["127.0.0.1:4559"], "\(posture.runtime): \(consoles)")
+            #expect(consoles.first?.localOnly == true)
+        }
+    }
+
+    @Test("a TCP serial port without qemu.conf: TLS is undecided, not assumed off")
+    func serialTLSUndecided() throws {
+        let result = Check.check(paths: ["\(Self.directory)/serial-tcp.xml"])
+        let posture = try #require(result.workloads.first)
+        let serial = try #require(posture.hypervisor?.consoles.first { $0.kind == "serial" })
+        #expect(serial.tls == nil)
+        #expect(posture.unknown.keys.contains { $0.absolute.hasSuffix(".tls") })
+        let verdicts = try Verdicts.of(posture)
+        #expect(!verdicts.fired.contains("vm-serial-console-exposed"))
+        #expect(verdicts.undecided.contains("vm-serial-console-exposed"))
+    }
+
     @Test("VNC and SPICE authentication and TLS as qemu.conf and the XML declare them")
     func authentication() throws {
         func vnc(_ name: String) throws -> (Console, Console) {
@@ -135,5 +181,47 @@ struct LibvirtGeneratedArgvTests {
             #expect(spice.map(\.tls) == [false, true], "\(spice)")
             #expect(spice.map(\.address) == ["0.0.0.0:5932", "0.0.0.0:5933"])
         }
+    }
+}
+
+/// Each spelling of a serial port, console or channel over TCP that qemu takes, in one argv
+/// (Fixtures/qemu/serial-network-forms.qemu), read as the same consoles the rules judge.
+@Suite("qemu serial consoles over TCP, every spelling")
+struct QemuSerialNetworkFormsTests {
+    @Test("legacy -serial, dotted and JSON -chardev, virtconsole and virtserialport")
+    func forms() throws {
+        let result = Check.check(paths: ["\(fixtures)/qemu/serial-network-forms.qemu"])
+        #expect(result.errors.isEmpty, "\(result.errors)")
+        let posture = try #require(result.workloads.first)
+        let consoles = posture.hypervisor?.consoles ?? []
+        func console(_ address: String) throws -> Console {
+            try #require(consoles.first { $0.address == address }, "\(address) in \(consoles)")
+        }
+        // -serial tcp:0.0.0.0:4444,server,nowait: the bare `server` flag listens.
+        let legacy = try console("0.0.0.0:4444")
+        #expect(legacy.kind == "serial" && legacy.transport == "tcp" && legacy.localOnly == false && legacy.tls == false)
+        // -serial telnet::4445,server: an empty host is every interface.
+        let telnet = try console("0.0.0.0:4445")
+        #expect(telnet.transport == "telnet" && telnet.localOnly == false)
+        // tls-creds on the chardev: TLS.
+        #expect(try console("0.0.0.0:4446").tls == true)
+        // QAPI's socket listens by default; a virtconsole is a console.
+        let virtconsole = try console("192.0.2.7:4447")
+        #expect(virtconsole.kind == "serial" && virtconsole.transport == "telnet" && virtconsole.localOnly == false)
+        // A virtserialport is a channel (the guest agent here), over websocket on the v6 wildcard.
+        let channel = try console("[::]:4448")
+        #expect(channel.kind == "channel" && channel.transport == "websocket" && channel.localOnly == false)
+        #expect(try console("127.0.0.1:4449").localOnly == true)
+
+        let verdicts = try Verdicts.of(posture)
+        #expect(verdicts.fired.isSuperset(of: ["vm-serial-console-exposed", "vm-serial-console-network"]))
+        let pack = try #require(Verdicts.pack)
+        let findings = RuleEngine(pack: pack).evaluateDetailed([posture]).findings
+        let exposed = findings.filter { $0.rule == "vm-serial-console-exposed" }.map(\.message).joined(separator: "\n")
+        // Every interface: 4444, 4445 and the channel; not the TLS one, not the specific address, not loopback.
+        for port in ["0.0.0.0:4444", "0.0.0.0:4445", "[::]:4448"] { #expect(exposed.contains(port), "\(exposed)") }
+        for port in ["4446", "4447", "4449"] { #expect(!exposed.contains(port), "\(exposed)") }
+        let network = findings.filter { $0.rule == "vm-serial-console-network" }.map(\.message).joined(separator: "\n")
+        #expect(network.contains("192.0.2.7:4447") && !network.contains("4449") && !network.contains("4446"), "\(network)")
     }
 }

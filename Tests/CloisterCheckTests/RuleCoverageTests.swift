@@ -238,6 +238,13 @@ struct RuleConfigCase: Sendable, CustomTestStringConvertible {
         RuleConfigCase(
             "vm-monitor-tcp", fires: [qemu("monitor", "-enable-kvm -nodefaults -display none -monitor tcp:127.0.0.1:4444,server,nowait")],
             silent: [[Hardened.qemu]]),
+        RuleConfigCase(
+            "vm-serial-console-exposed", fires: [qemu("serial", "-enable-kvm -nodefaults -display none -serial telnet::4444,server,nowait")],
+            silent: [[Hardened.qemu]]),
+        RuleConfigCase(
+            "vm-serial-console-network",
+            fires: [qemu("serial", "-enable-kvm -nodefaults -display none -chardev socket,id=s0,host=192.0.2.10,port=4444,server=on -device isa-serial,chardev=s0")],
+            silent: [[Hardened.qemu]]),
         RuleConfigCase("vm-slirp", fires: [qemu("slirp", "-enable-kvm -nodefaults -display none -nic user")], silent: [[Hardened.qemu]]),
         RuleConfigCase("vm-legacy-devices", fires: [qemu("floppy", "-enable-kvm -nodefaults -display none -fda floppy.img")], silent: [[Hardened.qemu]]),
         RuleConfigCase(

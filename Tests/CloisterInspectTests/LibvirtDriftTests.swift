@@ -105,6 +105,44 @@ struct LibvirtDriftTests {
         #expect(!drift.contains { $0.field == "hypervisor.sandbox" }, "\(drift)")
     }
 
+    @Test("a serial port declared over TLS (qemu.conf chardev_tls) and served in the clear is a drift; served as declared, none")
+    func serialTLS() throws {
+        let status = """
+            <domstatus state='running' reason='booted' pid='4242'>
+              <domain type='kvm' id='1'>
+                <name>s</name>
+                <devices>
+                  <serial type='tcp'>
+                    <source mode='bind' host='0.0.0.0' service='4555'/>
+                    <protocol type='raw'/>
+                    <target port='0'/>
+                  </serial>
+                </devices>
+              </domain>
+            </domstatus>
+            """
+        let conf = try LibvirtQemuConf.parse("chardev_tls = 1\n", file: "/etc/libvirt/qemu.conf")
+        let declared = try LibvirtLiveDomain.declared(statusText: status, file: "/run/libvirt/qemu/s.xml", qemuConf: conf)
+        #expect(declared.hypervisor?.consoles.first { $0.kind == "serial" }?.tls == true)
+        var observed = declared
+        observed.source = .observed
+        observed.unknown = [:]
+        observed.hypervisor?.consoles = [
+            Console(kind: "qmp", transport: "unix", localOnly: true, password: false),
+            Console(kind: "serial", transport: "tcp", address: "0.0.0.0:4555", localOnly: false, password: false, tls: true),
+        ]
+        #expect(LibvirtLiveDomain.drift(declared: declared, observed: observed, source: "/run/libvirt/qemu/s.xml").filter { $0.field.hasPrefix("hypervisor.consoles") } == [])
+        observed.hypervisor?.consoles[1].tls = false
+        let drift = LibvirtLiveDomain.drift(declared: declared, observed: observed, source: "/run/libvirt/qemu/s.xml")
+        let tls = try #require(drift.first { $0.field == "hypervisor.consoles.tls" }, "\(drift)")
+        #expect(tls.declared == "serial over TLS" && tls.observed == "serial 0.0.0.0:4555 without TLS")
+        // qemu.conf's chardev_tls declared it: named as the source.
+        #expect(tls.source == "/etc/libvirt/qemu.conf")
+        // Without qemu.conf the TLS of a <source> without tls= is not known: nothing compared.
+        let unsettled = try LibvirtLiveDomain.declared(statusText: status, file: "/run/libvirt/qemu/s.xml", qemuConf: nil)
+        #expect(!LibvirtLiveDomain.drift(declared: unsettled, observed: observed, source: "/run/libvirt/qemu/s.xml").contains { $0.field == "hypervisor.consoles.tls" })
+    }
+
     @Test("a file that is not libvirt's status is refused, not guessed")
     func notAStatusFile() {
         #expect(throws: (any Error).self) {

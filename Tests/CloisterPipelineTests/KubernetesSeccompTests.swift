@@ -159,30 +159,87 @@ struct KubernetesSeccompTests {
         #expect(checked.undetermined.contains { $0.message.contains("esc-io-uring") })
     }
 
-    @Test("A Docker-format profile with conditional entries is not decoded as if they were plain rules")
+    @Test("A Docker-format profile's includes/excludes apply as the engine applies them, for the container's bounding set")
     func conditionalEntries() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
+        // Written from moby's format (profiles/seccomp: includes/excludes with caps, arches, minKernel).
         try scratch.write("seccomp/profiles/docker.json", """
             {"defaultAction": "SCMP_ACT_ERRNO", "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]}],
-             "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"},
-                          {"names": ["bpf"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}}]}
+             "syscalls": [{"names": ["read", "write", "exit_group"], "action": "SCMP_ACT_ALLOW"},
+                          {"names": ["mount", "umount2", "unshare", "setns"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+                          {"names": ["arch_prctl"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["amd64", "x32"]}},
+                          {"names": ["sync_file_range2"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["ppc64le", "arm64"]}},
+                          {"names": ["chroot"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
+                          {"names": ["ptrace"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "4.8"}}]}
             """)
         try scratch.write("seccomp/profiles/archmap.json", """
             {"defaultAction": "SCMP_ACT_ERRNO", "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]}],
              "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}]}
             """)
-        let conditional = try scratch.pod("conditional", profile: "{type: Localhost, localhostProfile: profiles/docker.json}")
+        let admin = try scratch.pod(
+            "admin", profile: "{type: Localhost, localhostProfile: profiles/docker.json}", extra: "      capabilities: {add: [SYS_ADMIN]}")
+        let plainPod = try scratch.pod("plain", profile: "{type: Localhost, localhostProfile: profiles/docker.json}")
         let archMap = try scratch.pod("archmap", profile: "{type: Localhost, localhostProfile: profiles/archmap.json}")
-        let checked = try check(scratch, [conditional, archMap])
-        let unresolved = try #require(checked.result.workloads.first { $0.location?.file == conditional })
-        #expect(unresolved.seccomp?.reachable == nil)
-        #expect(unresolved.unknown["seccomp.reachable"]?.contains("includes/excludes") == true)
+        let checked = try check(scratch, [admin, plainPod, archMap])
+        #expect(checked.result.errors.isEmpty)
+        func native(_ file: String) throws -> SeccompSyscalls {
+            let posture = try #require(checked.result.workloads.first { $0.location?.file == file })
+            #expect(posture.seccomp?.source == .declared, "\(posture.unknown)")
+            return try #require(posture.seccomp?.syscalls?.first { $0.architecture == "x86_64" })
+        }
+        let withAdmin = try native(admin)
+        let without = try native(plainPod)
+        // includes caps: only the container holding CAP_SYS_ADMIN gets mount and unshare.
+        for call in ["mount", "umount2", "unshare", "setns"] {
+            #expect(withAdmin.allowedCalls.contains(call), "\(call) with CAP_SYS_ADMIN")
+            #expect(!without.allowedCalls.contains(call), "\(call) without CAP_SYS_ADMIN")
+        }
+        // excludes caps: chroot only for the one without it.
+        #expect(without.allowedCalls.contains("chroot") && !withAdmin.allowedCalls.contains("chroot"))
+        // arches: amd64's entry applies here, ppc64le/arm64's does not.
+        #expect(without.allowedCalls.contains("arch_prctl"))
+        #expect(!without.allowedCalls.contains("sync_file_range2"))
+        // minKernel: the node's kernel is not named by a checked file, so it is read as met, and said.
+        #expect(without.allowedCalls.contains("ptrace"))
+        let plainPosture = try #require(checked.result.workloads.first { $0.location?.file == plainPod })
+        #expect(plainPosture.defaultSources?["seccomp.syscalls"]?.contains("minKernel 4.8") == true)
         // archMap alone is plain: the native architecture and its compat ones (x32 shares
         // x86_64's audit architecture, so it is decoded with it).
         let plain = try #require(checked.result.workloads.first { $0.location?.file == archMap })
         #expect(plain.seccomp?.syscalls?.map(\.architecture).sorted() == ["x32", "x86", "x86_64"])
         #expect(plain.seccomp?.syscalls?.first { $0.architecture == "x86" }?.allowedCalls.contains("read") == true)
         #expect(plain.seccomp?.reachable?.compat32 == .allowed)
+        #expect(plain.defaultSources?["seccomp.syscalls"] == nil)
+    }
+
+    /// containers-common's default profile, as Debian installs it for podman (and CRI-O): the real
+    /// file, with its capability- and architecture-conditioned entries.
+    static let containersCommonProfile = "/usr/share/containers/seccomp.json"
+
+    @Test(
+        "podman's installed default profile: CAP_SYS_ADMIN opens bpf and perf_event_open, CAP_DAC_READ_SEARCH open_by_handle_at",
+        .enabled(if: FileManager.default.fileExists(atPath: containersCommonProfile), "containers-common (podman's dependency) is not installed"))
+    func containersCommonDefault() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        try scratch.write("seccomp/profiles/default.json", try String(contentsOfFile: Self.containersCommonProfile, encoding: .utf8))
+        let profile = "{type: Localhost, localhostProfile: profiles/default.json}"
+        let admin = try scratch.pod("admin", profile: profile, extra: "      capabilities: {add: [SYS_ADMIN, DAC_READ_SEARCH]}")
+        let plainPod = try scratch.pod("plain", profile: profile)
+        let checked = try check(scratch, [admin, plainPod])
+        func posture(_ file: String) throws -> Posture { try #require(checked.result.workloads.first { $0.location?.file == file }) }
+        let adminPosture = try posture(admin)
+        let withAdmin = try #require(adminPosture.seccomp?.syscalls?.first { $0.architecture == "x86_64" }, "\(adminPosture.unknown)")
+        let without = try #require(try posture(plainPod).seccomp?.syscalls?.first { $0.architecture == "x86_64" })
+        for call in ["bpf", "perf_event_open", "fanotify_init", "open_by_handle_at"] {
+            #expect(withAdmin.allowedCalls.contains(call), "\(call) with the capability")
+            #expect(without.deniedCalls.contains(call), "\(call) without it")
+        }
+        #expect(try posture(admin).seccomp?.reachable?.bpf == .allowed)
+        #expect(try posture(plainPod).seccomp?.reachable?.bpf == .denied)
+        // Architecture entries: x86's modify_ldt and arch_prctl apply here; s390's calls do not exist on x86_64.
+        #expect(without.allowedCalls.contains("arch_prctl") && without.allowedCalls.contains("modify_ldt"))
+        #expect(!without.allowedCalls.contains("sync_file_range2"))
     }
 }

@@ -32,7 +32,7 @@ struct CommandTests {
     func rulesTest() throws {
         let (status, output) = try CloisterBinary.run(["rules", "test", "--rules", Repository.rulesDirectory])
         #expect(status == 0, "\(output)")
-        #expect(output.contains("case(s) passed across 67 rule(s)"))
+        #expect(output.contains("case(s) passed across 69 rule(s)"))
     }
 
     @Test("rules lint: 0 clean, 1 problems named by file and line, 2 no such directory")
