@@ -133,7 +133,7 @@ public enum SELinuxCILGenerator {
             // Without `use` the kernel swaps the workload's inherited descriptors for /dev/null.
             Grant(answers: "avc: denied { use } for comm=\"sleep\" path=\"/dev/null\" scontext=\(entered) tcontext=system_u:system_r:kernel_t:s0 tclass=fd (the standard streams conmon or launch passes on)",
                   rule: "(allow \(domain) \(starter) (fd (use)))"),
-            Grant(answers: "avc: denied { write } for comm=\"sleep\" path=\"pipe:[10475]\" scontext=\(entered) tcontext=system_u:system_r:kernel_t:s0 tclass=fifo_file (conmon collects the output through pipes; read, getattr, append and ioctl for standard input, fstat and isatty)",
+            Grant(answers: "avc: denied { write } for comm=\"sleep\" path=\"pipe:[10475]\" scontext=\(entered) tcontext=system_u:system_r:kernel_t:s0 tclass=fifo_file (conmon collects the output through pipes; read, getattr, append and ioctl for standard input, fstat and terminal queries)",
                   rule: "(allow \(domain) \(starter) (fifo_file (read write getattr append ioctl)))"),
         ]
     }
