@@ -39,7 +39,7 @@ extension GuestLabTests {
         let console = try Self.selinuxConsole.get()
         let report = try console.report("scan", as: ScanReport.self)
         let kernel = Self.kernelLabels(console)
-        #expect(Set(kernel.keys) == ["se-default", "se-disabled", "se-generated", "se-runc"], "\(console.notes)")
+        #expect(Set(kernel.keys) == ["se-default", "se-disabled", "se-generated", "se-runc", "se-lax"], "\(console.notes)")
         // Debian's policy has no container module: podman's default contexts (container_t,
         // container_file_t in lxc_contexts) do not exist, and the container cannot start.
         let debian = try #require(console.notes.first { $0.hasPrefix("se-debian failed: ") }, "\(console.notes)")
@@ -67,15 +67,23 @@ extension GuestLabTests {
             levels.insert(level)
         }
         #expect(levels.count == 3, "\(levels)")
-        // Enforcing: the generated domain confines, the kernel's domain (label=disable) does not,
-        // and ct-no-mac fires on that one container only.
+        // Enforcing: the generated domain confines; the kernel's domain (label=disable) does not,
+        // nor does a domain the policy makes permissive (the kernel's access decision says so),
+        // and ct-no-mac fires on those two containers only.
         #expect(report.host.selinuxEnforcing == true)
         for name in ["se-default", "se-generated", "se-runc"] {
             #expect(try workload(report, name).mac.selinux?.confined == true, "\(name)")
+            #expect(try workload(report, name).mac.selinux?.permissiveDomain == false, "\(name)")
         }
         #expect(try workload(report, "se-disabled").mac.selinux?.confined == false)
+        let lax = try workload(report, "se-lax")
+        #expect(lax.mac.selinux?.type == "cloister_guest_lax_t")
+        #expect(lax.mac.selinux?.permissiveDomain == true)
+        #expect(lax.mac.selinux?.confined == false)
+        // The kernel's own word that it is permissive: what it was not granted is logged, allowed.
+        #expect(console.notes.contains { $0.hasPrefix("avc-other ") && $0.contains("scontext=system_u:system_r:cloister_guest_lax_t") && $0.contains("permissive=1") }, "\(console.notes)")
         let noMAC = Set(report.findings.filter { $0.rule == "ct-no-mac" }.map(\.workload))
-        #expect(noMAC == [try workload(report, "se-disabled").id], "\(noMAC)")
+        #expect(noMAC == [try workload(report, "se-disabled").id, lax.id], "\(noMAC)")
         #expect(try workload(report, "se-runc").ociRuntime == "runc")
     }
 

@@ -34,8 +34,16 @@ needs:
 YAML
 /usr/local/bin/cloister profile /tmp/guest-web.yaml --emit selinux -o /tmp/cloister_guest_web.cil \
     --policies /usr/local/share/cloister/policies 2>/tmp/err || note "profile --emit selinux failed: $(oneline /tmp/err)"
+# A second domain, generated the same way and then made permissive by the lab (a module that
+# declares `typepermissive`, as `semanage permissive -a` writes): on this enforcing host it is
+# refused nothing, and the scan must not call its label confining. One semodule transaction
+# installs both (each policy rebuild takes a minute here).
+sed 's/^name: Guest Web$/name: Guest Lax/' /tmp/guest-web.yaml > /tmp/guest-lax.yaml
+/usr/local/bin/cloister profile /tmp/guest-lax.yaml --emit selinux -o /tmp/cloister_guest_lax.cil \
+    --policies /usr/local/share/cloister/policies 2>/tmp/err || note "profile --emit selinux (lax) failed: $(oneline /tmp/err)"
+echo '(typepermissive cloister_guest_lax_t)' >> /tmp/cloister_guest_lax.cil
 started=$(date +%s)
-if semodule -i /tmp/cloister_guest_web.cil 2>/tmp/err; then note "semodule installed"
+if semodule -i /tmp/cloister_guest_web.cil /tmp/cloister_guest_lax.cil 2>/tmp/err; then note "semodule installed"
 else note "semodule refused: $(oneline /tmp/err)"; fi
 note "semodule took $(( $(date +%s) - started )) s"
 semodule -l | grep -x cloister_guest_web | sed 's/^/CLOISTER-LAB-NOTE module /'
@@ -82,6 +90,9 @@ $P --runtime crun run -d --name se-disabled $LIMITS $HOSTFILE --security-opt lab
 $P --runtime crun run -d --name se-generated $LIMITS $HOSTFILE --security-opt label=type:cloister_guest_web_t \
     --security-opt label=filetype:cloister_guest_web_file_t --rootfs $R sleep 1000 >/dev/null 2>/tmp/err \
     || note "se-generated failed: $(oneline /tmp/err)"
+$P --runtime crun run -d --name se-lax $LIMITS --security-opt label=type:cloister_guest_lax_t \
+    --security-opt label=filetype:cloister_guest_lax_file_t --rootfs $R sleep 1000 >/dev/null 2>/tmp/err \
+    || note "se-lax failed: $(oneline /tmp/err)"
 $P --runtime runc run -d --name se-runc $LIMITS --security-opt label=type:cloister_guest_web_t \
     --security-opt label=filetype:cloister_guest_web_file_t --memory 64m --rootfs $R sleep 1000 >/dev/null 2>/tmp/err \
     || note "se-runc failed: $(oneline /tmp/err)"
@@ -119,11 +130,11 @@ note "scan exit $?"
 emit scan /tmp/scan.json
 emit scan-stderr /tmp/scan.err
 pids=""
-for name in se-default se-disabled se-generated se-runc; do
+for name in se-default se-disabled se-generated se-runc se-lax; do
     pid=$($P inspect --format '{{.State.Pid}}' "$name" 2>/dev/null)
     [ -n "$pid" ] && [ "$pid" != 0 ] || continue
     note "label $name $pid $(label $pid)"
-    pids="$pids $pid"
+    [ $name = se-lax ] || pids="$pids $pid"
 done
 dmesg | grep 'avc:  denied' | grep cloister_guest_web_t | sed 's/^.*avc: /CLOISTER-LAB-NOTE avc /' | head -n 200
 # Denials of any other domain (the unconfined ones podman and the lab run in should have none).
