@@ -7,7 +7,9 @@
 #   scripts/guest-lab.sh run SCENARIO OUT   boot it, run SCENARIO (a shell script) inside, write
 #                                           the console log to OUT; exit 0 when the guest
 #                                           reached the end marker. LAB_LSM=selinux boots
-#                                           SELinux (permissive) instead of AppArmor.
+#                                           SELinux (enforcing) instead of AppArmor;
+#                                           LAB_SELINUX_ENFORCING=0 boots it permissive (to
+#                                           collect every denial of a run at once).
 #
 # Inputs (all from Debian's archive, as test-assets/ are):
 # - root image: `debootstrap --variant=minbase` of bookworm with podman, crun, runc, apparmor,
@@ -15,8 +17,8 @@
 #   libselinux1, libapparmor1, libxml2), plus the modules of test-assets/vmlinuz's kernel
 #   package; every file labelled by setfiles (in a chroot, with /proc mounted there for the
 #   time it runs); made into an ext4 image with `mke2fs -d`. Cached in test-assets/guest-lab/ by the
-#   hash of its inputs (this file, which holds the package list and the init, and the kernel
-#   package); rebuilt only when they change. Booted with snapshot=on: a run never changes it.
+#   hash of its inputs (the package list, build_image below with the init it writes, and the
+#   kernel package); rebuilt only when they change. Booted with snapshot=on: a run never changes it.
 # - payload image: the cloister build under test laid out as deploy/Containerfile lays it out
 #   (/usr/local/bin/cloister and cloister-full, /usr/local/share/cloister/{rules,policies}),
 #   the Swift runtime libraries the debug build links (at their toolchain path), the busybox
@@ -37,9 +39,9 @@ die() { printf 'guest-lab: %s\n' "$*" >&2; exit 2; }
 
 # python3: scripts/capture-proc-fixture.py captures fixture trees inside the guest.
 # selinux-policy-default (with policycoreutils: load_policy, setfiles, semodule): the SELinux
-# boot (LAB_LSM=selinux) loads Debian's reference policy, permissive.
+# boot (LAB_LSM=selinux) loads Debian's reference policy, enforcing.
 PACKAGES=podman,crun,runc,conmon,containernetworking-plugins,apparmor,busybox-static,libseccomp2,libcap2,libselinux1,libapparmor1,libxml2,iproute2,procps,python3,selinux-policy-default
-IMAGE_VERSION=3   # bump when the image's layout or /init below changes
+IMAGE_VERSION=4   # bump when the image's layout or /init below changes
 IMAGE_INPUTS="v$IMAGE_VERSION bookworm $PACKAGES"
 
 kernel_pkg() { awk '{print $1}' "$ASSETS/vmlinuz.source"; }
@@ -48,8 +50,10 @@ build_image() {
     [[ -s $ASSETS/vmlinuz && -s $ASSETS/vmlinuz.source ]] || die "test-assets/vmlinuz missing: run scripts/test-assets.sh"
     command -v debootstrap >/dev/null || die "debootstrap missing: run scripts/install-deps.sh"
     local stamp
-    # This script itself is an input (the packages, the init it writes): any change rebuilds.
-    stamp=$(printf '%s %s %s' "$IMAGE_INPUTS" "$(cat "$ASSETS/vmlinuz.source")" "$(sha256sum <"${BASH_SOURCE[0]}")" \
+    # This function is an input (the init it writes, how it labels): any change to it rebuilds;
+    # a change elsewhere in the script (how a scenario is booted) does not.
+    stamp=$(printf '%s %s %s' "$IMAGE_INPUTS" "$(cat "$ASSETS/vmlinuz.source")" \
+        "$(sed -n '/^build_image() {$/,/^}$/p' "${BASH_SOURCE[0]}" | sha256sum)" \
         | sha256sum | cut -c1-16)
     if [[ -s $LAB/root.img && "$(cat "$LAB/root.stamp" 2>/dev/null)" == "$stamp" ]]; then
         log "root.img up to date ($stamp)"
@@ -71,11 +75,10 @@ build_image() {
     dpkg-deb -x "$work"/kernel/*.deb "$work/kernel/x"
     cp -a "$work/kernel/x/lib/modules" "$work/root/lib/"
     rm -rf "$work/root/var/cache/apt/archives"/*.deb "$work/kernel"
-    # SELinux: permissive (the guest runs no systemd and no policy module for containers, see
-    # docs/testing.md), and every file labelled as the policy's file_contexts says, so exec
-    # transitions and file types are the policy's own; mke2fs -d copies the security.selinux
-    # attributes into the image.
-    sed -i 's/^SELINUX=.*/SELINUX=permissive/' "$work/root/etc/selinux/config"
+    # SELinux: enforcing (the kernel's enforcing= says the same, and load_policy -i takes that),
+    # and every file labelled as the policy's file_contexts says, so exec transitions and file
+    # types are the policy's own; mke2fs -d copies the security.selinux attributes into the image.
+    sed -i 's/^SELINUX=.*/SELINUX=enforcing/' "$work/root/etc/selinux/config"
     # (setfiles sets each label through /proc/self/fd, so the chroot needs a /proc.)
     mount -t proc proc "$work/root/proc"
     local labelled=0
@@ -90,18 +93,26 @@ build_image() {
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
+mount -t securityfs securityfs /sys/kernel/security
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
+# Booted with security=selinux: load the policy first, as an init does (load_policy mounts
+# selinuxfs and keeps the mode enforcing= gives), so that what is mounted next is labelled as
+# on a real host; then label the nodes devtmpfs made before the policy was there.
+selinux=0
+if grep -qw selinux /sys/kernel/security/lsm; then
+    selinux=1
+    load_policy -i || echo "CLOISTER-LAB-NOTE load_policy failed $?"
+    restorecon -R /dev
+fi
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
 mkdir -p /var/lib/containers && mount -t tmpfs tmpfs /var/lib/containers
+# A new tmpfs is tmpfs_t; the policy's types for these directories are var_run_t, tmp_t, …
+[ $selinux = 1 ] && restorecon /run /tmp /var/lib/containers /dev/shm
 modprobe overlay 2>/dev/null
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
-mount -t securityfs securityfs /sys/kernel/security
-# Booted with security=selinux: load the policy as an init does (it mounts selinuxfs and keeps
-# the mode /etc/selinux/config and enforcing= give).
-if grep -qw selinux /sys/kernel/security/lsm; then load_policy -i || echo "CLOISTER-LAB-NOTE load_policy failed $?"; fi
 # Containers' cgroups need the controllers delegated below the root.
 for c in $(cat /sys/fs/cgroup/cgroup.controllers); do echo "+$c" > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null; done
 hostname cloister-lab
@@ -161,11 +172,11 @@ run_scenario() {
     build_payload "$scenario" "$payload"
     local started=$SECONDS
     # The major LSM: AppArmor (Debian's default), or SELinux with Debian's reference policy,
-    # permissive (enforcing=0).
+    # enforcing (LAB_SELINUX_ENFORCING=0: permissive).
     local lsm="apparmor=1 security=apparmor"
     case ${LAB_LSM:-apparmor} in
         apparmor) ;;
-        selinux) lsm="selinux=1 security=selinux enforcing=0" ;;
+        selinux) lsm="selinux=1 security=selinux enforcing=${LAB_SELINUX_ENFORCING:-1}" ;;
         *) die "LAB_LSM: apparmor or selinux" ;;
     esac
     # TCG: a stock guest kernel does not boot under this host's nested KVM. Root on NVMe

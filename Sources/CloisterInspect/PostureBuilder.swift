@@ -257,6 +257,13 @@ struct PostureBuilder {
             }
             // Permissive: the kernel logs what the domain is not allowed and refuses nothing.
             if host.selinuxEnforcing == false { labels.selinux?.confined = false }
+            // The same for one domain the policy makes permissive on an enforcing host.
+            if useSELinuxLibrary, host.selinuxEnforcing == true, let context = labels.selinux?.context,
+                labels.selinux?.confined == true, let permissive = SELinuxLibrary.domainIsPermissive(context)
+            {
+                labels.selinux?.permissiveDomain = permissive
+                if permissive { labels.selinux?.confined = false }
+            }
         }
         return labels
     }

@@ -559,6 +559,9 @@ public struct SELinuxLabel: Codable, Sendable, Equatable {
     /// MLS/MCS level and categories (`s0:c12,c34`): what keeps sibling containers apart.
     public var level: String?
     public var confined: Bool
+    /// The policy makes this domain permissive (`typepermissive`) on an enforcing host: it is
+    /// refused nothing, so it does not confine. Nil where the kernel was not asked.
+    public var permissiveDomain: Bool?
 
     /// Domains that SELinux policies define as unconfined or as a superprivileged container.
     public static let unconfinedTypes: Set<String> = [

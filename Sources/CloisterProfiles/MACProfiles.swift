@@ -87,20 +87,64 @@ public enum AppArmorGenerator {
 }
 
 /// A SELinux CIL module for a container domain: a process type entered from the container
-/// runtime's type, a file type for its own content, the process permissions a container
-/// needs, and sockets only when it has a network. It needs from the base policy only what
-/// every reference-policy derivative declares (the `domain` and `file_type` attributes, the
-/// `system_r` and `object_r` roles). The entry from `container_runtime_t` is in a CIL
-/// `optional` block: the container-selinux policy (Fedora, RHEL) declares that type, Debian's
-/// reference policy does not, and a rule naming an undeclared type would make semodule refuse
-/// the whole module there (seen in the guest lab: "Failed to resolve allow statement").
+/// runtime's type or from an unconfined domain, a file type for its own content (the root
+/// filesystem is labelled with it: `chcon -R -t NAME_file_t ROOT`), the process permissions a
+/// container needs, and sockets only when it has a network. It needs from the base policy only
+/// what every reference-policy derivative declares (the `domain` and `file_type` attributes,
+/// the `system_r` and `object_r` roles, the `process2` and `fd` classes).
+///
+/// Every rule beyond the module's own types answers a denial seen in the guest lab
+/// (Debian 12's reference policy, enforcing; docs/testing.md), and the module says which, as a
+/// comment above the rule. The rules that name types of the base policy are each in a CIL
+/// `optional` block: `container_runtime_t` comes with container-selinux (Fedora, RHEL), not with
+/// Debian's reference policy, and a rule naming an undeclared type would make semodule refuse
+/// the whole module (seen in the guest lab: "Failed to resolve allow statement"); an optional
+/// block whose names do not resolve is left out, the rest of the module stays.
 public enum SELinuxCILGenerator {
+    /// A rule and the denial, seen in the guest lab, that it answers.
+    struct Grant {
+        var answers: String
+        var rule: String
+    }
+
+    /// The domains that start a container or a sandbox: container-selinux's runtime type, and
+    /// the reference policy's `unconfined_domain_type` (an administrator's `unconfined_t`,
+    /// `init_t`, and `kernel_t`, where podman and `cloister launch` ran in the guest lab: Debian's
+    /// policy has no container module to give them a domain of their own).
+    static let starters = [
+        (block: "runtime_entry", type: "container_runtime_t",
+         note: "Entered from container-selinux's runtime domain. The denials were seen with podman in kernel_t; a runtime in container_runtime_t meets the same ones."),
+        (block: "unconfined_entry", type: "unconfined_domain_type",
+         note: "Entered from an unconfined domain (kernel_t, where podman and cloister launch ran in the guest lab, is one)."),
+    ]
+
+    /// What starting the domain needs from the domain that starts it, each rule with the denial
+    /// (Debian 12, reference policy, enforcing; trimmed of pid, inode and device) it answers.
+    static func entryGrants(from starter: String, into domain: String) -> [Grant] {
+        let seen = "scontext=system_u:system_r:kernel_t:s0"
+        let entered = "system_u:system_r:\(domain):s0:c77,c412"
+        return [
+            Grant(answers: "avc: denied { transition } for comm=\"crun\" path=\"/bin/busybox\" \(seen) tcontext=\(entered) tclass=process",
+                  rule: "(allow \(starter) \(domain) (process (transition)))"),
+            // launch sets no_new_privs before it execs the workload: the kernel then allows the
+            // domain change only with this permission (policy capability nnp_nosuid_transition).
+            Grant(answers: "avc: denied { nnp_transition } for comm=\"oot.default-qos\" \(seen) tcontext=system_u:system_r:\(domain):s0 tclass=process2 (cloister launch, which sets no_new_privs)",
+                  rule: "(allow \(starter) \(domain) (process2 (nnp_transition)))"),
+            // Without `use` the kernel swaps the workload's inherited descriptors for /dev/null.
+            Grant(answers: "avc: denied { use } for comm=\"sleep\" path=\"/dev/null\" scontext=\(entered) tcontext=system_u:system_r:kernel_t:s0 tclass=fd (the standard streams conmon or launch passes on)",
+                  rule: "(allow \(domain) \(starter) (fd (use)))"),
+            Grant(answers: "avc: denied { write } for comm=\"sleep\" path=\"pipe:[10475]\" scontext=\(entered) tcontext=system_u:system_r:kernel_t:s0 tclass=fifo_file (conmon collects the output through pipes; read, getattr, append and ioctl for standard input, fstat and terminal queries)",
+                  rule: "(allow \(domain) \(starter) (fifo_file (read write getattr append ioctl)))"),
+        ]
+    }
+
     public static func module(for needs: MACNeeds) -> String {
         let domain = needs.name + "_t"
         let files = needs.name + "_file_t"
         var lines = [
             ";; Generated by cloister profile from \(AppArmorGenerator.comment(needs.generatedFrom)).",
             ";; Check: secilc BASE.cil THIS.cil; install: semodule -i THIS.cil.",
+            ";; Label the workload's root filesystem with its file type: chcon -R -t \(files) ROOT.",
             "(type \(domain))",
             "(roletype object_r \(domain))",
             "(roletype system_r \(domain))",
@@ -108,12 +152,26 @@ public enum SELinuxCILGenerator {
             "(type \(files))",
             "(roletype object_r \(files))",
             "(typeattributeset file_type (\(files)))",
-            "(optional \(needs.name)_runtime_entry",
-            "    (allow container_runtime_t \(domain) (process (transition))))",
+        ]
+        for starter in starters {
+            lines.append(";; \(starter.note)")
+            lines.append("(optional \(needs.name)_\(starter.block)")
+            for grant in entryGrants(from: starter.type, into: domain) {
+                lines.append("    ;; answers: \(grant.answers)")
+                lines.append("    \(grant.rule)")
+            }
+            lines[lines.count - 1] += ")"
+        }
+        lines += [
             "(allow \(domain) \(files) (file (entrypoint)))",
             "(allow \(domain) \(domain) (process (fork sigchld sigkill sigstop signull signal getsched setsched getpgid setpgid getcap getattr setrlimit)))",
-            "(allow \(domain) \(files) (file (read write open getattr create unlink append lock ioctl execute execute_no_trans map)))",
-            "(allow \(domain) \(files) (dir (read write open getattr search add_name remove_name create rmdir)))",
+            ";; setattr answers: avc: denied { setattr } for comm=\"chmod\" name=\"owned\" tclass=file (chmod of its own file)",
+            "(allow \(domain) \(files) (file (read write open getattr setattr create unlink append lock ioctl execute execute_no_trans map)))",
+            "(allow \(domain) \(files) (dir (read write open getattr setattr search add_name remove_name create rmdir)))",
+            ";; Following a symbolic link is checked as lnk_file read (busybox's applets are links).",
+            "(allow \(domain) \(files) (lnk_file (read getattr)))",
+            ";; answers: avc: denied { read write } for comm=\"sleep\" path=\"/dev/null\" dev=\"tmpfs\" tcontext=system_u:object_r:\(files):s0:c77,c412 tclass=chr_file (the runtime makes /dev a tmpfs of this type)",
+            "(allow \(domain) \(files) (chr_file (read write open getattr ioctl)))",
             "(allow \(domain) \(domain) (fifo_file (read write open getattr ioctl)))",
             "(allow \(domain) \(domain) (unix_stream_socket (create read write connect accept bind listen getattr setopt shutdown)))",
         ]

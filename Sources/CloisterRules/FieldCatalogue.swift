@@ -170,6 +170,7 @@ public struct FieldCatalogue: Sendable {
         posture.mac = MACLabels(
             apparmor: AppArmorLabel(profile: "p", mode: "enforce"),
             selinux: SELinuxLabel(context: "u:r:t:s0", user: "u", role: "r", type: "t", level: "s0"))
+        posture.mac.selinux?.permissiveDomain = false
         var device = Device(path: "/dev/null", access: "rw", source: .fd, type: "char", major: 1, minor: 3)
         device.standard = true
         posture.devices = [device]

@@ -219,6 +219,7 @@ public enum PostureTree {
             label["role"] = selinux.role.map { .string($0) }
             label["type"] = selinux.type.map { .string($0) }
             label["level"] = selinux.level.map { .string($0) }
+            label["permissiveDomain"] = selinux.permissiveDomain.map { .bool($0) }
             members["selinux"] = .object(label)
         }
         return .object(members)

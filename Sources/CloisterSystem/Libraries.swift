@@ -103,6 +103,18 @@ public enum SELinuxLibrary {
         return String(cString: context!)
     }
 
+    /// Whether the policy marks the context's domain permissive (`typepermissive`, `semanage
+    /// permissive -a`): on an enforcing host such a domain is refused nothing, only logged. The
+    /// kernel says so in the flags of an access decision (`SELINUX_AVD_FLAGS_PERMISSIVE`); nil
+    /// when it cannot be asked (no selinuxfs, or the caller's domain may not compute decisions).
+    public static func domainIsPermissive(_ context: String) -> Bool? {
+        let processClass = string_to_security_class("process")
+        guard processClass != 0 else { return nil }
+        var decision = av_decision()
+        guard security_compute_av_flags(context, context, processClass, 0, &decision) == 0 else { return nil }
+        return decision.flags & UInt32(SELINUX_AVD_FLAGS_PERMISSIVE) != 0
+    }
+
     /// Splits `user:role:type:level` with libselinux's own parser; nil when malformed.
     public static func parse(_ context: String) -> (user: String, role: String, type: String, level: String?)? {
         guard let parsed = context_new(context) else { return nil }

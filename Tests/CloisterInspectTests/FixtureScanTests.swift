@@ -189,6 +189,32 @@ import CloisterModel
         #expect(result.workloads.allSatisfy { $0.mac.selinux?.confined == false })
     }
 
+    /// Captured inside the guest lab booted with SELinux enforcing, the generated module installed
+    /// (GuestLab/selinux.sh): labels that confine, as the kernel wrote them.
+    @Test func capturedEnforcingSELinuxGuest() throws {
+        let result = try Self.scan("guest-selinux-enforcing-v2")
+        #expect(result.host.lsms?.contains("selinux") == true)
+        #expect(result.host.selinuxEnforcing == true)
+        #expect(result.host.cgroupVersion == "v2")
+        #expect(result.workloads.map(\.name).sorted() == ["se-default", "se-disabled", "se-generated", "se-runc", "sleep"])
+        let generated = try Self.workload(result, named: "se-generated")
+        #expect(generated.mac.selinux?.context == "system_u:system_r:cloister_guest_web_t:s0:c424,c753")
+        #expect(generated.mac.selinux?.level == "s0:c424,c753")
+        #expect(generated.mac.apparmor == nil)
+        // Enforcing: the generated domain confines, under podman (crun, runc) and launch alike;
+        // the kernel's own domain (label=disable) does not.
+        for name in ["se-default", "se-generated", "se-runc", "sleep"] {
+            let posture = try Self.workload(result, named: name)
+            #expect(posture.mac.selinux?.type == "cloister_guest_web_t", "\(name)")
+            #expect(posture.mac.selinux?.confined == true, "\(name)")
+        }
+        let disabled = try Self.workload(result, named: "se-disabled")
+        #expect(disabled.mac.selinux?.context == "system_u:system_r:kernel_t:s0")
+        #expect(disabled.mac.selinux?.confined == false)
+        #expect(try Self.workload(result, named: "se-runc").ociRuntime == "runc")
+        #expect(try Self.workload(result, named: "sleep").runtime == "cloister")
+    }
+
     @Test func enforcingSELinuxHostKeepsItsConfinedTypesConfined() throws {
         let result = try Self.scan("selinux-host")
         #expect(result.host.selinuxEnforcing == true)

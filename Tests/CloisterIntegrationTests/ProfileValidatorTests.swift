@@ -45,6 +45,16 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let base = Paths.repositoryRoot.appendingPathComponent("Tests/CloisterIntegrationTests/Fixtures/selinux-base.cil")
         try Shell.run(["secilc", "-o", "/dev/null", "-f", "/dev/null", base.path, file.path])
+        // The optional blocks resolved against a base that declares what they name: the entry
+        // rules are in the policy secil2conf writes, not dropped.
+        let conf = directory.appendingPathComponent("policy.conf")
+        try Shell.run(["secil2conf", "-o", conf.path, base.path, file.path])
+        let policy = try String(contentsOf: conf, encoding: .utf8)
+        for starter in ["container_runtime_t", "unconfined_domain_type"] {
+            #expect(policy.contains("allow \(starter) cloister_web_shop_t : process { transition };"), "\(starter)")
+            #expect(policy.contains("allow \(starter) cloister_web_shop_t : process2 { nnp_transition };"), "\(starter)")
+            #expect(policy.contains("allow cloister_web_shop_t \(starter) : fd { use };"), "\(starter)")
+        }
         // A module that names a permission the base does not know is refused: the check is real.
         let broken = directory.appendingPathComponent("broken.cil")
         try (String(contentsOf: file, encoding: .utf8) + "(allow cloister_web_shop_t self (process (no_such_perm)))\n")
