@@ -3,9 +3,14 @@
 // the same string escapes, `JSONString.Style.foundation`), byte for byte — a test holds it to that — at a fraction of the
 // cost: encoding thousands of postures was most of `check`'s run time.
 
+import Synchronization
+
 public enum CompactJSON {
-    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let root: Value = try box(value, codingPath: [])
+    /// `memo`: long string lists rendered once and reused, for values encoded one after another
+    /// that share them (a scan's postures all hold the same decoded seccomp filter: about 1,000
+    /// system-call names each, half of a 200-container report).
+    public static func encode<T: Encodable>(_ value: T, memo: Memo? = nil) throws -> [UInt8] {
+        let root: Value = try box(value, codingPath: [], memo: memo)
         var output: [UInt8] = []
         output.reserveCapacity(4096)
         write(root, into: &output)
@@ -30,7 +35,41 @@ public enum CompactJSON {
         init() {}
     }
 
-    static func box<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> Value {
+    /// Rendered `[String]` values of at least `minimumCount` items, by the array's storage: two
+    /// arrays that share storage hold the same strings (storage shared is never written in
+    /// place), so the second is not rendered again. Each entry keeps its array, so the storage
+    /// cannot be freed and reused by another array while the memo lives. Shared by the threads
+    /// that encode a report's pieces.
+    public final class Memo: Sendable {
+        static let minimumCount = 32
+        struct Key: Hashable {
+            var storage: UInt
+            var count: Int
+        }
+        struct Entry {
+            var strings: [String]
+            var text: String
+        }
+        private let entries = Mutex<[Key: Entry]>([:])
+
+        public init() {}
+
+        func text(for strings: [String]) -> String {
+            let storage = strings.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+            let key = Key(storage: storage, count: strings.count)
+            if let known = entries.withLock({ $0[key] }) { return known.text }
+            let node = Node()
+            node.kind = .array
+            node.elements = strings.map { .string($0) }
+            var output: [UInt8] = []
+            CompactJSON.write(.container(node), into: &output)
+            let text = String(decoding: output, as: UTF8.self)
+            entries.withLock { $0[key] = Entry(strings: strings, text: text) }
+            return text
+        }
+    }
+
+    static func box<T: Encodable>(_ value: T, codingPath: [any CodingKey], memo: Memo?) throws -> Value {
         // Compared by metatype first, not with a bare `as?`: a failing dynamic cast per
         // candidate type, seven for every struct, was a fifth of encoding a scan report. Only
         // a value whose type matched is cast, and a cast to its own type is the runtime's
@@ -43,10 +82,14 @@ public enum CompactJSON {
         case ObjectIdentifier(UInt64.self): if let number = value as? UInt64 { return .literal(String(number)) }
         case ObjectIdentifier(Int64.self): if let number = value as? Int64 { return .literal(String(number)) }
         case ObjectIdentifier(Double.self): if let number = value as? Double { return .literal(format(number)) }
+        case ObjectIdentifier([String].self):
+            if let memo, let strings = value as? [String], strings.count >= Memo.minimumCount {
+                return .literal(memo.text(for: strings))
+            }
         default: break
         }
         // Every other type (and, never in practice, a scalar whose cast failed) encodes itself.
-        let encoder = NodeEncoder(codingPath: codingPath)
+        let encoder = NodeEncoder(codingPath: codingPath, memo: memo)
         try value.encode(to: encoder)
         switch encoder.node.kind {
         case .single: return encoder.node.single
@@ -103,18 +146,22 @@ public enum CompactJSON {
     final class NodeEncoder: Encoder, SingleValueEncodingContainer {
         let node = Node()
         let codingPath: [any CodingKey]
+        let memo: Memo?
         var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-        init(codingPath: [any CodingKey]) { self.codingPath = codingPath }
+        init(codingPath: [any CodingKey], memo: Memo?) {
+            self.codingPath = codingPath
+            self.memo = memo
+        }
 
         func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
             if node.kind == .empty { node.kind = .object }
-            return KeyedEncodingContainer(Keyed<Key>(node: node, codingPath: codingPath))
+            return KeyedEncodingContainer(Keyed<Key>(node: node, codingPath: codingPath, memo: memo))
         }
 
         func unkeyedContainer() -> any UnkeyedEncodingContainer {
             if node.kind == .empty { node.kind = .array }
-            return Unkeyed(node: node, codingPath: codingPath)
+            return Unkeyed(node: node, codingPath: codingPath, memo: memo)
         }
 
         func singleValueContainer() -> any SingleValueEncodingContainer { self }
@@ -139,12 +186,13 @@ public enum CompactJSON {
         func encode(_ value: UInt16) throws { set(.literal(String(value))) }
         func encode(_ value: UInt32) throws { set(.literal(String(value))) }
         func encode(_ value: UInt64) throws { set(.literal(String(value))) }
-        func encode<T: Encodable>(_ value: T) throws { set(try CompactJSON.box(value, codingPath: codingPath)) }
+        func encode<T: Encodable>(_ value: T) throws { set(try CompactJSON.box(value, codingPath: codingPath, memo: memo)) }
     }
 
     struct Keyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
         let node: Node
         let codingPath: [any CodingKey]
+        let memo: Memo?
 
         mutating func encodeNil(forKey key: Key) throws { node.members.append((key.stringValue, .null)) }
         // The common scalars directly, without the generic path.
@@ -159,7 +207,7 @@ public enum CompactJSON {
             node.members.append((key.stringValue, .literal(CompactJSON.format(value))))
         }
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-            node.members.append((key.stringValue, try CompactJSON.box(value, codingPath: codingPath)))
+            node.members.append((key.stringValue, try CompactJSON.box(value, codingPath: codingPath, memo: memo)))
         }
 
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
@@ -168,23 +216,23 @@ public enum CompactJSON {
             let child = Node()
             child.kind = .object
             node.members.append((key.stringValue, .container(child)))
-            return KeyedEncodingContainer(Keyed<NestedKey>(node: child, codingPath: codingPath))
+            return KeyedEncodingContainer(Keyed<NestedKey>(node: child, codingPath: codingPath, memo: memo))
         }
 
         mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
             let child = Node()
             child.kind = .array
             node.members.append((key.stringValue, .container(child)))
-            return Unkeyed(node: child, codingPath: codingPath)
+            return Unkeyed(node: child, codingPath: codingPath, memo: memo)
         }
 
         mutating func superEncoder() -> any Encoder {
-            guard let key = Key(stringValue: "super") else { return NodeEncoder(codingPath: codingPath) }
+            guard let key = Key(stringValue: "super") else { return NodeEncoder(codingPath: codingPath, memo: memo) }
             return superEncoder(forKey: key)
         }
 
         mutating func superEncoder(forKey key: Key) -> any Encoder {
-            let encoder = NodeEncoder(codingPath: codingPath)
+            let encoder = NodeEncoder(codingPath: codingPath, memo: memo)
             node.members.append((key.stringValue, .container(encoder.node)))
             return encoder
         }
@@ -193,28 +241,29 @@ public enum CompactJSON {
     struct Unkeyed: UnkeyedEncodingContainer {
         let node: Node
         let codingPath: [any CodingKey]
+        let memo: Memo?
         var count: Int { node.elements.count }
 
         mutating func encodeNil() throws { node.elements.append(.null) }
         mutating func encode(_ value: String) throws { node.elements.append(.string(value)) }
-        mutating func encode<T: Encodable>(_ value: T) throws { node.elements.append(try CompactJSON.box(value, codingPath: codingPath)) }
+        mutating func encode<T: Encodable>(_ value: T) throws { node.elements.append(try CompactJSON.box(value, codingPath: codingPath, memo: memo)) }
 
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
             let child = Node()
             child.kind = .object
             node.elements.append(.container(child))
-            return KeyedEncodingContainer(Keyed<NestedKey>(node: child, codingPath: codingPath))
+            return KeyedEncodingContainer(Keyed<NestedKey>(node: child, codingPath: codingPath, memo: memo))
         }
 
         mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
             let child = Node()
             child.kind = .array
             node.elements.append(.container(child))
-            return Unkeyed(node: child, codingPath: codingPath)
+            return Unkeyed(node: child, codingPath: codingPath, memo: memo)
         }
 
         mutating func superEncoder() -> any Encoder {
-            let encoder = NodeEncoder(codingPath: codingPath)
+            let encoder = NodeEncoder(codingPath: codingPath, memo: memo)
             node.elements.append(.container(encoder.node))
             return encoder
         }

@@ -259,6 +259,8 @@ public enum ScanJSON {
             }
         }
         func append(_ text: String) { output.append(contentsOf: text.utf8) }
+        // Workloads that share a seccomp filter share its decoded lists: each rendered once.
+        let memo = CompactJSON.Memo()
         func list<T: Encodable & Sendable>(_ key: String, _ items: [T], last: Bool = false) throws {
             append("\"\(key)\":[")
             // Encoded on every core a batch at a time, written in order: the batch bounds
@@ -266,7 +268,7 @@ public enum ScanJSON {
             var start = 0
             while start < items.count {
                 let batch = Array(items[start..<min(items.count, start + 64)])
-                let encoded = Parallel.map(batch) { item in Result { try CompactJSON.encode(item) } }
+                let encoded = Parallel.map(batch) { item in Result { try CompactJSON.encode(item, memo: memo) } }
                 for (offset, result) in encoded.enumerated() {
                     append(start + offset == 0 ? "\n" : ",\n")
                     output.append(contentsOf: try result.get())

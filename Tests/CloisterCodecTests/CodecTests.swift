@@ -188,3 +188,53 @@ import Yams
         #expect(node["c"]?["k"]?.string == "v")
     }
 }
+
+/// The memo renders a long string list once for every value that shares its storage, and
+/// never hands one list's text to another.
+@Suite struct CompactJSONMemoTests {
+    struct Holder: Codable, Equatable {
+        var name: String
+        var calls: [String]
+        var more: [[String]]
+    }
+
+    static func names(_ prefix: String, _ count: Int) -> [String] {
+        (0..<count).map { "\(prefix)_\($0)\($0 % 7 == 0 ? "\"\\\n\u{1}é" : "")" }
+    }
+
+    @Test func sameBytesWithAndWithoutTheMemo() throws {
+        let shared = Self.names("read", 400)
+        let sameCountOtherText = Self.names("write", 400)
+        let short = Self.names("x", 5)
+        let holders = [
+            Holder(name: "a", calls: shared, more: [shared, short]),
+            Holder(name: "b", calls: shared, more: [sameCountOtherText, shared]),
+            Holder(name: "c", calls: sameCountOtherText, more: []),
+            // Equal strings in other storage: rendered again, to the same text.
+            Holder(name: "d", calls: shared.map { String($0) + "" }, more: [Array(shared)]),
+        ]
+        let memo = CompactJSON.Memo()
+        let foundation = JSONEncoder()
+        foundation.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for holder in holders {
+            let memoised = try CompactJSON.encode(holder, memo: memo)
+            #expect(memoised == (try CompactJSON.encode(holder)))
+            #expect(memoised == Array(try foundation.encode(holder)))
+            #expect(try JSONDecoder().decode(Holder.self, from: Data(memoised)) == holder)
+        }
+    }
+
+    @Test func aListFreedAndAnotherMadeDoesNotReuseItsText() throws {
+        let memo = CompactJSON.Memo()
+        var texts: [String] = []
+        // Each list is made, encoded and dropped; the memo keeps each alive, so no later list
+        // can take the storage address of an earlier one.
+        for round in 0..<50 {
+            let holder = Holder(name: "r", calls: Self.names("call\(round)", 64), more: [])
+            let bytes = try CompactJSON.encode(holder, memo: memo)
+            #expect(try JSONDecoder().decode(Holder.self, from: Data(bytes)) == holder)
+            texts.append(String(decoding: bytes, as: UTF8.self))
+        }
+        #expect(Set(texts).count == 50)
+    }
+}
