@@ -13,7 +13,7 @@ public enum Parallel {
         serialOnly.store(true, ordering: .relaxed)
     }
 
-    public static var runsSerially: Bool { serialOnly.load(ordering: .relaxed) }
+    static var runsSerially: Bool { serialOnly.load(ordering: .relaxed) }
 
     public static func map<Item: Sendable, Result: Sendable>(
         _ items: [Item], _ transform: @Sendable (Item) -> Result

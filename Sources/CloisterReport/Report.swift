@@ -56,6 +56,11 @@ struct ReportFacts {
 
     func posture(_ id: String) -> Posture? { report.workloads.first { $0.id == id } }
 
+    /// A workload as the terminal names it: its name, else its id (also for an id no posture has).
+    func displayName(_ id: String) -> String {
+        posture(id).map { $0.name.isEmpty ? $0.id : $0.name } ?? id
+    }
+
     func findings(for workload: String) -> [Finding] { report.findings.filter { $0.workload == workload } }
 
     /// Findings of workloads not in the report (should not happen, but are never dropped).

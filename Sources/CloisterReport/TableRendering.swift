@@ -77,7 +77,7 @@ public enum TableRendering {
             var note = "note: \(issue.pid.map { "PID \($0): " } ?? "")\(esc(group.sentence))"
             if group.undecidedRule != nil {
                 // The names, cut to a few unless --verbose (the JSON keeps every issue).
-                let names = group.workloads.map { id in facts.posture(id).map { $0.name.isEmpty ? $0.id : $0.name } ?? id }.map(esc)
+                let names = group.workloads.map(facts.displayName).map(esc)
                 let shown = verbose ? names : Array(names.prefix(3))
                 note += " (\(shown.joined(separator: ", "))\(names.count > shown.count ? " and \(names.count - shown.count) more" : ""))"
             }
@@ -196,7 +196,7 @@ public enum TableRendering {
                 width: style.width, indent: 4))
             let shown = verbose ? group.findings : Array(group.findings.prefix(listLimit))
             for finding in shown {
-                let name = facts.posture(finding.workload).map { $0.name.isEmpty ? $0.id : $0.name } ?? finding.workload
+                let name = facts.displayName(finding.workload)
                 lines.append(contentsOf: findingLines(finding, label: esc(name), severity: false, verbose: verbose, style: style))
             }
             if shown.count < group.findings.count {
