@@ -64,22 +64,25 @@ public enum Privileges {
     }
 
     /// Runs `body` with `capability` raised in this thread's effective set if it is permitted
-    /// but dormant, and lowers it again afterwards; otherwise just runs `body`.
+    /// but dormant, and lowers it again afterwards; otherwise just runs `body`. One capget and
+    /// two capsets: the scan raises CAP_SYS_ADMIN around every filter it reads, so the sets are
+    /// asked of the kernel directly rather than parsed out of `/proc/thread-self/status`.
     public static func withEffective<T>(_ capability: Int, _ body: () throws -> T) rethrows -> T {
-        guard let held = try? current(), held.permitted.contains(capability), !held.effective.contains(capability) else {
-            return try body()
-        }
-        setEffective(capability, true)
-        defer { setEffective(capability, false) }
-        return try body()
-    }
-
-    static func setEffective(_ capability: Int, _ raised: Bool) {
-        guard let state = cap_get_proc() else { return }
+        guard let state = cap_get_proc() else { return try body() }
         defer { cap_free(UnsafeMutableRawPointer(state)) }
         var value = cap_value_t(capability)
-        guard cap_set_flag(state, CAP_EFFECTIVE, 1, &value, raised ? CAP_SET : CAP_CLEAR) == 0 else { return }
-        _ = cap_set_proc(state)
+        var permitted = CAP_CLEAR
+        var effective = CAP_CLEAR
+        guard cap_get_flag(state, value, CAP_PERMITTED, &permitted) == 0, cap_get_flag(state, value, CAP_EFFECTIVE, &effective) == 0,
+            permitted == CAP_SET, effective == CAP_CLEAR,
+            cap_set_flag(state, CAP_EFFECTIVE, 1, &value, CAP_SET) == 0, cap_set_proc(state) == 0
+        else {
+            return try body()
+        }
+        defer {
+            if cap_set_flag(state, CAP_EFFECTIVE, 1, &value, CAP_CLEAR) == 0 { _ = cap_set_proc(state) }
+        }
+        return try body()
     }
 
     public struct Held: Sendable, Equatable {
