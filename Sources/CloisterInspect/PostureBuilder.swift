@@ -77,8 +77,8 @@ struct PostureBuilder {
             // A group the map does not cover shows as the overflow GID inside; keep it out.
             posture.user.groups = groups.compactMap { Self.insideID(hostID: $0, map: gidMap) }
         }
-        if let text = try? Files.readText(base + "/limits", limit: 16 << 10) {
-            posture.rlimits = ProcLimitsParser.parse(text)
+        if let bytes = try? Files.read(base + "/limits", limit: 16 << 10) {
+            posture.rlimits = bytes.withUnsafeBufferPointer { ProcLimitsParser.parse(bytes: $0) }
         } else {
             unknown[.rlimits] = "cannot read \(base)/limits"
         }
@@ -106,7 +106,7 @@ struct PostureBuilder {
             var seccomp = Seccomp(mode: mode, filters: leader.status.seccompFilters)
             if mode == .filter {
                 if let filterDecoder {
-                    filterDecoder.apply(pid: leader.pid, root: root, to: &seccomp, unknown: &unknown)
+                    filterDecoder.apply(pid: leader.pid, leaderStatus: leader.status, root: root, to: &seccomp, unknown: &unknown)
                 } else if let filterSkipped {
                     SeccompFilterDecoder.markUnknown(filterSkipped, &unknown)
                 }

@@ -24,6 +24,8 @@ public struct ProcStatus: Sendable, Equatable {
     /// The PID in each nested PID namespace, outermost first.
     public var namespacePIDs: [Int] = []
     public var threads: Int?
+    /// The PID of the process tracing this one (0: none).
+    public var tracerPID: Int?
 
     public init() {}
 
@@ -60,6 +62,7 @@ public struct ProcStatus: Sendable, Equatable {
                 default: status.seccompMode = nil
                 }
             case 7 where Bytes.equal(key, "Threads"): status.threads = Bytes.decimal(value).map(Int.init)
+            case 9 where Bytes.equal(key, "TracerPid"): status.tracerPID = Bytes.decimal(value).map(Int.init)
             case 10 where Bytes.equal(key, "NoNewPrivs"):
                 let flag = Bytes.decimal(value)
                 status.noNewPrivileges = flag == 1 ? true : (flag == 0 ? false : nil)
@@ -87,22 +90,42 @@ public enum ProcLimitsParser {
     /// The limits in the kernel's order. Rows it does not know, or whose values are not a
     /// number or `unlimited`, are left out (a hostile file cannot make one up).
     public static func parse(_ text: String) -> [ResourceLimit] {
+        var copy = text
+        return copy.withUTF8 { parse(bytes: $0) }
+    }
+
+    /// Works on the kernel's bytes: the file is read for every workload, and splitting it into
+    /// Strings and trimming them with Foundation cost more than reading it.
+    public static func parse(bytes: UnsafeBufferPointer<UInt8>) -> [ResourceLimit] {
         var limits: [ResourceLimit] = []
-        for line in text.split(separator: "\n").prefix(64) {
+        for line in Bytes.lines(bytes).prefix(64) {
             guard line.count > 26 else { continue }
-            let nameEnd = line.index(line.startIndex, offsetBy: 25)
-            let label = line[..<nameEnd].trimmingCharacters(in: .whitespaces)
-            guard let name = names[label] else { continue }
-            let fields = line[nameEnd...].split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard fields.count >= 2 else { continue }
-            func value(_ field: Substring) -> String? {
-                if field == "unlimited" { return ResourceLimit.unlimitedValue }
-                return UInt64(field).map(String.init)
-            }
-            guard let soft = value(fields[0]), let hard = value(fields[1]) else { continue }
+            let nameEnd = line.startIndex + 25
+            guard let label = String(validating: Bytes.trim(line[line.startIndex..<nameEnd]), as: UTF8.self), let name = names[label]
+            else { continue }
+            let fields = line[nameEnd...].split(whereSeparator: Bytes.isSpace)
+            guard fields.count >= 2, let soft = value(fields[0]), let hard = value(fields[1]) else { continue }
             limits.append(ResourceLimit(name: name, soft: soft, hard: hard))
         }
         return limits
+    }
+
+    /// `unlimited`, or a decimal that fits 64 bits (an optional `+`, as Swift's integer parsing
+    /// took it), printed back without the sign.
+    static func value(_ field: Bytes.Slice) -> String? {
+        if Bytes.equal(field, "unlimited") { return ResourceLimit.unlimitedValue }
+        var digits = field[...]
+        if digits.first == UInt8(ascii: "+") { digits = digits.dropFirst() }
+        guard !digits.isEmpty else { return nil }
+        var number: UInt64 = 0
+        for byte in digits {
+            guard byte >= 48, byte <= 57 else { return nil }
+            let (times, overflowTimes) = number.multipliedReportingOverflow(by: 10)
+            let (sum, overflowSum) = times.addingReportingOverflow(UInt64(byte - 48))
+            guard !overflowTimes, !overflowSum else { return nil }
+            number = sum
+        }
+        return String(number)
     }
 }
 

@@ -20,6 +20,35 @@ public enum SeccompNames {
     public static let numbers: [SeccompArchitecture: Set<UInt32>] = x86.names.mapValues { Set($0.keys) }
 }
 
+/// A stack of filters as the kernel returned it (most recent first), hashed once: a stack of
+/// podman's default is 9 KB, and each container's copy is looked up in the decoder's cache and
+/// in the threads already seen, so hashing it byte by byte each time cost more than reading it.
+struct FilterStack: Hashable, Sendable {
+    let programs: [[UInt8]]
+    let digest: UInt64
+
+    init(_ programs: [[UInt8]]) {
+        self.programs = programs
+        // FNV-1a over 8-byte words, the program lengths mixed in: equal stacks give equal
+        // digests; unequal ones are told apart by `==`, which compares the bytes.
+        var digest: UInt64 = 0xcbf2_9ce4_8422_2325
+        for program in programs {
+            digest = (digest ^ UInt64(program.count)) &* 0x0000_0100_0000_01b3
+            program.withUnsafeBytes { raw in
+                let words = raw.count / 8
+                for index in 0..<words {
+                    digest = (digest ^ raw.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self)) &* 0x0000_0100_0000_01b3
+                }
+                for index in (words * 8)..<raw.count { digest = (digest ^ UInt64(raw[index])) &* 0x0000_0100_0000_01b3 }
+            }
+        }
+        self.digest = digest
+    }
+
+    static func == (lhs: FilterStack, rhs: FilterStack) -> Bool { lhs.digest == rhs.digest && lhs.programs == rhs.programs }
+    func hash(into hasher: inout Hasher) { hasher.combine(digest) }
+}
+
 /// Decodes filter stacks, each distinct one once: most workloads of a host share the runtime's
 /// default profile, so a scan of hundreds of containers decodes one or two. Shared by the
 /// scan's parallel workers.
@@ -30,22 +59,26 @@ public final class SeccompFilterDecoder: @unchecked Sendable {
     }
 
     private let lock = NSLock()
-    private var cache: [[[UInt8]]: Result<Decoded, SeccompProgramError>] = [:]
+    private var cache: [FilterStack: Result<Decoded, SeccompProgramError>] = [:]
 
     public init() {}
 
     /// The decoded stack (programs most recent first), or why the kernel's bytes are not a
     /// program it would have run.
     public func decode(_ programs: [[UInt8]]) -> Result<Decoded, SeccompProgramError> {
+        decode(FilterStack(programs))
+    }
+
+    func decode(_ stack: FilterStack) -> Result<Decoded, SeccompProgramError> {
         // Held through the decode: workers that meet the same stack at once (every container
         // of a host starts together with the runtime's default) wait for the one decode
         // instead of each repeating it.
         lock.lock()
         defer { lock.unlock() }
-        if let known = cache[programs] { return known }
+        if let known = cache[stack] { return known }
         let result: Result<Decoded, SeccompProgramError>
         do {
-            let parsed = try programs.map { bytes throws(SeccompProgramError) in try SeccompProgram(bytes: bytes) }
+            let parsed = try stack.programs.map { bytes throws(SeccompProgramError) in try SeccompProgram(bytes: bytes) }
             let names = SeccompNames.x86
             let table = SeccompEvaluator.table(parsed, numbers: SeccompNames.numbers)
             result = .success(
@@ -53,32 +86,43 @@ public final class SeccompFilterDecoder: @unchecked Sendable {
         } catch {
             result = .failure(error)
         }
-        cache[programs] = result
+        cache[stack] = result
         return result
     }
 
     /// Reads and decodes the filters of every filtered thread of `pid` into `seccomp`. The
     /// syscall lists are the leader's; `reachable` is the weakest over the threads (a group one
     /// thread may call is reachable). What cannot be read goes to `unknown` with why.
-    func apply(pid: Int, root: HostRoot, to seccomp: inout Seccomp, unknown: inout [FieldPath: String]) {
-        let taskDirectory = root.pid(pid) + "/task"
-        var tids = ((try? Files.list(taskDirectory)) ?? []).compactMap { Int32($0) }.sorted()
-        if tids.isEmpty { tids = [Int32(pid)] }
+    /// `leaderStatus` is the leader's status as the process table read it: a single-threaded
+    /// process (most containers' PID 1) is not listed or read again.
+    func apply(
+        pid: Int, leaderStatus: ProcStatus? = nil, root: HostRoot, to seccomp: inout Seccomp, unknown: inout [FieldPath: String]
+    ) {
+        var threads: [(tid: Int32, status: ProcStatus)] = []
+        if let leaderStatus, leaderStatus.threads == 1, leaderStatus.tracerPID != nil {
+            threads = [(Int32(pid), leaderStatus)]
+        } else {
+            let taskDirectory = root.pid(pid) + "/task"
+            var tids = ((try? Files.list(taskDirectory)) ?? []).compactMap { Int32($0) }.sorted()
+            if tids.isEmpty { tids = [Int32(pid)] }
+            for tid in tids.prefix(4096) {
+                guard let bytes = try? Files.read("\(taskDirectory)/\(tid)/status", limit: 64 << 10) else { continue }
+                threads.append((tid, bytes.withUnsafeBufferPointer { ProcStatus.parse(bytes: $0) }))
+            }
+        }
         var leaderDecoded: Decoded?
         var reaches: [SeccompReachable] = []
-        var seen: Set<[[UInt8]]> = []
-        for tid in tids.prefix(4096) {
-            guard let status = try? Files.readText("\(taskDirectory)/\(tid)/status", limit: 64 << 10) else { continue }
-            let parsed = ProcStatus.parse(status)
-            guard parsed.seccompMode == .filter else { continue }
-            let tracer = Self.tracerPID(status)
-            switch SeccompFilterReader.read(thread: tid, tracerPID: tracer) {
+        var seen: Set<FilterStack> = []
+        for (tid, status) in threads {
+            guard status.seccompMode == .filter else { continue }
+            switch SeccompFilterReader.read(thread: tid, tracerPID: status.tracerPID ?? 0) {
             case .unknown(let why):
                 Self.markUnknown(why, &unknown)
                 return
             case .filters(let programs):
-                guard seen.insert(programs).inserted || tid == Int32(pid) else { continue }
-                switch decode(programs) {
+                let stack = FilterStack(programs)
+                guard seen.insert(stack).inserted || tid == Int32(pid) else { continue }
+                switch decode(stack) {
                 case .failure(let error):
                     Self.markUnknown("thread \(tid)'s filter is not a program the kernel would run: \(error)", &unknown)
                     return
@@ -107,13 +151,6 @@ public final class SeccompFilterDecoder: @unchecked Sendable {
     static func markUnknown(_ why: String, _ unknown: inout [FieldPath: String]) {
         unknown["seccomp.syscalls"] = why
         unknown["seccomp.reachable"] = why
-    }
-
-    static func tracerPID(_ status: String) -> Int {
-        for line in status.split(separator: "\n") where line.hasPrefix("TracerPid:") {
-            return Int(line.dropFirst("TracerPid:".count).trimmingCharacters(in: .whitespaces)) ?? 0
-        }
-        return 0
     }
 }
 

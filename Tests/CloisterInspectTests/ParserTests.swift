@@ -13,6 +13,7 @@ import CloisterSystem
         Tgid:\t17518
         NSpid:\t17518\t1
         PPid:\t17506
+        TracerPid:\t0
         Uid:\t0\t0\t0\t0
         Gid:\t0\t0\t0\t0
         CapInh:\t0000000000000000
@@ -35,6 +36,8 @@ import CloisterSystem
         #expect(status.noNewPrivileges == false)
         #expect(status.seccompMode == .filter)
         #expect(status.seccompFilters == 1)
+        #expect(status.tracerPID == 0)
+        #expect(ProcStatus.parse("TracerPid:\t4242\n").tracerPID == 4242)
     }
 
     @Test func capabilitiesDecodeWithLibcapNamesAgainstLastCap() {
@@ -96,6 +99,18 @@ import CloisterSystem
             + "Max bananas               1                    2                    fruit\n"
             + "Max processes\n" + String(repeating: "x", count: 5000)
         #expect(ProcLimitsParser.parse(text).isEmpty)
+        // A value past 64 bits leaves its row out; a sign Swift's parsing took is kept off the
+        // printed value; a name with bytes that are not UTF-8 is no known row.
+        let edges = "Max open files            +512                 99999999999999999999 files\n"
+            + "Max processes             +64                  +128                 processes\n"
+            + "Max core file size        18446744073709551615 unlimited            bytes\n"
+        #expect(
+            ProcLimitsParser.parse(edges) == [
+                ResourceLimit(name: "RLIMIT_NPROC", soft: "64", hard: "128"),
+                ResourceLimit(name: "RLIMIT_CORE", soft: "18446744073709551615", hard: "unlimited"),
+            ])
+        let invalid: [UInt8] = Array("Max open files".utf8) + [0xff, 0xfe] + Array("         1                    2                    files\n".utf8)
+        #expect(invalid.withUnsafeBufferPointer { ProcLimitsParser.parse(bytes: $0) }.isEmpty)
     }
 
     @Test func exceedsOrdersNumbersBelowUnlimited() {
