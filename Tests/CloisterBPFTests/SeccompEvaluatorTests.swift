@@ -213,6 +213,53 @@ struct SeccompEvaluatorTests {
         #expect(SeccompSurface.reach(decision) == .unknown)
     }
 
+    @Test("The set-wise run gives each number the action the one-by-one run gives")
+    func setWiseRunAgreesWithOneByOne() throws {
+        // A runtime's default in shape: hundreds of calls allowed in libseccomp's chain, a few
+        // conditioned on arguments, a few refused, on all three entry points.
+        let every = (libseccompNames.names[.x86_64] ?? [:]).values.sorted()
+        let refused: Set<String> = ["mount", "ptrace", "kexec_load", "bpf", "personality", "clone"]
+        let large = LinuxSeccomp(
+            defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 1, architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            syscalls: [
+                .init(names: every.filter { !refused.contains($0) }, action: "SCMP_ACT_ALLOW"),
+                .init(names: ["personality"], action: "SCMP_ACT_ALLOW", args: [.init(index: 0, value: 0, op: "SCMP_CMP_EQ")]),
+                .init(
+                    names: ["clone"], action: "SCMP_ACT_ALLOW",
+                    args: [.init(index: 0, value: 0x7e02_0000, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ")]),
+                .init(names: ["ptrace"], action: "SCMP_ACT_KILL_PROCESS"),
+            ])
+        let numbers = Array(0..<SeccompTable.numberLimit) + (0..<SeccompTable.numberLimit).map { 0x4000_0000 | $0 }
+        for program in [try compiled(large), try compiled(sampleProfile)] {
+            for architecture in [SeccompArchitecture.x86_64, .x86] {
+                let audit = architecture.auditArchitecture
+                let setWise = SeccompEvaluator.actionsByNumber(program.instructions, architecture: audit, numbers: numbers)
+                // libseccomp's programs never compute with the number: every call the one-by-one
+                // run decides on nr and arch alone, the set-wise run decides the same way.
+                for number in numbers {
+                    #expect(
+                        setWise[number] == SeccompEvaluator.concreteAction(program.instructions, architecture: audit, number: number),
+                        "\(architecture) nr \(number)")
+                }
+            }
+        }
+        // The whole table, against deciding every call one by one.
+        let program = try compiled(large)
+        let table = SeccompEvaluator.table([program, try compiled(sampleProfile)])
+        for architecture in SeccompArchitecture.allCases {
+            for number in stride(from: UInt32(0), to: SeccompTable.numberLimit, by: 1) {
+                let full = architecture.numberBase | number
+                let oneByOne = SeccompEvaluator.combine([
+                    SeccompEvaluator.decide(program, architecture: architecture.auditArchitecture, number: full),
+                    SeccompEvaluator.decide(try compiled(sampleProfile), architecture: architecture.auditArchitecture, number: full),
+                ])
+                #expect(table.decision(architecture, number) == oneByOne, "\(architecture) nr \(number)")
+            }
+        }
+        #expect(table.decision(.x86_64, try number("read")) == .action(.allow))
+        #expect(table.decision(.x86_64, try number("mount")) == .action(.errno(1)))
+    }
+
     @Test("Random programs never crash or hang the evaluator")
     func randomPrograms() {
         var generator = SystemRandomNumberGenerator()
@@ -231,6 +278,12 @@ struct SeccompEvaluatorTests {
             guard let valid = try? SeccompProgram(validating: program) else { continue }
             accepted += 1
             let number = UInt32.random(in: 0...500, using: &generator)
+            // The set-wise run never disagrees with the one-by-one run (it may leave a number
+            // out, for `decide` to take).
+            let some = (0..<8).map { _ in UInt32.random(in: 0...500, using: &generator) } + [number]
+            for (each, action) in SeccompEvaluator.actionsByNumber(valid.instructions, architecture: 0xc000_003e, numbers: some) {
+                #expect(action == SeccompEvaluator.concreteAction(valid.instructions, architecture: 0xc000_003e, number: each))
+            }
             let decision = SeccompEvaluator.decide(valid, architecture: 0xc000_003e, number: number)
             // The plain-register fast path and the symbolic evaluation agree where both decide.
             if case .action = decision, SeccompEvaluator.concreteAction(valid.instructions, architecture: 0xc000_003e, number: number) != nil {
