@@ -5,6 +5,13 @@
 
 import Synchronization
 
+/// A value a `CompactJSON.Memo` may render once for every place that holds the same storage:
+/// values whose copies share an immutable buffer (arrays never written in place).
+public protocol StorageSharingEncodable: Encodable {
+    /// The address of the storage this value shares with its copies.
+    var storageAddress: UInt { get }
+}
+
 public enum CompactJSON {
     /// `memo`: long string lists rendered once and reused, for values encoded one after another
     /// that share them (a scan's postures all hold the same decoded seccomp filter: about 1,000
@@ -51,8 +58,42 @@ public enum CompactJSON {
             var text: String
         }
         private let entries = Mutex<[Key: Entry]>([:])
+        /// The types whose values are rendered once per storage (`StorageSharingEncodable`).
+        private let sharedTypes: [ObjectIdentifier]
+        private let sharedEntries = Mutex<[SharedKey: SharedEntry]>([:])
+        struct SharedKey: Hashable {
+            var type: ObjectIdentifier
+            var storage: UInt
+        }
+        struct SharedEntry: @unchecked Sendable {
+            /// Kept so its storage is not freed and reused while the memo lives.
+            var value: any StorageSharingEncodable
+            var text: String
+        }
 
-        public init() {}
+        /// `sharing`: types besides `[String]` whose values, when they share storage, are
+        /// rendered once (a decoded seccomp stack's per-architecture lists, shared by every
+        /// workload that runs under the same filter).
+        public init(sharing: [any StorageSharingEncodable.Type] = []) {
+            sharedTypes = sharing.map { ObjectIdentifier($0) }
+        }
+
+        /// How many shared values were rendered (for the tests: once per storage).
+        var sharedRendered: Int { sharedEntries.withLock { $0.count } }
+
+        func shares<T>(_ type: T.Type) -> Bool { !sharedTypes.isEmpty && sharedTypes.contains(ObjectIdentifier(type)) }
+
+        func text<T: Encodable>(forShared value: T, storage: UInt, codingPath: [any CodingKey]) throws -> String {
+            let key = SharedKey(type: ObjectIdentifier(T.self), storage: storage)
+            if let known = sharedEntries.withLock({ $0[key] }) { return known.text }
+            var output: [UInt8] = []
+            CompactJSON.write(try CompactJSON.encoded(value, codingPath: codingPath, memo: self), into: &output)
+            let text = String(decoding: output, as: UTF8.self)
+            if let shared = value as? any StorageSharingEncodable {
+                sharedEntries.withLock { $0[key] = SharedEntry(value: shared, text: text) }
+            }
+            return text
+        }
 
         func text(for strings: [String]) -> String {
             let storage = strings.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
@@ -86,8 +127,16 @@ public enum CompactJSON {
             if let memo, let strings = value as? [String], strings.count >= Memo.minimumCount {
                 return .literal(memo.text(for: strings))
             }
-        default: break
+        default:
+            if let memo, memo.shares(T.self), let shared = value as? any StorageSharingEncodable {
+                return .literal(try memo.text(forShared: value, storage: shared.storageAddress, codingPath: codingPath))
+            }
         }
+        return try encoded(value, codingPath: codingPath, memo: memo)
+    }
+
+    /// The value encoding itself (no memo lookup for the value as a whole).
+    static func encoded<T: Encodable>(_ value: T, codingPath: [any CodingKey], memo: Memo?) throws -> Value {
         // Every other type (and, never in practice, a scalar whose cast failed) encodes itself.
         let encoder = NodeEncoder(codingPath: codingPath, memo: memo)
         try value.encode(to: encoder)

@@ -265,7 +265,7 @@ public enum ScanJSON {
         }
         func append(_ text: String) { output.append(contentsOf: text.utf8) }
         // Workloads that share a seccomp filter share its decoded lists: each rendered once.
-        let memo = CompactJSON.Memo()
+        let memo = CompactJSON.Memo(sharing: [[SeccompSyscalls].self])
         func list<T: Encodable & Sendable>(_ key: String, _ items: [T], last: Bool = false) throws {
             append("\"\(key)\":[")
             // Encoded on every core a batch at a time, written in order: the batch bounds
@@ -301,4 +301,9 @@ public enum ScanJSON {
         append("}\n")
         if !output.isEmpty { try sink(output) }
     }
+}
+
+/// A decoded filter stack's lists are one array shared by every workload under that stack.
+extension Array: StorageSharingEncodable where Element == SeccompSyscalls {
+    public var storageAddress: UInt { withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } }
 }

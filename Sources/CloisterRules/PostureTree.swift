@@ -1,5 +1,6 @@
 import CloisterCodec
 import CloisterModel
+import Synchronization
 
 /// A posture's JSON tree, built field by field. The same tree as `JSONValue.encode(posture)`
 /// (a test holds the two equal on a posture with every field set), at a fraction of the cost:
@@ -42,7 +43,7 @@ public enum PostureTree {
             members["threads"] = number(seccomp.threads)
             members["threadsUnfiltered"] = number(seccomp.threadsUnfiltered)
             members["source"] = seccomp.source.map { .string($0.rawValue) }
-            if let syscalls = seccomp.syscalls { members["syscalls"] = .array(syscalls.map(self.syscalls)) }
+            if let syscalls = seccomp.syscalls { members["syscalls"] = sharedSyscalls(syscalls) }
             if let reachable = seccomp.reachable {
                 var groups = JSONObject(minimumCapacity: 12)
                 for (name, path) in SeccompReachable.groups { groups[name] = .string(reachable[keyPath: path].rawValue) }
@@ -122,6 +123,24 @@ public enum PostureTree {
             .array(limits.map { .object(["name": .string($0.name), "soft": .string($0.soft), "hard": .string($0.hard)]) })
         }
         return .object(members)
+    }
+
+    /// The trees of decoded filter stacks, by the storage of their lists: every workload under
+    /// the same filter holds the same array, so its tree (three lists of hundreds of names) is
+    /// built once. Each entry keeps its array, so the storage is not reused while it is here;
+    /// emptied when full, so a long-running `serve` holds only recent stacks.
+    private static let syscallTrees = Mutex<[UInt: (lists: [SeccompSyscalls], tree: JSONValue)]>([:])
+    static let syscallTreesKept = 64
+
+    static func sharedSyscalls(_ lists: [SeccompSyscalls]) -> JSONValue {
+        let storage = lists.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        if let known = syscallTrees.withLock({ $0[storage] }), known.lists == lists { return known.tree }
+        let tree = JSONValue.array(lists.map(syscalls))
+        syscallTrees.withLock { trees in
+            if trees.count >= syscallTreesKept { trees.removeAll() }
+            trees[storage] = (lists, tree)
+        }
+        return tree
     }
 
     static func syscalls(_ entry: SeccompSyscalls) -> JSONValue {

@@ -237,4 +237,50 @@ import Yams
         }
         #expect(Set(texts).count == 50)
     }
+
+    typealias Entry = SharedListEntry
+
+    struct Stack: Codable, Equatable {
+        var name: String
+        var entries: [Entry]?
+    }
+
+    @Test func aSharedTypeIsRenderedOncePerStorageToTheSameBytes() throws {
+        let lists = [Entry(architecture: "x86_64", allowed: Self.names("read", 300)), Entry(architecture: "x86", allowed: ["a\"b"])]
+        let other = [Entry(architecture: "x86_64", allowed: Self.names("write", 300))]
+        let stacks = [
+            Stack(name: "a", entries: lists), Stack(name: "b", entries: lists), Stack(name: "c", entries: other),
+            Stack(name: "d", entries: nil), Stack(name: "e", entries: []), Stack(name: "f", entries: lists.map { $0 }),
+        ]
+        let memo = CompactJSON.Memo(sharing: [[Entry].self])
+        for stack in stacks {
+            let memoised = try CompactJSON.encode(stack, memo: memo)
+            #expect(memoised == (try CompactJSON.encode(stack)), "\(stack.name)")
+            #expect(try JSONDecoder().decode(Stack.self, from: Data(memoised)) == stack)
+        }
+        // lists (shared by a and b), other, the empty list, and f's equal copy in its own storage.
+        #expect(memo.sharedRendered == 4)
+    }
+
+    @Test func aSharedListFreedAndAnotherMadeDoesNotReuseItsText() throws {
+        let memo = CompactJSON.Memo(sharing: [[Entry].self])
+        var texts: Set<String> = []
+        for round in 0..<50 {
+            let stack = Stack(name: "r", entries: [Entry(architecture: "x86_64", allowed: Self.names("call\(round)", 40))])
+            let bytes = try CompactJSON.encode(stack, memo: memo)
+            #expect(try JSONDecoder().decode(Stack.self, from: Data(bytes)) == stack)
+            texts.insert(String(decoding: bytes, as: UTF8.self))
+        }
+        #expect(texts.count == 50)
+    }
+}
+
+/// Public only because a public protocol's conformance needs it.
+public struct SharedListEntry: Codable, Equatable {
+    var architecture: String
+    var allowed: [String]
+}
+
+extension Array: StorageSharingEncodable where Element == SharedListEntry {
+    public var storageAddress: UInt { withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } }
 }
