@@ -45,7 +45,21 @@ struct FilterStack: Hashable, Sendable {
         self.digest = digest
     }
 
-    static func == (lhs: FilterStack, rhs: FilterStack) -> Bool { lhs.digest == rhs.digest && lhs.programs == rhs.programs }
+    static func == (lhs: FilterStack, rhs: FilterStack) -> Bool {
+        guard lhs.digest == rhs.digest, lhs.programs.count == rhs.programs.count else { return false }
+        // memcmp per program: Array<UInt8>'s == compares element by element.
+        for (left, right) in zip(lhs.programs, rhs.programs) {
+            guard left.count == right.count else { return false }
+            let same = left.withUnsafeBytes { a in
+                right.withUnsafeBytes { b in
+                    guard let first = a.baseAddress, let second = b.baseAddress else { return a.count == b.count }
+                    return memcmp(first, second, a.count) == 0
+                }
+            }
+            if !same { return false }
+        }
+        return true
+    }
     func hash(into hasher: inout Hasher) { hasher.combine(digest) }
 }
 
