@@ -6,7 +6,32 @@
 public enum SafeText {
     /// Decodes bytes as UTF-8, writing each byte of an invalid sequence as `\xNN` so nothing
     /// is lost or guessed. Output is bounded to `limit` bytes of input, marked with `…` when cut.
+    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, limit: Int = 4096) -> String {
+        // The kernel's files are parsed as buffers: this overload keeps the common case (short,
+        // valid text) off the generic path, which a caller in another module runs unspecialised,
+        // through protocol witnesses for every byte (a twentieth of a scan, for mount tables).
+        if bytes.count <= limit, let text = String(validating: bytes, as: UTF8.self) { return text }
+        return decodeSlowly(bytes, limit: limit)
+    }
+
+    public static func decode(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, limit: Int = 4096) -> String {
+        decode(UnsafeBufferPointer(rebasing: bytes), limit: limit)
+    }
+
+    public static func decode(_ bytes: [UInt8], limit: Int = 4096) -> String {
+        bytes.withUnsafeBufferPointer { decode($0, limit: limit) }
+    }
+
+    public static func decode(_ bytes: ArraySlice<UInt8>, limit: Int = 4096) -> String {
+        bytes.withUnsafeBufferPointer { decode($0, limit: limit) }
+    }
+
     public static func decode<Bytes: Collection>(_ bytes: Bytes, limit: Int = 4096) -> String
+    where Bytes.Element == UInt8 {
+        decodeSlowly(bytes, limit: limit)
+    }
+
+    static func decodeSlowly<Bytes: Collection>(_ bytes: Bytes, limit: Int) -> String
     where Bytes.Element == UInt8 {
         // Fast path: short, valid text (nearly everything) is validated and decoded in one
         // step by the standard library, with no copy.
