@@ -199,7 +199,11 @@ public struct PodSecurityStandards: Sendable {
     /// The highest level whose own checks (PSA's set for that level, overrides applied) none of
     /// `violations` breaks: what the pod meets, from one evaluation of every control.
     func level(meeting violations: [PodSecurityViolation], version: PodSecurityVersion) -> PodSecurityLevel {
-        let restricted = Set(checks(level: .restricted, version: version).map(\.check.id))
+        Self.level(meeting: violations, restricted: Set(checks(level: .restricted, version: version).map(\.check.id)))
+    }
+
+    /// The same, with restricted's own check ids already worked out (they depend on the version only).
+    static func level(meeting violations: [PodSecurityViolation], restricted: Set<String>) -> PodSecurityLevel {
         if !violations.contains(where: { restricted.contains($0.check) }) { return .restricted }
         return violations.contains { $0.level == .baseline } ? .privileged : .baseline
     }
@@ -208,12 +212,21 @@ public struct PodSecurityStandards: Sendable {
     /// restricted check at restricted (a restricted pod shows none; a baseline one only
     /// restricted ones).
     public func violations(_ pod: PodSecurityInput, version: PodSecurityVersion) -> [PodSecurityViolation] {
-        // Each check once: baseline's at baseline, then the restricted ones (a baseline check a
-        // restricted one overrides is still a baseline control the pod may break).
+        Self.violations(pod, checks: everyCheck(version: version))
+    }
+
+    /// Each check once: baseline's at baseline, then the restricted ones (a baseline check a
+    /// restricted one overrides is still a baseline control the pod may break).
+    func everyCheck(version: PodSecurityVersion) -> [(check: PodSecurityCheck, variant: PodSecurityCheck.Variant)] {
+        checks(level: .baseline, version: version)
+            + checks(level: .restricted, version: version).filter { $0.check.level == .restricted }
+    }
+
+    static func violations(
+        _ pod: PodSecurityInput, checks: [(check: PodSecurityCheck, variant: PodSecurityCheck.Variant)]
+    ) -> [PodSecurityViolation] {
         let evaluation = PodSecurityEvaluation(pod: pod)
-        let baseline = checks(level: .baseline, version: version)
-        let restricted = checks(level: .restricted, version: version).filter { $0.check.level == .restricted }
-        return (baseline + restricted).compactMap { evaluation.run($0.check, $0.variant) }
+        return checks.compactMap { evaluation.run($0.check, $0.variant) }
     }
 
 
@@ -820,15 +833,19 @@ extension PodSecurityStandards {
         var findings: [Finding] = []
         var verdicts: [String: PodSecurityVerdict] = [:]
         let resolved = "v1.\(resolve(version))"
+        // What depends on the version only is worked out once, not for each of thousands of pods.
+        let active = everyCheck(version: version)
+        let restricted = Set(checks(level: .restricted, version: version).map(\.check.id))
+        let checksByID = Dictionary(checks.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         // Pods are judged on every core; the findings keep the pods' order.
-        let judged = Parallel.map(subjects) { self.violations($0.input, version: version) }
+        let judged = Parallel.map(subjects) { Self.violations($0.input, checks: active) }
         for (subject, violations) in zip(subjects, judged) {
-            let level = self.level(meeting: violations, version: version)
+            let level = Self.level(meeting: violations, restricted: restricted)
             for container in subject.containers {
                 verdicts[container.workload] = PodSecurityVerdict(level: level.rawValue, version: resolved)
             }
             for violation in violations {
-                guard let check = checks.first(where: { $0.id == violation.check }) else { continue }
+                guard let check = checksByID[violation.check] else { continue }
                 let concerned = violation.containers.isEmpty
                     ? subject.containers : subject.containers.filter { violation.containers.contains($0.name) }
                 let location = violation.at.map {
