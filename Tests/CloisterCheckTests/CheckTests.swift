@@ -501,7 +501,17 @@ struct CompactJSONTests {
         hostile.cgroup = CgroupLimits(version: "v2", path: "/")
         hostile.cgroup?.memoryMax = .max
         hostile.cgroup?.pidsMax = .value(42)
+        // String lists and string-to-string tables take CompactJSON's direct path.
+        hostile.command = ["a\"b", "\u{1b}[0m", "é", ""]
+        hostile.defaultSources = ["b": "1", "B": "\u{0}", "é": "x", "a\"": "\\", "a": "", "a.b": "\u{2028}"]
+        hostile.maskedPaths = []
         #expect(Data(try CompactJSON.encode(hostile)) == (try foundation.encode(hostile)))
+        for table in [[:], ["k": "v"], hostile.defaultSources ?? [:]] as [[String: String]] {
+            #expect(Data(try CompactJSON.encode(table)) == (try foundation.encode(table)))
+        }
+        for list in [[], ["x"], hostile.command] as [[String]] {
+            #expect(Data(try CompactJSON.encode(list)) == (try foundation.encode(list)))
+        }
         for error in result.errors {
             #expect(Data(try CompactJSON.encode(error)) == (try foundation.encode(error)))
         }
