@@ -372,7 +372,11 @@ extension Dictionary where Key == String {
         // A dictionary's keys are distinct: appended in order, without looking each one up
         // among the members already there (quadratic for a posture's many field locations).
         var object = JSONObject(minimumCapacity: count)
-        for key in keys.sorted() { if let value = self[key] { object.appendDistinct(key, transform(value)) } }
+        // Sorted as a plain [String]: sorting `keys` (generic in Value) ran the unspecialised
+        // sort, a twentieth of a check's CPU.
+        var names = [String](keys)
+        names.sort()
+        for key in names { if let value = self[key] { object.appendDistinct(key, transform(value)) } }
         return object
     }
 }
