@@ -124,9 +124,14 @@ public enum CompactJSON {
         case ObjectIdentifier(Int64.self): if let number = value as? Int64 { return .literal(String(number)) }
         case ObjectIdentifier(Double.self): if let number = value as? Double { return .literal(format(number)) }
         case ObjectIdentifier([String].self):
-            if let memo, let strings = value as? [String], strings.count >= Memo.minimumCount {
-                return .literal(memo.text(for: strings))
+            if let strings = value as? [String] {
+                if let memo, strings.count >= Memo.minimumCount { return .literal(memo.text(for: strings)) }
+                // Written at once, without a node and a boxed value per element: a declared
+                // posture has a dozen such lists, most of them empty.
+                return .literal(literal(strings))
             }
+        case ObjectIdentifier([String: String].self):
+            if let members = value as? [String: String] { return .literal(literal(members)) }
         default:
             if let memo, memo.shares(T.self), let shared = value as? any StorageSharingEncodable {
                 return .literal(try memo.text(forShared: value, storage: shared.storageAddress, codingPath: codingPath))
@@ -147,6 +152,32 @@ public enum CompactJSON {
             return .container(encoder.node)
         case .array, .object: return .container(encoder.node)
         }
+    }
+
+    /// `[String]` as `write` writes an array node of its strings.
+    static func literal(_ strings: [String]) -> String {
+        if strings.isEmpty { return "[]" }
+        var output: [UInt8] = [UInt8(ascii: "[")]
+        for (index, text) in strings.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            writeString(text, into: &output)
+        }
+        output.append(UInt8(ascii: "]"))
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// `[String: String]` as `write` writes an object node of its members (keys in UTF-8 order).
+    static func literal(_ members: [String: String]) -> String {
+        if members.isEmpty { return "{}" }
+        var output: [UInt8] = [UInt8(ascii: "{")]
+        for (index, key) in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            writeString(key, into: &output)
+            output.append(UInt8(ascii: ":"))
+            writeString(members[key] ?? "", into: &output)
+        }
+        output.append(UInt8(ascii: "}"))
+        return String(decoding: output, as: UTF8.self)
     }
 
     static func format(_ number: Double) -> String {

@@ -97,9 +97,15 @@ struct AssessmentOptions: ParsableArguments {
     /// Applies `--fail-on` and `--max-exposure` (and `check`'s `--pss`), saying on standard
     /// error why the gate failed.
     func gatePasses(_ report: ScanReport, podSecurity: PodSecuritySetting? = nil) -> Bool {
+        gatePasses(findings: report.findings, postures: report.workloads, podSecurity: podSecurity)
+    }
+
+    /// The gate reads only findings and postures: `check` passes them without assembling a
+    /// report (whose issues list copies every undecided rule).
+    func gatePasses(findings: [Finding], postures: [Posture], podSecurity: PodSecuritySetting? = nil) -> Bool {
         var gate = settings.gate
         gate.podSecurity = podSecurity
-        let result = gate.evaluate(findings: report.findings, postures: report.workloads)
+        let result = gate.evaluate(findings: findings, postures: postures)
         for reason in result.reasons where !result.passed {
             writeStandardError("cloister: gate: \(SafeText.forTerminal(reason))\n")
         }

@@ -124,7 +124,8 @@ public struct CheckCommand: CloisterSubcommand {
         // Every file has been reported; now the exit status. An invalid input (2) wins over a
         // failed gate (1): the gate judged an incomplete set of workloads, so passing it would
         // prove nothing and failing it is not the whole story. Gate reasons are still printed.
-        let gatePassed = assessment.gatePasses(checked.report, podSecurity: settings.podSecurity)
+        let gatePassed = assessment.gatePasses(
+            findings: checked.findings, postures: result.workloads, podSecurity: settings.podSecurity)
         if !result.errors.isEmpty { throw ExitCode(2) }
         if !gatePassed { throw ExitCode(1) }
     }

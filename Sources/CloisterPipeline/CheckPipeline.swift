@@ -90,6 +90,7 @@ public struct CheckPipeline: Sendable {
         result.pods = []
         return Output(
             checkedAt: checkedAt, result: result, findings: findings,
-            undetermined: assessed.undetermined.map(\.asIssue), pack: judges.pack)
+            // Thousands of pods leave tens of thousands of rules undecided: their messages on every core.
+            undetermined: Parallel.map(assessed.undetermined) { $0.asIssue }, pack: judges.pack)
     }
 }

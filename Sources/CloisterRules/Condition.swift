@@ -474,8 +474,8 @@ struct EvaluationContext {
     /// when a field inside some of its elements is: those are judged element by element.
     func isListUnknown(_ field: FieldPath) -> Bool {
         if unknownPaths.isEmpty || !mayBeUnknown(scope ?? field.absolute) { return false }
-        let absolute = scope.map { $0 + "." + field.relative } ?? field.absolute
-        let normalized = FieldPath(absolute).normalized
+        // Outside a `where` the field's own path serves: no FieldPath is parsed per test.
+        let normalized = scope.map { FieldPath($0 + "." + field.relative).normalized } ?? field.normalized
         for unknown in unknownPaths {
             if unknown == normalized { return true }
             if normalized.hasPrefix(unknown), let next = normalized.dropFirst(unknown.count).first, next == "." || next == "[" {

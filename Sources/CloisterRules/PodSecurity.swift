@@ -199,7 +199,11 @@ public struct PodSecurityStandards: Sendable {
     /// The highest level whose own checks (PSA's set for that level, overrides applied) none of
     /// `violations` breaks: what the pod meets, from one evaluation of every control.
     func level(meeting violations: [PodSecurityViolation], version: PodSecurityVersion) -> PodSecurityLevel {
-        let restricted = Set(checks(level: .restricted, version: version).map(\.check.id))
+        Self.level(meeting: violations, restricted: Set(checks(level: .restricted, version: version).map(\.check.id)))
+    }
+
+    /// The same, with restricted's own check ids already worked out (they depend on the version only).
+    static func level(meeting violations: [PodSecurityViolation], restricted: Set<String>) -> PodSecurityLevel {
         if !violations.contains(where: { restricted.contains($0.check) }) { return .restricted }
         return violations.contains { $0.level == .baseline } ? .privileged : .baseline
     }
@@ -208,12 +212,21 @@ public struct PodSecurityStandards: Sendable {
     /// restricted check at restricted (a restricted pod shows none; a baseline one only
     /// restricted ones).
     public func violations(_ pod: PodSecurityInput, version: PodSecurityVersion) -> [PodSecurityViolation] {
-        // Each check once: baseline's at baseline, then the restricted ones (a baseline check a
-        // restricted one overrides is still a baseline control the pod may break).
+        Self.violations(pod, checks: everyCheck(version: version))
+    }
+
+    /// Each check once: baseline's at baseline, then the restricted ones (a baseline check a
+    /// restricted one overrides is still a baseline control the pod may break).
+    func everyCheck(version: PodSecurityVersion) -> [(check: PodSecurityCheck, variant: PodSecurityCheck.Variant)] {
+        checks(level: .baseline, version: version)
+            + checks(level: .restricted, version: version).filter { $0.check.level == .restricted }
+    }
+
+    static func violations(
+        _ pod: PodSecurityInput, checks: [(check: PodSecurityCheck, variant: PodSecurityCheck.Variant)]
+    ) -> [PodSecurityViolation] {
         let evaluation = PodSecurityEvaluation(pod: pod)
-        let baseline = checks(level: .baseline, version: version)
-        let restricted = checks(level: .restricted, version: version).filter { $0.check.level == .restricted }
-        return (baseline + restricted).compactMap { evaluation.run($0.check, $0.variant) }
+        return checks.compactMap { evaluation.run($0.check, $0.variant) }
     }
 
 
@@ -817,38 +830,62 @@ extension PodSecurityStandards {
     /// named containers, or every container when the pod's own settings break it), and the
     /// level each workload's pod meets.
     public func judge(_ subjects: [PodSecuritySubject], version: PodSecurityVersion) -> (findings: [Finding], verdicts: [String: PodSecurityVerdict]) {
-        var findings: [Finding] = []
-        var verdicts: [String: PodSecurityVerdict] = [:]
         let resolved = "v1.\(resolve(version))"
-        // Pods are judged on every core; the findings keep the pods' order.
-        let judged = Parallel.map(subjects) { self.violations($0.input, version: version) }
-        for (subject, violations) in zip(subjects, judged) {
-            let level = self.level(meeting: violations, version: version)
-            for container in subject.containers {
-                verdicts[container.workload] = PodSecurityVerdict(level: level.rawValue, version: resolved)
-            }
+        // What depends on the version only is worked out once, not for each of thousands of pods.
+        let active = everyCheck(version: version)
+        let restricted = Set(checks(level: .restricted, version: version).map(\.check.id))
+        // What every finding of a check says alike (its rule id, words, evidence and reference),
+        // made once per check rather than once per finding.
+        struct Said: Sendable {
+            var rule: String
+            var severity: Severity
+            var message: String
+            var evidence: [String: String]
+            var references: [Reference]
+        }
+        var said: [String: Said] = [:]
+        for check in checks where said[check.id] == nil {
+            said[check.id] = Said(
+                rule: check.ruleID, severity: Self.severity(check.level),
+                message: "violates PodSecurity \"\(check.level.rawValue):\(resolved)\": ",
+                evidence: ["pss.level": check.level.rawValue, "pss.version": resolved, "pss.check": check.id],
+                references: [
+                    Reference(
+                        source: "k8s-pss", id: "\(check.level.rawValue)/\(check.control)",
+                        title: "Kubernetes Pod Security Standards \(resolved), \(check.level.rawValue): \(check.control)",
+                        url: url)
+                ])
+        }
+        let saidByCheck = said
+        // Pods are judged, and their findings made, on every core; the findings keep the pods' order.
+        let judged = Parallel.map(subjects) { subject -> (level: PodSecurityLevel, findings: [Finding]) in
+            let violations = Self.violations(subject.input, checks: active)
+            var findings: [Finding] = []
             for violation in violations {
-                guard let check = checks.first(where: { $0.id == violation.check }) else { continue }
+                guard let said = saidByCheck[violation.check] else { continue }
                 let concerned = violation.containers.isEmpty
                     ? subject.containers : subject.containers.filter { violation.containers.contains($0.name) }
                 let location = violation.at.map {
                     SourceLocation(file: subject.file, line: $0.line, column: $0.column, path: $0.path)
                 } ?? SourceLocation(file: subject.file, line: subject.input.spec.line, column: subject.input.spec.column, path: subject.input.spec.path)
+                let message = said.message + violation.text
                 for container in concerned {
                     findings.append(
                         Finding(
-                            rule: check.ruleID, severity: Self.severity(check.level), workload: container.workload,
-                            message: "violates PodSecurity \"\(check.level.rawValue):\(resolved)\": \(violation.text)",
-                            evidence: ["pss.level": check.level.rawValue, "pss.version": resolved, "pss.check": check.id],
-                            references: [
-                                Reference(
-                                    source: "k8s-pss", id: "\(check.level.rawValue)/\(check.control)",
-                                    title: "Kubernetes Pod Security Standards \(resolved), \(check.level.rawValue): \(check.control)",
-                                    url: url)
-                            ],
-                            location: location))
+                            rule: said.rule, severity: said.severity, workload: container.workload, message: message,
+                            evidence: said.evidence, references: said.references, location: location))
                 }
             }
+            return (Self.level(meeting: violations, restricted: restricted), findings)
+        }
+        var findings: [Finding] = []
+        findings.reserveCapacity(judged.reduce(0) { $0 + $1.findings.count })
+        var verdicts: [String: PodSecurityVerdict] = [:]
+        for (subject, result) in zip(subjects, judged) {
+            for container in subject.containers {
+                verdicts[container.workload] = PodSecurityVerdict(level: result.level.rawValue, version: resolved)
+            }
+            findings += result.findings
         }
         return (findings, verdicts)
     }

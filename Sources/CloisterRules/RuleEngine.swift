@@ -68,8 +68,11 @@ public struct RuleEngine: Sendable {
         var mine: [Finding] = []
         var undetermined: [Undetermined] = []
         let noShared: [String: [String: [String]]] = [:]
-        let unknownPaths = posture.unknown.isEmpty ? [] : posture.unknown.keys.map(\.normalized)
-        let elementPaths = posture.unknown.isEmpty ? [] : posture.unknown.keys.map(\.absolute)
+        // Each unknown field's two spellings and reason, worked out once per posture: an
+        // undecided rule asks them of every unknown field for every field it reads.
+        let unknown = posture.unknown.map { (normalized: $0.key.normalized, absolute: $0.key.absolute, reason: $0.value) }
+        let unknownPaths = unknown.map(\.normalized)
+        let elementPaths = unknown.map(\.absolute)
         for plan in plans where plan.kinds.contains(posture.kind) {
             var context = EvaluationContext(
                 postureID: posture.id, unknownPaths: unknownPaths, elementPaths: elementPaths,
@@ -80,10 +83,9 @@ public struct RuleEngine: Sendable {
             case .unknown:
                 let rule = plan.rule
                 var fields: [String: String] = [:]
-                for field in rule.fields where context.isUnknown(field) {
-                    for (key, reason) in posture.unknown
-                    where context.isUnknown(field) && EvaluationContext.related(key.normalized, field) {
-                        fields[key.absolute] = reason
+                for field in plan.fields where context.isUnknown(field) {
+                    for entry in unknown where EvaluationContext.related(entry.normalized, field) {
+                        fields[entry.absolute] = entry.reason
                     }
                 }
                 undetermined.append(Undetermined(rule: rule.id, workload: posture.id, fields: fields))
@@ -111,6 +113,9 @@ public struct RuleEngine: Sendable {
             }
         }
         for posture in postures {
+            // Only the kinds a comparing rule judges need a tree: a check of 5,000 Kubernetes
+            // pods (no guests) made 5,000 trees here, on one thread, for nothing.
+            guard fields.contains(where: { $0.rule.applies(to: posture.kind) }) else { continue }
             let tree = PostureTree.make(posture)
             for (rule, field) in fields where rule.applies(to: posture.kind) {
                 if case .one(let value) = field.resolve(in: tree) {
@@ -145,7 +150,7 @@ public struct RuleEngine: Sendable {
         var values = evidence.values
         if !posture.defaulted.isEmpty {
             // A declared posture's value the file never set: say so, the fix is to set it.
-            let defaulted = posture.defaulted.filter { field in rule.fields.contains { EvaluationContext.related($0, field) } }
+            let defaulted = posture.defaulted.filter { field in plan.fields.contains { EvaluationContext.related($0, field) } }
             if !defaulted.isEmpty {
                 values["defaulted"] = defaulted.sorted().joined(separator: ", ")
                 message += " (not set in the file: the platform's default applies to \(defaulted.sorted().joined(separator: ", ")))"
@@ -162,6 +167,8 @@ final class RulePlan: Sendable {
     let kinds: Set<WorkloadKind>
     let references: [Reference]
     let message: MessageTemplate
+    /// `rule.fields`, worked out once: it walks the condition each time it is asked.
+    let fields: [String]
     /// Field tests outside any `where`, with the fields each `where` reads: what evidence cites.
     let outerTests: [(test: FieldTest, inner: [FieldPath])]
 
@@ -170,6 +177,7 @@ final class RulePlan: Sendable {
         self.kinds = rule.kinds
         self.references = rule.references.asReferences
         self.message = MessageTemplate(rule.message)
+        self.fields = rule.fields
         self.outerTests = rule.condition.fieldTests().filter { !$0.insideWhere }.map { entry in
             if case .whereAny(let inner) = entry.test.op {
                 return (test: entry.test, inner: inner.fieldTests().map(\.test.field))

@@ -501,9 +501,105 @@ struct CompactJSONTests {
         hostile.cgroup = CgroupLimits(version: "v2", path: "/")
         hostile.cgroup?.memoryMax = .max
         hostile.cgroup?.pidsMax = .value(42)
+        // String lists and string-to-string tables take CompactJSON's direct path.
+        hostile.command = ["a\"b", "\u{1b}[0m", "é", ""]
+        hostile.defaultSources = ["b": "1", "B": "\u{0}", "é": "x", "a\"": "\\", "a": "", "a.b": "\u{2028}"]
+        hostile.maskedPaths = []
         #expect(Data(try CompactJSON.encode(hostile)) == (try foundation.encode(hostile)))
+        for table in [[:], ["k": "v"], hostile.defaultSources ?? [:]] as [[String: String]] {
+            #expect(Data(try CompactJSON.encode(table)) == (try foundation.encode(table)))
+        }
+        for list in [[], ["x"], hostile.command] as [[String]] {
+            #expect(Data(try CompactJSON.encode(list)) == (try foundation.encode(list)))
+        }
         for error in result.errors {
             #expect(Data(try CompactJSON.encode(error)) == (try foundation.encode(error)))
+        }
+    }
+}
+
+@Suite("findings written straight to bytes")
+struct FindingJSONTests {
+    static let hostile = "a\"b\\c/d\u{0}\u{1b}[31m\u{7f}é\u{202e}\u{2028}\n\t\u{8}\u{c}"
+
+    /// Findings with every optional field set and unset, hostile text everywhere, evidence keys
+    /// whose byte order differs from their character order, and reference lists shared by
+    /// several findings (the cache) beside equal lists in other storage.
+    static func findings() -> [Finding] {
+        let shared = [
+            Reference(source: "cis-docker-1.6.0", id: "5.4", title: "CIS \(hostile)"),
+            Reference(source: "url", id: "x", url: "https://example.org/a?b=\"c\""),
+        ]
+        var copy = shared
+        copy[0].title = "other"
+        var findings: [Finding] = []
+        for number in 0..<80 {
+            findings.append(
+                Finding(
+                    rule: number % 3 == 0 ? "rule-\(hostile)" : "privileged", severity: Severity.allCases[number % 5],
+                    workload: "k8s:Pod/ns/p\(number)/c", message: number % 2 == 0 ? hostile : "plain message \(number)",
+                    evidence: number % 4 == 0
+                        ? [:] : ["b": "1", "B": hostile, "é": "2", "a.b": "3", "a[0]": "4", "a": "(not set)", hostile: "k"],
+                    references: number % 5 == 0 ? [] : number % 5 == 1 ? copy : number % 5 == 2 ? [shared[1]] : shared,
+                    location: number % 6 == 0
+                        ? nil
+                        : SourceLocation(
+                            file: "/tmp/\(hostile).yaml", line: number % 4 == 1 ? nil : number, column: number % 3 == 1 ? nil : 5,
+                            path: number % 2 == 1 ? nil : "spec.containers[0]"),
+                    accepted: number % 7 == 0 ? "accepted until 2027-01-01: \(hostile)" : nil))
+        }
+        return findings
+    }
+
+    @Test func sameBytesAsCompactJSON() throws {
+        var cache = FindingJSON.ReferenceCache()
+        for finding in Self.findings() {
+            var bytes: [UInt8] = []
+            FindingJSON.write(finding, into: &bytes, cache: &cache)
+            #expect(bytes == (try CompactJSON.encode(finding)), "\(finding)")
+        }
+    }
+
+    /// The report's findings section, written in pieces on every core, is each finding's
+    /// CompactJSON on its own line, in order.
+    @Test func reportListsEveryFindingInOrder() throws {
+        let findings = Self.findings() + Self.findings()
+        let data = try CheckReportJSON.render(CheckResult(), findings: findings)
+        let text = String(decoding: data, as: UTF8.self)
+        let start = try #require(text.range(of: "\"findings\": [\n"))
+        let end = try #require(text.range(of: "\n],\n\"issues\"", range: start.upperBound..<text.endIndex))
+        let lines = text[start.upperBound..<end.lowerBound].components(separatedBy: ",\n")
+        #expect(lines.count == findings.count)
+        for (line, finding) in zip(lines, findings) {
+            #expect(Array(line.utf8) == (try CompactJSON.encode(finding)))
+        }
+        #expect(try JSONSerialization.jsonObject(with: data) is [String: Any])
+    }
+
+    /// The issues line is what Foundation's sorted-keys encoder writes for the array, with
+    /// every optional field set and unset, hostile text, and more issues than one piece holds.
+    @Test func issuesAsFoundationWritesThem() throws {
+        var issues: [ScanIssue] = []
+        for number in 0..<150 {
+            issues.append(
+                ScanIssue(
+                    pid: number % 2 == 0 ? number : nil, workload: number % 3 == 0 ? nil : "w\(number) \(Self.hostile)",
+                    message: number % 4 == 0 ? Self.hostile : "rule x was not decided", rule: number % 5 == 0 ? nil : "rule-\(number)",
+                    reason: number % 7 == 0 ? nil : "reason \(Self.hostile)"))
+        }
+        let foundation = JSONEncoder()
+        foundation.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for count in [0, 1, 150] {
+            let data = try CheckReportJSON.render(CheckResult(), issues: Array(issues.prefix(count)))
+            let text = String(decoding: data, as: UTF8.self)
+            let start = try #require(text.range(of: "\"issues\": "))
+            let expected = String(decoding: try foundation.encode(Array(issues.prefix(count))), as: UTF8.self)
+            #expect(text[start.upperBound...] == expected + "\n}\n")
+        }
+        for issue in issues {
+            var bytes: [UInt8] = []
+            FindingJSON.write(issue, into: &bytes)
+            #expect(Data(bytes) == (try foundation.encode(issue)))
         }
     }
 }
