@@ -152,6 +152,8 @@ public struct HostScanner: Sendable {
             perfEventParanoid: host.perfEventParanoid, ptraceScope: host.ptraceScope)
         let toBuild = discovered.indices.filter { reusedPostures[$0] == nil }
         let candidates = discovered
+        // The leaders' filters, read ahead in batches whose stops are waited for together.
+        builder.filterDecoder?.prefetch(toBuild.compactMap { index in table[candidates[index].leader].map { ($0.pid, $0.status) } })
         let fresh = Parallel.map(toBuild) { index -> Posture? in
             let workload = candidates[index]
             // A workload whose leader exited during inspection is skipped, and said so: a

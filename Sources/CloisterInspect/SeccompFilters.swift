@@ -74,8 +74,37 @@ public final class SeccompFilterDecoder: @unchecked Sendable {
 
     private let lock = NSLock()
     private var cache: [FilterStack: Result<Decoded, SeccompProgramError>] = [:]
+    private let prefetchLock = NSLock()
+    private var prefetched: [Int32: SeccompFilterReader.Outcome] = [:]
 
     public init() {}
+
+    /// Reads ahead the filters of the single-threaded filtered leaders among `leaders` (most
+    /// containers' PID 1), a batch of interrupts at a time on every core, for `apply` to take:
+    /// the stops of a batch are waited for together (see `SeccompFilterReader.read(threads:)`).
+    /// Leaders with more threads are read by `apply`, thread by thread.
+    func prefetch(_ leaders: [(pid: Int, status: ProcStatus)]) {
+        let threads = leaders.compactMap { leader -> (tid: Int32, tracerPID: Int)? in
+            guard leader.status.seccompMode == .filter, leader.status.threads == 1, let tracer = leader.status.tracerPID,
+                let tid = Int32(exactly: leader.pid)
+            else { return nil }
+            return (tid, tracer)
+        }
+        guard !threads.isEmpty else { return }
+        let batch = 16
+        let batches = stride(from: 0, to: threads.count, by: batch).map { Array(threads[$0..<min(threads.count, $0 + batch)]) }
+        let outcomes = Parallel.map(batches) { SeccompFilterReader.read(threads: $0, batch: batch) }
+        var read: [Int32: SeccompFilterReader.Outcome] = [:]
+        for (group, results) in zip(batches, outcomes) {
+            for (thread, outcome) in zip(group, results) { read[thread.tid] = outcome }
+        }
+        prefetchLock.withLock { prefetched.merge(read) { $1 } }
+    }
+
+    /// A filter read ahead for `tid`, once.
+    private func takePrefetched(_ tid: Int32) -> SeccompFilterReader.Outcome? {
+        prefetchLock.withLock { prefetched.removeValue(forKey: tid) }
+    }
 
     /// The decoded stack (programs most recent first), or why the kernel's bytes are not a
     /// program it would have run.
@@ -129,7 +158,8 @@ public final class SeccompFilterDecoder: @unchecked Sendable {
         var seen: Set<FilterStack> = []
         for (tid, status) in threads {
             guard status.seccompMode == .filter else { continue }
-            switch SeccompFilterReader.read(thread: tid, tracerPID: status.tracerPID ?? 0) {
+            let outcome = threads.count == 1 ? takePrefetched(tid) : nil
+            switch outcome ?? SeccompFilterReader.read(thread: tid, tracerPID: status.tracerPID ?? 0) {
             case .unknown(let why):
                 Self.markUnknown(why, &unknown)
                 return

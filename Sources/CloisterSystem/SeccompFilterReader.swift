@@ -28,6 +28,34 @@ public enum SeccompFilterReader {
     /// The filters of thread `tid`. `tracerPID` is the TracerPid its status shows: a thread
     /// being traced is not touched.
     public static func read(thread tid: Int32, tracerPID: Int) -> Outcome {
+        if let refused = interrupt(thread: tid, tracerPID: tracerPID) { return refused }
+        return collect(thread: tid)
+    }
+
+    /// The filters of each thread, in order. The threads are interrupted a batch at a time and
+    /// then waited for, read and detached one after another: each waits for its stop while the
+    /// others of its batch reach theirs, so on a busy host (where an interrupted thread must
+    /// first be given a CPU) the waits overlap instead of adding up. A thread stays stopped
+    /// only until its batch is read (the batch's reads, microseconds each), and every wait is
+    /// still bounded by `stopTimeoutMicroseconds`.
+    public static func read(threads: [(tid: Int32, tracerPID: Int)], batch: Int = 16) -> [Outcome] {
+        var outcomes: [Outcome] = []
+        outcomes.reserveCapacity(threads.count)
+        var start = 0
+        while start < threads.count {
+            let group = threads[start..<min(threads.count, start + max(batch, 1))]
+            let refused = group.map { interrupt(thread: $0.tid, tracerPID: $0.tracerPID) }
+            for (thread, refusal) in zip(group, refused) {
+                outcomes.append(refusal ?? collect(thread: thread.tid))
+            }
+            start += group.count
+        }
+        return outcomes
+    }
+
+    /// Seizes and interrupts `tid`; nil when it is now ours to collect, else why not (and it is
+    /// left alone).
+    static func interrupt(thread tid: Int32, tracerPID: Int) -> Outcome? {
         if tracerPID != 0 {
             return .unknown("thread \(tid) is traced by PID \(tracerPID); its filters are not read while another tracer holds it")
         }
@@ -35,12 +63,17 @@ public enum SeccompFilterReader {
             let code = errno
             return .unknown("PTRACE_SEIZE of thread \(tid): \(describe(code))")
         }
-        // From here on the thread is ours until detached: every path below detaches.
+        // From here on the thread is ours until detached: every path of `collect` detaches.
         if cl_ptrace_interrupt(tid) < 0 {
             let code = errno
             _ = cl_ptrace_detach(tid, 0)
             return .unknown("PTRACE_INTERRUPT of thread \(tid): \(describe(code))")
         }
+        return nil
+    }
+
+    /// Waits for an interrupted thread's stop, reads its filters and detaches it.
+    static func collect(thread tid: Int32) -> Outcome {
         var status: Int32 = 0
         let waited = cl_wait_tracee(tid, &status, stopTimeoutMicroseconds)
         if waited == 0 {

@@ -123,4 +123,40 @@ struct LiveFilterTests {
         }
         #expect(reason.contains("PTRACE_SEIZE") && reason.contains("errno 3"), "\(reason)")
     }
+
+    @Test("Read a batch at a time: each thread's own program, in order; the traced and the gone refused; every one detached")
+    func batchedReads() throws {
+        let loose = try SeccompCompiler.compile(Self.profile)
+        let strict = try SeccompCompiler.compile(
+            LinuxSeccomp(
+                defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64"],
+                syscalls: [.init(names: ["mount", "bpf"], action: "SCMP_ACT_ERRNO", errnoRet: 1)]))
+        let loopers = try (0..<5).map { try Looper(program: $0 % 2 == 0 ? loose.program : strict.program) }
+        for looper in loopers { #expect(looper.waitForCount(above: 1), "a shell loop never ran") }
+        var threads = loopers.map { (tid: $0.pid, tracerPID: $0.tracerPID) }
+        threads.insert((tid: Int32.max - 1, tracerPID: 0), at: 2)
+        threads.append((tid: loopers[0].pid, tracerPID: 4242))
+        // Batches of two: the batch boundaries fall between and across the refused ones.
+        let outcomes = SeccompFilterReader.read(threads: threads, batch: 2)
+        #expect(outcomes.count == threads.count)
+        var looperIndex = 0
+        for (index, outcome) in outcomes.enumerated() {
+            switch index {
+            case 2:
+                guard case .unknown(let why) = outcome else { Issue.record("read a gone thread: \(outcome)"); continue }
+                #expect(why.contains("PTRACE_SEIZE") && why.contains("errno 3"), "\(why)")
+            case threads.count - 1:
+                guard case .unknown(let why) = outcome else { Issue.record("read a traced thread: \(outcome)"); continue }
+                #expect(why.contains("traced by PID 4242"))
+            default:
+                #expect(outcome == .filters([looperIndex % 2 == 0 ? loose.program : strict.program]), "looper \(looperIndex)")
+                looperIndex += 1
+            }
+        }
+        for looper in loopers {
+            #expect(looper.tracerPID == 0, "left attached")
+            let before = looper.count
+            #expect(looper.waitForCount(above: before + 2), "a loop stopped after the batched read")
+        }
+    }
 }
