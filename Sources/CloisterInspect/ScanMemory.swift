@@ -35,6 +35,8 @@ public final class ScanMemory: @unchecked Sendable {
         var entries: [String: Entry] = [:]
         var signals = ChangeSignals()
         var scans = 0
+        /// Decoded filter stacks, by their bytes (bounded: see `SeccompFilterDecoder`).
+        var filterDecoder: SeccompFilterDecoder?
     }
 
     public init(fullScanEvery: Int = 10) {

@@ -98,7 +98,11 @@ public struct HostScanner: Sendable {
             useSELinuxLibrary: root.isLive && (host.lsms?.contains("selinux") ?? false) && SELinuxLibrary.isEnabled)
         if root.isLive {
             if readSeccompFilters {
-                configured.filterDecoder = SeccompFilterDecoder()
+                // Kept across the rescans of `serve` and `--watch`: a filter decoded once is not
+                // decoded again while it stays in use.
+                let decoder = remembered.filterDecoder ?? SeccompFilterDecoder()
+                remembered.filterDecoder = decoder
+                configured.filterDecoder = decoder
             } else {
                 configured.filterSkipped = seccompFiltersSkipped
             }

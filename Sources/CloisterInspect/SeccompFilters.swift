@@ -79,11 +79,17 @@ public final class SeccompFilterDecoder: @unchecked Sendable {
 
     public init() {}
 
+    /// Distinct stacks kept decoded; a host rarely runs more than a handful.
+    static let stacksKept = 64
+
     /// Reads ahead the filters of the single-threaded filtered leaders among `leaders` (most
     /// containers' PID 1), a batch of interrupts at a time on every core, for `apply` to take:
     /// the stops of a batch are waited for together (see `SeccompFilterReader.read(threads:)`).
     /// Leaders with more threads are read by `apply`, thread by thread.
     func prefetch(_ leaders: [(pid: Int, status: ProcStatus)]) {
+        // What an earlier scan read ahead and did not use is never taken for a later one (its
+        // PID may be another process's by now).
+        prefetchLock.withLock { prefetched.removeAll() }
         let threads = leaders.compactMap { leader -> (tid: Int32, tracerPID: Int)? in
             guard leader.status.seccompMode == .filter, leader.status.threads == 1, let tracer = leader.status.tracerPID,
                 let tid = Int32(exactly: leader.pid)
@@ -98,7 +104,7 @@ public final class SeccompFilterDecoder: @unchecked Sendable {
         for (group, results) in zip(batches, outcomes) {
             for (thread, outcome) in zip(group, results) { read[thread.tid] = outcome }
         }
-        prefetchLock.withLock { prefetched.merge(read) { $1 } }
+        prefetchLock.withLock { prefetched = read }
     }
 
     /// A filter read ahead for `tid`, once.
@@ -119,6 +125,8 @@ public final class SeccompFilterDecoder: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let known = cache[stack] { return known }
+        // A long-running serve meets new stacks as workloads come and go: keep the recent ones.
+        if cache.count >= Self.stacksKept { cache.removeAll() }
         let result: Result<Decoded, SeccompProgramError>
         do {
             let parsed = try stack.programs.map { bytes throws(SeccompProgramError) in try SeccompProgram(bytes: bytes) }
