@@ -352,43 +352,39 @@ public enum CheckReportJSON {
         write(Data((result.workloads.isEmpty ? "],\n" : "\n],\n").utf8))
         write(Data("\"findings\": [".utf8))
         // Findings are written straight to bytes (`FindingJSON`, the same bytes as CompactJSON),
-        // in pieces of 32 on every core: each piece writes a rule's references once.
-        let findingBatch = 2048
-        let piece = 32
-        start = 0
-        while start < findings.count {
-            let end = min(start + findingBatch, findings.count)
-            let pieces = stride(from: start, to: end, by: piece).map { $0..<min($0 + piece, end) }
-            let encoded = Parallel.map(pieces) { range -> [UInt8] in
-                var bytes: [UInt8] = []
-                bytes.reserveCapacity(range.count * 1536)
-                var cache = FindingJSON.ReferenceCache()
-                for index in range {
-                    bytes.append(contentsOf: (index == 0 ? "\n" : ",\n").utf8)
-                    FindingJSON.write(findings[index], into: &bytes, cache: &cache)
-                }
-                return bytes
+        // in pieces on every core: each piece writes a rule's references once.
+        writeInPieces(count: findings.count, bytesPerItem: 1536, write: write) { range, bytes in
+            var cache = FindingJSON.ReferenceCache()
+            for index in range {
+                bytes.append(contentsOf: (index == 0 ? "\n" : ",\n").utf8)
+                FindingJSON.write(findings[index], into: &bytes, cache: &cache)
             }
-            var chunk: [UInt8] = []
-            chunk.reserveCapacity(encoded.reduce(0) { $0 + $1.count })
-            for bytes in encoded { chunk.append(contentsOf: bytes) }
-            write(Data(chunk))
-            start = end
         }
         write(Data((findings.isEmpty ? "],\n" : "\n],\n").utf8))
         // Issues on one line, as Foundation's encoder wrote the array, in pieces on every core.
         write(Data("\"issues\": [".utf8))
-        start = 0
-        while start < issues.count {
-            let end = min(start + findingBatch, issues.count)
-            let pieces = stride(from: start, to: end, by: piece).map { $0..<min($0 + piece, end) }
-            let encoded = Parallel.map(pieces) { range -> [UInt8] in
+        writeInPieces(count: issues.count, bytesPerItem: 512, write: write) { range, bytes in
+            for index in range {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                FindingJSON.write(issues[index], into: &bytes)
+            }
+        }
+        write(Data("]\n}\n".utf8))
+    }
+
+    /// Items `0..<count` written by `piece` a range of 32 at a time on every core, 2,048 at a
+    /// time, each 2,048 handed to `write` as one chunk in order.
+    static func writeInPieces(
+        count: Int, bytesPerItem: Int, write: (Data) -> Void, _ piece: @Sendable (Range<Int>, inout [UInt8]) -> Void
+    ) {
+        var start = 0
+        while start < count {
+            let end = min(start + 2048, count)
+            let ranges = stride(from: start, to: end, by: 32).map { $0..<min($0 + 32, end) }
+            let encoded = Parallel.map(ranges) { range -> [UInt8] in
                 var bytes: [UInt8] = []
-                bytes.reserveCapacity(range.count * 512)
-                for index in range {
-                    if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                    FindingJSON.write(issues[index], into: &bytes)
-                }
+                bytes.reserveCapacity(range.count * bytesPerItem)
+                piece(range, &bytes)
                 return bytes
             }
             var chunk: [UInt8] = []
@@ -397,7 +393,6 @@ public enum CheckReportJSON {
             write(Data(chunk))
             start = end
         }
-        write(Data("]\n}\n".utf8))
     }
 }
 

@@ -88,16 +88,8 @@ enum FindingJSON {
         }
         key("file", into: &output)
         string(location.file, into: &output)
-        if let line = location.line {
-            output.append(UInt8(ascii: ","))
-            key("line", into: &output)
-            output.append(contentsOf: String(line).utf8)
-        }
-        if let path = location.path {
-            output.append(UInt8(ascii: ","))
-            key("path", into: &output)
-            string(path, into: &output)
-        }
+        member("line", location.line, into: &output)
+        member("path", location.path, into: &output)
         output.append(UInt8(ascii: "}"))
     }
 
@@ -111,19 +103,27 @@ enum FindingJSON {
             output.append(UInt8(ascii: ","))
             key("source", into: &output)
             string(reference.source, into: &output)
-            if let title = reference.title {
-                output.append(UInt8(ascii: ","))
-                key("title", into: &output)
-                string(title, into: &output)
-            }
-            if let url = reference.url {
-                output.append(UInt8(ascii: ","))
-                key("url", into: &output)
-                string(url, into: &output)
-            }
+            member("title", reference.title, into: &output)
+            member("url", reference.url, into: &output)
             output.append(UInt8(ascii: "}"))
         }
         output.append(UInt8(ascii: "]"))
+    }
+
+    /// `,"name":"text"` when there is a text: a member after the first, left out when absent.
+    static func member(_ name: StaticString, _ text: String?, into output: inout [UInt8]) {
+        guard let text else { return }
+        output.append(UInt8(ascii: ","))
+        key(name, into: &output)
+        string(text, into: &output)
+    }
+
+    /// `,"name":N` when there is a number.
+    static func member(_ name: StaticString, _ number: Int?, into output: inout [UInt8]) {
+        guard let number else { return }
+        output.append(UInt8(ascii: ","))
+        key(name, into: &output)
+        output.append(contentsOf: String(number).utf8)
     }
 
     /// `"name":` for a key known to need no escape.
@@ -146,26 +146,10 @@ extension FindingJSON {
         output.append(UInt8(ascii: "{"))
         key("message", into: &output)
         string(issue.message, into: &output)
-        if let pid = issue.pid {
-            output.append(UInt8(ascii: ","))
-            key("pid", into: &output)
-            output.append(contentsOf: String(pid).utf8)
-        }
-        if let reason = issue.reason {
-            output.append(UInt8(ascii: ","))
-            key("reason", into: &output)
-            string(reason, into: &output)
-        }
-        if let rule = issue.rule {
-            output.append(UInt8(ascii: ","))
-            key("rule", into: &output)
-            string(rule, into: &output)
-        }
-        if let workload = issue.workload {
-            output.append(UInt8(ascii: ","))
-            key("workload", into: &output)
-            string(workload, into: &output)
-        }
+        member("pid", issue.pid, into: &output)
+        member("reason", issue.reason, into: &output)
+        member("rule", issue.rule, into: &output)
+        member("workload", issue.workload, into: &output)
         output.append(UInt8(ascii: "}"))
     }
 }
