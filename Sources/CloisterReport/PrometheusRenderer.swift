@@ -27,6 +27,15 @@ public enum PrometheusRenderer {
         }
     }
 
+    /// The live gauge `cloister serve` appends to the last scan's metrics on each scrape: the
+    /// requests it is answering, this scrape included (as Prometheus's own
+    /// `promhttp_metric_handler_requests_in_flight` counts itself).
+    public static func requestsInFlight(_ count: Int) -> String {
+        "# HELP cloister_serve_requests_in_flight Requests cloister serve is answering, this scrape included.\n"
+            + "# TYPE cloister_serve_requests_in_flight gauge\n"
+            + "cloister_serve_requests_in_flight \(count)\n"
+    }
+
     public static func render(_ report: ScanReport?, statistics: ScanStatistics) -> String {
         var out = ""
         out.reserveCapacity(4096 + (report?.workloads.count ?? 0) * 256)

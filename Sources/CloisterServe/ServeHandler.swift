@@ -89,11 +89,18 @@ public struct ServeHandler: Sendable {
     /// False with `--no-scan`: `/metrics` and `/scan` answer 404 saying so.
     public var scanning: Bool
 
-    public init(judge: AdmissionJudge, mutate: Bool, state: ServeState, scanning: Bool = true) {
+    /// The requests being answered, for `/metrics`'s live gauge (none without a server).
+    public var requestsInFlight: (@Sendable () -> Int)?
+
+    public init(
+        judge: AdmissionJudge, mutate: Bool, state: ServeState, scanning: Bool = true,
+        requestsInFlight: (@Sendable () -> Int)? = nil
+    ) {
         self.judge = judge
         self.mutate = mutate
         self.state = state
         self.scanning = scanning
+        self.requestsInFlight = requestsInFlight
     }
 
     /// The paths served and the one method each answers.
@@ -130,7 +137,9 @@ public struct ServeHandler: Sendable {
             let statistics = state.statistics
             return .text(200, "ok: \(statistics.scans) scans, \(statistics.errors) failed")
         case "/metrics":
-            return ServeResponse(status: 200, contentType: PrometheusRenderer.contentType, body: state.metrics)
+            var body = state.metrics
+            if let requestsInFlight { body += PrometheusRenderer.requestsInFlight(requestsInFlight()).utf8 }
+            return ServeResponse(status: 200, contentType: PrometheusRenderer.contentType, body: body)
         case "/scan":
             guard let json = state.scanJSON else {
                 let reason = state.lastError.map { "the last scan failed: \($0)" } ?? "the first scan has not finished"

@@ -38,9 +38,11 @@ public enum CloisterServer {
         if configuration.scanning { Parallel.runSeriallyFromNowOn() }
         let rescanPool = NIOThreadPool(numberOfThreads: 1)
         rescanPool.start()
+        let inFlight = InFlightCount()
         let handler = ServeHandler(
-            judge: configuration.judge, mutate: configuration.mutate, state: state, scanning: configuration.scanning)
-        let responder = BoundedResponder(handler: handler, limits: configuration.limits)
+            judge: configuration.judge, mutate: configuration.mutate, state: state, scanning: configuration.scanning,
+            requestsInFlight: { inFlight.count.withLock { $0 } })
+        let responder = BoundedResponder(handler: handler, limits: configuration.limits, inFlight: inFlight)
         let http1 = HTTPServerBuilder.http1(
             configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.limits.idleTimeout.seconds * 1e9))))
         let server = try tls.map { try HTTPServerBuilder.tls(http1, tlsConfiguration: $0) } ?? http1
@@ -97,19 +99,25 @@ public enum CloisterServer {
     }
 }
 
+/// The requests being answered: bounded by `--max-concurrent-requests`, shown on `/metrics`.
+final class InFlightCount: Sendable {
+    let count = Mutex(0)
+}
+
 /// Applies the bounds, then hands the request to the pure handler.
 final class BoundedResponder: Sendable {
     let handler: ServeHandler
     let limits: ServeLimits
-    let inFlight = Mutex(0)
+    let inFlight: InFlightCount
 
-    init(handler: ServeHandler, limits: ServeLimits) {
+    init(handler: ServeHandler, limits: ServeLimits, inFlight: InFlightCount = InFlightCount()) {
         self.handler = handler
         self.limits = limits
+        self.inFlight = inFlight
     }
 
     func respond(_ request: Request) async throws -> Response {
-        let admitted = inFlight.withLock { count in
+        let admitted = inFlight.count.withLock { count in
             guard count < limits.maxConcurrentRequests else { return false }
             count += 1
             return true
@@ -117,7 +125,7 @@ final class BoundedResponder: Sendable {
         guard admitted else {
             return Self.response(.text(503, "busy: \(limits.maxConcurrentRequests) requests in flight (--max-concurrent-requests); retry", headers: [("Retry-After", "1")]))
         }
-        defer { inFlight.withLock { $0 -= 1 } }
+        defer { inFlight.count.withLock { $0 -= 1 } }
         // A task group, so the handler is cancelled and has returned before the answer goes
         // out: the body is one stream per connection, which Hummingbird drains after the
         // response, and a handler left reading it would be a second reader. A body read

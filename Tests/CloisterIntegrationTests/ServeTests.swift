@@ -227,6 +227,12 @@ struct ServeTests {
             ], log: directory.appendingPathComponent("client.log"))
         defer { client.stop() }
         #expect(wait(timeout: 20) { client.log.contains("half-sent") }, "client log: \(client.log)")
+        // "half-sent" means only that the kernel has the bytes: the connection may still wait in
+        // the listen queue, which a stopping server closes unanswered. SIGTERM goes once the
+        // server is answering the request, which /metrics counts beside the scrape itself.
+        #expect(
+            wait(timeout: 20) { ((try? server.metric("cloister_serve_requests_in_flight")) ?? 0) >= 2 },
+            "the server never counted the held request in flight")
         kill(server.process.pid, SIGTERM)
         let started = Date()
         #expect(wait(timeout: 20) { !client.isRunning }, "the client never got its answer")
@@ -373,6 +379,17 @@ struct ServeProcess {
         var status: Int
         var body: String
         var json: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] }
+    }
+
+    /// One unlabelled sample from `/metrics`.
+    func metric(_ name: String) throws -> Double? {
+        let text = try Shell.run(["curl", "-s", "\(url)/metrics"], check: false).stdout
+        return text.split(separator: "\n").lazy
+            .compactMap { line -> Double? in
+                let fields = line.split(separator: " ")
+                return fields.count == 2 && fields[0] == name ? Double(fields[1]) : nil
+            }
+            .first
     }
 
     func post(_ path: String, body: String) throws -> Answer {

@@ -6,6 +6,7 @@ import CloisterResourceFiles
 import CloisterRules
 import CloisterServe
 import Foundation
+import Synchronization
 import Testing
 
 /// The repository's shipped rules, weights and catalogue: the judge is tested with what ships.
@@ -314,5 +315,20 @@ struct ServeRouteTests {
         #expect(scan.status == 200)
         let decoded = try JSONDecoder().decode(ScanReport.self, from: Data(scan.body))
         #expect(decoded.workloads.map(\.id) == ["runc:x"])
+        // No server, no live gauge: what is served is the scan's rendering alone.
+        #expect(!metrics.text.contains("cloister_serve_requests_in_flight"))
+    }
+
+    @Test("/metrics ends with the live count of requests in flight, read at each scrape")
+    func requestsInFlight() throws {
+        let count = Mutex(1)
+        var handler = try handler()
+        handler.requestsInFlight = { count.withLock { $0 } }
+        let first = handler.respond(method: "GET", path: "/metrics", body: []).text
+        #expect(first.hasSuffix(
+            "# TYPE cloister_serve_requests_in_flight gauge\ncloister_serve_requests_in_flight 1\n"), "\(first)")
+        #expect(first.components(separatedBy: "# TYPE cloister_serve_requests_in_flight ").count == 2)
+        count.withLock { $0 = 3 }
+        #expect(handler.respond(method: "GET", path: "/metrics", body: []).text.hasSuffix("cloister_serve_requests_in_flight 3\n"))
     }
 }
