@@ -179,6 +179,25 @@ run_scenario() {
         selinux) lsm="selinux=1 security=selinux enforcing=${LAB_SELINUX_ENFORCING:-1}" ;;
         *) die "LAB_LSM: apparmor or selinux" ;;
     esac
+    local attempt
+    for attempt in 1 2; do
+        boot_guest "$payload" "$console" "$lsm" && break
+        # A soft lockup: under TCG on a loaded host the guest's vCPU can starve until the
+        # kernel's watchdog reports it stuck and never comes back (seen in CI: "soft lockup -
+        # CPU#0 stuck for 540s"). Boot it once more, saying so, rather than wait out the budget.
+        [[ $attempt == 1 ]] && log "the guest soft-locked and made no progress for ${LAB_LOCKUP_GRACE:-120} s (TCG on a loaded host); booting it once more"
+    done
+    rm -f "$payload"
+    log "guest ran $((SECONDS - started)) s"
+    grep -q CLOISTER-LAB-DONE "$console"
+}
+
+# Runs the guest until it powers off, its budget ends, or it soft-locks: returns 3 when the
+# console reports a soft lockup and the guest has not finished LAB_LOCKUP_GRACE seconds later
+# (a normal run takes about 100 s in all).
+boot_guest() {
+    local payload=$1 console=$2 lsm=$3
+    : >"$console"
     # TCG: a stock guest kernel does not boot under this host's nested KVM. Root on NVMe
     # (built into the cloud kernel; virtio-blk is a module), read-only image with snapshot=on.
     timeout "${LAB_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -m 2048 -smp 2 -nographic -no-reboot \
@@ -186,10 +205,21 @@ run_scenario() {
         -append "console=ttyS0 root=/dev/nvme0n1 rw init=/sbin/lab-init $lsm systemd.unified_cgroup_hierarchy=1 panic=-1 quiet" \
         -drive "file=$LAB/root.img,if=none,id=root,format=raw,snapshot=on" -device nvme,drive=root,serial=root \
         -drive "file=$payload,if=none,id=lab,format=raw,readonly=on" -device nvme,drive=lab,serial=lab \
-        -net none -serial "file:$console" -monitor none </dev/null >/dev/null 2>&1 || true
-    rm -f "$payload"
-    log "guest ran $((SECONDS - started)) s"
-    grep -q CLOISTER-LAB-DONE "$console"
+        -net none -serial "file:$console" -monitor none </dev/null >/dev/null 2>&1 &
+    local qemu=$! locked_at=
+    while kill -0 "$qemu" 2>/dev/null; do
+        sleep 2
+        if [[ -z $locked_at ]] && grep -q "soft lockup" "$console"; then
+            locked_at=$SECONDS
+        fi
+        if [[ -n $locked_at ]] && ! grep -q CLOISTER-LAB-DONE "$console" \
+            && ((SECONDS - locked_at >= ${LAB_LOCKUP_GRACE:-120})); then
+            kill "$qemu" 2>/dev/null || true
+            wait "$qemu" 2>/dev/null || true
+            return 3
+        fi
+    done
+    wait "$qemu" 2>/dev/null || true
 }
 
 case ${1:-} in
