@@ -9,31 +9,20 @@ import CloisterModel
 /// When `Finding`, `Reference` or `SourceLocation` gains a field, add it here in its sorted place.
 enum FindingJSON {
     /// Reference lists already written, by their array's storage: a rule's findings share one
-    /// list, so it is written once per piece of the report. Each entry keeps its array, so the
-    /// storage cannot be freed and reused while the cache lives.
+    /// list, so it is written once per piece of the report.
     struct ReferenceCache {
-        private var entries: [Key: (references: [Reference], bytes: [UInt8])] = [:]
-
-        private struct Key: Hashable {
-            var storage: UInt
-            var count: Int
-        }
+        private var written = StorageKeyedCache<Reference, [UInt8]>()
 
         mutating func write(_ references: [Reference], into output: inout [UInt8]) {
             guard references.count > 1 else {
                 FindingJSON.write(references, into: &output)
                 return
             }
-            let storage = references.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
-            let key = Key(storage: storage, count: references.count)
-            if let known = entries[key] {
-                output.append(contentsOf: known.bytes)
-                return
+            output += written.product(for: references) { references in
+                var bytes: [UInt8] = []
+                FindingJSON.write(references, into: &bytes)
+                return bytes
             }
-            var bytes: [UInt8] = []
-            FindingJSON.write(references, into: &bytes)
-            output.append(contentsOf: bytes)
-            entries[key] = (references, bytes)
         }
     }
 

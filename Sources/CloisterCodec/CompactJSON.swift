@@ -49,15 +49,7 @@ public enum CompactJSON {
     /// that encode a report's pieces.
     public final class Memo: Sendable {
         static let minimumCount = 32
-        struct Key: Hashable {
-            var storage: UInt
-            var count: Int
-        }
-        struct Entry {
-            var strings: [String]
-            var text: String
-        }
-        private let entries = Mutex<[Key: Entry]>([:])
+        private let entries = Mutex(StorageKeyedCache<String, String>())
         /// The types whose values are rendered once per storage (`StorageSharingEncodable`).
         private let sharedTypes: [ObjectIdentifier]
         private let sharedEntries = Mutex<[SharedKey: SharedEntry]>([:])
@@ -96,16 +88,9 @@ public enum CompactJSON {
         }
 
         func text(for strings: [String]) -> String {
-            let storage = strings.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
-            let key = Key(storage: storage, count: strings.count)
-            if let known = entries.withLock({ $0[key] }) { return known.text }
-            let node = Node()
-            node.kind = .array
-            node.elements = strings.map { .string($0) }
-            var output: [UInt8] = []
-            CompactJSON.write(.container(node), into: &output)
-            let text = String(decoding: output, as: UTF8.self)
-            entries.withLock { $0[key] = Entry(strings: strings, text: text) }
+            if let known = entries.withLock({ $0.product(for: strings) }) { return known }
+            let text = CompactJSON.literal(strings)
+            entries.withLock { $0.keep(text, for: strings) }
             return text
         }
     }

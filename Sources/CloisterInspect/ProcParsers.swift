@@ -27,6 +27,13 @@ public struct ProcStatus: Sendable, Equatable {
     /// The PID of the process tracing this one (0: none).
     public var tracerPID: Int?
 
+    /// The tracer's PID (0: none) when this status is the whole process's: one thread, and the
+    /// status said who traces it. Then the leader's filters are read from this status alone,
+    /// without listing `task/`.
+    public var singleThreadTracer: Int? {
+        threads == 1 ? tracerPID : nil
+    }
+
     public init() {}
 
     public static func parse(_ text: String) -> ProcStatus {

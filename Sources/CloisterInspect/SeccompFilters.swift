@@ -91,15 +91,16 @@ public final class SeccompFilterDecoder: @unchecked Sendable {
         // PID may be another process's by now).
         prefetchLock.withLock { prefetched.removeAll() }
         let threads = leaders.compactMap { leader -> (tid: Int32, tracerPID: Int)? in
-            guard leader.status.seccompMode == .filter, leader.status.threads == 1, let tracer = leader.status.tracerPID,
+            guard leader.status.seccompMode == .filter, let tracer = leader.status.singleThreadTracer,
                 let tid = Int32(exactly: leader.pid)
             else { return nil }
             return (tid, tracer)
         }
         guard !threads.isEmpty else { return }
-        let batch = 16
+        // One batch of interrupts per task, the tasks spread over the cores.
+        let batch = SeccompFilterReader.batch
         let batches = stride(from: 0, to: threads.count, by: batch).map { Array(threads[$0..<min(threads.count, $0 + batch)]) }
-        let outcomes = Parallel.map(batches) { SeccompFilterReader.read(threads: $0, batch: batch) }
+        let outcomes = Parallel.map(batches) { SeccompFilterReader.read(threads: $0) }
         var read: [Int32: SeccompFilterReader.Outcome] = [:]
         for (group, results) in zip(batches, outcomes) {
             for (thread, outcome) in zip(group, results) { read[thread.tid] = outcome }
@@ -150,7 +151,7 @@ public final class SeccompFilterDecoder: @unchecked Sendable {
         pid: Int, leaderStatus: ProcStatus? = nil, root: HostRoot, to seccomp: inout Seccomp, unknown: inout [FieldPath: String]
     ) {
         var threads: [(tid: Int32, status: ProcStatus)] = []
-        if let leaderStatus, leaderStatus.threads == 1, leaderStatus.tracerPID != nil {
+        if let leaderStatus, leaderStatus.singleThreadTracer != nil {
             threads = [(Int32(pid), leaderStatus)]
         } else {
             let taskDirectory = root.pid(pid) + "/task"

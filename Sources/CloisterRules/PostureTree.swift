@@ -127,19 +127,13 @@ public enum PostureTree {
 
     /// The trees of decoded filter stacks, by the storage of their lists: every workload under
     /// the same filter holds the same array, so its tree (three lists of hundreds of names) is
-    /// built once. Each entry keeps its array, so the storage is not reused while it is here;
-    /// emptied when full, so a long-running `serve` holds only recent stacks.
-    private static let syscallTrees = Mutex<[UInt: (lists: [SeccompSyscalls], tree: JSONValue)]>([:])
-    static let syscallTreesKept = 64
+    /// built once; the 64 most recent, for a long-running `serve`.
+    private static let syscallTrees = Mutex(StorageKeyedCache<SeccompSyscalls, JSONValue>(limit: 64))
 
     static func sharedSyscalls(_ lists: [SeccompSyscalls]) -> JSONValue {
-        let storage = lists.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
-        if let known = syscallTrees.withLock({ $0[storage] }), known.lists == lists { return known.tree }
+        if let known = syscallTrees.withLock({ $0.product(for: lists) }) { return known }
         let tree = JSONValue.array(lists.map(syscalls))
-        syscallTrees.withLock { trees in
-            if trees.count >= syscallTreesKept { trees.removeAll() }
-            trees[storage] = (lists, tree)
-        }
+        syscallTrees.withLock { $0.keep(tree, for: lists) }
         return tree
     }
 

@@ -38,7 +38,7 @@ public enum SeccompFilterReader {
     /// first be given a CPU) the waits overlap instead of adding up. A thread stays stopped
     /// only until its batch is read (the batch's reads, microseconds each), and every wait is
     /// still bounded by `stopTimeoutMicroseconds`.
-    public static func read(threads: [(tid: Int32, tracerPID: Int)], batch: Int = 16) -> [Outcome] {
+    public static func read(threads: [(tid: Int32, tracerPID: Int)], batch: Int = batch) -> [Outcome] {
         var outcomes: [Outcome] = []
         outcomes.reserveCapacity(threads.count)
         var start = 0
@@ -52,6 +52,9 @@ public enum SeccompFilterReader {
         }
         return outcomes
     }
+
+    /// Threads interrupted together by `read(threads:)`.
+    public static let batch = 16
 
     /// Seizes and interrupts `tid`; nil when it is now ours to collect, else why not (and it is
     /// left alone).
