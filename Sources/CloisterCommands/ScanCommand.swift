@@ -1,6 +1,8 @@
 import ArgumentParser
-import CloisterPipeline
 import CloisterCodec
+import CloisterPipeline
+import CloisterReport
+import CloisterRules
 import CloisterSystem
 import Foundation
 
@@ -92,8 +94,12 @@ struct ScanCommand: CloisterSubcommand {
     func watchHost(every seconds: Double) throws {
         let options = ScanPipeline.Options(root: root, declared: declared, seccompFilters: !noSeccompFilters)
         let pipeline = ScanPipeline(options)
-        let judges = try assessment.settings.loadJudges()
+        var judges = try assessment.settings.loadJudges()
+        // Built once, not at every rescan: building an engine compiles every rule.
+        judges.engine = judges.engine ?? RuleEngine(pack: judges.pack)
         let memory = ScanMemory(fullScanEvery: fullScanEvery)
+        let judged = AssessmentMemory()
+        let rendered = RenderMemory()
         if !SignalWaiting.install(Self.watchSignals) {
             writeStandardError("cloister: warning: cannot take SIGHUP, SIGINT and SIGTERM between scans; they act as usual\n")
         }
@@ -101,11 +107,11 @@ struct ScanCommand: CloisterSubcommand {
         while true {
             let started = Clocks.seconds(.monotonic)
             var counts = (rebuilt: 0, reused: 0)
-            let scanned = try pipeline.run(judges: judges, memory: memory, counts: { counts = ($0, $1) })
+            let scanned = try pipeline.run(judges: judges, memory: memory, judged: judged, counts: { counts = ($0, $1) })
             do {
-                // The report `scan --format json` writes, on one line (JSON escapes every newline).
-                var line = try CompactJSON.encode(scanned.report)
-                line.append(UInt8(ascii: "\n"))
+                // The report `scan --format json` writes, on one line (JSON escapes every
+                // newline); the workloads that did not change are not rendered again.
+                let line = try ScanJSON.render(scanned.report, lines: false, memory: rendered)
                 try Files.write(line, to: STDOUT_FILENO, name: "standard output")
             } catch let error as SystemError {
                 throw CLIError.input("cannot write the report: \(error)")

@@ -214,6 +214,7 @@ public struct ServeCommand: CloisterSubcommand {
         rescanJudges.engine = judge.engine
         // Rescans reuse the postures of workloads that did not change (ScanMemory).
         let memory = ScanMemory(fullScanEvery: fullScanEvery)
+        let judged = AssessmentMemory()
         let pipeline = ScanPipeline(
             ScanPipeline.Options(
                 root: root, seccompFilters: false,
@@ -225,7 +226,7 @@ public struct ServeCommand: CloisterSubcommand {
                 maxBodyBytes: maxBodyBytes, requestTimeout: .milliseconds(Int64(requestTimeout * 1000)),
                 maxConcurrentRequests: maxConcurrentRequests, idleTimeout: .milliseconds(Int64(idleTimeout * 1000))),
             mutate: mutate, judge: judge, scanning: !noScan,
-            scan: { [rescanJudges, memory] in try pipeline.run(judges: rescanJudges, memory: memory).report })
+            scan: { [rescanJudges, memory, judged] in try pipeline.run(judges: rescanJudges, memory: memory, judged: judged).report })
     }
 
     /// Replaces this process with `cloister-serve` from cloister's own directory, with the same

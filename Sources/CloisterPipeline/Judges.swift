@@ -122,10 +122,9 @@ public struct Judges: Sendable {
 
     /// The assessment step `scan`, `check` and `serve` share: scores each posture's exposure,
     /// applies the rules and marks the findings the baseline accepts.
-    public func assess(_ postures: [Posture]) -> Assessment {
-        if let engine {
-            return Assessment(postures: postures, engine: engine, policy: weights, baseline: baseline)
-        }
-        return Assessment(postures: postures, pack: pack, policy: weights, baseline: baseline)
+    /// `memory`: the last assessment by these judges (rescans), whose unchanged postures are
+    /// not judged again.
+    public func assess(_ postures: [Posture], memory: AssessmentMemory? = nil) -> Assessment {
+        Assessment(postures: postures, engine: engine ?? RuleEngine(pack: pack), policy: weights, baseline: baseline, memory: memory)
     }
 }

@@ -62,16 +62,17 @@ public struct ScanPipeline: Sendable {
     }
 
     /// The whole scan with judges already loaded: `serve`'s rescans and `scan --watch`, which
-    /// load them once. With `memory`, unchanged workloads' postures are reused (`ScanMemory`);
-    /// `counts` is told how many were read and how many reused.
+    /// load them once. With `memory`, unchanged workloads' postures are reused (`ScanMemory`),
+    /// and with `judged`, their exposure and findings (`AssessmentMemory`, kept with the same
+    /// judges); `counts` is told how many were read and how many reused.
     public func run(
-        judges: Judges, memory: ScanMemory? = nil, counts: (_ rebuilt: Int, _ reused: Int) -> Void = { _, _ in },
-        phase: (String) -> Void = { _ in }
+        judges: Judges, memory: ScanMemory? = nil, judged: AssessmentMemory? = nil,
+        counts: (_ rebuilt: Int, _ reused: Int) -> Void = { _, _ in }, phase: (String) -> Void = { _ in }
     ) throws -> Output {
         let scannedAt = Clocks.rfc3339Now()
         let result = try discover(memory: memory, phase: phase)
         counts(result.rebuilt, result.reused)
-        return assessAndReport(result, judges: judges, scannedAt: scannedAt, phase: phase)
+        return assessAndReport(result, judges: judges, judged: judged, scannedAt: scannedAt, phase: phase)
     }
 
     /// Discovery and postures: every workload's posture read from the kernel, unjudged.
@@ -99,10 +100,11 @@ public struct ScanPipeline: Sendable {
     }
 
     private func assessAndReport(
-        _ result: HostScanner.Result, judges: Judges, scannedAt: String, phase: (String) -> Void
+        _ result: HostScanner.Result, judges: Judges, judged: AssessmentMemory? = nil, scannedAt: String,
+        phase: (String) -> Void
     ) -> Output {
         phase("rules and policy loaded")
-        let assessed = judges.assess(result.workloads)
+        let assessed = judges.assess(result.workloads, memory: judged)
         phase("rules evaluated")
         var output = Output(report: report(scannedAt: scannedAt, result: result, assessed: assessed), pack: judges.pack)
         // Host findings answer a whole-host scan; `scan --pid` (and launch's verification) asks

@@ -2,6 +2,7 @@ import CloisterCodec
 import CloisterModel
 import CloisterRules
 import Foundation
+import Synchronization
 
 /// The output formats of `scan` and `check`.
 public enum ReportFormat: String, CaseIterable, Sendable {
@@ -245,16 +246,22 @@ extension String {
 /// hundreds of containers small and fast. Keys are in sorted order, as `JSONEncoder`'s
 /// `.sortedKeys` would give them.
 public enum ScanJSON {
-    public static func render(_ report: ScanReport) throws -> [UInt8] {
+    /// `lines: false`: the whole report on one line (JSON Lines, `scan --watch`), the bytes of
+    /// `CompactJSON.encode(report)` and a newline. `memory`: what the last rendering of the same
+    /// host left (`serve`, `scan --watch`), whose unchanged workloads are not rendered again.
+    public static func render(_ report: ScanReport, lines: Bool = true, memory: RenderMemory? = nil) throws -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(report.workloads.count * 12_288 + 8192)
-        try write(report, chunkSize: Int.max) { output.append(contentsOf: $0) }
+        try write(report, chunkSize: Int.max, lines: lines, memory: memory) { output.append(contentsOf: $0) }
         return output
     }
 
     /// The same bytes as `render`, handed to `sink` in pieces of about `chunkSize`: a scan
     /// written to standard output never holds the whole report (2.5 MB at 200 containers).
-    public static func write(_ report: ScanReport, chunkSize: Int = 64 << 10, to sink: ([UInt8]) throws -> Void) throws {
+    public static func write(
+        _ report: ScanReport, chunkSize: Int = 64 << 10, lines: Bool = true, memory: RenderMemory? = nil,
+        to sink: ([UInt8]) throws -> Void
+    ) throws {
         var output: [UInt8] = []
         output.reserveCapacity(min(chunkSize, 1 << 20) + 16_384)
         func flushIfFull() throws {
@@ -264,31 +271,35 @@ public enum ScanJSON {
             }
         }
         func append(_ text: String) { output.append(contentsOf: text.utf8) }
+        let newline = lines ? "\n" : ""
         // Workloads that share a seccomp filter share its decoded lists: each rendered once.
         let memo = CompactJSON.Memo(sharing: [[SeccompSyscalls].self])
-        func list<T: Encodable & Sendable>(_ key: String, _ items: [T], last: Bool = false) throws {
+        func list<T: Encodable & Sendable>(
+            _ key: String, _ items: [T], last: Bool = false,
+            encode: @escaping @Sendable (T) throws -> [UInt8] = { try CompactJSON.encode($0, memo: memo) }
+        ) throws {
             append("\"\(key)\":[")
             // Encoded on every core a batch at a time, written in order: the batch bounds
             // what is held (64 workloads of about 12 KB).
             var start = 0
             while start < items.count {
                 let batch = Array(items[start..<min(items.count, start + 64)])
-                let encoded = Parallel.map(batch) { item in Result { try CompactJSON.encode(item, memo: memo) } }
+                let encoded = Parallel.map(batch) { item in Result { try encode(item) } }
                 for (offset, result) in encoded.enumerated() {
-                    append(start + offset == 0 ? "\n" : ",\n")
+                    append(start + offset == 0 ? newline : "," + newline)
                     output.append(contentsOf: try result.get())
                     try flushIfFull()
                 }
                 start += batch.count
             }
-            append(items.isEmpty ? "]" : "\n]")
-            append(last ? "\n" : ",\n")
+            append(items.isEmpty ? "]" : newline + "]")
+            append(last ? newline : "," + newline)
         }
         append("{")
         try list("findings", report.findings)
         append("\"host\":")
         output.append(contentsOf: try CompactJSON.encode(report.host))
-        append(",\n")
+        append("," + newline)
         try list("issues", report.issues)
         append("\"scannedAt\":")
         output.append(contentsOf: try CompactJSON.encode(report.scannedAt))
@@ -296,11 +307,45 @@ public enum ScanJSON {
         output.append(contentsOf: try CompactJSON.encode(report.schema))
         append(",\"tool\":")
         output.append(contentsOf: try CompactJSON.encode(report.tool))
-        append(",\n")
-        try list("workloads", report.workloads, last: true)
+        append("," + newline)
+        if let memory {
+            let previous = memory.workloads.withLock { $0 }
+            let rendered = Mutex<[String: RenderMemory.Rendered]>([:])
+            try list("workloads", report.workloads, last: true) { posture in
+                if let known = previous[posture.id], known.posture == posture { return known.bytes }
+                let bytes = try CompactJSON.encode(posture, memo: memo)
+                rendered.withLock { $0[posture.id] = RenderMemory.Rendered(posture: posture, bytes: bytes) }
+                return bytes
+            }
+            // What this report holds, the reused entries with the new ones; the gone dropped.
+            var kept = rendered.withLock { $0 }
+            for posture in report.workloads where kept[posture.id] == nil {
+                if let known = previous[posture.id] { kept[posture.id] = known }
+            }
+            memory.workloads.withLock { $0 = kept }
+        } else {
+            try list("workloads", report.workloads, last: true)
+        }
         append("}\n")
         if !output.isEmpty { try sink(output) }
     }
+}
+
+/// What one rendering of a host's report leaves for the next of the same host (`serve`'s
+/// rescans, `scan --watch`): each workload's bytes, by its id, reused while its posture is the
+/// same. One rendering at a time.
+public final class RenderMemory: Sendable {
+    struct Rendered: Sendable {
+        var posture: Posture
+        var bytes: [UInt8]
+    }
+
+    let workloads = Mutex<[String: Rendered]>([:])
+
+    public init() {}
+
+    /// How many workloads the memory holds rendered (for tests).
+    public var count: Int { workloads.withLock { $0.count } }
 }
 
 /// A decoded filter stack's lists are one array shared by every workload under that stack.

@@ -40,6 +40,8 @@ public final class ServeState: Sendable {
     }
 
     let snapshot = Mutex(Snapshot())
+    /// The last scan's workloads as rendered, for the next: unchanged ones are not rendered again.
+    let rendered = RenderMemory()
 
     public init() {}
 
@@ -52,7 +54,7 @@ public final class ServeState: Sendable {
         statistics.scans += 1
         statistics.lastDuration = duration
         statistics.lastCompletion = finishedAt
-        let json = try? ScanJSON.render(report)
+        let json = try? ScanJSON.render(report, memory: rendered)
         let metrics = Array(PrometheusRenderer.render(report, statistics: statistics).utf8)
         snapshot.withLock { state in
             state.statistics = statistics

@@ -1,3 +1,4 @@
+import CloisterCodec
 import CloisterModel
 import Foundation
 import Testing
@@ -64,5 +65,50 @@ import Testing
         #expect(pieces.allSatisfy { !$0.isEmpty })
         if chunkSize == Int.max { #expect(pieces.count == 1) }
         if chunkSize == 64 << 10 { #expect(pieces.count > 1) }
+    }
+}
+
+@Suite struct ScanJSONMemoryTests {
+    static func report(_ count: Int) -> ScanReport {
+        var report = ScanJSONTests.sampleReport()
+        let template = report.workloads[0]
+        report.workloads = (0..<count).map { index in
+            var posture = template
+            posture.id = "podman:\(index)"
+            posture.name = "c\(index)"
+            return posture
+        }
+        return report
+    }
+
+    /// `scan --watch`'s line: CompactJSON's bytes of the whole report, then a newline.
+    @Test func oneLineIsCompactJSONOfTheReport() throws {
+        let report = Self.report(70)
+        var expected = try CompactJSON.encode(report)
+        expected.append(UInt8(ascii: "\n"))
+        #expect(try ScanJSON.render(report, lines: false) == expected)
+        #expect(try ScanJSON.render(report, lines: false, memory: RenderMemory()) == expected)
+    }
+
+    /// Rendered again with a memory, under churn (a changed, a gone and a new workload), the
+    /// bytes are always those of a rendering without one, in both forms.
+    @Test(arguments: [true, false])
+    func memoryRendersWhatAFreshRenderingDoes(lines: Bool) throws {
+        let memory = RenderMemory()
+        var report = Self.report(130)
+        #expect(try ScanJSON.render(report, lines: lines, memory: memory) == ScanJSON.render(report, lines: lines))
+        #expect(memory.count == 130)
+        #expect(try ScanJSON.render(report, lines: lines, memory: memory) == ScanJSON.render(report, lines: lines))
+        report.workloads[5].exposure = Exposure(score: 9.1, level: "critical")
+        report.workloads[6].name = "renamed"
+        report.workloads.remove(at: 7)
+        var new = report.workloads[0]
+        new.id = "podman:new"
+        report.workloads.insert(new, at: 2)
+        report.scannedAt = "2026-11-22T00:00:30Z"
+        let again = try ScanJSON.render(report, lines: lines, memory: memory)
+        #expect(again == (try ScanJSON.render(report, lines: lines)))
+        #expect(String(decoding: again, as: UTF8.self).contains("\"score\":9.1"))
+        #expect(memory.count == 130)
     }
 }
