@@ -10,7 +10,8 @@
 // 20 µs sleep, 200 µs after the first millisecond) instead of a blocking waitpid: the
 // difference is what that polling costs.
 // Prints one line on stdout:
-//   ptrace_ms=X discovery_ms=Y processes=P threads=T filters=F instructions=I failed=E
+//   ptrace_ms=X discovery_ms=Y processes=P threads=T filters=F instructions=I gone=G busy=B failed=E
+// (gone: exited between discovery and the read; busy: another tracer took it meanwhile.)
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -106,14 +107,30 @@ int main(int argc, char **argv) {
     closedir(proc);
     double discovery_ms = now_ms() - discovery_start;
 
-    long filter_total = 0, instructions = 0, failed = 0;
+    long filter_total = 0, instructions = 0, gone = 0, busy = 0, failed = 0;
     double ptrace_start = now_ms();
     for (long i = 0; i < thread_count; i++) {
         pid_t tid = threads[i];
-        if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) { failed++; continue; }
-        if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) { ptrace(PTRACE_DETACH, tid, 0, 0); failed++; continue; }
+        if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
+            // Gone since it was found, or taken by another tracer (a scan running beside
+            // this one): what cloister reports as gone or unknown, not a failed read.
+            int seize_errno = errno;
+            char path[64];
+            long filters = 0, tracer = 0;
+            snprintf(path, sizeof path, "/proc/%d/status", tid);
+            if (seize_errno == ESRCH || status_fields(path, &filters, &tracer) < 0) gone++;
+            else if (seize_errno == EPERM && tracer != 0) busy++;
+            else failed++;
+            continue;
+        }
+        if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
+            if (errno == ESRCH) gone++; else failed++;
+            ptrace(PTRACE_DETACH, tid, 0, 0);
+            continue;
+        }
         int status = 0;
         pid_t waited = poll ? wait_polling(tid, &status) : waitpid(tid, &status, __WALL);
+        if (waited == tid && (WIFEXITED(status) || WIFSIGNALED(status))) { gone++; continue; }
         if (waited != tid || !WIFSTOPPED(status)) { failed++; continue; }
         for (long index = 0; index < MAX_INSTRUCTIONS; index++) {
             long count = ptrace(PTRACE_SECCOMP_GET_FILTER, tid, (void *)index, NULL);
@@ -131,7 +148,7 @@ int main(int argc, char **argv) {
     }
     double ptrace_ms = now_ms() - ptrace_start;
 
-    printf("ptrace_ms=%.3f discovery_ms=%.3f processes=%ld threads=%ld filters=%ld instructions=%ld failed=%ld\n",
-        ptrace_ms, discovery_ms, processes, thread_count, filter_total, instructions, failed);
+    printf("ptrace_ms=%.3f discovery_ms=%.3f processes=%ld threads=%ld filters=%ld instructions=%ld gone=%ld busy=%ld failed=%ld\n",
+        ptrace_ms, discovery_ms, processes, thread_count, filter_total, instructions, gone, busy, failed);
     return 0;
 }
