@@ -60,7 +60,7 @@ enum DaemonInspector {
         let configFile = DaemonArguments(record.command).value(["--config-file"]) ?? "/etc/docker/daemon.json"
         if let bytes = try? Files.read(root.path(configFile), limit: 1 << 20) {
             facts.configFile = configFile
-            switch DockerDaemonJSON.settings(bytes, file: configFile) {
+            switch root.parsed(bytes, path: configFile, { DockerDaemonJSON.settings($0, file: configFile) }) {
             case .success(let settings):
                 for (key, setting) in settings where facts.settings[key] == nil { facts.settings[key] = setting }
             case .failure(let why):
@@ -93,12 +93,12 @@ enum DaemonInspector {
             .sorted { $0.pid < $1.pid }
         guard !daemons.isEmpty else {
             guard let text = root.readTextIfPresent(qemuConfPath) else { return [] }
-            return [libvirtFacts(text: text, pid: nil, command: [])]
+            return [libvirtFacts(root: root, text: text, pid: nil, command: [])]
         }
         return daemons.map { record in
             switch libvirtQemuConfText(root: root, daemon: record.pid) {
             case .success(let text?):
-                return libvirtFacts(text: text, pid: record.pid, command: record.command)
+                return libvirtFacts(root: root, text: text, pid: record.pid, command: record.command)
             case .success(nil):
                 // No qemu.conf in the daemon's root: libvirt's built-in defaults, all of them safe.
                 return DaemonFacts(daemon: "libvirt", pid: record.pid, command: record.command)
@@ -135,7 +135,9 @@ enum DaemonInspector {
         switch libvirtQemuConfText(root: root, daemon: daemon) {
         case .success(let text?):
             do {
-                return (try LibvirtQemuConf.parse(text, file: qemuConfPath), nil)
+                return (try root.parsed(text: text, path: qemuConfPath) { (text) throws(DocumentError) in
+                    try LibvirtQemuConf.parse(text, file: qemuConfPath)
+                }, nil)
             } catch {
                 return (nil, "\(qemuConfPath):\(error.line.map(String.init) ?? "?"): \(error.message)")
             }
@@ -147,11 +149,13 @@ enum DaemonInspector {
         }
     }
 
-    static func libvirtFacts(text: String, pid: Int?, command: [String]) -> DaemonFacts {
+    static func libvirtFacts(root: HostRoot, text: String, pid: Int?, command: [String]) -> DaemonFacts {
         let path = qemuConfPath
         var facts = DaemonFacts(daemon: "libvirt", pid: pid, command: command, configFile: path)
         do {
-            let conf = try LibvirtQemuConf.parse(text, file: path)
+            let conf = try root.parsed(text: text, path: path) { (text) throws(DocumentError) in
+                try LibvirtQemuConf.parse(text, file: path)
+            }
             for (name, setting) in conf.settings {
                 facts.settings[name] = DaemonSetting(
                     setting.isList ? setting.value.split(separator: ",").map(String.init) : [setting.value],

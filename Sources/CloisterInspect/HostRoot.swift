@@ -4,6 +4,8 @@ import CloisterSystem
 /// at a fixture tree captured from a real host (`--root`).
 public struct HostRoot: Sendable {
     public var prefix: String
+    /// Set by a scan with a `ScanMemory`: host files whose bytes did not change are not parsed again.
+    var parsedFiles: ParsedFiles?
 
     public init(prefix: String = "") {
         var cleaned = prefix

@@ -43,7 +43,11 @@ public enum PackageInventory {
         var installed: [String: String] = [:]
         if let bytes = try? Files.read(root.path(dpkgStatus), limit: 64 << 20) {
             inventory.packageManager = "dpkg"
-            for package in DpkgStatus.parse(bytes: bytes) where package.installed { installed[package.name] = package.version }
+            installed = root.parsed(bytes, path: dpkgStatus) { bytes in
+                var installed: [String: String] = [:]
+                for package in DpkgStatus.parse(bytes: bytes) where package.installed { installed[package.name] = package.version }
+                return installed
+            }
         } else if let text = root.readTextIfPresent(apkInstalled, limit: 64 << 20) {
             inventory.packageManager = "apk"
             for package in ApkInstalled.parse(text) { installed[package.name] = package.version }

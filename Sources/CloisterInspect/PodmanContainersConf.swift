@@ -48,7 +48,7 @@ enum PodmanConfigInspector {
             }
             read += 1
             facts.configFile = path
-            switch ContainersConf.settings(text, file: path) {
+            switch root.parsed(text: text, path: path, { ContainersConf.settings($0, file: path) }) {
             case .success(let settings):
                 for (key, setting) in settings { facts.settings[key] = setting }
             case .failure(let why):

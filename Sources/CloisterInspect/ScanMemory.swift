@@ -37,6 +37,8 @@ public final class ScanMemory: @unchecked Sendable {
         var scans = 0
         /// Decoded filter stacks, by their bytes (bounded: see `SeccompFilterDecoder`).
         var filterDecoder: SeccompFilterDecoder?
+        /// Host files as last parsed, by path.
+        var parsedFiles = ParsedFiles()
     }
 
     public init(fullScanEvery: Int = 10) {

@@ -55,7 +55,11 @@ public struct HostScanner: Sendable {
     /// same memory are reused (see `ScanMemory` for what counts as a change).
     public func scan(pid: Int? = nil, memory: ScanMemory? = nil, phase: (String) -> Void = { _ in }) throws -> Result {
         if let memory {
-            return try memory.withState { state in try scan(pid: pid, memory: &state, fullScanEvery: memory.fullScanEvery, phase: phase) }
+            return try memory.withState { state in
+                var scanner = self
+                scanner.root.parsedFiles = state.parsedFiles
+                return try scanner.scan(pid: pid, memory: &state, fullScanEvery: memory.fullScanEvery, phase: phase)
+            }
         }
         var unused = ScanMemory.State()
         return try scan(pid: pid, memory: &unused, fullScanEvery: 1, phase: phase)
