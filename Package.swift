@@ -104,7 +104,7 @@ let package = Package(
         .target(
             name: "CloisterReport",
             dependencies: [
-                "CloisterCodec", "CloisterModel", "CloisterRules", .product(name: "Crypto", package: "swift-crypto"),
+                "CloisterCheck", "CloisterCodec", "CloisterModel", "CloisterRules", .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // Pure profile generators: target needs, groups and learned records in, text or Codable out.
         .target(

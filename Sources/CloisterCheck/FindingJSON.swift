@@ -7,11 +7,13 @@ import CloisterModel
 /// tenth of the run. A test holds the two writers to the same bytes.
 ///
 /// When `Finding`, `Reference` or `SourceLocation` gains a field, add it here in its sorted place.
-enum FindingJSON {
+public enum FindingJSON {
     /// Reference lists already written, by their array's storage: a rule's findings share one
     /// list, so it is written once per piece of the report.
-    struct ReferenceCache {
+    public struct ReferenceCache {
         private var written = StorageKeyedCache<Reference, [UInt8]>()
+
+        public init() {}
 
         mutating func write(_ references: [Reference], into output: inout [UInt8]) {
             guard references.count > 1 else {
@@ -26,7 +28,7 @@ enum FindingJSON {
         }
     }
 
-    static func write(_ finding: Finding, into output: inout [UInt8], cache: inout ReferenceCache) {
+    public static func write(_ finding: Finding, into output: inout [UInt8], cache: inout ReferenceCache) {
         output.append(UInt8(ascii: "{"))
         if let accepted = finding.accepted {
             key("accepted", into: &output)
@@ -131,7 +133,7 @@ extension FindingJSON {
     /// An issue as `CompactJSON.encode(issue)` (and Foundation's sorted-keys encoder) writes it:
     /// a check's undecided rules are some 30,000 issues, once a fifth of a report's bytes
     /// encoded on one thread.
-    static func write(_ issue: ScanIssue, into output: inout [UInt8]) {
+    public static func write(_ issue: ScanIssue, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "{"))
         key("message", into: &output)
         string(issue.message, into: &output)

@@ -1,3 +1,4 @@
+import CloisterCheck
 import CloisterCodec
 import CloisterModel
 import CloisterRules
@@ -275,20 +276,33 @@ public enum ScanJSON {
         // Workloads that share a seccomp filter share its decoded lists: each rendered once.
         let memo = CompactJSON.Memo(sharing: [[SeccompSyscalls].self])
         func list<T: Encodable & Sendable>(
-            _ key: String, _ items: [T], last: Bool = false,
+            _ key: String, _ items: [T], last: Bool = false, batch size: Int = 64,
             encode: @escaping @Sendable (T) throws -> [UInt8] = { try CompactJSON.encode($0, memo: memo) }
         ) throws {
+            try list(key, items, last: last, batch: size, part: 1) { part in try part.map(encode) }
+        }
+        /// Encoded on every core `part` items at a time, a batch at a time, written in order:
+        /// the batch bounds what is held (64 workloads of about 12 KB).
+        func list<T: Sendable>(
+            _ key: String, _ items: [T], last: Bool = false, batch size: Int, part: Int,
+            encodePart: @escaping @Sendable ([T]) throws -> [[UInt8]]
+        ) throws {
             append("\"\(key)\":[")
-            // Encoded on every core a batch at a time, written in order: the batch bounds
-            // what is held (64 workloads of about 12 KB).
             var start = 0
             while start < items.count {
-                let batch = Array(items[start..<min(items.count, start + 64)])
-                let encoded = Parallel.map(batch) { item in Result { try encode(item) } }
-                for (offset, result) in encoded.enumerated() {
-                    append(start + offset == 0 ? newline : "," + newline)
-                    output.append(contentsOf: try result.get())
-                    try flushIfFull()
+                let batch = items[start..<min(items.count, start + size)]
+                let parts = stride(from: batch.startIndex, to: batch.endIndex, by: part).map {
+                    Array(batch[$0..<min(batch.endIndex, $0 + part)])
+                }
+                let encoded = Parallel.map(parts) { part in Result { try encodePart(part) } }
+                var index = start
+                for result in encoded {
+                    for bytes in try result.get() {
+                        append(index == 0 ? newline : "," + newline)
+                        output.append(contentsOf: bytes)
+                        index += 1
+                        try flushIfFull()
+                    }
                 }
                 start += batch.count
             }
@@ -296,11 +310,26 @@ public enum ScanJSON {
             append(last ? newline : "," + newline)
         }
         append("{")
-        try list("findings", report.findings)
+        // Findings straight to bytes (`FindingJSON`, CompactJSON's bytes), 32 to a part so a
+        // rule's shared references are written once per part.
+        try list("findings", report.findings, batch: 1024, part: 32) { part in
+            var cache = FindingJSON.ReferenceCache()
+            return part.map { finding in
+                var bytes: [UInt8] = []
+                FindingJSON.write(finding, into: &bytes, cache: &cache)
+                return bytes
+            }
+        }
         append("\"host\":")
         output.append(contentsOf: try CompactJSON.encode(report.host))
         append("," + newline)
-        try list("issues", report.issues)
+        try list("issues", report.issues, batch: 1024, part: 64) { part in
+            part.map { issue in
+                var bytes: [UInt8] = []
+                FindingJSON.write(issue, into: &bytes)
+                return bytes
+            }
+        }
         append("\"scannedAt\":")
         output.append(contentsOf: try CompactJSON.encode(report.scannedAt))
         append(",\"schema\":")
