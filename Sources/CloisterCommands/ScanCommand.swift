@@ -110,9 +110,10 @@ struct ScanCommand: CloisterSubcommand {
             let scanned = try pipeline.run(judges: judges, memory: memory, judged: judged, counts: { counts = ($0, $1) })
             do {
                 // The report `scan --format json` writes, on one line (JSON escapes every
-                // newline); the workloads that did not change are not rendered again.
-                let line = try ScanJSON.render(scanned.report, lines: false, memory: rendered)
-                try Files.write(line, to: STDOUT_FILENO, name: "standard output")
+                // newline), in pieces; the workloads that did not change are not rendered again.
+                try ScanJSON.write(scanned.report, lines: false, memory: rendered) {
+                    try Files.write($0, to: STDOUT_FILENO, name: "standard output")
+                }
             } catch let error as SystemError {
                 throw CLIError.input("cannot write the report: \(error)")
             }

@@ -29,6 +29,40 @@ enum ProcessReader {
         let base = root.pid(pid)
         guard let statusBytes = try? Files.read(base + "/status", limit: 64 << 10) else { return nil }
         let status = statusBytes.withUnsafeBufferPointer { ProcStatus.parse(bytes: $0) }
+        return read(pid: pid, root: root, status: status)
+    }
+
+    /// A process as a rescan knows it: its record and the start time that tells it from a
+    /// later process given the same PID.
+    struct Known: Sendable {
+        var startTime: UInt64
+        var record: ProcessRecord
+    }
+
+    /// Reads one process for a rescan: a process known from the last scan (the same PID, start
+    /// time and name, so neither a new process on a reused PID nor, mostly, an exec) has its
+    /// status read again (identity, capabilities, seccomp, no_new_privs can change without
+    /// any signal) and keeps its namespaces, cgroups and arguments. A change of those without
+    /// a new process (setns, a cgroup migration) is seen by the next full rescan. nil when it
+    /// exited while being read.
+    static func read(pid: Int, root: HostRoot, known: [Int: Known]) -> Known? {
+        let base = root.pid(pid)
+        // Start time first: a process that took this PID after it was read is a new one.
+        guard let statBytes = try? Files.read(base + "/stat", limit: 4 << 10), let startTime = ProcStat.startTime(statBytes),
+            let statusBytes = try? Files.read(base + "/status", limit: 64 << 10)
+        else { return nil }
+        let status = statusBytes.withUnsafeBufferPointer { ProcStatus.parse(bytes: $0) }
+        if let previous = known[pid], previous.startTime == startTime, previous.record.status.name == status.name {
+            var record = previous.record
+            record.parentPID = status.parentPID ?? 0
+            record.status = status
+            return Known(startTime: startTime, record: record)
+        }
+        return read(pid: pid, root: root, status: status).map { Known(startTime: startTime, record: $0) }
+    }
+
+    private static func read(pid: Int, root: HostRoot, status: ProcStatus) -> ProcessRecord? {
+        let base = root.pid(pid)
         // Arguments matter only for the processes discovery reads them from (hypervisors for
         // their options, conmon for the container name, the launchers); a workload's own
         // command line is read when its posture is built.
@@ -59,6 +93,22 @@ enum ProcessReader {
         return false
     }
 
+    /// Every numeric entry of /proc, read for a rescan (`read(pid:root:known:)`): the table, and
+    /// what the next rescan is to know. With `known` empty, every process is read in full.
+    static func readAll(root: HostRoot, known: [Int: Known]) throws -> (table: [Int: ProcessRecord], known: [Int: Known]) {
+        let pids = try Files.list(root.proc).compactMap { Int($0) }
+        let records = Parallel.map(pids) { read(pid: $0, root: root, known: known) }
+        var table: [Int: ProcessRecord] = [:]
+        var now: [Int: Known] = [:]
+        table.reserveCapacity(records.count)
+        now.reserveCapacity(records.count)
+        for case let entry? in records {
+            table[entry.record.pid] = entry.record
+            now[entry.record.pid] = entry
+        }
+        return (table, now)
+    }
+
     /// Every numeric entry of /proc, read. Processes that exit during the walk are skipped.
     static func readAll(root: HostRoot) throws -> [Int: ProcessRecord] {
         let pids = try Files.list(root.proc).compactMap { Int($0) }
@@ -67,5 +117,40 @@ enum ProcessReader {
         table.reserveCapacity(records.count)
         for record in records { if let record { table[record.pid] = record } }
         return table
+    }
+}
+
+/// `/proc/PID/stat`.
+enum ProcStat {
+    /// Field 22, the start time in clock ticks since boot: with the PID, it names one process.
+    /// The command (field 2) is in parentheses and may hold spaces and parentheses of its own,
+    /// so the fields are counted from the last `)`.
+    static func startTime(_ bytes: [UInt8]) -> UInt64? {
+        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        var field = 2
+        var index = close + 1
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: " ") {
+                field += 1
+                index += 1
+                if field == 22 {
+                    var value: UInt64 = 0
+                    var digits = 0
+                    while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
+                        let (scaled, overflow) = value.multipliedReportingOverflow(by: 10)
+                        guard !overflow else { return nil }
+                        let (sum, carry) = scaled.addingReportingOverflow(UInt64(bytes[index] - UInt8(ascii: "0")))
+                        guard !carry else { return nil }
+                        value = sum
+                        digits += 1
+                        index += 1
+                    }
+                    return digits > 0 ? value : nil
+                }
+                continue
+            }
+            index += 1
+        }
+        return nil
     }
 }

@@ -5,6 +5,10 @@ import Synchronization
 /// What one scan leaves for the next, so that a rescan (`serve`, `scan --watch`) rebuilds only
 /// the workloads whose identity or confinement can have changed and reuses the rest.
 ///
+/// A rescan reads every process's status again; the namespaces, cgroups and arguments of a
+/// process it already knows (same PID, start time and name) are kept, and read again by the
+/// full rescans.
+///
 /// A workload's posture is reused only when all of these hold since it was built:
 /// - the same workload: kind, engine, id, name, leader and member PIDs, engine attributes;
 /// - every member's `/proc/PID/status` facts (names, IDs, capability sets, seccomp mode and
@@ -39,6 +43,8 @@ public final class ScanMemory: @unchecked Sendable {
         var filterDecoder: SeccompFilterDecoder?
         /// Host files as last parsed, by path.
         var parsedFiles = ParsedFiles()
+        /// Every process as the last scan read it, by PID.
+        var processes: [Int: ProcessReader.Known] = [:]
     }
 
     public init(fullScanEvery: Int = 10) {

@@ -70,7 +70,16 @@ public struct HostScanner: Sendable {
         let changes = fullScanEvery > 1 ? remembered.signals.changed() : (keys: [], everything: true)
         let table: [Int: ProcessRecord]
         do {
-            table = try ProcessReader.readAll(root: root)
+            if fullScanEvery > 1 {
+                // A rescan keeps what it read of a process that is still the same one; a full
+                // rescan (every fullScanEvery-th, or when the signals were lost) reads all again.
+                let full = changes.everything || remembered.scans % fullScanEvery == 0
+                let read = try ProcessReader.readAll(root: root, known: full ? [:] : remembered.processes)
+                table = read.table
+                remembered.processes = read.known
+            } else {
+                table = try ProcessReader.readAll(root: root)
+            }
         } catch {
             throw ScanError.procUnreadable("\(error)")
         }

@@ -35,8 +35,12 @@ struct IncrementalScanTests {
             log: directory.appendingPathComponent("bash.log"))
         defer { watcher.stop() }
 
+        // The reports that are complete: a report is written in pieces, and is whole once its
+        // newline is (as any reader of JSON Lines takes it).
         func lines() -> [String] {
-            ((try? String(contentsOf: reports, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+            let text = (try? String(contentsOf: reports, encoding: .utf8)) ?? ""
+            guard let end = text.lastIndex(of: "\n") else { return [] }
+            return text[..<end].split(separator: "\n").map(String.init)
         }
         func waitForReport(_ count: Int) throws -> ScanReport {
             let deadline = Date().addingTimeInterval(90)
