@@ -339,15 +339,15 @@ public enum ScanJSON {
         append("," + newline)
         if let memory {
             let previous = memory.workloads.withLock { $0 }
-            let rendered = Mutex<[String: RenderMemory.Rendered]>([:])
+            let rendered = RenderMemory()
             try list("workloads", report.workloads, last: true) { posture in
                 if let known = previous[posture.id], known.posture == posture { return known.bytes }
                 let bytes = try CompactJSON.encode(posture, memo: memo)
-                rendered.withLock { $0[posture.id] = RenderMemory.Rendered(posture: posture, bytes: bytes) }
+                rendered.workloads.withLock { $0[posture.id] = RenderMemory.Rendered(posture: posture, bytes: bytes) }
                 return bytes
             }
             // What this report holds, the reused entries with the new ones; the gone dropped.
-            var kept = rendered.withLock { $0 }
+            var kept = rendered.workloads.withLock { $0 }
             for posture in report.workloads where kept[posture.id] == nil {
                 if let known = previous[posture.id] { kept[posture.id] = known }
             }
