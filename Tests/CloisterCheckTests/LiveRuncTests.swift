@@ -96,6 +96,7 @@ struct LiveRuncTests {
         let state = try run(["state", id])
         let stateObject = try JSONSerialization.jsonObject(with: Data(state.utf8)) as? [String: Any]
         let pid = try #require((stateObject?["pid"] as? NSNumber)?.int32Value, "runc state: \(state)")
+        try #require(pid > 0, "the container is not running: runc state: \(state)")
         // `runc run -d` returns once the container is started, which can be before its init
         // has called execve: until then the process holds the capabilities runc gave it, not
         // those the kernel leaves after exec. Observe the command the config runs, not runc's init.
@@ -110,7 +111,9 @@ struct LiveRuncTests {
     }
 
     static func baseConfig() throws -> [String: Any] {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cloister-spec-\(getpid())")
+        // One directory per call: the suite's tests run side by side, and `runc spec` refuses
+        // to write over another's config.json.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cloister-spec-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         _ = try run(["spec"], in: directory)
