@@ -68,13 +68,13 @@ public struct HostScanner: Sendable {
     func scan(pid: Int?, memory remembered: inout ScanMemory.State, fullScanEvery: Int, phase: (String) -> Void) throws -> Result {
         // Signals first: a change after this point is reported by the next scan's call.
         let changes = fullScanEvery > 1 ? remembered.signals.changed() : (keys: [], everything: true)
+        // Everything is read again: every fullScanEvery-th scan, or when the signals were lost.
+        let rereadAll = fullScanEvery <= 1 || changes.everything || remembered.scans % fullScanEvery == 0
         let table: [Int: ProcessRecord]
         do {
             if fullScanEvery > 1 {
-                // A rescan keeps what it read of a process that is still the same one; a full
-                // rescan (every fullScanEvery-th, or when the signals were lost) reads all again.
-                let full = changes.everything || remembered.scans % fullScanEvery == 0
-                let read = try ProcessReader.readAll(root: root, known: full ? [:] : remembered.processes)
+                // A rescan keeps what it read of a process that is still the same one.
+                let read = try ProcessReader.readAll(root: root, known: rereadAll ? [:] : remembered.processes)
                 table = read.table
                 remembered.processes = read.known
             } else {
@@ -123,7 +123,7 @@ public struct HostScanner: Sendable {
         let builder = configured
 
         // Which postures can be reused, and watches opened before the others are read.
-        let full = fullScanEvery <= 1 || changes.everything || remembered.host != host || remembered.scans % fullScanEvery == 0
+        let full = rereadAll || remembered.host != host
         remembered.scans += 1
         remembered.host = host
         var reusedPostures: [Int: Posture] = [:]
