@@ -78,6 +78,23 @@ import Testing
             posture.name = "c\(index)"
             return posture
         }
+        // Each workload's findings and issues together, as an assessment lists them; some
+        // workloads have none, and the host has issues of its own (no workload).
+        report.findings = report.workloads.indices.flatMap { index -> [Finding] in
+            (0..<(index % 4)).map { rule in
+                Finding(
+                    rule: "ct-\(rule)", severity: rule == 0 ? .critical : .medium, workload: "podman:\(index)",
+                    message: "finding \(rule) of c\(index)", evidence: ["capabilities.effective": "CAP_SYS_ADMIN"],
+                    references: [Reference(source: "cis-docker-1.6.0", id: "5.4", title: "capabilities")])
+            }
+        }
+        report.issues = [ScanIssue(pid: 3, message: "gone"), ScanIssue(pid: 4, message: "also gone")]
+            + report.workloads.indices.filter { $0 % 3 == 0 }.flatMap { index in
+                [
+                    ScanIssue(workload: "podman:\(index)", message: "rule a undecided", rule: "a", reason: "why"),
+                    ScanIssue(workload: "podman:\(index)", message: "rule b undecided", rule: "b", reason: "why"),
+                ]
+            }
         return report
     }
 
@@ -110,5 +127,47 @@ import Testing
         #expect(again == (try ScanJSON.render(report, lines: lines)))
         #expect(String(decoding: again, as: UTF8.self).contains("\"score\":9.1"))
         #expect(memory.count == 130)
+    }
+
+    /// Findings and issues kept by workload: under churn (a finding accepted by a baseline, one
+    /// gone, a workload's findings gone, a new workload's, a host issue changed, a workload's
+    /// findings split in two stretches) the bytes are always a fresh rendering's, and only
+    /// what the report holds is kept.
+    @Test(arguments: [true, false])
+    func findingsAndIssuesRenderWhatAFreshRenderingDoes(lines: Bool) throws {
+        let memory = RenderMemory()
+        var report = Self.report(90)
+        let total = report.findings.count + report.issues.count
+        #expect(try ScanJSON.render(report, lines: lines, memory: memory) == ScanJSON.render(report, lines: lines))
+        #expect(memory.findingsAndIssues == total)
+        #expect(try ScanJSON.render(report, lines: lines, memory: memory) == ScanJSON.render(report, lines: lines))
+        #expect(memory.findingsAndIssues == total)
+
+        let accepted = try #require(report.findings.firstIndex { $0.workload == "podman:5" })
+        report.findings[accepted].accepted = "risk accepted until 2027-01-01"
+        report.findings.removeAll { $0.workload == "podman:3" || ($0.workload == "podman:6" && $0.rule == "ct-1") }
+        let at = try #require(report.findings.firstIndex { $0.workload == "podman:10" })
+        report.findings.insert(Finding(rule: "ct-new", severity: .high, workload: "podman:new", message: "new"), at: at)
+        report.findings.append(Finding(rule: "ct-9", severity: .low, workload: "podman:2", message: "second stretch"))
+        report.issues[1].message = "also gone, differently"
+        report.issues.removeAll { $0.workload == "podman:9" }
+        for _ in 0..<2 {
+            let again = try ScanJSON.render(report, lines: lines, memory: memory)
+            #expect(again == (try ScanJSON.render(report, lines: lines)))
+            let text = String(decoding: again, as: UTF8.self)
+            #expect(text.contains("risk accepted until 2027-01-01"))
+            #expect(text.contains("also gone, differently"))
+            #expect(!text.contains("finding 1 of c3\""))
+        }
+        // podman:2's findings, now in two stretches, are not kept: each rendering writes them.
+        let runs = RenderMemory.runs(report.findings, by: \.workload)
+        #expect(runs.count == Set(report.findings.map(\.workload)).count + 1)
+        #expect(memory.findingsAndIssues == report.findings.count + report.issues.count - 3)
+    }
+
+    @Test func runsCutWhereTheKeyChanges() {
+        #expect(RenderMemory.runs([Int](), by: { $0 }).isEmpty)
+        #expect(RenderMemory.runs([1, 1, 2, 1, 3, 3], by: { $0 }) == [[1, 1], [2], [1], [3, 3]])
+        #expect(RenderMemory.runs([7], by: { $0 }) == [[7]])
     }
 }
