@@ -424,12 +424,36 @@ struct EvaluationContext {
         self.unknownPaths = unknownPaths
         self.elementPaths = elementPaths
         self.sharedValues = sharedValues
+        unknownRoots = Self.roots(unknownPaths + elementPaths)
+    }
+
+    /// With the roots of `unknownPaths` and `elementPaths` worked out already: the engine makes
+    /// a context for every rule of a posture, and the roots are the posture's.
+    init(postureID: String, unknownPaths: [String], elementPaths: [String], unknownRoots: [String], sharedValues: [String: [String: [String]]]) {
+        self.postureID = postureID
+        self.unknownPaths = unknownPaths
+        self.elementPaths = elementPaths
+        self.sharedValues = sharedValues
+        self.unknownRoots = unknownRoots
+    }
+
+    /// The distinct first keys of `paths`, in order.
+    static func roots(_ paths: [String]) -> [String] {
         var roots: [String] = []
-        for path in unknownPaths + elementPaths {
+        for path in paths {
             let root = String(Self.root(path))
             if !roots.contains(root) { roots.append(root) }
         }
-        unknownRoots = roots
+        return roots
+    }
+
+    /// `path` is `parent` or lies under it (`parent.key`, `parent[…]`). Compared as UTF-8:
+    /// paths are keys and list indices, and `String.count` walked every character of each.
+    static func isUnder(_ path: String, _ parent: String) -> Bool {
+        var pathBytes = path.utf8.makeIterator()
+        for byte in parent.utf8 where pathBytes.next() != byte { return false }
+        guard let next = pathBytes.next() else { return true }
+        return next == UInt8(ascii: ".") || next == UInt8(ascii: "[")
     }
 
     /// The first keys of every unknown path. A field and an unknown path can only overlap when
@@ -476,35 +500,17 @@ struct EvaluationContext {
         if unknownPaths.isEmpty || !mayBeUnknown(scope ?? field.absolute) { return false }
         // Outside a `where` the field's own path serves: no FieldPath is parsed per test.
         let normalized = scope.map { FieldPath($0 + "." + field.relative).normalized } ?? field.normalized
-        for unknown in unknownPaths {
-            if unknown == normalized { return true }
-            if normalized.hasPrefix(unknown), let next = normalized.dropFirst(unknown.count).first, next == "." || next == "[" {
-                return true
-            }
-        }
-        return false
+        return unknownPaths.contains { Self.isUnder(normalized, $0) }
     }
 
     static func overlaps(_ unknown: String, _ path: String) -> Bool {
-        if unknown == path { return true }
-        if path.hasPrefix(unknown), let next = path.dropFirst(unknown.count).first, next == "." || next == "[" { return true }
-        if unknown.hasPrefix(path), let next = unknown.dropFirst(path.count).first, next == "." || next == "[" { return true }
-        return false
+        isUnder(path, unknown) || isUnder(unknown, path)
     }
 
     /// A field is unknown when it, a field containing it, or a field inside it could not be read.
     func isUnknown(_ path: String) -> Bool {
         if unknownPaths.isEmpty || !mayBeUnknown(path) { return false }
-        for unknown in unknownPaths {
-            if unknown == path { return true }
-            if path.hasPrefix(unknown), let next = path.dropFirst(unknown.count).first, next == "." || next == "[" {
-                return true
-            }
-            if unknown.hasPrefix(path), let next = unknown.dropFirst(path.count).first, next == "." || next == "[" {
-                return true
-            }
-        }
-        return false
+        return unknownPaths.contains { Self.overlaps($0, path) }
     }
 }
 

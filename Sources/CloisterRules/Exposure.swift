@@ -191,8 +191,11 @@ public struct ExposureScorer: Sendable {
         // The unknown fields' two spellings, once per posture rather than once per setting.
         let unknownPaths = posture.unknown.isEmpty ? [] : posture.unknown.keys.map(\.normalized)
         let elementPaths = posture.unknown.keys.map(\.absolute)
+        let unknownRoots = EvaluationContext.roots(unknownPaths + elementPaths)
         for setting in policy.settings where setting.kinds.contains(posture.kind) {
-            var context = EvaluationContext(postureID: posture.id, unknownPaths: unknownPaths, elementPaths: elementPaths, sharedValues: [:])
+            var context = EvaluationContext(
+                postureID: posture.id, unknownPaths: unknownPaths, elementPaths: elementPaths, unknownRoots: unknownRoots,
+                sharedValues: [:])
             var badness = 0.0
             var unknown = false
             for step in setting.badness {

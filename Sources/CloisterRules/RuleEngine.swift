@@ -73,9 +73,10 @@ public struct RuleEngine: Sendable {
         let unknown = posture.unknown.map { (normalized: $0.key.normalized, absolute: $0.key.absolute, reason: $0.value) }
         let unknownPaths = unknown.map(\.normalized)
         let elementPaths = unknown.map(\.absolute)
+        let unknownRoots = EvaluationContext.roots(unknownPaths + elementPaths)
         for plan in plans where plan.kinds.contains(posture.kind) {
             var context = EvaluationContext(
-                postureID: posture.id, unknownPaths: unknownPaths, elementPaths: elementPaths,
+                postureID: posture.id, unknownPaths: unknownPaths, elementPaths: elementPaths, unknownRoots: unknownRoots,
                 sharedValues: shared.isEmpty ? noShared : shared[plan.rule.id] ?? noShared)
             switch plan.rule.condition.evaluate(tree, context: &context) {
             case .yes:
@@ -188,12 +189,7 @@ final class RulePlan: Sendable {
 }
 
 extension EvaluationContext {
-    static func related(_ lhs: String, _ rhs: String) -> Bool {
-        func under(_ path: String, _ parent: String) -> Bool {
-            path.hasPrefix(parent) && (path.count == parent.count || [".", "["].contains(path.dropFirst(parent.count).first))
-        }
-        return under(lhs, rhs) || under(rhs, lhs)
-    }
+    static func related(_ lhs: String, _ rhs: String) -> Bool { overlaps(lhs, rhs) }
 }
 
 struct Evidence {

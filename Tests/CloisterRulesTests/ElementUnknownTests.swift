@@ -1,5 +1,5 @@
 import CloisterModel
-import CloisterRules
+@testable import CloisterRules
 import Testing
 
 /// An unknown field inside one element of a list (the password of one console, the host path of
@@ -67,5 +67,42 @@ struct ElementUnknownTests {
         #expect(Self.verdicts(Self.guest(console, unknown: ["hypervisor.consoles": "unreadable"])).undecided.contains("vm-console-exposed"))
         #expect(Self.verdicts(Self.guest(console, unknown: ["hypervisor.consoles[].password": "every one"])).undecided
             .contains("vm-console-exposed"))
+    }
+}
+
+/// Which unknown paths concern which fields: a path concerns its own field, what holds it and
+/// what it holds, never a sibling whose name merely starts the same.
+@Suite struct UnknownPathOverlapTests {
+    @Test func underMeansTheSameKeyOrAKeyOrIndexBelowIt() {
+        #expect(EvaluationContext.isUnder("mac", "mac"))
+        #expect(EvaluationContext.isUnder("mac.selinux", "mac"))
+        #expect(EvaluationContext.isUnder("mounts[3].source", "mounts"))
+        #expect(EvaluationContext.isUnder("mounts[].source", "mounts[]"))
+        #expect(!EvaluationContext.isUnder("macOS", "mac"))
+        #expect(!EvaluationContext.isUnder("mac", "mac.selinux"))
+        #expect(!EvaluationContext.isUnder("ma", "mac"))
+        #expect(!EvaluationContext.isUnder("", "mac"))
+        #expect(!EvaluationContext.isUnder("mac", ""))
+        #expect(EvaluationContext.isUnder("sysctls.kernel.é", "sysctls.kernel.é"))
+        #expect(EvaluationContext.isUnder("sysctls.é.x", "sysctls.é"))
+        #expect(!EvaluationContext.isUnder("sysctls.éx", "sysctls.é"))
+    }
+
+    @Test func overlapGoesBothWays() {
+        for (a, b, expected) in [
+            ("capabilities", "capabilities.effective", true), ("capabilities.effective", "capabilities", true),
+            ("capabilities.effective", "capabilities.bounding", false), ("seccomp", "seccompProfile", false),
+            ("hypervisor.consoles[1].password", "hypervisor.consoles", true),
+        ] {
+            #expect(EvaluationContext.overlaps(a, b) == expected, "\(a) / \(b)")
+            #expect(EvaluationContext.related(a, b) == expected, "\(a) / \(b)")
+        }
+        let context = EvaluationContext(
+            postureID: "p", unknownPaths: ["mac.selinux", "mounts[].source"], elementPaths: [], sharedValues: [:])
+        #expect(context.isUnknown("mac"))
+        #expect(context.isUnknown("mac.selinux.type"))
+        #expect(!context.isUnknown("mac.apparmor"))
+        #expect(context.isUnknown("mounts[].source"))
+        #expect(!context.isUnknown("macs"))
     }
 }
