@@ -22,14 +22,18 @@ public struct ServeConfiguration: Sendable {
     public var scan: @Sendable () throws -> ScanReport
     /// False with `--no-scan`: admission only, no rescans, no `/metrics` or `/scan`.
     public var scanning: Bool
+    /// The rescan thread's nice value (0 to 19): admission requests first, rescans after.
+    public var rescanNice: Int32
+    public static let defaultRescanNice: Int32 = 10
 
     public init(
         host: String = ServeConfiguration.defaultHost, port: Int = ServeConfiguration.defaultPort,
         tlsCertificate: String? = nil, tlsKey: String? = nil, interval: Duration = .seconds(30),
         limits: ServeLimits = ServeLimits(), mutate: Bool = false, judge: AdmissionJudge, scanning: Bool = true,
-        scan: @escaping @Sendable () throws -> ScanReport
+        rescanNice: Int32 = ServeConfiguration.defaultRescanNice, scan: @escaping @Sendable () throws -> ScanReport
     ) {
         self.scanning = scanning
+        self.rescanNice = rescanNice
         self.host = host
         self.port = port
         self.tlsCertificate = tlsCertificate

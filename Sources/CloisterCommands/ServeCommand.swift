@@ -52,6 +52,13 @@ public struct ServeCommand: CloisterSubcommand {
         help: "Every Nth rescan reads every workload again; the others read again only the workloads the kernel shows changed (1: every rescan reads everything).")
     var fullScanEvery = 10
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Nice value of the rescan thread, 0 (normal) to 19 (lowest): admission requests and scrapes preempt rescans; on a busy node rescans slow down first.",
+            valueName: "n"))
+    var rescanNice: Int32 = ServeConfiguration.defaultRescanNice
+
     @Option(name: .long, help: "Scan a captured tree under this directory instead of / (as `scan --root`).")
     var root: String?
 
@@ -139,6 +146,7 @@ public struct ServeCommand: CloisterSubcommand {
             throw ValidationError("\(name) takes seconds, more than 0 and at most 86400, not \(value)")
         }
         if fullScanEvery < 1 { throw ValidationError("--full-scan-every takes 1 or more, not \(fullScanEvery)") }
+        if !(0...19).contains(rescanNice) { throw ValidationError("--rescan-nice takes 0 to 19, not \(rescanNice)") }
         if maxBodyBytes < 1 { throw ValidationError("--max-body-bytes must be at least 1") }
         if maxConcurrentRequests < 1 { throw ValidationError("--max-concurrent-requests must be at least 1") }
         _ = try runtimeClasses()
@@ -225,7 +233,7 @@ public struct ServeCommand: CloisterSubcommand {
             limits: ServeLimits(
                 maxBodyBytes: maxBodyBytes, requestTimeout: .milliseconds(Int64(requestTimeout * 1000)),
                 maxConcurrentRequests: maxConcurrentRequests, idleTimeout: .milliseconds(Int64(idleTimeout * 1000))),
-            mutate: mutate, judge: judge, scanning: !noScan,
+            mutate: mutate, judge: judge, scanning: !noScan, rescanNice: rescanNice,
             scan: { [rescanJudges, memory, judged] in try pipeline.run(judges: rescanJudges, memory: memory, judged: judged).report })
     }
 

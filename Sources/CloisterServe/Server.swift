@@ -36,8 +36,7 @@ public enum CloisterServer {
         }
         let state = ServeState()
         if configuration.scanning { Parallel.runSeriallyFromNowOn() }
-        let rescanPool = NIOThreadPool(numberOfThreads: 1)
-        rescanPool.start()
+        let rescanThread: RescanThread? = configuration.scanning ? RescanThread(nice: configuration.rescanNice) : nil
         let inFlight = InFlightCount()
         let handler = ServeHandler(
             judge: configuration.judge, mutate: configuration.mutate, state: state, scanning: configuration.scanning,
@@ -51,7 +50,7 @@ public enum CloisterServer {
             responder: CallbackResponder<BasicRequestContext> { request, _ in try await responder.respond(request) },
             server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            services: configuration.scanning ? [Rescanner(configuration: configuration, state: state, logger: logger, pool: rescanPool)] : [],
+            services: rescanThread.map { [Rescanner(configuration: configuration, state: state, logger: logger, thread: $0)] } ?? [],
             onServerRunning: { channel in
                 // One line on standard error, read by people and by the tests (which listen on port 0).
                 let port = channel.localAddress?.port ?? configuration.port
@@ -59,13 +58,8 @@ public enum CloisterServer {
                 FileHandle.standardError.write(Data(line.utf8))
             },
             logger: logger)
-        do {
-            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
-        } catch {
-            try? await rescanPool.shutdownGracefully()
-            throw error
-        }
-        try? await rescanPool.shutdownGracefully()
+        // A scan still running on the rescan thread is not waited for (see RescanThread).
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         logger.info("stopped")
     }
 
@@ -188,32 +182,40 @@ struct Rescanner: Service {
     var configuration: ServeConfiguration
     var state: ServeState
     var logger: Logger
-    /// One thread, started before the server and stopped after it.
-    var pool: NIOThreadPool
+    /// Rescans, and the rendering of what /metrics and /scan serve, run one step after another
+    /// on this thread (`Parallel` is serial in this process), at `--rescan-nice`.
+    var thread: RescanThread
 
     func run() async throws {
-        // Rescans, and the rendering of what /metrics and /scan serve, run one step after
-        // another on one thread of their own (`Parallel` is serial in this process): on a
-        // two-core node a rescan then takes one core, never both, and an admission request
-        // finds the other free instead of queueing behind a scan spread over every core.
-        // (Not at a lower priority as well: with this thread at nice 19, a SIGTERM that came
-        // mid-scan sometimes ended serve before a request in flight was answered.)
+        var said = false
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let scan = configuration.scan
             let started = ContinuousClock.now
             do {
                 let state = state
-                let workloads = try await pool.runIfActive {
-                    let report = try scan()
-                    let elapsed = ContinuousClock.now - started
-                    state.record(report, duration: elapsed.seconds, finishedAt: Date().timeIntervalSince1970)
-                    return report.workloads.count
+                let workloads = try await cancelWhenGracefulShutdown {
+                    try await thread.run {
+                        let report = try scan()
+                        let elapsed = ContinuousClock.now - started
+                        state.record(report, duration: elapsed.seconds, finishedAt: Date().timeIntervalSince1970)
+                        return report.workloads.count
+                    }
                 }
                 let elapsed = ContinuousClock.now - started
                 logger.debug("scanned", metadata: ["workloads": "\(workloads)", "seconds": "\(elapsed.seconds)"])
+            } catch is CancellationError {
+                return
             } catch {
                 state.recordFailure("\(error)")
                 logger.error("scan failed", metadata: ["error": "\(error)"])
+            }
+            if !said, case .some(let failure) = thread.lowered.withLock({ $0 }) {
+                said = true
+                if let failure {
+                    logger.warning("rescans run at normal priority: cannot lower their thread", metadata: ["error": "\(failure)"])
+                } else {
+                    logger.debug("rescans run on one thread at nice \(thread.nice)")
+                }
             }
             try? await cancelWhenGracefulShutdown {
                 try await Task.sleep(for: configuration.interval)

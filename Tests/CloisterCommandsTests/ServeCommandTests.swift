@@ -14,6 +14,9 @@ struct ServeCommandTests {
         #expect(ServeConfiguration.isLoopback(address.host))
         #expect(!command.mutate)
         #expect(command.maxBodyBytes == 1 << 20)
+        #expect(command.rescanNice == 10)
+        #expect(try ServeCommand.parse(["--rescan-nice", "19"]).rescanNice == 19)
+        #expect(try ServeCommand.parse(["--rescan-nice", "0"]).rescanNice == 0)
     }
 
     @Test(arguments: [
@@ -31,6 +34,7 @@ struct ServeCommandTests {
         ["--listen", "nohost"], ["--listen", "1.2.3.4:70000"], ["--tls-cert", "c.pem"], ["--tls-key", "k.pem"],
         ["--runtime-class", "gvisor"], ["--runtime-class", "gvisor=Not_A_DNS_Name"], ["--interval", "0"],
         ["--max-body-bytes", "0"], ["--max-concurrent-requests", "0"], ["--output", "x.json"],
+        ["--rescan-nice", "20"], ["--rescan-nice", "-1"], ["--rescan-nice", "high"],
     ])
     func usageErrors(arguments: [String]) {
         #expect(throws: (any Error).self) { try ServeCommand.parse(arguments) }

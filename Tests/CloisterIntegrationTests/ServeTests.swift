@@ -303,6 +303,45 @@ struct ServeTests {
         }
     }
 
+    /// Each thread's nice value (`/proc/PID/task/TID/stat`, field 19), by thread id.
+    static func niceValues(of pid: Int32) throws -> [String: Int] {
+        var values: [String: Int] = [:]
+        for task in try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            // After the command's closing parenthesis: field 3 (state) onwards; nice is field 19.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 16, let nice = Int(fields[16]) { values[task] = nice }
+        }
+        return values
+    }
+
+    @Test(
+        "rescans run on one thread at --rescan-nice (default 10); every other thread, the request handlers', keeps nice 0",
+        arguments: [(nil, 10), ("19", 19), ("0", 0)] as [(String?, Int)])
+    func rescanThreadYields(flag: String?, expected: Int) throws {
+        let server = try ServeProcess.start(["--interval", "3600"] + (flag.map { ["--rescan-nice", $0] } ?? []))
+        defer { server.process.stop() }
+        // The rescan thread lowers itself when it starts, before the first scan.
+        var values: [String: Int] = [:]
+        for _ in 0..<100 {
+            values = try Self.niceValues(of: server.process.pid)
+            if expected == 0 || values.values.contains(expected) { break }
+            usleep(50_000)
+        }
+        #expect(values.count >= 3, "\(values)")
+        if expected == 0 {
+            #expect(values.values.allSatisfy { $0 == 0 }, "\(values)")
+        } else {
+            #expect(values.values.filter { $0 == expected }.count == 1, "\(values)")
+            #expect(values.values.filter { $0 != expected }.allSatisfy { $0 == 0 }, "\(values)")
+        }
+        // And it answers while the first scan may still run.
+        let judged = try server.post("/admission", body: Self.review(uid: "nice-1", object: Self.privilegedPod))
+        #expect(judged.status == 200)
+    }
+
     @Test(
         "--no-scan (the admission Deployment's mode) keeps no capability, serves no scan, and still judges",
         .enabled(if: Host.requires(Host.isRoot), "needs root (capabilities are dropped from root's)"))
@@ -316,6 +355,8 @@ struct ServeTests {
             let effective = status.split(separator: "\n").first { $0.hasPrefix("CapEff:") }
             #expect(effective?.hasSuffix("0000000000000000") == true, "thread \(task): \(effective ?? "")")
         }
+        // No rescanner, so no thread lowered.
+        #expect(try Self.niceValues(of: server.process.pid).values.allSatisfy { $0 == 0 })
         let scan = try Shell.run(["curl", "-s", "-w", "\n%{http_code}", "\(server.url)/scan"], check: false)
         #expect(scan.stdout.hasSuffix("\n404"), "\(scan.stdout)")
         #expect(scan.stdout.contains("--no-scan"))
