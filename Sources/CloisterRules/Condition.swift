@@ -398,6 +398,27 @@ struct ConditionParser {
 
 // MARK: - Evaluation
 
+/// A posture's unknown fields as every context made for that posture reads them: worked out
+/// once per posture, since the engine and the scorer make a context for every rule and setting.
+struct UnknownFields {
+    /// `posture.unknown` keys with list indices written as `[]`.
+    let normalized: [String]
+    /// `posture.unknown` keys as written, with their list indices.
+    let absolute: [String]
+    /// The distinct first keys of both (`EvaluationContext.unknownRoots`).
+    let roots: [String]
+
+    init(normalized: [String], absolute: [String]) {
+        self.normalized = normalized
+        self.absolute = absolute
+        roots = EvaluationContext.roots(normalized + absolute)
+    }
+
+    init(_ unknown: [FieldPath: String]) {
+        self.init(normalized: unknown.keys.map(\.normalized), absolute: unknown.keys.map(\.absolute))
+    }
+}
+
 /// What one evaluation needs beside the posture: which fields are unknown, and the values
 /// other workloads hold (for `shared`).
 struct EvaluationContext {
@@ -414,27 +435,17 @@ struct EvaluationContext {
     /// which the tests inside it, written relative to the element, are read under.
     var scope: String?
 
-    init(postureID: String, unknown: [FieldPath: String], sharedValues: [String: [String: [String]]] = [:]) {
-        self.init(postureID: postureID, unknownPaths: unknown.isEmpty ? [] : unknown.keys.map(\.normalized),
-                  elementPaths: unknown.keys.map(\.absolute), sharedValues: sharedValues)
+    init(postureID: String, unknown: UnknownFields, sharedValues: [String: [String: [String]]] = [:]) {
+        self.postureID = postureID
+        self.unknownPaths = unknown.normalized
+        self.elementPaths = unknown.absolute
+        self.unknownRoots = unknown.roots
+        self.sharedValues = sharedValues
     }
 
     init(postureID: String, unknownPaths: [String], elementPaths: [String] = [], sharedValues: [String: [String: [String]]]) {
-        self.postureID = postureID
-        self.unknownPaths = unknownPaths
-        self.elementPaths = elementPaths
-        self.sharedValues = sharedValues
-        unknownRoots = Self.roots(unknownPaths + elementPaths)
-    }
-
-    /// With the roots of `unknownPaths` and `elementPaths` worked out already: the engine makes
-    /// a context for every rule of a posture, and the roots are the posture's.
-    init(postureID: String, unknownPaths: [String], elementPaths: [String], unknownRoots: [String], sharedValues: [String: [String: [String]]]) {
-        self.postureID = postureID
-        self.unknownPaths = unknownPaths
-        self.elementPaths = elementPaths
-        self.sharedValues = sharedValues
-        self.unknownRoots = unknownRoots
+        self.init(
+            postureID: postureID, unknown: UnknownFields(normalized: unknownPaths, absolute: elementPaths), sharedValues: sharedValues)
     }
 
     /// The distinct first keys of `paths`, in order.

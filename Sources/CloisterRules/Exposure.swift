@@ -188,14 +188,10 @@ public struct ExposureScorer: Sendable {
 
     func explain(_ posture: Posture, tree: JSONValue) -> ExposureBreakdown {
         var contributions: [ExposureContribution] = []
-        // The unknown fields' two spellings, once per posture rather than once per setting.
-        let unknownPaths = posture.unknown.isEmpty ? [] : posture.unknown.keys.map(\.normalized)
-        let elementPaths = posture.unknown.keys.map(\.absolute)
-        let unknownRoots = EvaluationContext.roots(unknownPaths + elementPaths)
+        // The unknown fields' two spellings and roots, once per posture rather than once per setting.
+        let unknownFields = UnknownFields(posture.unknown)
         for setting in policy.settings where setting.kinds.contains(posture.kind) {
-            var context = EvaluationContext(
-                postureID: posture.id, unknownPaths: unknownPaths, elementPaths: elementPaths, unknownRoots: unknownRoots,
-                sharedValues: [:])
+            var context = EvaluationContext(postureID: posture.id, unknown: unknownFields)
             var badness = 0.0
             var unknown = false
             for step in setting.badness {

@@ -71,13 +71,10 @@ public struct RuleEngine: Sendable {
         // Each unknown field's two spellings and reason, worked out once per posture: an
         // undecided rule asks them of every unknown field for every field it reads.
         let unknown = posture.unknown.map { (normalized: $0.key.normalized, absolute: $0.key.absolute, reason: $0.value) }
-        let unknownPaths = unknown.map(\.normalized)
-        let elementPaths = unknown.map(\.absolute)
-        let unknownRoots = EvaluationContext.roots(unknownPaths + elementPaths)
+        let unknownFields = UnknownFields(normalized: unknown.map(\.normalized), absolute: unknown.map(\.absolute))
         for plan in plans where plan.kinds.contains(posture.kind) {
             var context = EvaluationContext(
-                postureID: posture.id, unknownPaths: unknownPaths, elementPaths: elementPaths, unknownRoots: unknownRoots,
-                sharedValues: shared.isEmpty ? noShared : shared[plan.rule.id] ?? noShared)
+                postureID: posture.id, unknown: unknownFields, sharedValues: shared.isEmpty ? noShared : shared[plan.rule.id] ?? noShared)
             switch plan.rule.condition.evaluate(tree, context: &context) {
             case .yes:
                 mine.append(finding(plan: plan, posture: posture, tree: tree, context: context))
