@@ -334,21 +334,35 @@ public enum ScanJSON {
         // a tenth of its time.
         let previous = memory?.state.withLock { $0 }
         let kept = Mutex(RenderMemory.State())
-        if memory != nil {
-            let runs = RenderMemory.runs(report.findings, by: \.workload)
-            let split = RenderMemory.split(runs, by: \.workload)
-            try list("findings", runs, batch: 64, part: 4) { part in
+        /// `items` cut into each workload's run; a run equal to the one `previous` holds for
+        /// that workload is written from its bytes, and `keep` is told each run the report
+        /// holds. A workload whose items are in two stretches is written afresh each time.
+        func runs<Item: Sendable & Equatable>(
+            _ key: String, _ items: [Item], of workload: @escaping @Sendable (Item) -> String,
+            previous: [String: RenderMemory.RenderedRun<Item>],
+            keep: @escaping @Sendable (String, RenderMemory.RenderedRun<Item>) -> Void,
+            write: @escaping @Sendable ([Item]) -> [[UInt8]]
+        ) throws {
+            let runs = RenderMemory.runs(items, by: workload)
+            let split = RenderMemory.split(runs, by: workload)
+            try list(key, runs, batch: 64, part: 4) { part in
                 part.flatMap { run -> [[UInt8]] in
-                    if split.contains(run[0].workload) { return writeFindings(run) }
-                    if let known = previous?.findings[run[0].workload], known.items == run {
-                        kept.withLock { $0.findings[run[0].workload] = known }
+                    let owner = workload(run[0])
+                    if split.contains(owner) { return write(run) }
+                    if let known = previous[owner], known.items == run {
+                        keep(owner, known)
                         return known.bytes
                     }
-                    let bytes = writeFindings(run)
-                    kept.withLock { $0.findings[run[0].workload] = .init(items: run, bytes: bytes) }
-                    return bytes
+                    let rendered = RenderMemory.RenderedRun(items: run, bytes: write(run))
+                    keep(owner, rendered)
+                    return rendered.bytes
                 }
             }
+        }
+        if memory != nil {
+            try runs(
+                "findings", report.findings, of: \.workload, previous: previous?.findings ?? [:],
+                keep: { owner, run in kept.withLock { $0.findings[owner] = run } }, write: writeFindings)
         } else {
             try list("findings", report.findings, batch: 1024, part: 32, encodePart: writeFindings)
         }
@@ -356,21 +370,10 @@ public enum ScanJSON {
         output.append(contentsOf: try CompactJSON.encode(report.host))
         append("," + newline)
         if memory != nil {
-            let runs = RenderMemory.runs(report.issues, by: { $0.workload ?? "" })
-            let split = RenderMemory.split(runs, by: { $0.workload ?? "" })
-            try list("issues", runs, batch: 64, part: 4) { part in
-                part.flatMap { run -> [[UInt8]] in
-                    let key = run[0].workload ?? ""
-                    if split.contains(key) { return writeIssues(run) }
-                    if let known = previous?.issues[key], known.items == run {
-                        kept.withLock { $0.issues[key] = known }
-                        return known.bytes
-                    }
-                    let bytes = writeIssues(run)
-                    kept.withLock { $0.issues[key] = .init(items: run, bytes: bytes) }
-                    return bytes
-                }
-            }
+            // The host's own issues (no workload) as one more run, under "".
+            try runs(
+                "issues", report.issues, of: { $0.workload ?? "" }, previous: previous?.issues ?? [:],
+                keep: { owner, run in kept.withLock { $0.issues[owner] = run } }, write: writeIssues)
         } else {
             try list("issues", report.issues, batch: 1024, part: 64, encodePart: writeIssues)
         }
