@@ -11,15 +11,20 @@ import Synchronization
 final class RescanThread: Sendable {
     private let queue = Mutex<[@Sendable () -> Void]>([])
     private let ready = DispatchSemaphore(value: 0)
-    /// nil once the thread runs at `nice`; else why it could not be lowered.
-    let lowered = Mutex<String??>(.none)
+    /// Whether the thread runs at `nice` yet, or why it could not be lowered.
+    enum Priority: Sendable {
+        case pending, lowered
+        case unchanged(why: String)
+    }
+
+    let priority = Mutex(Priority.pending)
     let nice: Int32
 
     init(nice: Int32) {
         self.nice = nice
         let thread = Thread { [self] in
             let failure = RescanPriority.lowerCallingThread(to: nice)
-            lowered.withLock { $0 = .some(failure) }
+            priority.withLock { $0 = failure.map { .unchanged(why: $0) } ?? .lowered }
             while true {
                 ready.wait()
                 let job = queue.withLock { $0.removeFirst() }

@@ -209,12 +209,16 @@ struct Rescanner: Service {
                 state.recordFailure("\(error)")
                 logger.error("scan failed", metadata: ["error": "\(error)"])
             }
-            if !said, case .some(let failure) = thread.lowered.withLock({ $0 }) {
-                said = true
-                if let failure {
-                    logger.warning("rescans run at normal priority: cannot lower their thread", metadata: ["error": "\(failure)"])
-                } else {
+            if !said {
+                switch thread.priority.withLock({ $0 }) {
+                case .pending:
+                    break
+                case .lowered:
+                    said = true
                     logger.debug("rescans run on one thread at nice \(thread.nice)")
+                case .unchanged(let why):
+                    said = true
+                    logger.warning("rescans run at normal priority: cannot lower their thread", metadata: ["error": "\(why)"])
                 }
             }
             try? await cancelWhenGracefulShutdown {
