@@ -22,7 +22,8 @@ enum MarkdownRenderer {
 
         out += "\n## Overview\n\n"
         let open = report.findings.filter { $0.accepted == nil }
-        out += "\(open.count) open findings on \(Set(open.map(\.workload)).count) of \(report.workloads.count) workloads"
+        let owners = facts.openFindingOwners
+        out += "\(open.count) open findings on \(owners.workloads) of \(report.workloads.count) workloads" + ReportFacts.andHosts(owners.hosts)
         if let worst = facts.worst, let exposure = worst.exposure {
             out += "; most exposed: \(name(worst.id)) \(TableRendering.formatScore(exposure.score)) \(md(exposure.level))"
         }

@@ -58,8 +58,8 @@ enum HTMLRenderer {
         let h = SafeText.forXML
         let report = facts.report
         out += "<section id=\"overview\">\n<h2>Overview</h2>\n"
-        let hit = Set(report.findings.filter { $0.accepted == nil }.map(\.workload)).count
-        out += "<p class=\"headline\">\(report.findings.filter { $0.accepted == nil }.count) open findings on \(hit) of \(report.workloads.count) workloads"
+        let owners = facts.openFindingOwners
+        out += "<p class=\"headline\">\(report.findings.filter { $0.accepted == nil }.count) open findings on \(owners.workloads) of \(report.workloads.count) workloads" + ReportFacts.andHosts(owners.hosts)
         if let worst = facts.worst, let exposure = worst.exposure {
             out += "; most exposed: <a href=\"#\(index.anchor(worst.id))\">\(h(worst.name.isEmpty ? worst.id : worst.name))</a> \(formatScore(exposure.score)) \(h(exposure.level))"
         }

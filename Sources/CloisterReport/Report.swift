@@ -143,6 +143,21 @@ struct ReportFacts {
 
     var acceptedCount: Int { report.findings.filter { $0.accepted != nil }.count }
 
+    /// Whom the open findings are on: how many of the report's workloads, and how many hosts (a
+    /// host's own findings carry `workload: "host"`, a fleet's `NODE/host`), which are not
+    /// workloads and must not be counted as one ("on 2 of 1 workload").
+    var openFindingOwners: (workloads: Int, hosts: Int) {
+        let ids = Set(report.workloads.map(\.id))
+        let owners = Set(report.findings.filter { $0.accepted == nil }.map(\.workload))
+        let onWorkloads = owners.filter(ids.contains).count
+        return (onWorkloads, owners.count - onWorkloads)
+    }
+
+    /// " and the host", " and 3 hosts", or nothing: said after "on N of M workloads".
+    static func andHosts(_ hosts: Int) -> String {
+        hosts == 0 ? "" : hosts == 1 ? " and the host" : " and \(hosts) hosts"
+    }
+
     var counts: [Severity: Int] {
         var counts: [Severity: Int] = [:]
         for finding in report.findings where finding.accepted == nil { counts[finding.severity, default: 0] += 1 }

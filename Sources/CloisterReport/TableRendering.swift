@@ -96,9 +96,9 @@ public enum TableRendering {
         if counted.isEmpty {
             line = "no open findings on \(total) workload\(total == 1 ? "" : "s")"
         } else {
-            let hit = Set(report.findings.filter { $0.accepted == nil }.map(\.workload)).count
+            let owners = facts.openFindingOwners
             line = counted.map { colour("\($0.count) \($0.severity.rawValue)", $0.severity, style) }.joined(separator: ", ")
-            line += " on \(hit) of \(total) workload\(total == 1 ? "" : "s")"
+            line += " on \(owners.workloads) of \(total) workload\(total == 1 ? "" : "s")" + ReportFacts.andHosts(owners.hosts)
         }
         if facts.acceptedCount > 0 { line += " (\(facts.acceptedCount) accepted)" }
         if let worst = facts.worst, let exposure = worst.exposure {

@@ -84,6 +84,22 @@ struct TerminalTests {
         #expect(first.hasSuffix("\(String(format: "%.1f", worst.score)) \(worst.level)"))
     }
 
+    /// A host's own findings (`workload: "host"`, a fleet's `NODE/host`) are not on a workload:
+    /// the summary said "on 2 of 1 workload" for a host advisory beside one container.
+    @Test("Host findings are counted apart from workloads in every summary", arguments: [
+        (["host"], " and the host"), (["node-a/host", "node-b/host"], " and 2 hosts"), ([String](), ""),
+    ])
+    func hostFindingsAreNotWorkloads(hosts: [String], said: String) throws {
+        var report = TerminalFixtures.report([TerminalFixtures.privileged()])
+        report.findings += hosts.map { Finding(rule: "host-cve-2025-31133", severity: .high, workload: $0, message: "runc is affected") }
+        let first = try #require(try TerminalFixtures.text(report).split(separator: "\n").first)
+        #expect(first.contains(" on 1 of 1 workload\(said); worst: priv "), "\(first)")
+        let markdown = String(decoding: try Report.render(format: .markdown, report: report, rules: Fixtures.pack), as: UTF8.self)
+        #expect(markdown.contains("open findings on 1 of 1 workloads\(said)"), "\(markdown.prefix(600))")
+        let html = String(decoding: try Report.render(format: .html, report: report, rules: Fixtures.pack), as: UTF8.self)
+        #expect(html.contains("open findings on 1 of 1 workloads\(said)"))
+    }
+
     @Test("Evidence is summarised: all capabilities, the default set, device classes with ranges")
     func summarisedEvidence() throws {
         let messages = Dictionary(grouping: mixed.findings, by: \.workload)
